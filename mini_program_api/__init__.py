@@ -1,0 +1,21 @@
+"""The mobile face: routes for dealers and reps (WeChat mini-program and app).
+
+Calls ``server`` services; no SQL of its own. Mobile routes use GET/POST/PUT/DELETE only
+(``wx.request`` has no PATCH).
+"""
+
+from __future__ import annotations
+
+from litestar.types import ControllerRouterHandler
+
+from mini_program_api.auth import DevAuthController, MeController, WechatAuthController
+
+
+def mobile_handlers(*, dev_mode: bool) -> list[ControllerRouterHandler]:
+    handlers: list[ControllerRouterHandler] = [WechatAuthController, MeController]
+    if dev_mode:
+        handlers.append(DevAuthController)
+    return handlers
+
+
+__all__ = ["mobile_handlers"]

@@ -1,0 +1,122 @@
+"""The composition root: the only module that wires every part together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from litestar import Litestar, get
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Server
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.response import Redirect
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
+
+from mini_program_api import mobile_handlers
+from server.db.engine import Database
+from server.db.session import provide_db_session
+from server.dealers.routes import DealerController, TierController
+from server.errors import handle_error
+from server.health.routes import HealthController
+from server.identity.guards import AuthenticationMiddleware, provide_principal
+from server.identity.routes import AuthController, InvitationController, UserController
+from server.identity.throttle import LoginThrottle
+from server.identity.wechat import WechatClient
+from server.observability import RequestIdMiddleware, configure_logging
+from server.regions.routes import RegionController
+from server.settings import Settings
+from server.storage.backends import create_storage
+from server.storage.routes import LocalStorageController
+from server.warehouses.routes import WarehouseController
+
+API_VERSION = "0.1.0"
+
+
+class Metrics(PrometheusController):
+    path = "/metrics"
+    include_in_schema = False
+
+
+@get("/docs", include_in_schema=False)
+async def docs() -> Redirect:
+    return Redirect("/schema/swagger")
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Build the application for these settings (no I/O until startup)."""
+    configure_logging(settings)
+    database = Database(settings.database)
+    storage = create_storage(settings.storage, settings.public_base_url, settings.auth.jwt_secret)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        redis = None
+        store: Store = MemoryStore()
+        if settings.redis_url:
+            from litestar.stores.redis import RedisStore
+            from redis.asyncio import Redis
+
+            redis = Redis.from_url(settings.redis_url)
+            store = RedisStore(redis, namespace="channelhub", handle_client_shutdown=False)
+        app.state.redis = redis
+        app.state.login_throttle = LoginThrottle(
+            store, settings.auth.login_max_attempts, settings.auth.login_window_seconds
+        )
+        async with httpx.AsyncClient() as http:
+            app.state.wechat = WechatClient(settings.wechat, http)
+            try:
+                yield
+            finally:
+                if redis is not None:
+                    await redis.aclose()
+                await database.dispose()
+
+    prometheus = PrometheusConfig(app_name="channelhub", group_path=True, prefix="channelhub")
+    route_handlers: list[Any] = [
+        HealthController, Metrics, docs, LocalStorageController,
+        AuthController, UserController, InvitationController,
+        RegionController, WarehouseController, TierController, DealerController,
+        *mobile_handlers(dev_mode=settings.dev_mode),
+    ]
+    return Litestar(
+        route_handlers=route_handlers,
+        dependencies={
+            "db_session": Provide(provide_db_session),
+            "principal": Provide(provide_principal),
+        },
+        middleware=[RequestIdMiddleware(), prometheus.middleware, AuthenticationMiddleware(settings.auth)],
+        exception_handlers={Exception: handle_error, HTTPException: handle_error},
+        lifespan=[lifespan],
+        state=_initial_state(settings, database, storage),
+        openapi_config=openapi_config(),
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+    )
+
+
+def _initial_state(settings: Settings, database: Database, storage: object) -> Any:
+    from litestar.datastructures import State
+
+    return State({"settings": settings, "database": database, "storage": storage, "redis": None})
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="channelhub",
+        version=API_VERSION,
+        description="Dealer-channel backend: ordering, pricing, promotions, receipt OCR, offline-first sync.",
+        path="/schema",
+        render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin()],
+        servers=[Server(url="/")],
+        components=Components(security_schemes={
+            "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+        }),
+        security=[{"bearer": []}],
+        use_handler_docstrings=True,
+    )

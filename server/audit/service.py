@@ -1,0 +1,33 @@
+"""Record audit events inside the caller's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from structlog.contextvars import get_contextvars
+
+from server.audit.models import AuditEvent
+from server.identity.principal import Principal
+
+
+def record(
+    session: AsyncSession,
+    actor: Principal | None,
+    action: str,
+    entity: str,
+    entity_id: object,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add an audit row; it commits or rolls back with the change it describes."""
+    event = AuditEvent(
+        actor_id=actor.user_id if actor else None,
+        actor_role=str(actor.role) if actor else None,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        data=data or {},
+        request_id=get_contextvars().get("request_id"),
+    )
+    session.add(event)
+    return event

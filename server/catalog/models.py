@@ -1,0 +1,56 @@
+"""Catalog: categories, products (SPU) and SKUs."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+
+from sqlalchemy import Enum, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db.base import Base, IdMixin, TimestampMixin
+
+
+class Category(IdMixin, TimestampMixin, Base):
+    __tablename__ = "categories"
+
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("categories.id"), index=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ItemStatus(enum.StrEnum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    DISCONTINUED = "discontinued"
+
+
+class Product(IdMixin, TimestampMixin, Base):
+    __tablename__ = "products"
+
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    brand: Mapped[str] = mapped_column(String(64), default="")
+    category_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("categories.id"), index=True)
+    status: Mapped[ItemStatus] = mapped_column(
+        Enum(ItemStatus, native_enum=False, length=16), default=ItemStatus.ACTIVE
+    )
+
+
+class Sku(IdMixin, TimestampMixin, Base):
+    __tablename__ = "skus"
+
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.id"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    spec: Mapped[str] = mapped_column(String(64), default="")
+    unit: Mapped[str] = mapped_column(String(16), default="瓶")
+    pack_size: Mapped[int] = mapped_column(Integer, default=1)
+    min_order_qty: Mapped[int] = mapped_column(Integer, default=1)
+    barcode: Mapped[str | None] = mapped_column(String(32), index=True)
+    status: Mapped[ItemStatus] = mapped_column(
+        Enum(ItemStatus, native_enum=False, length=16), default=ItemStatus.ACTIVE
+    )
+    pinyin: Mapped[str] = mapped_column(String(256), default="", index=True)
+    pinyin_initials: Mapped[str] = mapped_column(String(64), default="", index=True)

@@ -1,0 +1,80 @@
+"""The request owns the transaction: one session per request, committed by the dependency.
+
+Services and repositories never commit. Work that must only happen once the data is durable
+(realtime pokes, jobs, Redis publishes) is registered with :func:`after_commit`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from litestar import Request
+from litestar.datastructures import State
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db.engine import Database
+from server.errors import Unavailable
+
+AfterCommit = Callable[[], Awaitable[None]]
+_AFTER_COMMIT = "after_commit"
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+log = structlog.get_logger("channelhub.db")
+
+
+def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
+    """Run ``callback`` once this session's transaction has committed (never on rollback)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+async def run_after_commit(session: AsyncSession) -> None:
+    callbacks: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
+    for callback in callbacks:
+        try:
+            await callback()
+        except Exception:  # the data is committed; a failed poke must not fail the request
+            log.exception("after_commit_failed")
+
+
+async def provide_db_session(state: State, request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
+    """Open the request's session; commit after the handler, roll back on any error."""
+    database: Database = state.database
+    session = database.session(write=request.method not in _READ_METHODS)
+    try:
+        yield session
+        if session.in_transaction():
+            try:
+                await session.commit()
+            except (OperationalError, DBAPIError) as exc:
+                if _is_transient(exc):
+                    raise Unavailable("database_busy") from exc
+                raise
+    except BaseException:
+        await session.rollback()
+        raise
+    finally:
+        await session.close()
+    await run_after_commit(session)
+
+
+def _is_transient(exc: DBAPIError) -> bool:
+    text = str(exc.orig).lower()
+    return any(s in text for s in ("database is locked", "deadlock", "could not serialize", "connection"))
+
+
+@asynccontextmanager
+async def transaction(database: Database) -> AsyncIterator[AsyncSession]:
+    """The same contract outside HTTP (CLI, jobs): commit at the end, then after-commit work."""
+    session = database.session()
+    try:
+        yield session
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    finally:
+        await session.close()
+    await run_after_commit(session)

@@ -1,0 +1,66 @@
+"""Dealers (经销商) and their tiers (核心 / 成长 / 观察)."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+
+from sqlalchemy import JSON, Enum, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db.base import Base, IdMixin, TimestampMixin
+
+
+class DealerTier(TimestampMixin, Base):
+    __tablename__ = "dealer_tiers"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(32))
+    name_en: Mapped[str] = mapped_column(String(32))
+    rank: Mapped[int] = mapped_column(Integer, default=0)
+    requires_prepayment: Mapped[bool] = mapped_column(default=False)
+    credit_days: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DealerStatus(enum.StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    CLOSED = "closed"
+
+
+class Dealer(IdMixin, TimestampMixin, Base):
+    __tablename__ = "dealers"
+
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    tier_code: Mapped[str] = mapped_column(ForeignKey("dealer_tiers.code"), index=True)
+    status: Mapped[DealerStatus] = mapped_column(
+        Enum(DealerStatus, native_enum=False, length=16), default=DealerStatus.ACTIVE
+    )
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("dealers.id"), index=True)
+    contact_name: Mapped[str] = mapped_column(String(64), default="")
+    contact_phone: Mapped[str] = mapped_column(String(32), default="")
+    address: Mapped[str] = mapped_column(String(256), default="")
+    segments: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    regions: Mapped[list[DealerRegion]] = relationship(
+        back_populates="dealer", cascade="all, delete-orphan", lazy="selectin",
+        order_by="DealerRegion.region_code",
+    )
+
+    @property
+    def region_codes(self) -> list[str]:
+        return [r.region_code for r in self.regions]
+
+
+class DealerRegion(Base):
+    """A region a dealer is authorized to sell in (ship-to outside these is 窜货)."""
+
+    __tablename__ = "dealer_regions"
+
+    dealer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("dealers.id", ondelete="CASCADE"), primary_key=True
+    )
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), primary_key=True)
+
+    dealer: Mapped[Dealer] = relationship(back_populates="regions")

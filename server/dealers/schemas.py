@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from server.dealers.models import DealerStatus
+from server.schemas import Request, Response
+
+Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+TierCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,15}$")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+ShortText = Annotated[str, msgspec.Meta(max_length=64)]
+Phone = Annotated[str, msgspec.Meta(max_length=32)]
+Address = Annotated[str, msgspec.Meta(max_length=256)]
+RegionCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2,12}$")]
+Regions = Annotated[list[RegionCode], msgspec.Meta(max_length=200)]
+Segments = Annotated[list[Annotated[str, msgspec.Meta(min_length=1, max_length=32)]], msgspec.Meta(max_length=20)]
+
+
+class TierCreate(Request, kw_only=True):
+    code: TierCode
+    name_zh: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    name_en: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    rank: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
+    requires_prepayment: bool = False
+    credit_days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 0
+
+
+class TierUpdate(Request, kw_only=True):
+    name_zh: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | None = None
+    name_en: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | None = None
+    rank: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
+    requires_prepayment: bool | None = None
+    credit_days: Annotated[int, msgspec.Meta(ge=0, le=365)] | None = None
+
+
+class TierOut(Response, kw_only=True):
+    code: str
+    name_zh: str
+    name_en: str
+    rank: int
+    requires_prepayment: bool
+    credit_days: int
+
+
+class DealerCreate(Request, kw_only=True):
+    code: Code
+    name: Name
+    tier_code: TierCode
+    region_codes: Regions = []
+    parent_id: uuid.UUID | None = None
+    contact_name: ShortText = ""
+    contact_phone: Phone = ""
+    address: Address = ""
+    segments: Segments = []
+
+
+class DealerUpdate(Request, kw_only=True):
+    name: Name | None = None
+    tier_code: TierCode | None = None
+    region_codes: Regions | None = None
+    parent_id: uuid.UUID | None = None
+    status: DealerStatus | None = None
+    contact_name: ShortText | None = None
+    contact_phone: Phone | None = None
+    address: Address | None = None
+    segments: Segments | None = None
+
+
+class DealerOut(Response, kw_only=True):
+    id: uuid.UUID
+    code: str
+    name: str
+    tier_code: str
+    status: DealerStatus
+    region_codes: list[str]
+    parent_id: uuid.UUID | None
+    contact_name: str
+    contact_phone: str
+    address: str
+    segments: list[str]
+    created_at: datetime

@@ -1,0 +1,147 @@
+"""Dealers and tiers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.audit.service import record
+from server.db.repository import flush_or_conflict, get_or_404, keyset_page
+from server.dealers.models import Dealer, DealerRegion, DealerStatus, DealerTier
+from server.dealers.schemas import (
+    DealerCreate,
+    DealerOut,
+    DealerUpdate,
+    TierCreate,
+    TierOut,
+    TierUpdate,
+)
+from server.errors import Invalid
+from server.identity.principal import Principal
+from server.regions.models import Region
+from server.schemas import set_fields
+
+
+def tier_out(t: DealerTier) -> TierOut:
+    return TierOut(code=t.code, name_zh=t.name_zh, name_en=t.name_en, rank=t.rank,
+                   requires_prepayment=t.requires_prepayment, credit_days=t.credit_days)
+
+
+def dealer_out(d: Dealer) -> DealerOut:
+    return DealerOut(
+        id=d.id, code=d.code, name=d.name, tier_code=d.tier_code, status=d.status,
+        region_codes=d.region_codes, parent_id=d.parent_id, contact_name=d.contact_name,
+        contact_phone=d.contact_phone, address=d.address, segments=list(d.segments or []),
+        created_at=d.created_at,
+    )
+
+
+async def create_tier(session: AsyncSession, actor: Principal, body: TierCreate) -> DealerTier:
+    tier = DealerTier(**{name: getattr(body, name) for name in body.__struct_fields__})
+    session.add(tier)
+    await flush_or_conflict(session, "tier_exists")
+    record(session, actor, "tier.created", "tier", tier.code)
+    return tier
+
+
+async def update_tier(session: AsyncSession, actor: Principal, code: str, body: TierUpdate) -> DealerTier:
+    tier = await get_or_404(session, DealerTier, code, "tier")
+    changes = set_fields(body)
+    for name, value in changes.items():
+        setattr(tier, name, value)
+    record(session, actor, "tier.updated", "tier", code, changes)
+    return tier
+
+
+async def list_tiers(session: AsyncSession) -> Sequence[DealerTier]:
+    return (await session.execute(select(DealerTier).order_by(DealerTier.rank, DealerTier.code))).scalars().all()
+
+
+async def _check_regions(session: AsyncSession, codes: list[str]) -> list[str]:
+    unique = sorted(set(codes))
+    if not unique:
+        return unique
+    found = set((await session.execute(select(Region.code).where(Region.code.in_(unique)))).scalars())
+    missing = [c for c in unique if c not in found]
+    if missing:
+        raise Invalid("region_unknown", "地区编码不存在", "Unknown region codes",
+                      errors=[{"key": "regionCodes", "message": f"unknown: {', '.join(missing)}"}])
+    return unique
+
+
+async def _check_parent(session: AsyncSession, dealer_id: uuid.UUID | None, parent_id: uuid.UUID) -> None:
+    parent = await get_or_404(session, Dealer, parent_id, "dealer")
+    if parent.parent_id is not None:
+        raise Invalid("dealer_parent_depth", "只支持两级分销", "Only two levels of distribution are supported",
+                      errors=[{"key": "parentId", "message": "the parent already has a parent"}])
+    if dealer_id is not None:
+        if parent.id == dealer_id:
+            raise Invalid("dealer_parent_self", "上级经销商不能是自己", "A dealer cannot be its own parent")
+        children = await session.scalar(select(func.count()).where(Dealer.parent_id == dealer_id))
+        if children:
+            raise Invalid("dealer_parent_depth", "只支持两级分销", "Only two levels of distribution are supported",
+                          errors=[{"key": "parentId", "message": "this dealer has sub-dealers"}])
+
+
+async def create_dealer(session: AsyncSession, actor: Principal, body: DealerCreate) -> Dealer:
+    await get_or_404(session, DealerTier, body.tier_code, "tier")
+    regions = await _check_regions(session, body.region_codes)
+    if body.parent_id is not None:
+        await _check_parent(session, None, body.parent_id)
+    dealer = Dealer(
+        id=uuid.uuid4(), code=body.code, name=body.name, tier_code=body.tier_code,
+        parent_id=body.parent_id, contact_name=body.contact_name, contact_phone=body.contact_phone,
+        address=body.address, segments=list(body.segments),
+        regions=[DealerRegion(region_code=c) for c in regions],
+    )
+    session.add(dealer)
+    await flush_or_conflict(session, "dealer_exists")
+    record(session, actor, "dealer.created", "dealer", dealer.id, {"code": body.code, "tier": body.tier_code})
+    return dealer
+
+
+async def update_dealer(session: AsyncSession, actor: Principal, dealer_id: uuid.UUID,
+                        body: DealerUpdate) -> Dealer:
+    dealer = await get_or_404(session, Dealer, dealer_id, "dealer")
+    changes = set_fields(body)
+    if body.tier_code is not None:
+        await get_or_404(session, DealerTier, body.tier_code, "tier")
+    if body.parent_id is not None:
+        await _check_parent(session, dealer.id, body.parent_id)
+    if body.region_codes is not None:
+        regions = await _check_regions(session, body.region_codes)
+        dealer.regions = [DealerRegion(region_code=c) for c in regions]
+        changes.pop("region_codes")
+    for name, value in changes.items():
+        setattr(dealer, name, value)
+    await flush_or_conflict(session)
+    record(session, actor, "dealer.updated", "dealer", dealer.id,
+           {k: str(v) for k, v in set_fields(body).items()})
+    return dealer
+
+
+async def close_dealer(session: AsyncSession, actor: Principal, dealer_id: uuid.UUID) -> Dealer:
+    """Dealers are never deleted (orders and ledgers refer to them): they are closed."""
+    dealer = await get_or_404(session, Dealer, dealer_id, "dealer")
+    dealer.status = DealerStatus.CLOSED
+    record(session, actor, "dealer.closed", "dealer", dealer.id)
+    return dealer
+
+
+async def list_dealers(session: AsyncSession, *, tier: str | None, status: DealerStatus | None,
+                       region: str | None, q: str | None, cursor: str | None,
+                       limit: int) -> tuple[Sequence[Dealer], str | None]:
+    stmt = select(Dealer)
+    if tier:
+        stmt = stmt.where(Dealer.tier_code == tier)
+    if status:
+        stmt = stmt.where(Dealer.status == status)
+    if region:
+        stmt = stmt.where(Dealer.id.in_(select(DealerRegion.dealer_id).where(DealerRegion.region_code == region)))
+    if q:
+        like = f"%{q.replace('%', '').replace('_', '')}%"
+        stmt = stmt.where(or_(Dealer.name.like(like), Dealer.code.like(like)))
+    return await keyset_page(session, stmt, Dealer.code, cursor, limit)

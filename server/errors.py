@@ -1,0 +1,248 @@
+"""The one exception tree, rendered as RFC 9457 problem+json by one handler.
+
+    ChannelhubError            500 internal_error
+    ├── BadRequest             400
+    ├── Unauthorized           401
+    ├── Forbidden              403
+    ├── NotFound               404  (also for another dealer's resource: existence is not leaked)
+    ├── Conflict               409
+    ├── PayloadTooLarge        413
+    ├── Invalid                422  (business validation, with per-field errors)
+    ├── TooManyRequests        429
+    ├── UpstreamError          502  (WeChat and other outside services)
+    └── Unavailable            503  (transient: retry later)
+
+Every error has a stable machine ``code`` and a zh-CN and English message; the answer's
+language follows Accept-Language (zh-CN unless the client prefers another language).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import structlog
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger("channelhub.errors")
+
+
+class ChannelhubError(Exception):
+    """Base of every error the API answers on purpose."""
+
+    status: ClassVar[int] = 500
+    default_code: ClassVar[str] = "internal_error"
+    default_zh: ClassVar[str] = "服务器内部错误"
+    default_en: ClassVar[str] = "Internal server error"
+
+    def __init__(
+        self,
+        code: str | None = None,
+        zh: str | None = None,
+        en: str | None = None,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        self.code = code or self.default_code
+        self.zh = zh or self.default_zh
+        self.en = en or self.default_en
+        self.errors = errors
+        self.headers = headers
+        self.extra = extra
+        super().__init__(f"{self.code}: {self.en}")
+
+
+class BadRequest(ChannelhubError):
+    status = 400
+    default_code = "bad_request"
+    default_zh = "请求格式错误"
+    default_en = "Malformed request"
+
+
+class Unauthorized(ChannelhubError):
+    status = 401
+    default_code = "not_authenticated"
+    default_zh = "请先登录"
+    default_en = "Authentication required"
+
+
+class Forbidden(ChannelhubError):
+    status = 403
+    default_code = "forbidden"
+    default_zh = "无权执行此操作"
+    default_en = "You are not allowed to do this"
+
+
+class NotFound(ChannelhubError):
+    status = 404
+    default_code = "not_found"
+    default_zh = "资源不存在"
+    default_en = "Not found"
+
+
+class Conflict(ChannelhubError):
+    status = 409
+    default_code = "conflict"
+    default_zh = "与当前状态冲突"
+    default_en = "Conflicts with the current state"
+
+
+class PayloadTooLarge(ChannelhubError):
+    status = 413
+    default_code = "payload_too_large"
+    default_zh = "请求内容过大"
+    default_en = "Request body too large"
+
+
+class Invalid(ChannelhubError):
+    status = 422
+    default_code = "invalid"
+    default_zh = "数据校验失败"
+    default_en = "Validation failed"
+
+
+class TooManyRequests(ChannelhubError):
+    status = 429
+    default_code = "too_many_requests"
+    default_zh = "请求过于频繁，请稍后再试"
+    default_en = "Too many requests, try again later"
+
+
+class UpstreamError(ChannelhubError):
+    status = 502
+    default_code = "upstream_error"
+    default_zh = "外部服务出错"
+    default_en = "An outside service failed"
+
+
+class Unavailable(ChannelhubError):
+    status = 503
+    default_code = "unavailable"
+    default_zh = "服务暂时不可用，请稍后重试"
+    default_en = "Temporarily unavailable, retry later"
+
+
+def prefers_chinese(request: Request[Any, Any, Any]) -> bool:
+    """zh-CN unless Accept-Language ranks another language first."""
+    header = request.headers.get("accept-language")
+    if not header:
+        return True
+    best_lang, best_q = "", -1.0
+    for part in header.split(","):
+        lang, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        if q > best_q and lang:
+            best_lang, best_q = lang.strip().lower(), q
+    return best_lang.startswith("zh") or best_lang in ("", "*")
+
+
+def problem(
+    request: Request[Any, Any, Any],
+    status: int,
+    code: str,
+    zh: str,
+    en: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response[dict[str, Any]]:
+    """Render one RFC 9457 problem document."""
+    chinese = prefers_chinese(request)
+    body: dict[str, Any] = {
+        "type": f"urn:channelhub:problem:{code}",
+        "title": zh if chinese else en,
+        "status": status,
+        "code": code,
+        "detail": zh if chinese else en,
+        "instance": request.url.path,
+    }
+    request_id = request.scope.get("state", {}).get("request_id")
+    if request_id:
+        body["request_id"] = request_id
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    return Response(
+        body,
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers={"Content-Language": "zh-CN" if chinese else "en", **(headers or {})},
+    )
+
+
+_HTTP_CODES: dict[int, tuple[str, str, str]] = {
+    400: ("bad_request", "请求格式错误", "Malformed request"),
+    401: ("not_authenticated", "请先登录", "Authentication required"),
+    403: ("forbidden", "无权执行此操作", "You are not allowed to do this"),
+    404: ("not_found", "资源不存在", "Not found"),
+    405: ("method_not_allowed", "不支持该请求方法", "Method not allowed"),
+    406: ("not_acceptable", "无法提供所需的格式", "Not acceptable"),
+    413: ("payload_too_large", "请求内容过大", "Request body too large"),
+    415: ("unsupported_media_type", "不支持的内容类型", "Unsupported media type"),
+    429: ("too_many_requests", "请求过于频繁，请稍后再试", "Too many requests"),
+}
+
+
+def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """The one exception handler: our tree, Litestar's HTTP errors, then anything else as 500."""
+    if isinstance(exc, ChannelhubError):
+        if exc.status >= 500:
+            log.warning("service_error", code=exc.code, error=str(exc))
+        return problem(
+            request, exc.status, exc.code, exc.zh, exc.en,
+            errors=exc.errors, headers=exc.headers, extra=exc.extra or None,
+        )
+    if isinstance(exc, ValidationException):
+        errors = exc.extra if isinstance(exc.extra, list) else None
+        return problem(
+            request, 400, "request_invalid", "请求参数不合法", "The request is not valid",
+            errors=[_clean_error(e) for e in errors] if errors else None,
+            extra={"reason": exc.detail} if exc.detail else None,
+        )
+    if isinstance(exc, HTTPException) and exc.status_code == 400:
+        return problem(request, 400, "body_malformed", "请求体格式错误（不是合法的 JSON 或表单）",
+                       "The request body could not be parsed")
+    if isinstance(exc, HTTPException):
+        code, zh, en = _HTTP_CODES.get(exc.status_code, ("http_error", "请求失败", "Request failed"))
+        return problem(request, exc.status_code, code, zh, en, headers=exc.headers)
+    log.exception("unhandled_error", error=repr(exc))
+    return problem(
+        request, HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "服务器内部错误",
+        "Internal server error",
+    )
+
+
+def _clean_error(error: Any) -> dict[str, Any]:
+    if isinstance(error, dict):
+        return {k: str(v) for k, v in error.items() if k in ("message", "key", "source")}
+    return {"message": str(error)}
+
+
+__all__ = [
+    "PROBLEM_JSON",
+    "BadRequest",
+    "ChannelhubError",
+    "Conflict",
+    "Forbidden",
+    "Invalid",
+    "MediaType",
+    "NotFound",
+    "PayloadTooLarge",
+    "TooManyRequests",
+    "Unauthorized",
+    "Unavailable",
+    "UpstreamError",
+    "handle_error",
+    "problem",
+]

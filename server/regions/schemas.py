@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from server.regions.models import RegionLevel
+from server.schemas import Request, Response
+
+RegionCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2,12}$")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class RegionCreate(Request, kw_only=True):
+    code: RegionCode
+    name: Name
+    level: RegionLevel
+    parent_code: RegionCode | None = None
+
+
+class RegionUpdate(Request, kw_only=True):
+    name: Name | None = None
+
+
+class RegionOut(Response, kw_only=True):
+    code: str
+    name: str
+    level: RegionLevel
+    parent_code: str | None
+    created_at: datetime

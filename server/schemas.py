@@ -1,0 +1,47 @@
+"""Base structs for the API edge: camelCase on the wire, unknown fields refused."""
+
+from __future__ import annotations
+
+import base64
+from typing import Generic, TypeVar
+
+import msgspec
+
+from server.errors import BadRequest
+
+T = TypeVar("T")
+
+
+class Request(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
+    """A request body."""
+
+
+class Response(msgspec.Struct, kw_only=True, rename="camel"):
+    """A response body."""
+
+
+class Page(Response, Generic[T], kw_only=True):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def encode_cursor(value: str) -> str:
+    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest("cursor_invalid", "分页游标无效", "Invalid page cursor") from exc
+
+
+def set_fields(body: msgspec.Struct) -> dict[str, object]:
+    """The fields a partial update sets: ``None`` means 'leave as it is'."""
+    return {
+        name: value
+        for name in body.__struct_fields__
+        if (value := getattr(body, name)) is not None
+    }
