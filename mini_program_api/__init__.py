@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
+from mini_program_api.addresses import AddressController
 from mini_program_api.auth import DevAuthController, MeController, WechatAuthController
 
 
 def mobile_handlers(*, dev_mode: bool) -> list[ControllerRouterHandler]:
-    handlers: list[ControllerRouterHandler] = [WechatAuthController, MeController]
+    handlers: list[ControllerRouterHandler] = [WechatAuthController, MeController, AddressController]
     if dev_mode:
         handlers.append(DevAuthController)
     return handlers

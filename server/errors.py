@@ -45,6 +45,7 @@ class ChannelhubError(Exception):
         *,
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
+        keep_changes: bool = False,
         **extra: Any,
     ) -> None:
         self.code = code or self.default_code
@@ -52,6 +53,9 @@ class ChannelhubError(Exception):
         self.en = en or self.default_en
         self.errors = errors
         self.headers = headers
+        # When the refusal is itself a change that must last (a revoked token family, a
+        # rejected attempt recorded), the request's transaction still commits.
+        self.keep_changes = keep_changes
         self.extra = extra
         super().__init__(f"{self.code}: {self.en}")
 

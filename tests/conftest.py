@@ -9,6 +9,7 @@ cannot be reached fails the run instead of skipping.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import uuid
@@ -30,6 +31,7 @@ from server.settings import AuthSettings, DatabaseSettings, Settings, StorageSet
 from tests.fakes.wechat import APPID, SECRET, FakeWechat
 
 IN_CI = os.environ.get("CI") == "true"
+logging.getLogger("httpx").setLevel(logging.WARNING)
 PG_ADMIN_URL = os.environ.get("CHANNELHUB_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 PG_DATABASE = "channelhub_test"
 REDIS_URL = os.environ.get("CHANNELHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

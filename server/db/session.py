@@ -17,7 +17,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.engine import Database
-from server.errors import Unavailable
+from server.db.scoping import scope_to_dealer
+from server.errors import ChannelhubError, Unavailable
 
 AfterCommit = Callable[[], Awaitable[None]]
 _AFTER_COMMIT = "after_commit"
@@ -43,6 +44,11 @@ async def provide_db_session(state: State, request: Request[Any, Any, Any]) -> A
     """Open the request's session; commit after the handler, roll back on any error."""
     database: Database = state.database
     session = database.session(write=request.method not in _READ_METHODS)
+    dealer_id = getattr(request.scope.get("user"), "dealer_id", None)
+    if dealer_id is not None:
+        # The one place dealer scoping is switched on: every DealerOwned query of this
+        # request is filtered to the token's dealer (see server.db.scoping).
+        scope_to_dealer(session, dealer_id)
     try:
         yield session
         if session.in_transaction():
@@ -52,6 +58,14 @@ async def provide_db_session(state: State, request: Request[Any, Any, Any]) -> A
                 if _is_transient(exc):
                     raise Unavailable("database_busy") from exc
                 raise
+    except ChannelhubError as exc:
+        if exc.keep_changes:
+            await session.commit()
+            await session.close()
+            await run_after_commit(session)
+        else:
+            await session.rollback()
+        raise
     except BaseException:
         await session.rollback()
         raise

@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import JSON, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db.base import Base, IdMixin, TimestampMixin
+from server.db.base import Base, DealerOwned, IdMixin, TimestampMixin
 
 
 class DealerTier(TimestampMixin, Base):
@@ -64,3 +64,16 @@ class DealerRegion(Base):
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), primary_key=True)
 
     dealer: Mapped[Dealer] = relationship(back_populates="regions")
+
+
+class DealerAddress(IdMixin, TimestampMixin, DealerOwned, Base):
+    """A ship-to address (收货地址); its region decides whether an order is cross-region (窜货)."""
+
+    __tablename__ = "dealer_addresses"
+
+    label: Mapped[str] = mapped_column(String(32), default="")
+    contact_name: Mapped[str] = mapped_column(String(64))
+    contact_phone: Mapped[str] = mapped_column(String(32))
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    detail: Mapped[str] = mapped_column(String(256))
+    is_default: Mapped[bool] = mapped_column(default=False)

@@ -98,7 +98,8 @@ async def refresh(session: AsyncSession, settings: AuthSettings, secret: str) ->
     )
     if spent.rowcount != 1:  # type: ignore[attr-defined]
         await revoke_family(session, token.family_id, now)
-        raise Unauthorized("refresh_reused", "登录凭证被重复使用，请重新登录", "Refresh token reuse detected")
+        raise Unauthorized("refresh_reused", "登录凭证被重复使用，请重新登录", "Refresh token reuse detected",
+                           keep_changes=True)
     user = await session.get(User, token.user_id)
     if user is None:
         raise Unauthorized("refresh_invalid", "登录已失效，请重新登录", "Refresh token invalid or expired")
