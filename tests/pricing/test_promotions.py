@@ -106,6 +106,15 @@ def test_threshold_is_spread_over_lines_and_explained_per_line() -> None:
     ]
 
 
+def test_allocation_ties_do_not_depend_on_line_order() -> None:
+    # 1001 over two equal lines: 500.5 each; the odd fen goes to the smaller SKU either way.
+    prices = make_list("PL", {"A": 1000, "B": 1000})
+    context = make_context([prices], order_steps=[threshold("T", 1, 1_001)])
+    forward = price_cart(context, [CartLine(sku="A", qty=1), CartLine(sku="B", qty=1)])
+    backward = price_cart(context, [CartLine(sku="B", qty=1), CartLine(sku="A", qty=1)])
+    assert amounts(forward) == amounts(backward) == {"A": 499, "B": 500}
+
+
 def test_threshold_on_listed_skus_counts_and_discounts_only_those() -> None:
     step = threshold("T", 5_000, 500, skus=["C"])
     cart = run(make_context([PRICES], order_steps=[step]), A=9, C=1)
