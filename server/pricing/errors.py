@@ -48,7 +48,7 @@ class PricingError(Exception):
 
 
 class LineError(PricingError):
-    """An error about one cart line (``line`` is its index in the request)."""
+    """An error about one cart line (``line`` is its index in the request, -1 if none)."""
 
     def __init__(self, *, line: int, sku: str, message: str, message_en: str) -> None:
         super().__init__(message, message_en)
@@ -229,6 +229,14 @@ class PromotionCurrencyMismatch(PricingError):
         self.rule = rule
         self.currency = currency
         self.cart_currency = cart_currency
+
+    def details(self) -> dict[str, object]:
+        """JSON-ready description, with the rule and both currencies."""
+        out = super().details()
+        out["rule"] = {"id": self.rule.id, "version": self.rule.version}
+        out["currency"] = self.currency
+        out["cart_currency"] = self.cart_currency
+        return out
 
 
 class BreakIssue(msgspec.Struct, frozen=True, kw_only=True):

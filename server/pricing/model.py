@@ -168,7 +168,8 @@ class PricingContext(msgspec.Struct, frozen=True, kw_only=True):
     """Everything the pipeline reads, loaded beforehand; pricing itself does no I/O.
 
     ``price_lists`` are the candidates (the pipeline filters by scope, currency and ``now``);
-    ``line_steps`` / ``order_steps`` are the promotions as step objects.
+    ``line_steps`` / ``order_steps`` are the promotions as step objects. Built in code by
+    the loader, not decoded from JSON (the step fields are protocols).
     """
 
     dealer: DealerFacts

@@ -127,6 +127,7 @@ def test_threshold_in_another_currency_is_an_error() -> None:
     with pytest.raises(PromotionCurrencyMismatch) as caught:
         run(make_context([PRICES], order_steps=[step]), A=9)
     assert caught.value.code == "currency_mismatch"
+    assert caught.value.details()["rule"] == {"id": "T", "version": 1}
 
 
 def test_steps_run_by_priority_then_rule_id_and_the_first_of_a_group_wins() -> None:
