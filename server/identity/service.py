@@ -158,7 +158,10 @@ async def wechat_bind(session: AsyncSession, settings: AuthSettings,
         dealer_id=invitation.dealer_id,
         wechat_openid=openid,
     )
-    # Spend the invitation with a conditional update: two concurrent binds cannot both win.
+    session.add(user)
+    await flush_or_conflict(session, "wechat_already_bound")
+    # Spend the invitation with a conditional update: two concurrent binds cannot both win
+    # (the loser's transaction, user row included, rolls back).
     spent = await session.execute(
         update(Invitation)
         .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
@@ -167,8 +170,6 @@ async def wechat_bind(session: AsyncSession, settings: AuthSettings,
     )
     if spent.rowcount != 1:  # type: ignore[attr-defined]
         raise Invalid("invitation_used", "邀请码已被使用", "Invitation code already used")
-    session.add(user)
-    await flush_or_conflict(session, "wechat_already_bound")
     await _assert_can_login(session, user)
     record(session, principal_of(user), "user.bound_wechat", "user", user.id,
            {"invitation": str(invitation.id)})

@@ -63,4 +63,4 @@ def _wechat_error(errcode: int) -> Exception:
         return Forbidden("wechat_user_blocked", "微信判定该用户存在风险", "WeChat flagged this user as high-risk")
     if errcode == -1:
         return Unavailable("wechat_busy", "微信系统繁忙，请稍后重试", "WeChat is busy, retry later")
-    return UpstreamError("wechat_error", f"微信登录失败（{errcode}）", f"WeChat login failed ({errcode})", wechat_errcode=errcode)
+    return UpstreamError("wechat_error", f"微信登录失败（{errcode}）", f"WeChat login failed ({errcode})", wechatErrcode=errcode)

@@ -105,7 +105,7 @@ class LocalStorage:
             raise Forbidden("upload_signature_invalid", "上传签名无效", "Upload signature invalid")
         if size <= 0 or size > policy["max_bytes"]:
             raise Invalid("upload_size_invalid", "文件大小不符合要求", "File size out of the allowed range",
-                          max_bytes=policy["max_bytes"])
+                          maxBytes=policy["max_bytes"])
         if sniff_content_type(head) != policy["content_type"]:
             raise Invalid("upload_type_invalid", "文件类型与声明不符", "File content does not match its declared type")
         return policy["key"], policy["content_type"]
