@@ -13,7 +13,11 @@ from mini_program_api.auth import DevAuthController, MeController, WechatAuthCon
 
 
 def mobile_handlers(*, dev_mode: bool) -> list[ControllerRouterHandler]:
-    handlers: list[ControllerRouterHandler] = [WechatAuthController, MeController, AddressController]
+    handlers: list[ControllerRouterHandler] = [
+        WechatAuthController,
+        MeController,
+        AddressController,
+    ]
     if dev_mode:
         handlers.append(DevAuthController)
     return handlers

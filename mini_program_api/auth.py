@@ -29,14 +29,22 @@ class WechatAuthController(Controller):
     tags = ["mini-program: auth"]
 
     @post("/wechat/login", summary="Log in with a wx.login code")
-    async def wechat_login(self, db_session: NamedDependency[AsyncSession], state: State,
-                           data: JSONBody[schemas.WechatLoginRequest]) -> schemas.WechatLoginResult:
+    async def wechat_login(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        data: JSONBody[schemas.WechatLoginRequest],
+    ) -> schemas.WechatLoginResult:
         """Bound users get tokens; new users get a binding token for /mp/auth/wechat/bind."""
         return await service.wechat_login(db_session, state.settings.auth, state.wechat, data.code)
 
     @post("/wechat/bind", summary="Bind a WeChat user with an invitation code")
-    async def wechat_bind(self, db_session: NamedDependency[AsyncSession], state: State,
-                          data: JSONBody[schemas.WechatBindRequest]) -> schemas.TokenPair:
+    async def wechat_bind(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        data: JSONBody[schemas.WechatBindRequest],
+    ) -> schemas.TokenPair:
         """Spend a one-time invitation code from HQ and log in."""
         return await service.wechat_bind(db_session, state.settings.auth, data)
 
@@ -48,8 +56,12 @@ class DevAuthController(Controller):
     tags = ["mini-program: auth"]
 
     @post("/dev-login", summary="Log in as any user (dev mode only)")
-    async def dev_login(self, db_session: NamedDependency[AsyncSession], state: State,
-                        data: JSONBody[schemas.DevLoginRequest]) -> schemas.TokenPair:
+    async def dev_login(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        data: JSONBody[schemas.DevLoginRequest],
+    ) -> schemas.TokenPair:
         """Tokens for a username without password or WeChat; exists only in dev mode."""
         return await service.dev_login(db_session, state.settings.auth, data.username)
 
@@ -60,8 +72,14 @@ class MeController(Controller):
     guards = [requires_login]
 
     @get("/", summary="My account and dealer")
-    async def me(self, db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]) -> MeOut:
+    async def me(
+        self, db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+    ) -> MeOut:
         """The logged-in user and, for dealer users, their dealer."""
         user = await get_or_404(db_session, User, principal.user_id, "user")
-        dealer = await get_or_404(db_session, Dealer, principal.dealer_id, "dealer") if principal.dealer_id else None
+        dealer = (
+            await get_or_404(db_session, Dealer, principal.dealer_id, "dealer")
+            if principal.dealer_id
+            else None
+        )
         return MeOut(user=service.user_out(user), dealer=dealer_out(dealer) if dealer else None)

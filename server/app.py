@@ -79,9 +79,17 @@ def create_app(settings: Settings) -> Litestar:
 
     prometheus = PrometheusConfig(app_name="channelhub", group_path=True, prefix="channelhub")
     route_handlers: list[Any] = [
-        HealthController, Metrics, docs, LocalStorageController,
-        AuthController, UserController, InvitationController,
-        RegionController, WarehouseController, TierController, DealerController,
+        HealthController,
+        Metrics,
+        docs,
+        LocalStorageController,
+        AuthController,
+        UserController,
+        InvitationController,
+        RegionController,
+        WarehouseController,
+        TierController,
+        DealerController,
         *mobile_handlers(dev_mode=settings.dev_mode),
     ]
     return Litestar(
@@ -90,7 +98,11 @@ def create_app(settings: Settings) -> Litestar:
             "db_session": Provide(provide_db_session),
             "principal": Provide(provide_principal),
         },
-        middleware=[RequestIdMiddleware(), prometheus.middleware, AuthenticationMiddleware(settings.auth)],
+        middleware=[
+            RequestIdMiddleware(),
+            prometheus.middleware,
+            AuthenticationMiddleware(settings.auth),
+        ],
         exception_handlers={Exception: handle_error, HTTPException: handle_error},
         lifespan=[lifespan],
         state=_initial_state(settings, database, storage),
@@ -114,9 +126,11 @@ def openapi_config() -> OpenAPIConfig:
         path="/schema",
         render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin()],
         servers=[Server(url="/")],
-        components=Components(security_schemes={
-            "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
-        }),
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+            }
+        ),
         security=[{"bearer": []}],
         use_handler_docstrings=True,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from pathlib import Path
 
@@ -28,7 +27,12 @@ def migrate() -> None:
 
 
 @main.command("seed-demo")
-@click.option("--password", default="channelhub-demo", show_default=True, help="Password for every demo login.")
+@click.option(
+    "--password",
+    default="channelhub-demo",
+    show_default=True,
+    help="Password for every demo login.",
+)
 def seed_demo(password: str) -> None:
     """Load demo data (idempotent) and print the logins."""
     from server.demo import seed
@@ -50,8 +54,14 @@ def serve(host: str, port: int, workers: int) -> None:
 
     uvicorn.run(
         "server.asgi:app" if workers > 1 else "server.asgi:create",
-        factory=workers == 1, host=host, port=port, workers=workers,
-        loop="uvloop", http="httptools", ws="websockets-sansio", log_level="warning",
+        factory=workers == 1,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+        log_level="warning",
         ws_per_message_deflate=False,
     )
 
@@ -69,9 +79,21 @@ def openapi(output: Path | None) -> None:
 
 
 def render_openapi() -> str:
-    """The spec exactly as served at /schema/openapi.json, pretty-printed and stable."""
-    from server.app import create_app
-    from server.settings import AuthSettings, Settings
+    """The spec exactly as the app serves it at /schema/openapi.json (byte for byte)."""
+    import tempfile
 
-    app = create_app(Settings(auth=AuthSettings(jwt_secret="openapi-export-only")))
-    return json.dumps(app.openapi_schema.to_schema(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    from litestar.testing import TestClient
+
+    from server.app import create_app
+    from server.settings import AuthSettings, DatabaseSettings, Settings, StorageSettings
+
+    with tempfile.TemporaryDirectory() as scratch:
+        settings = Settings(
+            auth=AuthSettings(jwt_secret="openapi-export-only"),
+            database=DatabaseSettings(url=f"sqlite+aiosqlite:///{scratch}/unused.db"),
+            storage=StorageSettings(local_dir=scratch),
+        )
+        with TestClient(create_app(settings)) as client:
+            response = client.get("/schema/openapi.json")
+            response.raise_for_status()
+            return response.text

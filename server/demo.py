@@ -19,15 +19,31 @@ from server.settings import Settings
 from server.warehouses.models import Warehouse
 
 REGIONS = [
-    ("330000", "浙江省", None), ("330100", "杭州市", "330000"), ("330106", "西湖区", "330100"),
-    ("330110", "余杭区", "330100"), ("330200", "宁波市", "330000"), ("320000", "江苏省", None),
-    ("320100", "南京市", "320000"), ("320500", "苏州市", "320000"), ("440000", "广东省", None),
-    ("440100", "广州市", "440000"), ("440300", "深圳市", "440000"), ("510000", "四川省", None),
-    ("510100", "成都市", "510000"), ("510700", "绵阳市", "510000"),
+    ("330000", "浙江省", None),
+    ("330100", "杭州市", "330000"),
+    ("330106", "西湖区", "330100"),
+    ("330110", "余杭区", "330100"),
+    ("330200", "宁波市", "330000"),
+    ("320000", "江苏省", None),
+    ("320100", "南京市", "320000"),
+    ("320500", "苏州市", "320000"),
+    ("440000", "广东省", None),
+    ("440100", "广州市", "440000"),
+    ("440300", "深圳市", "440000"),
+    ("510000", "四川省", None),
+    ("510100", "成都市", "510000"),
+    ("510700", "绵阳市", "510000"),
 ]
-WAREHOUSES = [("WH-HZ", "华东杭州仓", "330110"), ("WH-GZ", "华南广州仓", "440100"), ("WH-CD", "西南成都仓", "510100")]
-TIERS = [("core", "核心", "Core", 1, False, 30), ("growth", "成长", "Growth", 2, False, 15),
-         ("watch", "观察", "Watch", 3, True, 0)]
+WAREHOUSES = [
+    ("WH-HZ", "华东杭州仓", "330110"),
+    ("WH-GZ", "华南广州仓", "440100"),
+    ("WH-CD", "西南成都仓", "510100"),
+]
+TIERS = [
+    ("core", "核心", "Core", 1, False, 30),
+    ("growth", "成长", "Growth", 2, False, 15),
+    ("watch", "观察", "Watch", 3, True, 0),
+]
 DEALERS = [
     ("D001", "杭州鑫源商贸有限公司", "core", ["330100"], "王建国"),
     ("D002", "宁波海曙恒丰食品批发部", "growth", ["330200"], "陈丽华"),
@@ -43,13 +59,33 @@ DEALERS = [
     ("D012", "成都高新区佳禾商贸有限公司", "growth", ["510100"], "何俊"),
 ]
 CATEGORIES = [
-    ("water", "饮用水", ["天然矿泉水", "饮用纯净水", "天然水", "苏打水"], ["380ml", "550ml", "1.5L", "5L"]),
+    (
+        "water",
+        "饮用水",
+        ["天然矿泉水", "饮用纯净水", "天然水", "苏打水"],
+        ["380ml", "550ml", "1.5L", "5L"],
+    ),
     ("tea", "茶饮料", ["茉莉花茶", "冰红茶", "乌龙茶", "柠檬茶", "绿茶"], ["500ml", "1L"]),
     ("juice", "果汁", ["橙汁", "苹果汁", "芒果汁", "NFC橙汁", "葡萄汁"], ["300ml", "450ml", "1L"]),
-    ("soda", "碳酸饮料", ["可乐", "柠檬味汽水", "橙味汽水", "无糖可乐"], ["330ml罐装", "500ml", "2L"]),
+    (
+        "soda",
+        "碳酸饮料",
+        ["可乐", "柠檬味汽水", "橙味汽水", "无糖可乐"],
+        ["330ml罐装", "500ml", "2L"],
+    ),
     ("dairy", "乳制品", ["纯牛奶", "酸奶", "高钙奶", "早餐奶"], ["250ml", "200g", "1L"]),
-    ("snack", "休闲零食", ["原味薯片", "番茄味薯片", "夹心饼干", "苏打饼干", "坚果礼盒"], ["70g", "104g", "500g"]),
-    ("noodle", "方便食品", ["红烧牛肉面", "老坛酸菜面", "鲜虾鱼板面", "香辣牛肉面"], ["单包", "五连包", "桶装"]),
+    (
+        "snack",
+        "休闲零食",
+        ["原味薯片", "番茄味薯片", "夹心饼干", "苏打饼干", "坚果礼盒"],
+        ["70g", "104g", "500g"],
+    ),
+    (
+        "noodle",
+        "方便食品",
+        ["红烧牛肉面", "老坛酸菜面", "鲜虾鱼板面", "香辣牛肉面"],
+        ["单包", "五连包", "桶装"],
+    ),
     ("sauce", "调味品", ["生抽", "老抽", "米醋", "蚝油", "料酒"], ["500ml", "1.9L"]),
 ]
 BRANDS = ["农夫山泉", "康师傅", "统一", "娃哈哈", "今麦郎"]
@@ -68,9 +104,17 @@ async def seed(settings: Settings, password: str) -> list[tuple[str, str, str]]:
         async with transaction(database) as session:
             if await session.get(Region, "330000") is None:
                 await _insert(session, password)
-            users = (await session.execute(
-                select(User).where(User.username.is_not(None)).order_by(User.role, User.username)
-            )).scalars().all()
+            users = (
+                (
+                    await session.execute(
+                        select(User)
+                        .where(User.username.is_not(None))
+                        .order_by(User.role, User.username)
+                    )
+                )
+                .scalars()
+                .all()
+            )
             return [(str(u.role), u.username or "", u.display_name) for u in users]
     finally:
         await database.dispose()
@@ -82,34 +126,66 @@ async def _insert(session: object, password: str) -> None:
     assert isinstance(session, AsyncSession)
     rng = random.Random(20261127)
     for code, name, parent in REGIONS:
-        level = RegionLevel.PROVINCE if parent is None else (
-            RegionLevel.CITY if code.endswith("00") else RegionLevel.DISTRICT)
+        level = (
+            RegionLevel.PROVINCE
+            if parent is None
+            else (RegionLevel.CITY if code.endswith("00") else RegionLevel.DISTRICT)
+        )
         session.add(Region(code=code, name=name, level=level, parent_code=parent))
         await session.flush()
     for code, name, region in WAREHOUSES:
         session.add(Warehouse(id=uuid.uuid4(), code=code, name=name, region_code=region))
     for code, zh, en, rank, prepay, days in TIERS:
-        session.add(DealerTier(code=code, name_zh=zh, name_en=en, rank=rank,
-                               requires_prepayment=prepay, credit_days=days))
+        session.add(
+            DealerTier(
+                code=code,
+                name_zh=zh,
+                name_en=en,
+                rank=rank,
+                requires_prepayment=prepay,
+                credit_days=days,
+            )
+        )
     await session.flush()
     secret = hash_password(password)
     dealers: dict[str, Dealer] = {}
     for code, name, tier, regions, contact in DEALERS:
-        dealer = Dealer(id=uuid.uuid4(), code=code, name=name, tier_code=tier, contact_name=contact,
-                        contact_phone=f"13{rng.randint(100000000, 999999999)}",
-                        regions=[DealerRegion(region_code=r) for r in regions],
-                        segments=["ka" if tier == "core" else "traditional"])
+        dealer = Dealer(
+            id=uuid.uuid4(),
+            code=code,
+            name=name,
+            tier_code=tier,
+            contact_name=contact,
+            contact_phone=f"13{rng.randint(100000000, 999999999)}",
+            regions=[DealerRegion(region_code=r) for r in regions],
+            segments=["ka" if tier == "core" else "traditional"],
+        )
         dealers[code] = dealer
         session.add(dealer)
     await session.flush()
     dealers["D010"].parent_id = dealers["D001"].id  # two-level distribution: 余杭 under 杭州鑫源
-    session.add(User(username="hq", password_hash=secret, display_name="总部管理员", role=Role.HQ_ADMIN))
-    session.add(User(username="ops", password_hash=secret, display_name="总部运营", role=Role.HQ_OPERATOR))
-    session.add(User(username="rep1", password_hash=secret, display_name="业务员 小马", role=Role.REP))
-    session.add(User(username="rep2", password_hash=secret, display_name="业务员 小林", role=Role.REP))
+    session.add(
+        User(username="hq", password_hash=secret, display_name="总部管理员", role=Role.HQ_ADMIN)
+    )
+    session.add(
+        User(username="ops", password_hash=secret, display_name="总部运营", role=Role.HQ_OPERATOR)
+    )
+    session.add(
+        User(username="rep1", password_hash=secret, display_name="业务员 小马", role=Role.REP)
+    )
+    session.add(
+        User(username="rep2", password_hash=secret, display_name="业务员 小林", role=Role.REP)
+    )
     for index, (code, _name, _tier, _regions, contact) in enumerate(DEALERS, start=1):
-        session.add(User(username=f"dealer{index:02d}", password_hash=secret, display_name=contact,
-                         role=Role.DEALER_ADMIN, dealer_id=dealers[code].id))
+        session.add(
+            User(
+                username=f"dealer{index:02d}",
+                password_hash=secret,
+                display_name=contact,
+                role=Role.DEALER_ADMIN,
+                dealer_id=dealers[code].id,
+            )
+        )
     await session.flush()
     await _insert_catalog(session, rng)
 
@@ -124,8 +200,13 @@ async def _insert_catalog(session: object, rng: random.Random) -> None:
         session.add(category)
         for flavour in flavours:
             for brand in BRANDS:
-                product = Product(id=uuid.uuid4(), code=f"P{len(products) + 1:04d}", name=f"{brand}{flavour}",
-                                  brand=brand, category_id=category.id)
+                product = Product(
+                    id=uuid.uuid4(),
+                    code=f"P{len(products) + 1:04d}",
+                    name=f"{brand}{flavour}",
+                    brand=brand,
+                    category_id=category.id,
+                )
                 session.add(product)
                 products.append((product, rng.sample(specs, k=min(2, len(specs)))))
     # One SKU per product, then second sizes until there are exactly 200.
@@ -135,10 +216,19 @@ async def _insert_catalog(session: object, rng: random.Random) -> None:
         pack = 24 if ("ml" in spec or "罐" in spec) else 12
         sku_name = f"{product.name} {spec}"
         full, initials = _pinyin(sku_name)
-        session.add(Sku(
-            id=uuid.uuid4(), code=f"SKU{count:05d}", product_id=product.id, name=sku_name,
-            spec=f"{spec}×{pack}", unit="箱", pack_size=1,
-            min_order_qty=1 if count % 5 else 5, barcode=f"69{rng.randint(10**10, 10**11 - 1)}",
-            pinyin=full, pinyin_initials=initials,
-        ))
+        session.add(
+            Sku(
+                id=uuid.uuid4(),
+                code=f"SKU{count:05d}",
+                product_id=product.id,
+                name=sku_name,
+                spec=f"{spec}×{pack}",
+                unit="箱",
+                pack_size=1,
+                min_order_qty=1 if count % 5 else 5,
+                barcode=f"69{rng.randint(10**10, 10**11 - 1)}",
+                pinyin=full,
+                pinyin_initials=initials,
+            )
+        )
     await session.flush()

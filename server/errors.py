@@ -204,25 +204,45 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[di
         if exc.status >= 500:
             log.warning("service_error", code=exc.code, error=str(exc))
         return problem(
-            request, exc.status, exc.code, exc.zh, exc.en,
-            errors=exc.errors, headers=exc.headers, extra=exc.extra or None,
+            request,
+            exc.status,
+            exc.code,
+            exc.zh,
+            exc.en,
+            errors=exc.errors,
+            headers=exc.headers,
+            extra=exc.extra or None,
         )
     if isinstance(exc, ValidationException):
         errors = exc.extra if isinstance(exc.extra, list) else None
         return problem(
-            request, 400, "request_invalid", "请求参数不合法", "The request is not valid",
+            request,
+            400,
+            "request_invalid",
+            "请求参数不合法",
+            "The request is not valid",
             errors=[_clean_error(e) for e in errors] if errors else None,
             extra={"reason": exc.detail} if exc.detail else None,
         )
     if isinstance(exc, HTTPException) and exc.status_code == 400:
-        return problem(request, 400, "body_malformed", "请求体格式错误（不是合法的 JSON 或表单）",
-                       "The request body could not be parsed")
+        return problem(
+            request,
+            400,
+            "body_malformed",
+            "请求体格式错误（不是合法的 JSON 或表单）",
+            "The request body could not be parsed",
+        )
     if isinstance(exc, HTTPException):
-        code, zh, en = _HTTP_CODES.get(exc.status_code, ("http_error", "请求失败", "Request failed"))
+        code, zh, en = _HTTP_CODES.get(
+            exc.status_code, ("http_error", "请求失败", "Request failed")
+        )
         return problem(request, exc.status_code, code, zh, en, headers=exc.headers)
     log.exception("unhandled_error", error=repr(exc))
     return problem(
-        request, HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "服务器内部错误",
+        request,
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "服务器内部错误",
         "Internal server error",
     )
 

@@ -33,7 +33,9 @@ def decode_cursor(cursor: str | None) -> str | None:
     if not cursor:
         return None
     try:
-        return base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
+        return base64.b64decode(
+            cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True
+        ).decode()
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest("cursor_invalid", "分页游标无效", "Invalid page cursor") from exc
 
@@ -41,7 +43,5 @@ def decode_cursor(cursor: str | None) -> str | None:
 def set_fields(body: msgspec.Struct) -> dict[str, object]:
     """The fields a partial update sets: ``None`` means 'leave as it is'."""
     return {
-        name: value
-        for name in body.__struct_fields__
-        if (value := getattr(body, name)) is not None
+        name: value for name in body.__struct_fields__ if (value := getattr(body, name)) is not None
     }

@@ -27,16 +27,26 @@ from server.db.engine import Database
 from server.db.migrate import upgrade
 from server.db.models import target_metadata
 from server.db.session import transaction
-from server.settings import AuthSettings, DatabaseSettings, Settings, StorageSettings, WechatSettings
+from server.settings import (
+    AuthSettings,
+    DatabaseSettings,
+    Settings,
+    StorageSettings,
+    WechatSettings,
+)
 from tests.fakes.wechat import APPID, SECRET, FakeWechat
 
 IN_CI = os.environ.get("CI") == "true"
 logging.getLogger("httpx").setLevel(logging.WARNING)
-PG_ADMIN_URL = os.environ.get("CHANNELHUB_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = os.environ.get(
+    "CHANNELHUB_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
 PG_DATABASE = os.environ.get("CHANNELHUB_TEST_PG_DB", "channelhub_test")
 REDIS_URL = os.environ.get("CHANNELHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 S3_URL = os.environ.get("CHANNELHUB_TEST_S3_URL", "")
-BACKENDS = [p for p in os.environ.get("CHANNELHUB_TEST_BACKENDS", "sqlite,postgres").split(",") if p]
+BACKENDS = [
+    p for p in os.environ.get("CHANNELHUB_TEST_BACKENDS", "sqlite,postgres").split(",") if p
+]
 
 
 def unavailable(service: str, why: str) -> None:
@@ -56,10 +66,12 @@ async def _recreate_pg_database() -> str:
     engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as conn:
-            await conn.execute(text(
-                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{PG_DATABASE}' "
-                "AND pid <> pg_backend_pid()"
-            ))
+            await conn.execute(
+                text(
+                    f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{PG_DATABASE}' "
+                    "AND pid <> pg_backend_pid()"
+                )
+            )
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DATABASE}"'))
             await conn.execute(text(f'CREATE DATABASE "{PG_DATABASE}"'))
     finally:
@@ -72,7 +84,9 @@ def _table_names() -> list[str]:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def migrated_backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+def migrated_backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, str]:
     """(backend, url of a migrated template database)."""
     backend: str = request.param
     if backend == "sqlite":
@@ -100,7 +114,9 @@ async def database_url(migrated_backend: tuple[str, str], tmp_path: Path) -> str
     engine = create_async_engine(template)
     try:
         async with engine.begin() as conn:
-            await conn.execute(text(f"TRUNCATE {', '.join(_table_names())} RESTART IDENTITY CASCADE"))
+            await conn.execute(
+                text(f"TRUNCATE {', '.join(_table_names())} RESTART IDENTITY CASCADE")
+            )
     finally:
         await engine.dispose()
     return template
@@ -117,12 +133,16 @@ def fake_wechat() -> Iterator[FakeWechat]:
         yield fake
 
 
-def make_settings(database_url: str, tmp_path: Path, wechat_url: str, **overrides: object) -> Settings:
+def make_settings(
+    database_url: str, tmp_path: Path, wechat_url: str, **overrides: object
+) -> Settings:
     values: dict[str, object] = {
         "auth": AuthSettings(jwt_secret="test-secret-" + "k" * 40),
         "database": DatabaseSettings(url=database_url),
         "storage": StorageSettings(local_dir=str(tmp_path / "storage")),
-        "wechat": WechatSettings(base_url=wechat_url, appid=APPID, secret=SECRET, timeout_seconds=3),
+        "wechat": WechatSettings(
+            base_url=wechat_url, appid=APPID, secret=SECRET, timeout_seconds=3
+        ),
         "log_level": "WARNING",
         "public_base_url": "http://testserver.local",
     }

@@ -21,48 +21,79 @@ _seq = itertools.count(1)
 async def make_regions(db: Database) -> None:
     """浙江 > 杭州 > 西湖, and 广东 > 广州."""
     async with transaction(db) as s:
-        s.add_all([
-            Region(code="330000", name="浙江省", level=RegionLevel.PROVINCE),
-            Region(code="440000", name="广东省", level=RegionLevel.PROVINCE),
-        ])
+        s.add_all(
+            [
+                Region(code="330000", name="浙江省", level=RegionLevel.PROVINCE),
+                Region(code="440000", name="广东省", level=RegionLevel.PROVINCE),
+            ]
+        )
         await s.flush()
-        s.add_all([
-            Region(code="330100", name="杭州市", level=RegionLevel.CITY, parent_code="330000"),
-            Region(code="440100", name="广州市", level=RegionLevel.CITY, parent_code="440000"),
-        ])
+        s.add_all(
+            [
+                Region(code="330100", name="杭州市", level=RegionLevel.CITY, parent_code="330000"),
+                Region(code="440100", name="广州市", level=RegionLevel.CITY, parent_code="440000"),
+            ]
+        )
         await s.flush()
-        s.add(Region(code="330106", name="西湖区", level=RegionLevel.DISTRICT, parent_code="330100"))
+        s.add(
+            Region(code="330106", name="西湖区", level=RegionLevel.DISTRICT, parent_code="330100")
+        )
 
 
 async def make_tiers(db: Database) -> None:
     async with transaction(db) as s:
-        s.add_all([
-            DealerTier(code="core", name_zh="核心", name_en="Core", rank=1),
-            DealerTier(code="growth", name_zh="成长", name_en="Growth", rank=2),
-            DealerTier(code="watch", name_zh="观察", name_en="Watch", rank=3, requires_prepayment=True),
-        ])
+        s.add_all(
+            [
+                DealerTier(code="core", name_zh="核心", name_en="Core", rank=1),
+                DealerTier(code="growth", name_zh="成长", name_en="Growth", rank=2),
+                DealerTier(
+                    code="watch", name_zh="观察", name_en="Watch", rank=3, requires_prepayment=True
+                ),
+            ]
+        )
 
 
-async def make_dealer(db: Database, tier: str = "core", regions: tuple[str, ...] = (),
-                      status: DealerStatus = DealerStatus.ACTIVE) -> Dealer:
+async def make_dealer(
+    db: Database,
+    tier: str = "core",
+    regions: tuple[str, ...] = (),
+    status: DealerStatus = DealerStatus.ACTIVE,
+) -> Dealer:
     n = next(_seq)
     async with transaction(db) as s:
         if await s.get(DealerTier, tier) is None:
             s.add(DealerTier(code=tier, name_zh=tier, name_en=tier))
             await s.flush()
-        dealer = Dealer(id=uuid.uuid4(), code=f"T{n:05d}", name=f"测试经销商{n}", tier_code=tier,
-                        status=status, regions=[DealerRegion(region_code=r) for r in regions])
+        dealer = Dealer(
+            id=uuid.uuid4(),
+            code=f"T{n:05d}",
+            name=f"测试经销商{n}",
+            tier_code=tier,
+            status=status,
+            regions=[DealerRegion(region_code=r) for r in regions],
+        )
         s.add(dealer)
     return dealer
 
 
-async def make_user(db: Database, role: Role = Role.HQ_ADMIN, dealer: Dealer | None = None,
-                    username: str | None = None, password: str | None = None,
-                    openid: str | None = None, active: bool = True) -> User:
+async def make_user(
+    db: Database,
+    role: Role = Role.HQ_ADMIN,
+    dealer: Dealer | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    openid: str | None = None,
+    active: bool = True,
+) -> User:
     async with transaction(db) as s:
         user = User(
-            id=uuid.uuid4(), username=username, display_name=f"用户{next(_seq)}", role=role,
-            dealer_id=dealer.id if dealer else None, wechat_openid=openid, active=active,
+            id=uuid.uuid4(),
+            username=username,
+            display_name=f"用户{next(_seq)}",
+            role=role,
+            dealer_id=dealer.id if dealer else None,
+            wechat_openid=openid,
+            active=active,
             password_hash=hash_password(password) if password else None,
         )
         s.add(user)
@@ -70,7 +101,9 @@ async def make_user(db: Database, role: Role = Role.HQ_ADMIN, dealer: Dealer | N
 
 
 def token_for(settings: Settings, user: User) -> str:
-    return issue_access_token(settings.auth, Principal(user_id=user.id, role=user.role, dealer_id=user.dealer_id))
+    return issue_access_token(
+        settings.auth, Principal(user_id=user.id, role=user.role, dealer_id=user.dealer_id)
+    )
 
 
 def bearer(settings: Settings, user: User) -> dict[str, str]:

@@ -69,5 +69,5 @@ class DealerOwned:
     """
 
     @declared_attr
-    def dealer_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805
+    def dealer_id(cls) -> Mapped[uuid.UUID]:
         return mapped_column(ForeignKey("dealers.id"), index=True)

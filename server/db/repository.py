@@ -38,7 +38,9 @@ async def flush_or_conflict(session: AsyncSession, code: str = "already_exists")
         async with session.begin_nested():
             await session.flush()
     except IntegrityError as exc:
-        raise Conflict(code, "数据已存在或与现有数据冲突", "Already exists or conflicts with existing data") from exc
+        raise Conflict(
+            code, "数据已存在或与现有数据冲突", "Already exists or conflicts with existing data"
+        ) from exc
 
 
 async def keyset_page(

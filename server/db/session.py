@@ -40,7 +40,9 @@ async def run_after_commit(session: AsyncSession) -> None:
             log.exception("after_commit_failed")
 
 
-async def provide_db_session(state: State, request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
+async def provide_db_session(
+    state: State, request: Request[Any, Any, Any]
+) -> AsyncIterator[AsyncSession]:
     """Open the request's session; commit after the handler, roll back on any error."""
     database: Database = state.database
     session = database.session(write=request.method not in _READ_METHODS)
@@ -76,7 +78,9 @@ async def provide_db_session(state: State, request: Request[Any, Any, Any]) -> A
 
 def _is_transient(exc: DBAPIError) -> bool:
     text = str(exc.orig).lower()
-    return any(s in text for s in ("database is locked", "deadlock", "could not serialize", "connection"))
+    return any(
+        s in text for s in ("database is locked", "deadlock", "could not serialize", "connection")
+    )
 
 
 @asynccontextmanager

@@ -56,20 +56,33 @@ class AddressOut(Response, kw_only=True):
 
 
 def address_out(a: DealerAddress) -> AddressOut:
-    return AddressOut(id=a.id, label=a.label, contact_name=a.contact_name, contact_phone=a.contact_phone,
-                      region_code=a.region_code, detail=a.detail, is_default=a.is_default,
-                      updated_at=a.updated_at)
+    return AddressOut(
+        id=a.id,
+        label=a.label,
+        contact_name=a.contact_name,
+        contact_phone=a.contact_phone,
+        region_code=a.region_code,
+        detail=a.detail,
+        is_default=a.is_default,
+        updated_at=a.updated_at,
+    )
 
 
 async def _check_region(session: AsyncSession, code: str) -> None:
     if await session.get(Region, code) is None:
-        raise Invalid("region_unknown", "地区编码不存在", "Unknown region code",
-                      errors=[{"key": "regionCode", "message": "unknown"}])
+        raise Invalid(
+            "region_unknown",
+            "地区编码不存在",
+            "Unknown region code",
+            errors=[{"key": "regionCode", "message": "unknown"}],
+        )
 
 
 async def _clear_default(session: AsyncSession, dealer_id: uuid.UUID) -> None:
     await session.execute(
-        update(DealerAddress).where(DealerAddress.dealer_id == dealer_id).values(is_default=False)
+        update(DealerAddress)
+        .where(DealerAddress.dealer_id == dealer_id)
+        .values(is_default=False)
         .execution_options(synchronize_session="fetch")
     )
 
@@ -79,23 +92,33 @@ async def list_addresses(session: AsyncSession) -> Sequence[DealerAddress]:
     return (await session.execute(stmt)).scalars().all()
 
 
-async def create_address(session: AsyncSession, dealer_id: uuid.UUID, body: AddressIn) -> DealerAddress:
+async def create_address(
+    session: AsyncSession, dealer_id: uuid.UUID, body: AddressIn
+) -> DealerAddress:
     await _check_region(session, body.region_code)
     count = await session.scalar(select(func.count()).select_from(DealerAddress))
     if (count or 0) >= MAX_ADDRESSES:
-        raise Invalid("address_limit", f"最多保存 {MAX_ADDRESSES} 个地址", f"At most {MAX_ADDRESSES} addresses")
+        raise Invalid(
+            "address_limit",
+            f"最多保存 {MAX_ADDRESSES} 个地址",
+            f"At most {MAX_ADDRESSES} addresses",
+        )
     if body.is_default or not count:
         await _clear_default(session, dealer_id)
-    address = DealerAddress(id=uuid.uuid4(), dealer_id=dealer_id,
-                            **{f: getattr(body, f) for f in body.__struct_fields__})
+    address = DealerAddress(
+        id=uuid.uuid4(),
+        dealer_id=dealer_id,
+        **{f: getattr(body, f) for f in body.__struct_fields__},
+    )
     address.is_default = body.is_default or not count
     session.add(address)
     await session.flush()
     return address
 
 
-async def update_address(session: AsyncSession, dealer_id: uuid.UUID, address_id: uuid.UUID,
-                         body: AddressUpdate) -> DealerAddress:
+async def update_address(
+    session: AsyncSession, dealer_id: uuid.UUID, address_id: uuid.UUID, body: AddressUpdate
+) -> DealerAddress:
     address = await get_or_404(session, DealerAddress, address_id, "address")
     changes = set_fields(body)
     if body.region_code is not None:

@@ -44,7 +44,9 @@ class Dealer(IdMixin, TimestampMixin, Base):
     segments: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     regions: Mapped[list[DealerRegion]] = relationship(
-        back_populates="dealer", cascade="all, delete-orphan", lazy="selectin",
+        back_populates="dealer",
+        cascade="all, delete-orphan",
+        lazy="selectin",
         order_by="DealerRegion.region_code",
     )
 

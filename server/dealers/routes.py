@@ -39,12 +39,23 @@ class TierController(Controller):
         return [service.tier_out(t) for t in await service.list_tiers(db_session)]
 
     @post("/", summary="Create a dealer tier", guards=[requires_hq_admin])
-    async def create(self, db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal], data: JSONBody[TierCreate]) -> TierOut:
+    async def create(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        data: JSONBody[TierCreate],
+    ) -> TierOut:
         """Add a tier."""
         return service.tier_out(await service.create_tier(db_session, principal, data))
 
     @put("/{code:str}", summary="Update a dealer tier", guards=[requires_hq_admin])
-    async def update(self, db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal], code: FromPath[str], data: JSONBody[TierUpdate]) -> TierOut:
+    async def update(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        code: FromPath[str],
+        data: JSONBody[TierUpdate],
+    ) -> TierOut:
         """Change a tier's names and terms."""
         return service.tier_out(await service.update_tier(db_session, principal, code, data))
 
@@ -55,13 +66,20 @@ class DealerController(Controller):
     guards = [requires_hq]
 
     @post("/", summary="Create a dealer")
-    async def create(self, db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal], data: JSONBody[DealerCreate]) -> DealerOut:
+    async def create(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        data: JSONBody[DealerCreate],
+    ) -> DealerOut:
         """Create a dealer with its tier, authorized regions and optional parent dealer."""
         return service.dealer_out(await service.create_dealer(db_session, principal, data))
 
     @get("/", summary="List dealers")
     async def list_(
-        self, db_session: NamedDependency[AsyncSession], limit: Limit = 100,
+        self,
+        db_session: NamedDependency[AsyncSession],
+        limit: Limit = 100,
         tier: Annotated[str | None, Parameter(max_length=16)] = None,
         status: FromQuery[DealerStatus | None] = None,
         region: Annotated[str | None, Parameter(max_length=12)] = None,
@@ -75,17 +93,31 @@ class DealerController(Controller):
         return Page(items=[service.dealer_out(d) for d in rows], next_cursor=next_cursor)
 
     @get("/{dealer_id:uuid}", summary="Get a dealer")
-    async def detail(self, db_session: NamedDependency[AsyncSession], dealer_id: FromPath[uuid.UUID]) -> DealerOut:
+    async def detail(
+        self, db_session: NamedDependency[AsyncSession], dealer_id: FromPath[uuid.UUID]
+    ) -> DealerOut:
         """One dealer."""
         return service.dealer_out(await get_or_404(db_session, Dealer, dealer_id, "dealer"))
 
     @put("/{dealer_id:uuid}", summary="Update a dealer")
-    async def update(self, db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal], dealer_id: FromPath[uuid.UUID],
-                     data: JSONBody[DealerUpdate]) -> DealerOut:
+    async def update(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        dealer_id: FromPath[uuid.UUID],
+        data: JSONBody[DealerUpdate],
+    ) -> DealerOut:
         """Change the given fields; ``regionCodes`` replaces the authorized regions."""
-        return service.dealer_out(await service.update_dealer(db_session, principal, dealer_id, data))
+        return service.dealer_out(
+            await service.update_dealer(db_session, principal, dealer_id, data)
+        )
 
     @delete("/{dealer_id:uuid}", summary="Close a dealer", status_code=200)
-    async def remove(self, db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal], dealer_id: FromPath[uuid.UUID]) -> DealerOut:
+    async def remove(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        dealer_id: FromPath[uuid.UUID],
+    ) -> DealerOut:
         """Close the dealer: its records stay, its users can no longer log in."""
         return service.dealer_out(await service.close_dealer(db_session, principal, dealer_id))

@@ -17,7 +17,9 @@ Phone = Annotated[str, msgspec.Meta(max_length=32)]
 Address = Annotated[str, msgspec.Meta(max_length=256)]
 RegionCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2,12}$")]
 Regions = Annotated[list[RegionCode], msgspec.Meta(max_length=200)]
-Segments = Annotated[list[Annotated[str, msgspec.Meta(min_length=1, max_length=32)]], msgspec.Meta(max_length=20)]
+Segments = Annotated[
+    list[Annotated[str, msgspec.Meta(min_length=1, max_length=32)]], msgspec.Meta(max_length=20)
+]
 
 
 class TierCreate(Request, kw_only=True):

@@ -26,15 +26,29 @@ from server.schemas import set_fields
 
 
 def tier_out(t: DealerTier) -> TierOut:
-    return TierOut(code=t.code, name_zh=t.name_zh, name_en=t.name_en, rank=t.rank,
-                   requires_prepayment=t.requires_prepayment, credit_days=t.credit_days)
+    return TierOut(
+        code=t.code,
+        name_zh=t.name_zh,
+        name_en=t.name_en,
+        rank=t.rank,
+        requires_prepayment=t.requires_prepayment,
+        credit_days=t.credit_days,
+    )
 
 
 def dealer_out(d: Dealer) -> DealerOut:
     return DealerOut(
-        id=d.id, code=d.code, name=d.name, tier_code=d.tier_code, status=d.status,
-        region_codes=d.region_codes, parent_id=d.parent_id, contact_name=d.contact_name,
-        contact_phone=d.contact_phone, address=d.address, segments=list(d.segments or []),
+        id=d.id,
+        code=d.code,
+        name=d.name,
+        tier_code=d.tier_code,
+        status=d.status,
+        region_codes=d.region_codes,
+        parent_id=d.parent_id,
+        contact_name=d.contact_name,
+        contact_phone=d.contact_phone,
+        address=d.address,
+        segments=list(d.segments or []),
         created_at=d.created_at,
     )
 
@@ -47,7 +61,9 @@ async def create_tier(session: AsyncSession, actor: Principal, body: TierCreate)
     return tier
 
 
-async def update_tier(session: AsyncSession, actor: Principal, code: str, body: TierUpdate) -> DealerTier:
+async def update_tier(
+    session: AsyncSession, actor: Principal, code: str, body: TierUpdate
+) -> DealerTier:
     tier = await get_or_404(session, DealerTier, code, "tier")
     changes = set_fields(body)
     for name, value in changes.items():
@@ -57,33 +73,55 @@ async def update_tier(session: AsyncSession, actor: Principal, code: str, body: 
 
 
 async def list_tiers(session: AsyncSession) -> Sequence[DealerTier]:
-    return (await session.execute(select(DealerTier).order_by(DealerTier.rank, DealerTier.code))).scalars().all()
+    return (
+        (await session.execute(select(DealerTier).order_by(DealerTier.rank, DealerTier.code)))
+        .scalars()
+        .all()
+    )
 
 
 async def _check_regions(session: AsyncSession, codes: list[str]) -> list[str]:
     unique = sorted(set(codes))
     if not unique:
         return unique
-    found = set((await session.execute(select(Region.code).where(Region.code.in_(unique)))).scalars())
+    found = set(
+        (await session.execute(select(Region.code).where(Region.code.in_(unique)))).scalars()
+    )
     missing = [c for c in unique if c not in found]
     if missing:
-        raise Invalid("region_unknown", "地区编码不存在", "Unknown region codes",
-                      errors=[{"key": "regionCodes", "message": f"unknown: {', '.join(missing)}"}])
+        raise Invalid(
+            "region_unknown",
+            "地区编码不存在",
+            "Unknown region codes",
+            errors=[{"key": "regionCodes", "message": f"unknown: {', '.join(missing)}"}],
+        )
     return unique
 
 
-async def _check_parent(session: AsyncSession, dealer_id: uuid.UUID | None, parent_id: uuid.UUID) -> None:
+async def _check_parent(
+    session: AsyncSession, dealer_id: uuid.UUID | None, parent_id: uuid.UUID
+) -> None:
     parent = await get_or_404(session, Dealer, parent_id, "dealer")
     if parent.parent_id is not None:
-        raise Invalid("dealer_parent_depth", "只支持两级分销", "Only two levels of distribution are supported",
-                      errors=[{"key": "parentId", "message": "the parent already has a parent"}])
+        raise Invalid(
+            "dealer_parent_depth",
+            "只支持两级分销",
+            "Only two levels of distribution are supported",
+            errors=[{"key": "parentId", "message": "the parent already has a parent"}],
+        )
     if dealer_id is not None:
         if parent.id == dealer_id:
-            raise Invalid("dealer_parent_self", "上级经销商不能是自己", "A dealer cannot be its own parent")
+            raise Invalid(
+                "dealer_parent_self", "上级经销商不能是自己", "A dealer cannot be its own parent"
+            )
         children = await session.scalar(select(func.count()).where(Dealer.parent_id == dealer_id))
         if children:
-            raise Invalid("dealer_parent_depth", "只支持两级分销", "Only two levels of distribution are supported",
-                          errors=[{"key": "parentId", "message": "this dealer has sub-dealers"}])
+            raise Invalid(
+                "dealer_parent_depth",
+                "只支持两级分销",
+                "Only two levels of distribution are supported",
+                errors=[{"key": "parentId", "message": "this dealer has sub-dealers"}],
+            )
 
 
 async def create_dealer(session: AsyncSession, actor: Principal, body: DealerCreate) -> Dealer:
@@ -92,19 +130,33 @@ async def create_dealer(session: AsyncSession, actor: Principal, body: DealerCre
     if body.parent_id is not None:
         await _check_parent(session, None, body.parent_id)
     dealer = Dealer(
-        id=uuid.uuid4(), code=body.code, name=body.name, tier_code=body.tier_code,
-        parent_id=body.parent_id, contact_name=body.contact_name, contact_phone=body.contact_phone,
-        address=body.address, segments=list(body.segments),
+        id=uuid.uuid4(),
+        code=body.code,
+        name=body.name,
+        tier_code=body.tier_code,
+        parent_id=body.parent_id,
+        contact_name=body.contact_name,
+        contact_phone=body.contact_phone,
+        address=body.address,
+        segments=list(body.segments),
         regions=[DealerRegion(region_code=c) for c in regions],
     )
     session.add(dealer)
     await flush_or_conflict(session, "dealer_exists")
-    record(session, actor, "dealer.created", "dealer", dealer.id, {"code": body.code, "tier": body.tier_code})
+    record(
+        session,
+        actor,
+        "dealer.created",
+        "dealer",
+        dealer.id,
+        {"code": body.code, "tier": body.tier_code},
+    )
     return dealer
 
 
-async def update_dealer(session: AsyncSession, actor: Principal, dealer_id: uuid.UUID,
-                        body: DealerUpdate) -> Dealer:
+async def update_dealer(
+    session: AsyncSession, actor: Principal, dealer_id: uuid.UUID, body: DealerUpdate
+) -> Dealer:
     dealer = await get_or_404(session, Dealer, dealer_id, "dealer")
     changes = set_fields(body)
     if body.tier_code is not None:
@@ -118,8 +170,14 @@ async def update_dealer(session: AsyncSession, actor: Principal, dealer_id: uuid
     for name, value in changes.items():
         setattr(dealer, name, value)
     await flush_or_conflict(session)
-    record(session, actor, "dealer.updated", "dealer", dealer.id,
-           {k: str(v) for k, v in set_fields(body).items()})
+    record(
+        session,
+        actor,
+        "dealer.updated",
+        "dealer",
+        dealer.id,
+        {k: str(v) for k, v in set_fields(body).items()},
+    )
     return dealer
 
 
@@ -131,16 +189,25 @@ async def close_dealer(session: AsyncSession, actor: Principal, dealer_id: uuid.
     return dealer
 
 
-async def list_dealers(session: AsyncSession, *, tier: str | None, status: DealerStatus | None,
-                       region: str | None, q: str | None, cursor: str | None,
-                       limit: int) -> tuple[Sequence[Dealer], str | None]:
+async def list_dealers(
+    session: AsyncSession,
+    *,
+    tier: str | None,
+    status: DealerStatus | None,
+    region: str | None,
+    q: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[Sequence[Dealer], str | None]:
     stmt = select(Dealer)
     if tier:
         stmt = stmt.where(Dealer.tier_code == tier)
     if status:
         stmt = stmt.where(Dealer.status == status)
     if region:
-        stmt = stmt.where(Dealer.id.in_(select(DealerRegion.dealer_id).where(DealerRegion.region_code == region)))
+        stmt = stmt.where(
+            Dealer.id.in_(select(DealerRegion.dealer_id).where(DealerRegion.region_code == region))
+        )
     if q:
         like = f"%{q.replace('%', '').replace('_', '')}%"
         stmt = stmt.where(or_(Dealer.name.like(like), Dealer.code.like(like)))

@@ -40,8 +40,10 @@ class HealthController(Controller):
             checks["redis"] = await _probe(state.redis.ping())
         checks["storage"] = await _probe(state.storage.check())
         ok = all(v == "ok" for v in checks.values())
-        return Response(Readiness(status="ok" if ok else "unavailable", checks=checks),
-                        status_code=200 if ok else 503)
+        return Response(
+            Readiness(status="ok" if ok else "unavailable", checks=checks),
+            status_code=200 if ok else 503,
+        )
 
 
 async def _db_probe(database: Database) -> None:

@@ -70,7 +70,9 @@ def current_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Princip
     raise Unauthorized()
 
 
-def _role_guard(allowed: frozenset[Role], name: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
+def _role_guard(
+    allowed: frozenset[Role], name: str
+) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         principal = current_principal(connection)
         if principal.role not in allowed:

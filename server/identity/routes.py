@@ -31,25 +31,39 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/login", summary="Log in with username and password")
-    async def login(self, request: Request[object, object, State], db_session: NamedDependency[AsyncSession],
-                    state: State, data: JSONBody[schemas.LoginRequest]) -> schemas.TokenPair:
+    async def login(
+        self,
+        request: Request[object, object, State],
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        data: JSONBody[schemas.LoginRequest],
+    ) -> schemas.TokenPair:
         """Exchange credentials for an access token and a rotating refresh token."""
-        return await service.login(db_session, state.settings.auth, state.login_throttle, data,
-                                   client_address(request))
+        return await service.login(
+            db_session, state.settings.auth, state.login_throttle, data, client_address(request)
+        )
 
     @post("/refresh", summary="Rotate a refresh token")
-    async def refresh(self, db_session: NamedDependency[AsyncSession], state: State,
-                      data: JSONBody[schemas.RefreshRequest]) -> schemas.TokenPair:
+    async def refresh(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        data: JSONBody[schemas.RefreshRequest],
+    ) -> schemas.TokenPair:
         """Spend a refresh token for a new pair; replaying a spent one revokes its family."""
         return await service.refresh(db_session, state.settings.auth, data.refresh_token)
 
     @post("/logout", summary="Revoke a refresh token", status_code=204)
-    async def logout(self, db_session: NamedDependency[AsyncSession], data: JSONBody[schemas.RefreshRequest]) -> None:
+    async def logout(
+        self, db_session: NamedDependency[AsyncSession], data: JSONBody[schemas.RefreshRequest]
+    ) -> None:
         """Revoke the refresh token's whole family (all devices of this login)."""
         await service.logout(db_session, data.refresh_token)
 
     @get("/me", summary="Who am I", guards=[requires_login])
-    async def me(self, db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]) -> schemas.UserOut:
+    async def me(
+        self, db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+    ) -> schemas.UserOut:
         """The logged-in user."""
         return service.user_out(await get_or_404(db_session, User, principal.user_id, "user"))
 
@@ -60,14 +74,20 @@ class UserController(Controller):
     guards = [requires_hq]
 
     @post("/", summary="Create a user")
-    async def create(self, db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal],
-                     data: JSONBody[schemas.UserCreate]) -> schemas.UserOut:
+    async def create(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        data: JSONBody[schemas.UserCreate],
+    ) -> schemas.UserOut:
         """Create an HQ, rep or dealer user (password login optional)."""
         return service.user_out(await service.create_user(db_session, principal, data))
 
     @get("/", summary="List users")
     async def list_(
-        self, db_session: NamedDependency[AsyncSession], limit: Limit = 100,
+        self,
+        db_session: NamedDependency[AsyncSession],
+        limit: Limit = 100,
         role: FromQuery[Role | None] = None,
         dealer_id: Annotated[uuid.UUID | None, QueryParameter(name="dealerId")] = None,
         cursor: Annotated[str | None, Parameter(max_length=256)] = None,
@@ -82,13 +102,20 @@ class UserController(Controller):
         return Page(items=[service.user_out(u) for u in rows], next_cursor=next_cursor)
 
     @get("/{user_id:uuid}", summary="Get a user")
-    async def detail(self, db_session: NamedDependency[AsyncSession], user_id: FromPath[uuid.UUID]) -> schemas.UserOut:
+    async def detail(
+        self, db_session: NamedDependency[AsyncSession], user_id: FromPath[uuid.UUID]
+    ) -> schemas.UserOut:
         """One user."""
         return service.user_out(await get_or_404(db_session, User, user_id, "user"))
 
     @put("/{user_id:uuid}", summary="Update a user")
-    async def update(self, db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal], user_id: FromPath[uuid.UUID],
-                     data: JSONBody[schemas.UserUpdate]) -> schemas.UserOut:
+    async def update(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[schemas.UserUpdate],
+    ) -> schemas.UserOut:
         """Rename, reset the password or disable; the last two end open sessions."""
         return service.user_out(await service.update_user(db_session, principal, user_id, data))
 
@@ -99,7 +126,12 @@ class InvitationController(Controller):
     guards = [requires_hq]
 
     @post("/", summary="Issue a one-time invitation code")
-    async def create(self, db_session: NamedDependency[AsyncSession], state: State, principal: NamedDependency[Principal],
-                     data: JSONBody[schemas.InvitationCreate]) -> schemas.InvitationOut:
+    async def create(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        principal: NamedDependency[Principal],
+        data: JSONBody[schemas.InvitationCreate],
+    ) -> schemas.InvitationOut:
         """A code a WeChat user enters once to bind to a dealer (or rep) account."""
         return await service.create_invitation(db_session, state.settings.auth, principal, data)

@@ -45,18 +45,21 @@ async def _assert_can_login(session: AsyncSession, user: User) -> None:
             raise Unauthorized("dealer_closed", "经销商账户已关闭", "The dealer account is closed")
 
 
-async def issue_tokens(session: AsyncSession, settings: AuthSettings, user: User,
-                       family_id: uuid.UUID | None = None) -> schemas.TokenPair:
+async def issue_tokens(
+    session: AsyncSession, settings: AuthSettings, user: User, family_id: uuid.UUID | None = None
+) -> schemas.TokenPair:
     """A fresh access token and the next refresh token of the family."""
     now = datetime.now(UTC)
     secret = new_refresh_secret()
-    session.add(RefreshToken(
-        user_id=user.id,
-        family_id=family_id or uuid.uuid4(),
-        token_hash=hash_secret(secret),
-        issued_at=now,
-        expires_at=now + timedelta(seconds=settings.refresh_ttl_seconds),
-    ))
+    session.add(
+        RefreshToken(
+            user_id=user.id,
+            family_id=family_id or uuid.uuid4(),
+            token_hash=hash_secret(secret),
+            issued_at=now,
+            expires_at=now + timedelta(seconds=settings.refresh_ttl_seconds),
+        )
+    )
     principal = principal_of(user)
     return schemas.TokenPair(
         access_token=issue_access_token(settings, principal, now),
@@ -68,13 +71,18 @@ async def issue_tokens(session: AsyncSession, settings: AuthSettings, user: User
     )
 
 
-async def login(session: AsyncSession, settings: AuthSettings, throttle: LoginThrottle,
-                body: schemas.LoginRequest, address: str) -> schemas.TokenPair:
+async def login(
+    session: AsyncSession,
+    settings: AuthSettings,
+    throttle: LoginThrottle,
+    body: schemas.LoginRequest,
+    address: str,
+) -> schemas.TokenPair:
     """Password login for HQ and app users, throttled per username and address."""
     await throttle.check(body.username, address)
-    user = (await session.execute(
-        select(User).where(User.username == body.username.strip())
-    )).scalar_one_or_none()
+    user = (
+        await session.execute(select(User).where(User.username == body.username.strip()))
+    ).scalar_one_or_none()
     if not verify_password(user.password_hash if user else None, body.password) or user is None:
         await throttle.failed(body.username, address)
         raise Unauthorized(*_BAD_LOGIN)
@@ -86,11 +94,15 @@ async def login(session: AsyncSession, settings: AuthSettings, throttle: LoginTh
 async def refresh(session: AsyncSession, settings: AuthSettings, secret: str) -> schemas.TokenPair:
     """Rotate: spend this refresh token, issue the next; a spent token's reuse kills the family."""
     now = datetime.now(UTC)
-    token = (await session.execute(
-        select(RefreshToken).where(RefreshToken.token_hash == hash_secret(secret))
-    )).scalar_one_or_none()
+    token = (
+        await session.execute(
+            select(RefreshToken).where(RefreshToken.token_hash == hash_secret(secret))
+        )
+    ).scalar_one_or_none()
     if token is None or token.revoked_at is not None or token.expires_at <= now:
-        raise Unauthorized("refresh_invalid", "登录已失效，请重新登录", "Refresh token invalid or expired")
+        raise Unauthorized(
+            "refresh_invalid", "登录已失效，请重新登录", "Refresh token invalid or expired"
+        )
     spent = await session.execute(
         update(RefreshToken)
         .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
@@ -98,11 +110,17 @@ async def refresh(session: AsyncSession, settings: AuthSettings, secret: str) ->
     )
     if spent.rowcount != 1:  # type: ignore[attr-defined]
         await revoke_family(session, token.family_id, now)
-        raise Unauthorized("refresh_reused", "登录凭证被重复使用，请重新登录", "Refresh token reuse detected",
-                           keep_changes=True)
+        raise Unauthorized(
+            "refresh_reused",
+            "登录凭证被重复使用，请重新登录",
+            "Refresh token reuse detected",
+            keep_changes=True,
+        )
     user = await session.get(User, token.user_id)
     if user is None:
-        raise Unauthorized("refresh_invalid", "登录已失效，请重新登录", "Refresh token invalid or expired")
+        raise Unauthorized(
+            "refresh_invalid", "登录已失效，请重新登录", "Refresh token invalid or expired"
+        )
     await _assert_can_login(session, user)
     return await issue_tokens(session, settings, user, family_id=token.family_id)
 
@@ -117,20 +135,23 @@ async def revoke_family(session: AsyncSession, family_id: uuid.UUID, now: dateti
 
 async def logout(session: AsyncSession, secret: str) -> None:
     """Revoke the refresh-token family this token belongs to (idempotent)."""
-    token = (await session.execute(
-        select(RefreshToken).where(RefreshToken.token_hash == hash_secret(secret))
-    )).scalar_one_or_none()
+    token = (
+        await session.execute(
+            select(RefreshToken).where(RefreshToken.token_hash == hash_secret(secret))
+        )
+    ).scalar_one_or_none()
     if token is not None:
         await revoke_family(session, token.family_id, datetime.now(UTC))
 
 
-async def wechat_login(session: AsyncSession, settings: AuthSettings, wechat: WechatClient,
-                       code: str) -> schemas.WechatLoginResult:
+async def wechat_login(
+    session: AsyncSession, settings: AuthSettings, wechat: WechatClient, code: str
+) -> schemas.WechatLoginResult:
     """code -> openid -> the bound user's tokens, or a binding token for an invitation."""
     wx = await wechat.code_to_session(code)
-    user = (await session.execute(
-        select(User).where(User.wechat_openid == wx.openid)
-    )).scalar_one_or_none()
+    user = (
+        await session.execute(select(User).where(User.wechat_openid == wx.openid))
+    ).scalar_one_or_none()
     if user is None:
         token = issue_purpose_token(settings, BINDING_PURPOSE, wx.openid, ttl_seconds=600)
         return schemas.WechatLoginResult(bound=False, binding_token=token)
@@ -138,19 +159,30 @@ async def wechat_login(session: AsyncSession, settings: AuthSettings, wechat: We
     return schemas.WechatLoginResult(bound=True, tokens=await issue_tokens(session, settings, user))
 
 
-async def wechat_bind(session: AsyncSession, settings: AuthSettings,
-                      body: schemas.WechatBindRequest) -> schemas.TokenPair:
+async def wechat_bind(
+    session: AsyncSession, settings: AuthSettings, body: schemas.WechatBindRequest
+) -> schemas.TokenPair:
     """Spend a one-time invitation to create the WeChat user's account and bind the openid."""
     openid = read_purpose_token(settings, body.binding_token, BINDING_PURPOSE)
     now = datetime.now(UTC)
-    invitation = (await session.execute(
-        select(Invitation).where(Invitation.code_hash == hash_secret(body.invitation_code.strip().upper()))
-    )).scalar_one_or_none()
+    invitation = (
+        await session.execute(
+            select(Invitation).where(
+                Invitation.code_hash == hash_secret(body.invitation_code.strip().upper())
+            )
+        )
+    ).scalar_one_or_none()
     if invitation is None or invitation.expires_at <= now:
-        raise Invalid("invitation_invalid", "邀请码无效或已过期", "Invitation code invalid or expired")
-    existing = (await session.execute(select(User).where(User.wechat_openid == openid))).scalar_one_or_none()
+        raise Invalid(
+            "invitation_invalid", "邀请码无效或已过期", "Invitation code invalid or expired"
+        )
+    existing = (
+        await session.execute(select(User).where(User.wechat_openid == openid))
+    ).scalar_one_or_none()
     if existing is not None:
-        raise Invalid("wechat_already_bound", "该微信已绑定账号", "This WeChat user is already bound")
+        raise Invalid(
+            "wechat_already_bound", "该微信已绑定账号", "This WeChat user is already bound"
+        )
     user = User(
         id=uuid.uuid4(),
         display_name=body.display_name or invitation.display_name or "微信用户",
@@ -171,13 +203,23 @@ async def wechat_bind(session: AsyncSession, settings: AuthSettings,
     if spent.rowcount != 1:  # type: ignore[attr-defined]
         raise Invalid("invitation_used", "邀请码已被使用", "Invitation code already used")
     await _assert_can_login(session, user)
-    record(session, principal_of(user), "user.bound_wechat", "user", user.id,
-           {"invitation": str(invitation.id)})
+    record(
+        session,
+        principal_of(user),
+        "user.bound_wechat",
+        "user",
+        user.id,
+        {"invitation": str(invitation.id)},
+    )
     return await issue_tokens(session, settings, user)
 
 
-async def dev_login(session: AsyncSession, settings: AuthSettings, username: str) -> schemas.TokenPair:
-    user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
+async def dev_login(
+    session: AsyncSession, settings: AuthSettings, username: str
+) -> schemas.TokenPair:
+    user = (
+        await session.execute(select(User).where(User.username == username))
+    ).scalar_one_or_none()
     if user is None:
         raise NotFound("user_not_found", "用户不存在", "User not found")
     await _assert_can_login(session, user)
@@ -189,8 +231,9 @@ def _new_invitation_code() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(10))
 
 
-async def create_invitation(session: AsyncSession, settings: AuthSettings, actor: Principal,
-                            body: schemas.InvitationCreate) -> schemas.InvitationOut:
+async def create_invitation(
+    session: AsyncSession, settings: AuthSettings, actor: Principal, body: schemas.InvitationCreate
+) -> schemas.InvitationOut:
     await _check_role_dealer(session, body.role, body.dealer_id)
     code = _new_invitation_code()
     ttl = body.ttl_hours * 3600 if body.ttl_hours else settings.invitation_ttl_seconds
@@ -205,42 +248,78 @@ async def create_invitation(session: AsyncSession, settings: AuthSettings, actor
     )
     session.add(invitation)
     await flush_or_conflict(session)
-    record(session, actor, "invitation.created", "invitation", invitation.id,
-           {"role": str(body.role), "dealer_id": str(body.dealer_id) if body.dealer_id else None})
-    return schemas.InvitationOut(id=invitation.id, code=code, role=invitation.role,
-                                 dealer_id=invitation.dealer_id, expires_at=invitation.expires_at)
+    record(
+        session,
+        actor,
+        "invitation.created",
+        "invitation",
+        invitation.id,
+        {"role": str(body.role), "dealer_id": str(body.dealer_id) if body.dealer_id else None},
+    )
+    return schemas.InvitationOut(
+        id=invitation.id,
+        code=code,
+        role=invitation.role,
+        dealer_id=invitation.dealer_id,
+        expires_at=invitation.expires_at,
+    )
 
 
-async def _check_role_dealer(session: AsyncSession, role: Role, dealer_id: uuid.UUID | None) -> None:
+async def _check_role_dealer(
+    session: AsyncSession, role: Role, dealer_id: uuid.UUID | None
+) -> None:
     if role in DEALER_ROLES:
         if dealer_id is None:
-            raise Invalid("dealer_required", "经销商角色必须指定经销商", "Dealer roles need a dealer",
-                          errors=[{"key": "dealerId", "message": "required"}])
+            raise Invalid(
+                "dealer_required",
+                "经销商角色必须指定经销商",
+                "Dealer roles need a dealer",
+                errors=[{"key": "dealerId", "message": "required"}],
+            )
         await get_or_404(session, Dealer, dealer_id, "dealer")
     elif dealer_id is not None:
-        raise Invalid("dealer_not_allowed", "该角色不能属于经销商", "This role cannot belong to a dealer",
-                      errors=[{"key": "dealerId", "message": "must be empty"}])
+        raise Invalid(
+            "dealer_not_allowed",
+            "该角色不能属于经销商",
+            "This role cannot belong to a dealer",
+            errors=[{"key": "dealerId", "message": "must be empty"}],
+        )
 
 
 def user_out(user: User) -> schemas.UserOut:
     return schemas.UserOut(
-        id=user.id, display_name=user.display_name, role=user.role, username=user.username,
-        dealer_id=user.dealer_id, phone=user.phone, active=user.active,
-        wechat_bound=user.wechat_openid is not None, created_at=user.created_at,
+        id=user.id,
+        display_name=user.display_name,
+        role=user.role,
+        username=user.username,
+        dealer_id=user.dealer_id,
+        phone=user.phone,
+        active=user.active,
+        wechat_bound=user.wechat_openid is not None,
+        created_at=user.created_at,
     )
 
 
 async def create_user(session: AsyncSession, actor: Principal, body: schemas.UserCreate) -> User:
     await _check_role_dealer(session, body.role, body.dealer_id)
     if (body.username is None) != (body.password is None):
-        raise Invalid("credentials_incomplete", "用户名和密码需同时提供", "Give both username and password")
+        raise Invalid(
+            "credentials_incomplete", "用户名和密码需同时提供", "Give both username and password"
+        )
     if actor.role is not Role.HQ_ADMIN and body.role in (Role.HQ_ADMIN, Role.HQ_OPERATOR):
-        raise Forbidden("hq_admin_required", "只有总部管理员可以创建总部账号", "Only an HQ admin creates HQ users")
+        raise Forbidden(
+            "hq_admin_required",
+            "只有总部管理员可以创建总部账号",
+            "Only an HQ admin creates HQ users",
+        )
     user = User(
-        id=uuid.uuid4(), display_name=body.display_name, role=body.role,
+        id=uuid.uuid4(),
+        display_name=body.display_name,
+        role=body.role,
         username=body.username.strip() if body.username else None,
         password_hash=hash_password(body.password) if body.password else None,
-        dealer_id=body.dealer_id, phone=body.phone,
+        dealer_id=body.dealer_id,
+        phone=body.phone,
     )
     session.add(user)
     await flush_or_conflict(session, "username_taken")
@@ -248,8 +327,9 @@ async def create_user(session: AsyncSession, actor: Principal, body: schemas.Use
     return user
 
 
-async def update_user(session: AsyncSession, actor: Principal, user_id: uuid.UUID,
-                      body: schemas.UserUpdate) -> User:
+async def update_user(
+    session: AsyncSession, actor: Principal, user_id: uuid.UUID, body: schemas.UserUpdate
+) -> User:
     user = await get_or_404(session, User, user_id, "user")
     changes: dict[str, object] = {}
     if body.display_name is not None:

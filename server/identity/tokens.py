@@ -19,7 +19,9 @@ ALGORITHM = "HS256"
 ISSUER = "channelhub"
 
 
-def issue_access_token(settings: AuthSettings, principal: Principal, now: datetime | None = None) -> str:
+def issue_access_token(
+    settings: AuthSettings, principal: Principal, now: datetime | None = None
+) -> str:
     moment = now or datetime.now(UTC)
     claims: dict[str, Any] = {
         "iss": ISSUER,
@@ -35,7 +37,9 @@ def issue_access_token(settings: AuthSettings, principal: Principal, now: dateti
     return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
 
 
-def issue_purpose_token(settings: AuthSettings, purpose: str, subject: str, ttl_seconds: int) -> str:
+def issue_purpose_token(
+    settings: AuthSettings, purpose: str, subject: str, ttl_seconds: int
+) -> str:
     """A signed short-lived token for one step of a flow (e.g. WeChat binding)."""
     now = datetime.now(UTC)
     claims = {

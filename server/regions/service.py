@@ -20,16 +20,28 @@ _PARENT_LEVEL = {RegionLevel.CITY: RegionLevel.PROVINCE, RegionLevel.DISTRICT: R
 async def create_region(session: AsyncSession, actor: Principal, body: RegionCreate) -> Region:
     expected_parent = _PARENT_LEVEL.get(body.level)
     if expected_parent is None and body.parent_code is not None:
-        raise Invalid("region_parent_not_allowed", "省级地区不能有上级", "A province has no parent",
-                      errors=[{"key": "parentCode", "message": "must be empty for a province"}])
+        raise Invalid(
+            "region_parent_not_allowed",
+            "省级地区不能有上级",
+            "A province has no parent",
+            errors=[{"key": "parentCode", "message": "must be empty for a province"}],
+        )
     if expected_parent is not None:
         if body.parent_code is None:
-            raise Invalid("region_parent_required", "需要指定上级地区", "A parent region is required",
-                          errors=[{"key": "parentCode", "message": "required"}])
+            raise Invalid(
+                "region_parent_required",
+                "需要指定上级地区",
+                "A parent region is required",
+                errors=[{"key": "parentCode", "message": "required"}],
+            )
         parent = await get_or_404(session, Region, body.parent_code, "region")
         if parent.level is not expected_parent:
-            raise Invalid("region_parent_level", "上级地区层级不正确", f"The parent must be a {expected_parent}",
-                          errors=[{"key": "parentCode", "message": f"must be a {expected_parent}"}])
+            raise Invalid(
+                "region_parent_level",
+                "上级地区层级不正确",
+                f"The parent must be a {expected_parent}",
+                errors=[{"key": "parentCode", "message": f"must be a {expected_parent}"}],
+            )
     region = Region(code=body.code, name=body.name, level=body.level, parent_code=body.parent_code)
     session.add(region)
     await flush_or_conflict(session, "region_exists")
@@ -37,7 +49,9 @@ async def create_region(session: AsyncSession, actor: Principal, body: RegionCre
     return region
 
 
-async def update_region(session: AsyncSession, actor: Principal, code: str, body: RegionUpdate) -> Region:
+async def update_region(
+    session: AsyncSession, actor: Principal, code: str, body: RegionUpdate
+) -> Region:
     region = await get_or_404(session, Region, code, "region")
     if body.name is not None:
         region.name = body.name
@@ -49,14 +63,21 @@ async def delete_region(session: AsyncSession, actor: Principal, code: str) -> N
     region = await get_or_404(session, Region, code, "region")
     children = await session.scalar(select(func.count()).where(Region.parent_code == code))
     if children:
-        raise Conflict("region_has_children", "该地区下还有下级地区", "The region still has child regions")
+        raise Conflict(
+            "region_has_children", "该地区下还有下级地区", "The region still has child regions"
+        )
     await session.delete(region)
     await flush_or_conflict(session, "region_in_use")
     record(session, actor, "region.deleted", "region", code)
 
 
-async def list_regions(session: AsyncSession, parent_code: str | None, level: RegionLevel | None,
-                       cursor: str | None, limit: int) -> tuple[Sequence[Region], str | None]:
+async def list_regions(
+    session: AsyncSession,
+    parent_code: str | None,
+    level: RegionLevel | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[Sequence[Region], str | None]:
     stmt = select(Region)
     if parent_code is not None:
         stmt = stmt.where(Region.parent_code == parent_code)

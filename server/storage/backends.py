@@ -35,7 +35,9 @@ class PresignedPost(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 
 class ObjectStorage(Protocol):
-    def presign_upload(self, key: str, content_type: str, max_bytes: int | None = None) -> PresignedPost: ...
+    def presign_upload(
+        self, key: str, content_type: str, max_bytes: int | None = None
+    ) -> PresignedPost: ...
     def presign_download(self, key: str, ttl_seconds: int | None = None) -> str: ...
     async def put(self, key: str, data: bytes, content_type: str) -> None: ...
     async def get(self, key: str) -> bytes: ...
@@ -44,7 +46,13 @@ class ObjectStorage(Protocol):
 
 
 def validate_key(key: str) -> str:
-    if not key or len(key) > 512 or key.startswith("/") or ".." in key.split("/") or not set(key) <= _SAFE_KEY_CHARS:
+    if (
+        not key
+        or len(key) > 512
+        or key.startswith("/")
+        or ".." in key.split("/")
+        or not set(key) <= _SAFE_KEY_CHARS
+    ):
         raise Invalid("storage_key_invalid", "文件路径不合法", "Invalid object key")
     return key
 
@@ -74,40 +82,66 @@ class LocalStorage:
         self._key = hashlib.sha256(b"channelhub-storage:" + secret.encode()).digest()
 
     def _sign(self, payload: str) -> str:
-        return hmac.new(self._key, payload.encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self._key, payload.encode("utf-8", "replace"), hashlib.sha256).hexdigest()
 
-    def presign_upload(self, key: str, content_type: str, max_bytes: int | None = None) -> PresignedPost:
+    def _signed(self, payload: str, signature: str) -> bool:
+        return hmac.compare_digest(
+            self._sign(payload).encode(), signature.encode("utf-8", "replace")
+        )
+
+    def presign_upload(
+        self, key: str, content_type: str, max_bytes: int | None = None
+    ) -> PresignedPost:
         validate_key(key)
         limit = min(max_bytes or self.settings.max_upload_bytes, self.settings.max_upload_bytes)
         expires = int(time.time()) + self.settings.presign_ttl_seconds
-        policy = base64.urlsafe_b64encode(json.dumps(
-            {"key": key, "content_type": content_type, "max_bytes": limit, "expires": expires},
-            separators=(",", ":"),
-        ).encode()).decode()
+        policy = base64.urlsafe_b64encode(
+            json.dumps(
+                {"key": key, "content_type": content_type, "max_bytes": limit, "expires": expires},
+                separators=(",", ":"),
+            ).encode()
+        ).decode()
         return PresignedPost(
             url=f"{self.base_url}/storage/upload",
-            fields={"key": key, "Content-Type": content_type, "policy": policy, "signature": self._sign(policy)},
-            key=key, expires_at=expires, max_bytes=limit,
+            fields={
+                "key": key,
+                "Content-Type": content_type,
+                "policy": policy,
+                "signature": self._sign(policy),
+            },
+            key=key,
+            expires_at=expires,
+            max_bytes=limit,
         )
 
     def verify_upload(self, fields: dict[str, str], size: int, head: bytes) -> tuple[str, str]:
         """Check a presigned form: signature, expiry, key, size and real content type."""
         policy_text, signature = fields.get("policy", ""), fields.get("signature", "")
-        if not hmac.compare_digest(self._sign(policy_text), signature):
+        if not self._signed(policy_text, signature):
             raise Forbidden("upload_signature_invalid", "上传签名无效", "Upload signature invalid")
         try:
             policy = json.loads(base64.urlsafe_b64decode(policy_text))
         except ValueError as exc:
-            raise Forbidden("upload_signature_invalid", "上传签名无效", "Upload signature invalid") from exc
+            raise Forbidden(
+                "upload_signature_invalid", "上传签名无效", "Upload signature invalid"
+            ) from exc
         if policy["expires"] < time.time():
             raise Forbidden("upload_expired", "上传链接已过期", "Upload form expired")
         if fields.get("key") != policy["key"]:
             raise Forbidden("upload_signature_invalid", "上传签名无效", "Upload signature invalid")
         if size <= 0 or size > policy["max_bytes"]:
-            raise Invalid("upload_size_invalid", "文件大小不符合要求", "File size out of the allowed range",
-                          maxBytes=policy["max_bytes"])
+            raise Invalid(
+                "upload_size_invalid",
+                "文件大小不符合要求",
+                "File size out of the allowed range",
+                maxBytes=policy["max_bytes"],
+            )
         if sniff_content_type(head) != policy["content_type"]:
-            raise Invalid("upload_type_invalid", "文件类型与声明不符", "File content does not match its declared type")
+            raise Invalid(
+                "upload_type_invalid",
+                "文件类型与声明不符",
+                "File content does not match its declared type",
+            )
         return policy["key"], policy["content_type"]
 
     def presign_download(self, key: str, ttl_seconds: int | None = None) -> str:
@@ -117,8 +151,10 @@ class LocalStorage:
         return f"{self.base_url}/storage/files/{quote(key)}?{query}"
 
     def verify_download(self, key: str, expires: int, signature: str) -> None:
-        if not hmac.compare_digest(self._sign(f"{key}\n{expires}"), signature):
-            raise Forbidden("download_signature_invalid", "下载签名无效", "Download signature invalid")
+        if not self._signed(f"{key}\n{expires}", signature):
+            raise Forbidden(
+                "download_signature_invalid", "下载签名无效", "Download signature invalid"
+            )
         if expires < time.time():
             raise Forbidden("download_expired", "下载链接已过期", "Download link expired")
 
@@ -174,34 +210,52 @@ class S3Storage:
             region_name=settings.s3_region,
             aws_access_key_id=settings.s3_access_key,
             aws_secret_access_key=settings.s3_secret_key,
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
-                          retries={"max_attempts": 2}, connect_timeout=3, read_timeout=10),
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": "path"},
+                retries={"max_attempts": 2},
+                connect_timeout=3,
+                read_timeout=10,
+            ),
         )
 
-    def presign_upload(self, key: str, content_type: str, max_bytes: int | None = None) -> PresignedPost:
+    def presign_upload(
+        self, key: str, content_type: str, max_bytes: int | None = None
+    ) -> PresignedPost:
         validate_key(key)
         limit = min(max_bytes or self.settings.max_upload_bytes, self.settings.max_upload_bytes)
         ttl = self.settings.presign_ttl_seconds
         form = self.client.generate_presigned_post(
-            Bucket=self.bucket, Key=key,
+            Bucket=self.bucket,
+            Key=key,
             Fields={"Content-Type": content_type},
             Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, limit]],
             ExpiresIn=ttl,
         )
-        return PresignedPost(url=form["url"], fields=dict(form["fields"]), key=key,
-                             expires_at=int(time.time()) + ttl, max_bytes=limit)
+        return PresignedPost(
+            url=form["url"],
+            fields=dict(form["fields"]),
+            key=key,
+            expires_at=int(time.time()) + ttl,
+            max_bytes=limit,
+        )
 
     def presign_download(self, key: str, ttl_seconds: int | None = None) -> str:
         validate_key(key)
-        return str(self.client.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": key},
-            ExpiresIn=ttl_seconds or self.settings.presign_ttl_seconds,
-        ))
+        return str(
+            self.client.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self.bucket, "Key": key},
+                ExpiresIn=ttl_seconds or self.settings.presign_ttl_seconds,
+            )
+        )
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         validate_key(key)
         await anyio.to_thread.run_sync(
-            lambda: self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+            lambda: self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=data, ContentType=content_type
+            )
         )
 
     async def get(self, key: str) -> bytes:
@@ -239,7 +293,9 @@ class S3Storage:
             self.client.create_bucket(Bucket=self.bucket)
 
 
-def create_storage(settings: StorageSettings, base_url: str, secret: str) -> LocalStorage | S3Storage:
+def create_storage(
+    settings: StorageSettings, base_url: str, secret: str
+) -> LocalStorage | S3Storage:
     if settings.backend == "s3":
         return S3Storage(settings)
     return LocalStorage(settings, base_url, secret)

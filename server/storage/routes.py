@@ -24,8 +24,12 @@ class LocalStorageController(Controller):
     path = "/storage"
     tags = ["storage"]
 
-    @post("/upload", status_code=204, summary="Upload a file with a presigned form (local storage)",
-          request_max_body_size=64 * 1024 * 1024)
+    @post(
+        "/upload",
+        status_code=204,
+        summary="Upload a file with a presigned form (local storage)",
+        request_max_body_size=64 * 1024 * 1024,
+    )
     async def upload(
         self,
         state: State,
@@ -35,8 +39,12 @@ class LocalStorageController(Controller):
         storage = _local(state)
         upload = data.get("file")
         if not isinstance(upload, UploadFile):
-            raise Invalid("upload_file_missing", "缺少上传文件", "The form has no file field",
-                          errors=[{"key": "file", "message": "required"}])
+            raise Invalid(
+                "upload_file_missing",
+                "缺少上传文件",
+                "The form has no file field",
+                errors=[{"key": "file", "message": "required"}],
+            )
         fields = {k: v for k, v in data.items() if isinstance(v, str)}
         content = await upload.read(storage.settings.max_upload_bytes + 1)
         key, content_type = storage.verify_upload(fields, len(content), content[:32])
@@ -57,5 +65,8 @@ class LocalStorageController(Controller):
         body = await storage.get(object_key)
         from server.storage.backends import sniff_content_type
 
-        return Response(body, media_type=sniff_content_type(body) or "application/octet-stream",
-                        headers={"Cache-Control": "private, max-age=300"})
+        return Response(
+            body,
+            media_type=sniff_content_type(body) or "application/octet-stream",
+            headers={"Cache-Control": "private, max-age=300"},
+        )

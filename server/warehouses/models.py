@@ -19,4 +19,3 @@ class Warehouse(IdMixin, TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"Warehouse({self.code})"
-

@@ -17,18 +17,26 @@ from server.warehouses.models import Warehouse
 from server.warehouses.schemas import WarehouseCreate, WarehouseUpdate
 
 
-async def create_warehouse(session: AsyncSession, actor: Principal, body: WarehouseCreate) -> Warehouse:
+async def create_warehouse(
+    session: AsyncSession, actor: Principal, body: WarehouseCreate
+) -> Warehouse:
     await get_or_404(session, Region, body.region_code, "region")
-    warehouse = Warehouse(id=uuid.uuid4(), code=body.code, name=body.name,
-                          region_code=body.region_code, address=body.address)
+    warehouse = Warehouse(
+        id=uuid.uuid4(),
+        code=body.code,
+        name=body.name,
+        region_code=body.region_code,
+        address=body.address,
+    )
     session.add(warehouse)
     await flush_or_conflict(session, "warehouse_exists")
     record(session, actor, "warehouse.created", "warehouse", warehouse.id, {"code": body.code})
     return warehouse
 
 
-async def update_warehouse(session: AsyncSession, actor: Principal, warehouse_id: uuid.UUID,
-                           body: WarehouseUpdate) -> Warehouse:
+async def update_warehouse(
+    session: AsyncSession, actor: Principal, warehouse_id: uuid.UUID, body: WarehouseUpdate
+) -> Warehouse:
     warehouse = await get_or_404(session, Warehouse, warehouse_id, "warehouse")
     changes = set_fields(body)
     if body.region_code is not None:
@@ -39,17 +47,19 @@ async def update_warehouse(session: AsyncSession, actor: Principal, warehouse_id
     return warehouse
 
 
-async def delete_warehouse(session: AsyncSession, actor: Principal, warehouse_id: uuid.UUID) -> None:
+async def delete_warehouse(
+    session: AsyncSession, actor: Principal, warehouse_id: uuid.UUID
+) -> None:
     warehouse = await get_or_404(session, Warehouse, warehouse_id, "warehouse")
     await session.delete(warehouse)
     await flush_or_conflict(session, "warehouse_in_use")
     record(session, actor, "warehouse.deleted", "warehouse", warehouse_id)
 
 
-async def list_warehouses(session: AsyncSession, region_code: str | None, cursor: str | None,
-                          limit: int) -> tuple[Sequence[Warehouse], str | None]:
+async def list_warehouses(
+    session: AsyncSession, region_code: str | None, cursor: str | None, limit: int
+) -> tuple[Sequence[Warehouse], str | None]:
     stmt = select(Warehouse)
     if region_code:
         stmt = stmt.where(Warehouse.region_code == region_code)
     return await keyset_page(session, stmt, Warehouse.code, cursor, limit)
-

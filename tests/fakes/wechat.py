@@ -51,7 +51,11 @@ class _Handler(BaseHTTPRequestHandler):
         elif code in ERRORS:
             answer = {"errcode": ERRORS[code], "errmsg": code}
         elif code.startswith("ok-"):
-            answer = {"openid": f"openid-{code[3:]}", "session_key": "c2Vzc2lvbg==", "unionid": f"union-{code[3:]}"}
+            answer = {
+                "openid": f"openid-{code[3:]}",
+                "session_key": "c2Vzc2lvbg==",
+                "unionid": f"union-{code[3:]}",
+            }
         else:
             answer = {"errcode": 40029, "errmsg": "invalid code"}
         # WeChat answers errors with HTTP 200 and text/plain JSON.

@@ -15,8 +15,8 @@ from server.db.engine import Database
 from server.identity.models import Role
 from server.settings import Settings, WechatSettings
 from tests.conftest import make_settings
-from tests.fakes.wechat import FakeWechat
 from tests.factories import bearer, make_dealer, make_user
+from tests.fakes.wechat import FakeWechat
 
 Client = AsyncTestClient[Litestar]
 
@@ -28,18 +28,26 @@ async def invite(client: Client, settings: Settings, db: Database, **body: objec
     return str(response.json()["code"])
 
 
-async def test_first_login_binds_with_an_invitation(client: Client, db: Database, settings: Settings) -> None:
+async def test_first_login_binds_with_an_invitation(
+    client: Client, db: Database, settings: Settings
+) -> None:
     dealer = await make_dealer(db)
-    code = await invite(client, settings, db, role="dealer_staff", dealerId=str(dealer.id), displayName="店员小王")
+    code = await invite(
+        client, settings, db, role="dealer_staff", dealerId=str(dealer.id), displayName="店员小王"
+    )
     first = await client.post("/mp/auth/wechat/login", json={"code": "ok-alice"})
     assert first.status_code == 201, first.text
     assert first.json()["bound"] is False
     binding = first.json()["bindingToken"]
-    bound = await client.post("/mp/auth/wechat/bind", json={"bindingToken": binding, "invitationCode": code})
+    bound = await client.post(
+        "/mp/auth/wechat/bind", json={"bindingToken": binding, "invitationCode": code}
+    )
     assert bound.status_code == 201, bound.text
     assert bound.json()["role"] == "dealer_staff"
     assert bound.json()["dealerId"] == str(dealer.id)
-    me = await client.get("/mp/me", headers={"Authorization": f"Bearer {bound.json()['accessToken']}"})
+    me = await client.get(
+        "/mp/me", headers={"Authorization": f"Bearer {bound.json()['accessToken']}"}
+    )
     assert me.json()["user"]["displayName"] == "店员小王"
     assert me.json()["dealer"]["id"] == str(dealer.id)
     # Next time the same WeChat user is recognised straight away.
@@ -48,30 +56,47 @@ async def test_first_login_binds_with_an_invitation(client: Client, db: Database
     assert again.json()["tokens"]["userId"] == bound.json()["userId"]
 
 
-async def test_an_invitation_is_spent_once(client: Client, db: Database, settings: Settings) -> None:
+async def test_an_invitation_is_spent_once(
+    client: Client, db: Database, settings: Settings
+) -> None:
     dealer = await make_dealer(db)
     code = await invite(client, settings, db, role="dealer_admin", dealerId=str(dealer.id))
     a = (await client.post("/mp/auth/wechat/login", json={"code": "ok-a"})).json()["bindingToken"]
     b = (await client.post("/mp/auth/wechat/login", json={"code": "ok-b"})).json()["bindingToken"]
-    assert (await client.post("/mp/auth/wechat/bind", json={"bindingToken": a, "invitationCode": code})).status_code == 201
-    second = await client.post("/mp/auth/wechat/bind", json={"bindingToken": b, "invitationCode": code})
+    assert (
+        await client.post("/mp/auth/wechat/bind", json={"bindingToken": a, "invitationCode": code})
+    ).status_code == 201
+    second = await client.post(
+        "/mp/auth/wechat/bind", json={"bindingToken": b, "invitationCode": code}
+    )
     assert (second.status_code, second.json()["code"]) == (422, "invitation_used")
-    wrong = await client.post("/mp/auth/wechat/bind", json={"bindingToken": b, "invitationCode": "NOPE1234"})
+    wrong = await client.post(
+        "/mp/auth/wechat/bind", json={"bindingToken": b, "invitationCode": "NOPE1234"}
+    )
     assert wrong.json()["code"] == "invitation_invalid"
-    forged = await client.post("/mp/auth/wechat/bind", json={"bindingToken": "x" * 40, "invitationCode": code})
+    forged = await client.post(
+        "/mp/auth/wechat/bind", json={"bindingToken": "x" * 40, "invitationCode": code}
+    )
     assert (forged.status_code, forged.json()["code"]) == (401, "token_invalid")
 
 
-async def test_concurrent_binds_of_one_invitation(client: Client, db: Database, settings: Settings, backend: str) -> None:
+async def test_concurrent_binds_of_one_invitation(
+    client: Client, db: Database, settings: Settings, backend: str
+) -> None:
     dealer = await make_dealer(db)
     code = await invite(client, settings, db, role="dealer_staff", dealerId=str(dealer.id))
     tokens = [
-        (await client.post("/mp/auth/wechat/login", json={"code": f"ok-{uuid.uuid4().hex[:8]}"})).json()["bindingToken"]
+        (
+            await client.post("/mp/auth/wechat/login", json={"code": f"ok-{uuid.uuid4().hex[:8]}"})
+        ).json()["bindingToken"]
         for _ in range(6)
     ]
-    results = await asyncio.gather(*[
-        client.post("/mp/auth/wechat/bind", json={"bindingToken": t, "invitationCode": code}) for t in tokens
-    ])
+    results = await asyncio.gather(
+        *[
+            client.post("/mp/auth/wechat/bind", json={"bindingToken": t, "invitationCode": code})
+            for t in tokens
+        ]
+    )
     assert sorted(r.status_code for r in results) == [201] + [422] * 5
 
 
@@ -87,12 +112,16 @@ async def test_concurrent_binds_of_one_invitation(client: Client, db: Database, 
         ("garbage", 502, "wechat_bad_answer"),
     ],
 )
-async def test_wechat_errors_map_to_problems(client: Client, code: str, status: int, problem: str) -> None:
+async def test_wechat_errors_map_to_problems(
+    client: Client, code: str, status: int, problem: str
+) -> None:
     response = await client.post("/mp/auth/wechat/login", json={"code": code})
     assert (response.status_code, response.json()["code"]) == (status, problem)
 
 
-async def test_wrong_app_secret_is_an_upstream_error(database_url: str, tmp_path: Path, fake_wechat: FakeWechat) -> None:
+async def test_wrong_app_secret_is_an_upstream_error(
+    database_url: str, tmp_path: Path, fake_wechat: FakeWechat
+) -> None:
     wechat = WechatSettings(base_url=fake_wechat.base_url, appid="wx-test-appid", secret="wrong")
     settings = make_settings(database_url, tmp_path, fake_wechat.base_url, wechat=wechat)
     async with AsyncTestClient(create_app(settings), base_url="http://testserver.local") as client:
@@ -108,11 +137,15 @@ async def test_unreachable_wechat_is_503(database_url: str, tmp_path: Path) -> N
     assert (response.status_code, response.json()["code"]) == (503, "wechat_unreachable")
 
 
-async def test_dev_login_exists_only_in_dev_mode(database_url: str, tmp_path: Path, db: Database) -> None:
+async def test_dev_login_exists_only_in_dev_mode(
+    database_url: str, tmp_path: Path, db: Database
+) -> None:
     await make_user(db, Role.REP, username="rep1")
     off = make_settings(database_url, tmp_path, "http://127.0.0.1:9")
     async with AsyncTestClient(create_app(off), base_url="http://testserver.local") as client:
-        assert (await client.post("/mp/auth/dev-login", json={"username": "rep1"})).status_code == 404
+        assert (
+            await client.post("/mp/auth/dev-login", json={"username": "rep1"})
+        ).status_code == 404
     on = make_settings(database_url, tmp_path, "http://127.0.0.1:9", dev_mode=True)
     async with AsyncTestClient(create_app(on), base_url="http://testserver.local") as client:
         response = await client.post("/mp/auth/dev-login", json={"username": "rep1"})

@@ -17,4 +17,3 @@ def test_bench_context_prices_with_every_stage() -> None:
     }
     assert priced.totals.discount > 0
     assert priced.settlement.rebate > 0
-

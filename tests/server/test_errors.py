@@ -22,7 +22,9 @@ async def region_count(db: Database) -> int:
         return int(await s.scalar(select(func.count()).select_from(Region)) or 0)
 
 
-async def test_malformed_json_unknown_fields_wrong_types(client: Client, db: Database, settings: Settings) -> None:
+async def test_malformed_json_unknown_fields_wrong_types(
+    client: Client, db: Database, settings: Settings
+) -> None:
     admin = await make_user(db, Role.HQ_ADMIN)
     headers = {**bearer(settings, admin), "Content-Type": "application/json"}
     cases = [
@@ -30,8 +32,8 @@ async def test_malformed_json_unknown_fields_wrong_types(client: Client, db: Dat
         (b'{"code": "330000", "name": "x", "level": "province", "surprise": 1}', "request_invalid"),
         (b'{"code": 330000, "name": "x", "level": "province"}', "request_invalid"),
         (b'{"code": "330000", "name": "x", "level": "planet"}', "request_invalid"),
-        (b'[]', "request_invalid"),
-        (b'', "request_invalid"),
+        (b"[]", "request_invalid"),
+        (b"", "request_invalid"),
     ]
     for body, code in cases:
         response = await client.post("/hq/regions", content=body, headers=headers)
@@ -53,9 +55,16 @@ async def test_language_follows_accept_language(client: Client) -> None:
 
 async def test_oversized_body_is_413(client: Client, db: Database, settings: Settings) -> None:
     admin = await make_user(db, Role.HQ_ADMIN)
-    body = b'{"code":"330000","name":"' + b"x" * (settings.max_body_bytes + 10) + b'","level":"province"}'
-    response = await client.post("/hq/regions", content=body,
-                                 headers={**bearer(settings, admin), "Content-Type": "application/json"})
+    body = (
+        b'{"code":"330000","name":"'
+        + b"x" * (settings.max_body_bytes + 10)
+        + b'","level":"province"}'
+    )
+    response = await client.post(
+        "/hq/regions",
+        content=body,
+        headers={**bearer(settings, admin), "Content-Type": "application/json"},
+    )
     assert response.status_code == 413
     assert response.json()["code"] == "payload_too_large"
     assert await region_count(db) == 0
@@ -69,11 +78,17 @@ async def test_unknown_route_and_method(client: Client) -> None:
     assert wrong.json()["code"] == "method_not_allowed"
 
 
-async def test_duplicate_is_409_and_the_first_stays(client: Client, db: Database, settings: Settings) -> None:
+async def test_duplicate_is_409_and_the_first_stays(
+    client: Client, db: Database, settings: Settings
+) -> None:
     admin = await make_user(db, Role.HQ_ADMIN)
     body = {"code": "330000", "name": "浙江省", "level": "province"}
-    assert (await client.post("/hq/regions", json=body, headers=bearer(settings, admin))).status_code == 201
-    again = await client.post("/hq/regions", json={**body, "name": "别的"}, headers=bearer(settings, admin))
+    assert (
+        await client.post("/hq/regions", json=body, headers=bearer(settings, admin))
+    ).status_code == 201
+    again = await client.post(
+        "/hq/regions", json={**body, "name": "别的"}, headers=bearer(settings, admin)
+    )
     assert (again.status_code, again.json()["code"]) == (409, "region_exists")
     async with db.session() as s:
         assert (await s.get(Region, "330000")).name == "浙江省"  # type: ignore[union-attr]
@@ -85,7 +100,9 @@ async def test_failed_commit_is_5xx_never_2xx(app: Litestar, db: Database) -> No
     @post("/test-only/orphan", summary="test only")
     async def orphan(db_session: NamedDependency[AsyncSession]) -> dict[str, str]:
         # The parent does not exist: the foreign key fails when the dependency commits.
-        db_session.add(Region(code="999999", name="孤儿", level=RegionLevel.CITY, parent_code="000000"))
+        db_session.add(
+            Region(code="999999", name="孤儿", level=RegionLevel.CITY, parent_code="000000")
+        )
         return {"status": "created"}
 
     app.register(orphan)

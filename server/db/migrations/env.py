@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy import pool
@@ -15,7 +15,7 @@ from server.db.models import target_metadata
 config = context.config
 
 
-def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     from server.db.base import UTCDateTime
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
@@ -51,7 +51,9 @@ async def run_online() -> None:
     if connection is not None:
         await connection.run_sync(_run_sync)
         return
-    engine = create_async_engine(str(config.get_main_option("sqlalchemy.url")), poolclass=pool.NullPool)
+    engine = create_async_engine(
+        str(config.get_main_option("sqlalchemy.url")), poolclass=pool.NullPool
+    )
     async with engine.begin() as conn:
         await conn.run_sync(_run_sync)
     await engine.dispose()

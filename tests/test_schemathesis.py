@@ -1,0 +1,125 @@
+"""Property-based API fuzzing against the app's own committed spec: no input may cause a 5xx.
+
+The app runs as a real server process (uvicorn, SQLite, demo data); schemathesis generates
+requests for every operation, authenticated as HQ for HQ routes and as a dealer for mobile ones.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from tests.fakes.wechat import APPID, SECRET, FakeWechat
+
+ROOT = Path(__file__).resolve().parents[1]
+schema = schemathesis.openapi.from_path(ROOT / "openapi" / "openapi.json")
+CASES: list[str] = []
+MAX_EXAMPLES = int(os.environ.get("CHANNELHUB_FUZZ_EXAMPLES", "30"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, fake_wechat: FakeWechat
+) -> Iterator[dict[str, str]]:
+    work = tmp_path_factory.mktemp("fuzz")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CHANNELHUB_DATABASE_URL": f"sqlite+aiosqlite:///{work}/fuzz.db",
+        "CHANNELHUB_STORAGE_LOCAL_DIR": str(work / "storage"),
+        "CHANNELHUB_AUTH_JWT_SECRET": "fuzz-secret-" + "z" * 40,
+        "CHANNELHUB_AUTH_LOGIN_MAX_ATTEMPTS": "1000",
+        "CHANNELHUB_WECHAT_BASE_URL": fake_wechat.base_url,
+        "CHANNELHUB_WECHAT_APPID": APPID,
+        "CHANNELHUB_WECHAT_SECRET": SECRET,
+        "CHANNELHUB_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "CHANNELHUB_LOG_LEVEL": "ERROR",
+        "CHANNELHUB_DEV_MODE": "false",
+    }
+    cli = [sys.executable, "-m", "server"]
+    subprocess.run([*cli, "migrate"], env=env, check=True, cwd=work, capture_output=True)
+    subprocess.run(
+        [*cli, "seed-demo", "--password", "fuzz-password"],
+        env=env,
+        check=True,
+        cwd=work,
+        capture_output=True,
+    )
+    process = subprocess.Popen(
+        [*cli, "serve", "--port", str(port)],
+        env=env,
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        tokens = {}
+        for role, username in (("hq", "hq"), ("dealer", "dealer01")):
+            answer = httpx.post(
+                f"{base}/auth/login", json={"username": username, "password": "fuzz-password"}
+            )
+            answer.raise_for_status()
+            tokens[role] = answer.json()["accessToken"]
+        yield {"base": base, **tokens}
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=10)
+        if b"Traceback" in stderr:
+            sys.stderr.write(stderr.decode(errors="replace")[-4000:])
+
+
+@schema.parametrize()
+@settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
+def test_no_input_causes_a_server_error(
+    case: schemathesis.Case, live_server: dict[str, str]
+) -> None:
+    token = live_server["dealer"] if case.path.startswith("/mp/") else live_server["hq"]
+    CASES.append(case.operation.label)
+    response = case.call(
+        base_url=live_server["base"], headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert response.status_code < 500, (
+        f"{case.method} {case.path} -> {response.status_code}: {response.text[:500]}"
+    )
+    if response.status_code >= 400:
+        assert response.headers["content-type"][0].startswith("application/problem+json"), (
+            response.text[:300]
+        )
+        assert response.json()["code"]
+
+
+def test_fuzzing_ran(live_server: dict[str, str]) -> None:
+    """Runs after the fuzzing above (same module, later in file order) and reports its size."""
+    print(f"\nschemathesis: {len(CASES)} cases over {len(set(CASES))} operations")
+    assert len(set(CASES)) >= 20
