@@ -28,6 +28,7 @@ from server.identity.guards import AuthenticationMiddleware, provide_principal
 from server.identity.routes import AuthController, InvitationController, UserController
 from server.identity.throttle import LoginThrottle
 from server.identity.wechat import WechatClient
+from server.jobs.queue import JobRegistry, JobRunner
 from server.observability import RequestIdMiddleware, configure_logging
 from server.regions.routes import RegionController
 from server.settings import Settings
@@ -53,6 +54,7 @@ def create_app(settings: Settings) -> Litestar:
     configure_logging(settings)
     database = Database(settings.database)
     storage = create_storage(settings.storage, settings.public_base_url, settings.auth.jwt_secret)
+    jobs = job_registry()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -68,11 +70,17 @@ def create_app(settings: Settings) -> Litestar:
         app.state.login_throttle = LoginThrottle(
             store, settings.auth.login_max_attempts, settings.auth.login_window_seconds
         )
+        runner = JobRunner(database, jobs, concurrency=settings.job_concurrency)
+        app.state.job_runner = runner
+        if settings.jobs_in_process:
+            app.state.job_wake = runner.wake
+            runner.start()
         async with httpx.AsyncClient() as http:
             app.state.wechat = WechatClient(settings.wechat, http)
             try:
                 yield
             finally:
+                await runner.stop()
                 if redis is not None:
                     await redis.aclose()
                 await database.dispose()
@@ -105,17 +113,33 @@ def create_app(settings: Settings) -> Litestar:
         ],
         exception_handlers={Exception: handle_error, HTTPException: handle_error},
         lifespan=[lifespan],
-        state=_initial_state(settings, database, storage),
+        state=_initial_state(settings, database, storage, jobs),
         openapi_config=openapi_config(),
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
 
 
-def _initial_state(settings: Settings, database: Database, storage: object) -> Any:
+def job_registry() -> JobRegistry:
+    """Every domain's background jobs (the API's in-process runner and `channelhub worker`)."""
+    return JobRegistry()
+
+
+def _initial_state(
+    settings: Settings, database: Database, storage: object, jobs: JobRegistry
+) -> Any:
     from litestar.datastructures import State
 
-    return State({"settings": settings, "database": database, "storage": storage, "redis": None})
+    return State(
+        {
+            "settings": settings,
+            "database": database,
+            "storage": storage,
+            "redis": None,
+            "jobs": jobs,
+            "job_wake": None,
+        }
+    )
 
 
 def openapi_config() -> OpenAPIConfig:

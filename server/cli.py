@@ -67,6 +67,30 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 @main.command()
+@click.option("--concurrency", default=2, show_default=True, type=int)
+def worker(concurrency: int) -> None:
+    """Run background jobs (OCR, webhooks) until interrupted."""
+    from server.app import job_registry
+    from server.db.engine import Database
+    from server.jobs.queue import JobRunner
+
+    settings = load_settings()
+
+    async def run() -> None:
+        database = Database(settings.database)
+        runner = JobRunner(database, job_registry(), concurrency=concurrency)
+        runner.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.stop()
+            await database.dispose()
+
+    click.echo(f"worker: {concurrency} at a time on {settings.database.url}")
+    asyncio.run(run())
+
+
+@main.command()
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def openapi(output: Path | None) -> None:
     """Write the OpenAPI spec the app serves (stdout by default)."""

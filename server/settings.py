@@ -65,6 +65,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_json: bool = True
     max_body_bytes: int = 2 * 1024 * 1024
     public_base_url: str = "http://127.0.0.1:8000"
+    # Run background jobs inside the API process (embedded default); production runs
+    # `channelhub worker` processes and sets this to false.
+    jobs_in_process: bool = True
+    job_concurrency: int = 2
 
 
 _SECTIONS = {"DATABASE": "database", "STORAGE": "storage", "AUTH": "auth", "WECHAT": "wechat"}

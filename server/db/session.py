@@ -51,6 +51,9 @@ async def provide_db_session(
         # The one place dealer scoping is switched on: every DealerOwned query of this
         # request is filtered to the token's dealer (see server.db.scoping).
         scope_to_dealer(session, dealer_id)
+    job_wake = state.get("job_wake")
+    if job_wake is not None:
+        session.info["job_wake"] = job_wake
     try:
         yield session
         if session.in_transaction():

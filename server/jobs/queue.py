@@ -1,0 +1,208 @@
+"""Enqueue jobs inside the caller's transaction; run them with retries after the commit.
+
+Why a database queue rather than SAQ/Redis: a job row written in the same transaction as the
+claim or order it serves can neither be lost (the request committed, Redis was down) nor run
+for data that rolled back. Runners claim due jobs with ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL (any number of ``channelhub worker`` processes) and under SQLite's single writer
+in the embedded default. A lease (``locked_until``) returns jobs of a crashed worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db.engine import Database
+from server.db.session import after_commit, transaction
+from server.jobs.models import Job, JobStatus
+
+Handler = Callable[[Database, dict[str, Any]], Awaitable[None]]
+log = structlog.get_logger("channelhub.jobs")
+_WAKE = "job_wake"
+
+
+class JobRegistry:
+    """Job names and their handlers; domains register theirs at app start."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, Handler] = {}
+
+    def register(self, name: str, handler: Handler) -> None:
+        if name in self.handlers:
+            raise ValueError(f"job {name!r} registered twice")
+        self.handlers[name] = handler
+
+
+async def enqueue(
+    session: AsyncSession,
+    name: str,
+    payload: dict[str, Any],
+    *,
+    dedupe_key: str | None = None,
+    delay_seconds: float = 0,
+    max_attempts: int = 5,
+) -> uuid.UUID | None:
+    """Add a job to this transaction; returns None when ``dedupe_key`` was already queued."""
+    job = Job(
+        id=uuid.uuid4(),
+        name=name,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        max_attempts=max_attempts,
+        run_after=datetime.now(UTC) + timedelta(seconds=delay_seconds),
+    )
+    try:
+        async with session.begin_nested():
+            session.add(job)
+            await session.flush()
+    except IntegrityError:
+        return None
+    wake = session.info.get(_WAKE)
+    if wake is not None:
+        after_commit(session, wake)
+    return job.id
+
+
+class JobRunner:
+    """Claims due jobs and runs them, ``concurrency`` at a time, retrying with backoff."""
+
+    def __init__(
+        self,
+        database: Database,
+        registry: JobRegistry,
+        *,
+        concurrency: int = 2,
+        lease_seconds: float = 300,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self.database = database
+        self.registry = registry
+        self.concurrency = concurrency
+        self.lease = timedelta(seconds=lease_seconds)
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop_task: asyncio.Task[None] | None = None
+
+    async def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._loop_task = asyncio.create_task(self._loop(), name="job-runner")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._loop_task is not None:
+            await self._loop_task
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            try:
+                claimed = await self.run_due(limit=self.concurrency - len(self._tasks), wait=False)
+            except Exception:
+                log.exception("job_claim_failed")
+                claimed = 0
+            if claimed == 0:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+
+    async def run_due(self, limit: int | None = None, *, wait: bool = True) -> int:
+        """Claim up to ``limit`` due jobs and run them; with ``wait`` return when they finish."""
+        jobs = await self._claim(limit if limit is not None else self.concurrency)
+        tasks = [
+            asyncio.create_task(self._run(job_id, name, payload)) for job_id, name, payload in jobs
+        ]
+        for task in tasks:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if wait and tasks:
+            await asyncio.gather(*tasks)
+        return len(tasks)
+
+    async def drain(self, max_rounds: int = 100) -> None:
+        """Run until no job is due (tests and the CLI use this)."""
+        for _ in range(max_rounds):
+            if await self.run_due(wait=True) == 0:
+                return
+
+    async def _claim(self, limit: int) -> list[tuple[uuid.UUID, str, dict[str, Any]]]:
+        if limit <= 0:
+            return []
+        now = datetime.now(UTC)
+        async with transaction(self.database) as session:
+            due = (
+                select(Job)
+                .where(
+                    or_(
+                        (Job.status == JobStatus.QUEUED) & (Job.run_after <= now),
+                        (Job.status == JobStatus.RUNNING) & (Job.locked_until < now),
+                    )
+                )
+                .order_by(Job.run_after)
+                .limit(limit)
+            )
+            if not self.database.is_sqlite:
+                due = due.with_for_update(skip_locked=True)
+            jobs = (await session.execute(due)).scalars().all()
+            for job in jobs:
+                job.status = JobStatus.RUNNING
+                job.attempts += 1
+                job.locked_until = now + self.lease
+            return [(job.id, job.name, dict(job.payload)) for job in jobs]
+
+    async def _run(self, job_id: uuid.UUID, name: str, payload: dict[str, Any]) -> None:
+        handler = self.registry.handlers.get(name)
+        error: str | None = None
+        if handler is None:
+            error = f"no handler for job {name!r}"
+        else:
+            try:
+                await handler(self.database, payload)
+            except Exception:
+                error = traceback.format_exc(limit=5)
+                log.warning("job_failed", job=str(job_id), name=name, error=error.splitlines()[-1])
+        await self._finish(job_id, error)
+
+    async def _finish(self, job_id: uuid.UUID, error: str | None) -> None:
+        now = datetime.now(UTC)
+        async with transaction(self.database) as session:
+            job = await session.get(Job, job_id)
+            if job is None:
+                return
+            if error is None:
+                job.status, job.finished_at, job.locked_until = JobStatus.DONE, now, None
+            elif job.attempts >= job.max_attempts:
+                job.status, job.finished_at, job.last_error = JobStatus.DEAD, now, error
+            else:
+                job.status, job.last_error, job.locked_until = JobStatus.QUEUED, error, None
+                job.run_after = now + timedelta(seconds=min(2**job.attempts, 300))
+
+    async def retry_dead(self, job_id: uuid.UUID) -> bool:
+        """Requeue a dead job (HQ's replay button)."""
+        async with transaction(self.database) as session:
+            result = await session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == JobStatus.DEAD)
+                .values(
+                    status=JobStatus.QUEUED,
+                    attempts=0,
+                    run_after=datetime.now(UTC),
+                    finished_at=None,
+                )
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
