@@ -10,10 +10,14 @@ from litestar.types import ControllerRouterHandler
 
 from mini_program_api.addresses import AddressController
 from mini_program_api.auth import DevAuthController, MeController, WechatAuthController
+from mini_program_api.funds import FundsController
+from mini_program_api.stock import StockController
 
 
 def mobile_handlers(*, dev_mode: bool) -> list[ControllerRouterHandler]:
-    handlers: list[ControllerRouterHandler] = [WechatAuthController, MeController, AddressController]
+    handlers: list[ControllerRouterHandler] = [
+        WechatAuthController, MeController, AddressController, FundsController, StockController,
+    ]
     if dev_mode:
         handlers.append(DevAuthController)
     return handlers
