@@ -94,7 +94,7 @@ async def dealer_statement(
         )
         balance, credits, debits = opening, 0, 0
         lines: list[StatementLineOut] = []
-        for posting, entry in rows.tuples():
+        for posting, entry in rows:
             balance += posting.amount
             if posting.amount > 0:
                 credits += posting.amount

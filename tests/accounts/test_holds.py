@@ -1,0 +1,98 @@
+"""Fund holds: sources in order, rebate cap, idempotency, capture and release; the ledger balances."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from server.accounts import capture_hold, hold_funds, ledger_faults, release_hold
+from server.accounts.funds import dealer_balances, set_credit_limit, top_up
+from server.accounts.models import HoldStatus
+from server.accounts.publication import pending_balance_changes
+from server.accounts.schemas import TopUpIn
+from server.db.engine import Database
+from server.db.session import transaction
+from server.errors import Conflict, Invalid
+from server.identity.models import Role
+from server.identity.principal import Principal
+from tests.factories import make_dealer
+
+HQ = Principal(user_id=uuid.uuid4(), role=Role.HQ_ADMIN)
+
+
+async def fund(db: Database, dealer_id: uuid.UUID, prepaid: int = 0, rebate: int = 0, credit_limit: int = 0) -> None:
+    async with transaction(db) as s:
+        if prepaid:
+            await top_up(s, HQ, dealer_id, TopUpIn(account="prepaid", amount=prepaid, reason="汇款",
+                                                   idempotency_key=f"k-{uuid.uuid4()}"))
+        if rebate:
+            await top_up(s, HQ, dealer_id, TopUpIn(account="rebate", amount=rebate, reason="返利",
+                                                   idempotency_key=f"k-{uuid.uuid4()}"))
+        if credit_limit:
+            await set_credit_limit(s, HQ, dealer_id, credit_limit, "授信")
+
+
+async def test_hold_uses_sources_in_order_with_rebate_cap(db: Database) -> None:
+    dealer = await make_dealer(db)
+    await fund(db, dealer.id, prepaid=50_000, rebate=30_000, credit_limit=100_000)
+    async with transaction(db) as s:
+        hold = await hold_funds(s, dealer.id, "SO-1", 100_000, ["rebate", "prepaid", "credit"], rebate_cap_bp=1000)
+        assert (hold.rebate, hold.prepaid, hold.credit) == (10_000, 50_000, 40_000)
+        assert pending_balance_changes(s) == {dealer.id}
+        balances = await dealer_balances(s, dealer.id)
+        assert (balances.prepaid, balances.rebate, balances.credit_available, balances.held) == (0, 20_000, 60_000, 100_000)
+        assert (await hold_funds(s, dealer.id, "SO-1", 100_000, ["prepaid"])).id == hold.id  # idempotent
+        with pytest.raises(Conflict) as other:
+            await hold_funds(s, dealer.id, "SO-1", 99_999, ["prepaid"])
+        assert other.value.code == "hold_reference_conflict"
+    async with transaction(db) as s:
+        captured = await capture_hold(s, "SO-1", 50_000)
+        assert (captured.status, captured.captured) == (HoldStatus.CAPTURED, 50_000)
+        balances = await dealer_balances(s, dealer.id)
+        # 5,000 rebate (10% of 50,000) then 45,000 prepaid captured; the rest went back.
+        assert (balances.rebate, balances.prepaid, balances.credit_available, balances.held) == (25_000, 5_000, 100_000, 0)
+        assert (await capture_hold(s, "SO-1")).captured == 50_000  # idempotent
+        with pytest.raises(Conflict):
+            await release_hold(s, "SO-1")
+        assert await ledger_faults(s) == []
+
+
+async def test_holds_beyond_funds_are_refused_and_release_gives_back(db: Database) -> None:
+    dealer = await make_dealer(db)
+    await fund(db, dealer.id, prepaid=1_000)
+    async with transaction(db) as s:
+        with pytest.raises(Conflict) as exc:
+            await hold_funds(s, dealer.id, "SO-2", 1_001, ["prepaid", "credit"])
+        assert exc.value.code == "funds_insufficient"
+        assert exc.value.extra == {"amount": 1_001, "available": 1_000, "shortBy": 1}
+        await hold_funds(s, dealer.id, "SO-2", 1_000, ["prepaid"])
+        released = await release_hold(s, "SO-2")
+        assert released.status is HoldStatus.RELEASED
+        assert (await release_hold(s, "SO-2")).status is HoldStatus.RELEASED
+        assert (await dealer_balances(s, dealer.id)).prepaid == 1_000
+        with pytest.raises(Conflict):
+            await capture_hold(s, "SO-2")
+        assert await ledger_faults(s) == []
+
+
+async def test_prepayment_tier_cannot_use_credit_and_bad_input_is_refused(db: Database) -> None:
+    dealer = await make_dealer(db, tier="watch")
+    async with transaction(db) as s:
+        from server.dealers.models import DealerTier
+
+        tier = await s.get(DealerTier, "watch")
+        assert tier is not None
+        tier.requires_prepayment = True
+    await fund(db, dealer.id, prepaid=100, credit_limit=10_000)
+    async with transaction(db) as s:
+        with pytest.raises(Invalid) as exc:
+            await hold_funds(s, dealer.id, "SO-3", 500, ["prepaid", "credit"])
+        assert exc.value.code == "credit_not_allowed"
+        for amount in (0, -5, 10**15, True):
+            with pytest.raises(Invalid):
+                await hold_funds(s, dealer.id, "SO-3", amount, ["prepaid"])
+        with pytest.raises(Invalid):
+            await hold_funds(s, dealer.id, "SO-3", 5, ["cash"])
+        with pytest.raises(Invalid):
+            await hold_funds(s, dealer.id, "SO-3", 5, ["prepaid", "prepaid"])
