@@ -66,9 +66,9 @@ async def apply_manual_adjustment(
         session,
         actor,
         f"stock.{body.mode}",
-        "stock",
-        f"{body.warehouse_id}:{body.sku_id}",
-        {"quantity": body.quantity, "reason": body.reason},
+        "warehouse",
+        body.warehouse_id,
+        {"sku_id": str(body.sku_id), "quantity": body.quantity, "reason": body.reason},
     )
     return await one_stock(session, body.warehouse_id, body.sku_id)
 
