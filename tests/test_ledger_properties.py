@@ -1,0 +1,146 @@
+"""Property tests: random operation sequences keep the stock and funds ledgers sound."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from server.accounts import capture_hold, hold_funds, ledger_faults, release_hold
+from server.accounts.funds import dealer_balances, top_up
+from server.accounts.schemas import TopUpIn
+from server.db.engine import Database
+from server.db.session import transaction
+from server.errors import Conflict
+from server.identity.models import Role
+from server.identity.principal import Principal
+from server.inventory import (
+    StockLine,
+    level_drift,
+    receive_stock,
+    release_reservation,
+    reserve_stock,
+    ship_reserved,
+)
+from server.inventory.models import ReservationStatus, StockLevel, StockReservation, StockReservationLine
+from tests.factories import make_dealer, make_regions, make_sku, make_warehouse
+
+PROPERTY_SETTINGS = settings(max_examples=10, deadline=None,
+                             suppress_health_check=[HealthCheck.function_scoped_fixture])
+stock_ops = st.lists(st.one_of(
+    st.tuples(st.just("receipt"), st.integers(0, 1), st.integers(1, 20)),
+    st.tuples(st.just("reserve"), st.integers(0, 1), st.integers(1, 15)),
+    st.tuples(st.just("release"), st.integers(0, 9), st.just(0)),
+    st.tuples(st.just("ship"), st.integers(0, 9), st.integers(0, 3)),
+), min_size=1, max_size=25)
+
+
+async def _check_stock(db: Database, warehouse_id: uuid.UUID) -> None:
+    async with db.session(write=False) as s:
+        levels = (await s.execute(select(StockLevel).where(StockLevel.warehouse_id == warehouse_id)
+                                  .execution_options(populate_existing=True))).scalars().all()
+        open_lines = await s.execute(
+            select(StockReservationLine).join(StockReservation)
+            .where(StockReservationLine.warehouse_id == warehouse_id,
+                   StockReservation.status == ReservationStatus.OPEN))
+        open_by_sku: dict[uuid.UUID, int] = defaultdict(int)
+        for line in open_lines.scalars():
+            open_by_sku[line.sku_id] += line.open_quantity
+        for level in levels:
+            assert level.on_hand >= level.reserved >= 0
+            assert level.reserved == open_by_sku[level.sku_id]
+        assert await level_drift(s) == []
+
+
+@PROPERTY_SETTINGS
+@given(ops=stock_ops)
+async def test_random_stock_operations_keep_invariants(db: Database, ops: list[tuple[str, int, int]]) -> None:
+    async with db.session(write=False) as s:
+        from server.regions.models import Region
+
+        missing = await s.get(Region, "330100") is None
+    if missing:
+        await make_regions(db)
+    wh = await make_warehouse(db)
+    skus = [await make_sku(db), await make_sku(db)]
+    references: list[str] = []
+    for op, index, quantity in ops:
+        async with transaction(db) as s:
+            if op == "receipt":
+                await receive_stock(s, wh.id, skus[index].id, quantity)
+            elif op == "reserve":
+                reference = f"R-{uuid.uuid4()}"
+                try:
+                    await reserve_stock(s, reference, [StockLine(warehouse_id=wh.id, sku_id=skus[index].id,
+                                                                 quantity=quantity)])
+                    references.append(reference)
+                except Conflict as exc:
+                    assert exc.code == "stock_insufficient"
+            elif references and op == "release":
+                await release_reservation(s, references[index % len(references)])
+            elif references and op == "ship":
+                reference = references[index % len(references)]
+                reservation = await ship_reserved(s, reference, None) if quantity == 0 else None
+                if reservation is None:
+                    from server.inventory import get_reservation
+
+                    current = await get_reservation(s, reference)
+                    line = current.lines[0]
+                    take = min(quantity, line.open_quantity)
+                    if take:
+                        await ship_reserved(s, reference, [StockLine(warehouse_id=line.warehouse_id,
+                                                                     sku_id=line.sku_id, quantity=take)])
+        await _check_stock(db, wh.id)
+
+
+fund_ops = st.lists(st.one_of(
+    st.tuples(st.just("top_up"), st.sampled_from(["prepaid", "rebate"]), st.integers(1, 5_000)),
+    st.tuples(st.just("hold"), st.sampled_from(["prepaid", "rebate,prepaid", "credit,prepaid"]),
+              st.integers(1, 8_000)),
+    st.tuples(st.just("capture"), st.integers(0, 9), st.integers(0, 8_000)),
+    st.tuples(st.just("release"), st.integers(0, 9), st.just(0)),
+), min_size=1, max_size=25)
+HQ = Principal(user_id=uuid.uuid4(), role=Role.HQ_ADMIN)
+
+
+@PROPERTY_SETTINGS
+@given(ops=fund_ops)
+async def test_random_fund_operations_keep_the_ledger_balanced(db: Database, ops: list[tuple[str, str | int, int]]) -> None:
+    dealer = await make_dealer(db)
+    async with transaction(db) as s:
+        from server.accounts.funds import set_credit_limit
+
+        await set_credit_limit(s, HQ, dealer.id, 3_000, "授信")
+    references: list[str] = []
+    for op, arg, amount in ops:
+        async with transaction(db) as s:
+            if op == "top_up":
+                await top_up(s, HQ, dealer.id, TopUpIn(account=str(arg), amount=amount, reason="r",  # type: ignore[arg-type]
+                                                       idempotency_key=f"k-{uuid.uuid4()}"))
+            elif op == "hold":
+                reference = f"H-{uuid.uuid4()}"
+                try:
+                    await hold_funds(s, dealer.id, reference, amount, str(arg).split(","), rebate_cap_bp=3000)
+                    references.append(reference)
+                except Conflict as exc:
+                    assert exc.code == "funds_insufficient"
+            elif references and op in ("capture", "release"):
+                reference = references[int(arg) % len(references)]
+                try:
+                    if op == "release":
+                        await release_hold(s, reference)
+                    else:
+                        from server.accounts import get_hold
+
+                        held = (await get_hold(s, reference)).amount
+                        await capture_hold(s, reference, min(amount, held) or None)
+                except Conflict as exc:
+                    assert exc.code in ("hold_captured", "hold_released")
+        async with db.session(write=False) as s:
+            balances = await dealer_balances(s, dealer.id)
+            assert balances.prepaid >= 0 and balances.rebate >= 0 and balances.held >= 0
+            assert balances.credit_available >= 0 and balances.available >= 0
+            assert await ledger_faults(s, dealer.id) == []
