@@ -16,7 +16,11 @@ from mini_program_api.stock import StockController
 
 def mobile_handlers(*, dev_mode: bool) -> list[ControllerRouterHandler]:
     handlers: list[ControllerRouterHandler] = [
-        WechatAuthController, MeController, AddressController, FundsController, StockController,
+        WechatAuthController,
+        MeController,
+        AddressController,
+        FundsController,
+        StockController,
     ]
     if dev_mode:
         handlers.append(DevAuthController)

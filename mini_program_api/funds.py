@@ -31,8 +31,8 @@ def _dealer(principal: Principal) -> uuid.UUID:
 
 class FundsController(Controller):
     path = "/mp/accounts"
-    tags = ["mini-program: accounts"]
-    guards = [requires_dealer]
+    tags = ("mini-program: accounts",)
+    guards = (requires_dealer,)
 
     @get("/", summary="My balances")
     async def balances(
@@ -68,6 +68,7 @@ class FundsController(Controller):
     @get("/statement/export", summary="Download my statement")
     async def export(
         self,
+        *,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         state: State,

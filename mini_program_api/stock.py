@@ -21,8 +21,8 @@ WarehouseId = Annotated[uuid.UUID | None, QueryParameter(name="warehouseId")]
 
 class StockController(Controller):
     path = "/mp/stock"
-    tags = ["mini-program: stock"]
-    guards = [requires_dealer]
+    tags = ("mini-program: stock",)
+    guards = (requires_dealer,)
 
     @get("/", summary="Stock bands of SKUs")
     async def bands(

@@ -28,8 +28,8 @@ from server.health.routes import HealthController
 from server.identity.guards import AuthenticationMiddleware, provide_principal
 from server.identity.routes import AuthController, InvitationController, UserController
 from server.identity.throttle import LoginThrottle
-from server.inventory.routes import InventoryController
 from server.identity.wechat import WechatClient
+from server.inventory.routes import InventoryController
 from server.observability import RequestIdMiddleware, configure_logging
 from server.regions.routes import RegionController
 from server.settings import Settings

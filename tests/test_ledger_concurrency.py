@@ -30,7 +30,9 @@ def pooled(settings: Settings) -> Database:
     return Database(DatabaseSettings(url=settings.database.url, pool_size=20))
 
 
-async def test_200_concurrent_reservations_for_the_last_50_units(backend: str, settings: Settings, db: Database) -> None:
+async def test_200_concurrent_reservations_for_the_last_50_units(
+    backend: str, settings: Settings, db: Database
+) -> None:
     if backend == "sqlite":
         pytest.skip("SQLite serializes writers (BEGIN IMMEDIATE): no race to test")
     await make_regions(db)
@@ -44,7 +46,9 @@ async def test_200_concurrent_reservations_for_the_last_50_units(backend: str, s
         await start.wait()
         try:
             async with transaction(database) as s:
-                await reserve_stock(s, f"SO-{n}", [StockLine(warehouse_id=wh.id, sku_id=sku.id, quantity=1)])
+                await reserve_stock(
+                    s, f"SO-{n}", [StockLine(warehouse_id=wh.id, sku_id=sku.id, quantity=1)]
+                )
         except Conflict as exc:
             assert exc.code == "stock_insufficient"
             return False
@@ -59,19 +63,29 @@ async def test_200_concurrent_reservations_for_the_last_50_units(backend: str, s
     async with db.session() as s:
         level = await read_level(s, wh.id, sku.id)
         assert level is not None and (level.on_hand, level.reserved) == (50, 50)
-        reservations = (await s.execute(select(StockMovement).where(StockMovement.reserved_delta > 0))).scalars().all()
+        reservations = (
+            (await s.execute(select(StockMovement).where(StockMovement.reserved_delta > 0)))
+            .scalars()
+            .all()
+        )
         assert len(reservations) == 50
         assert await level_drift(s) == []
 
 
-async def test_concurrent_holds_never_exceed_available_funds(backend: str, settings: Settings, db: Database) -> None:
+async def test_concurrent_holds_never_exceed_available_funds(
+    backend: str, settings: Settings, db: Database
+) -> None:
     if backend == "sqlite":
         pytest.skip("SQLite serializes writers (BEGIN IMMEDIATE): no race to test")
     dealer = await make_dealer(db)
     hq = Principal(user_id=uuid.uuid4(), role=Role.HQ_ADMIN)
     async with transaction(db) as s:
-        await top_up(s, hq, dealer.id, TopUpIn(account="prepaid", amount=10_000, reason="汇款",
-                                               idempotency_key="bank-00001"))
+        await top_up(
+            s,
+            hq,
+            dealer.id,
+            TopUpIn(account="prepaid", amount=10_000, reason="汇款", idempotency_key="bank-00001"),
+        )
     database = pooled(settings)
     start = asyncio.Event()
 

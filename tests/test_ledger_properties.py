@@ -25,27 +25,50 @@ from server.inventory import (
     reserve_stock,
     ship_reserved,
 )
-from server.inventory.models import ReservationStatus, StockLevel, StockReservation, StockReservationLine
+from server.inventory.models import (
+    ReservationStatus,
+    StockLevel,
+    StockReservation,
+    StockReservationLine,
+)
 from tests.factories import make_dealer, make_regions, make_sku, make_warehouse
 
-PROPERTY_SETTINGS = settings(max_examples=10, deadline=None,
-                             suppress_health_check=[HealthCheck.function_scoped_fixture])
-stock_ops = st.lists(st.one_of(
-    st.tuples(st.just("receipt"), st.integers(0, 1), st.integers(1, 20)),
-    st.tuples(st.just("reserve"), st.integers(0, 1), st.integers(1, 15)),
-    st.tuples(st.just("release"), st.integers(0, 9), st.just(0)),
-    st.tuples(st.just("ship"), st.integers(0, 9), st.integers(0, 3)),
-), min_size=1, max_size=25)
+PROPERTY_SETTINGS = settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+stock_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("receipt"), st.integers(0, 1), st.integers(1, 20)),
+        st.tuples(st.just("reserve"), st.integers(0, 1), st.integers(1, 15)),
+        st.tuples(st.just("release"), st.integers(0, 9), st.just(0)),
+        st.tuples(st.just("ship"), st.integers(0, 9), st.integers(0, 3)),
+    ),
+    min_size=1,
+    max_size=25,
+)
 
 
 async def _check_stock(db: Database, warehouse_id: uuid.UUID) -> None:
     async with db.session(write=False) as s:
-        levels = (await s.execute(select(StockLevel).where(StockLevel.warehouse_id == warehouse_id)
-                                  .execution_options(populate_existing=True))).scalars().all()
+        levels = (
+            (
+                await s.execute(
+                    select(StockLevel)
+                    .where(StockLevel.warehouse_id == warehouse_id)
+                    .execution_options(populate_existing=True)
+                )
+            )
+            .scalars()
+            .all()
+        )
         open_lines = await s.execute(
-            select(StockReservationLine).join(StockReservation)
-            .where(StockReservationLine.warehouse_id == warehouse_id,
-                   StockReservation.status == ReservationStatus.OPEN))
+            select(StockReservationLine)
+            .join(StockReservation)
+            .where(
+                StockReservationLine.warehouse_id == warehouse_id,
+                StockReservation.status == ReservationStatus.OPEN,
+            )
+        )
         open_by_sku: dict[uuid.UUID, int] = defaultdict(int)
         for line in open_lines.scalars():
             open_by_sku[line.sku_id] += line.open_quantity
@@ -57,7 +80,9 @@ async def _check_stock(db: Database, warehouse_id: uuid.UUID) -> None:
 
 @PROPERTY_SETTINGS
 @given(ops=stock_ops)
-async def test_random_stock_operations_keep_invariants(db: Database, ops: list[tuple[str, int, int]]) -> None:
+async def test_random_stock_operations_keep_invariants(
+    db: Database, ops: list[tuple[str, int, int]]
+) -> None:
     async with db.session(write=False) as s:
         from server.regions.models import Region
 
@@ -74,8 +99,11 @@ async def test_random_stock_operations_keep_invariants(db: Database, ops: list[t
             elif op == "reserve":
                 reference = f"R-{uuid.uuid4()}"
                 try:
-                    await reserve_stock(s, reference, [StockLine(warehouse_id=wh.id, sku_id=skus[index].id,
-                                                                 quantity=quantity)])
+                    await reserve_stock(
+                        s,
+                        reference,
+                        [StockLine(warehouse_id=wh.id, sku_id=skus[index].id, quantity=quantity)],
+                    )
                     references.append(reference)
                 except Conflict as exc:
                     assert exc.code == "stock_insufficient"
@@ -91,24 +119,42 @@ async def test_random_stock_operations_keep_invariants(db: Database, ops: list[t
                     line = current.lines[0]
                     take = min(quantity, line.open_quantity)
                     if take:
-                        await ship_reserved(s, reference, [StockLine(warehouse_id=line.warehouse_id,
-                                                                     sku_id=line.sku_id, quantity=take)])
+                        await ship_reserved(
+                            s,
+                            reference,
+                            [
+                                StockLine(
+                                    warehouse_id=line.warehouse_id,
+                                    sku_id=line.sku_id,
+                                    quantity=take,
+                                )
+                            ],
+                        )
         await _check_stock(db, wh.id)
 
 
-fund_ops = st.lists(st.one_of(
-    st.tuples(st.just("top_up"), st.sampled_from(["prepaid", "rebate"]), st.integers(1, 5_000)),
-    st.tuples(st.just("hold"), st.sampled_from(["prepaid", "rebate,prepaid", "credit,prepaid"]),
-              st.integers(1, 8_000)),
-    st.tuples(st.just("capture"), st.integers(0, 9), st.integers(0, 8_000)),
-    st.tuples(st.just("release"), st.integers(0, 9), st.just(0)),
-), min_size=1, max_size=25)
+fund_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("top_up"), st.sampled_from(["prepaid", "rebate"]), st.integers(1, 5_000)),
+        st.tuples(
+            st.just("hold"),
+            st.sampled_from(["prepaid", "rebate,prepaid", "credit,prepaid"]),
+            st.integers(1, 8_000),
+        ),
+        st.tuples(st.just("capture"), st.integers(0, 9), st.integers(0, 8_000)),
+        st.tuples(st.just("release"), st.integers(0, 9), st.just(0)),
+    ),
+    min_size=1,
+    max_size=25,
+)
 HQ = Principal(user_id=uuid.uuid4(), role=Role.HQ_ADMIN)
 
 
 @PROPERTY_SETTINGS
 @given(ops=fund_ops)
-async def test_random_fund_operations_keep_the_ledger_balanced(db: Database, ops: list[tuple[str, str | int, int]]) -> None:
+async def test_random_fund_operations_keep_the_ledger_balanced(
+    db: Database, ops: list[tuple[str, str | int, int]]
+) -> None:
     dealer = await make_dealer(db)
     async with transaction(db) as s:
         from server.accounts.funds import set_credit_limit
@@ -118,12 +164,23 @@ async def test_random_fund_operations_keep_the_ledger_balanced(db: Database, ops
     for op, arg, amount in ops:
         async with transaction(db) as s:
             if op == "top_up":
-                await top_up(s, HQ, dealer.id, TopUpIn(account=str(arg), amount=amount, reason="r",  # type: ignore[arg-type]
-                                                       idempotency_key=f"k-{uuid.uuid4()}"))
+                await top_up(
+                    s,
+                    HQ,
+                    dealer.id,
+                    TopUpIn(
+                        account=str(arg),
+                        amount=amount,
+                        reason="r",  # type: ignore[arg-type]
+                        idempotency_key=f"k-{uuid.uuid4()}",
+                    ),
+                )
             elif op == "hold":
                 reference = f"H-{uuid.uuid4()}"
                 try:
-                    await hold_funds(s, dealer.id, reference, amount, str(arg).split(","), rebate_cap_bp=3000)
+                    await hold_funds(
+                        s, dealer.id, reference, amount, str(arg).split(","), rebate_cap_bp=3000
+                    )
                     references.append(reference)
                 except Conflict as exc:
                     assert exc.code == "funds_insufficient"

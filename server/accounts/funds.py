@@ -1,4 +1,4 @@
-"""HQ changes to a dealer's funds: top-ups, adjustments and credit limits, audited and idempotent."""
+"""HQ changes to a dealer's funds: top-ups, adjustments, credit limits; audited, idempotent."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ async def dealer_balances(session: AsyncSession, dealer_id: uuid.UUID) -> Balanc
 
 async def _replay(
     session: AsyncSession,
+    *,
     dealer_id: uuid.UUID,
     key: str,
     kind: EntryKind,
@@ -54,6 +55,7 @@ async def _replay(
 async def _apply(
     session: AsyncSession,
     actor: Principal,
+    *,
     dealer_id: uuid.UUID,
     kind: EntryKind,
     account: AccountKind,
@@ -63,7 +65,9 @@ async def _apply(
 ) -> tuple[JournalEntry, bool]:
     await get_or_404(session, Dealer, dealer_id, "dealer")
     accounts = await lock_accounts(session, dealer_id)
-    replayed = await _replay(session, dealer_id, key, kind, account, amount)
+    replayed = await _replay(
+        session, dealer_id=dealer_id, key=key, kind=kind, account=account, amount=amount
+    )
     if replayed is not None:
         return replayed, True
     if amount == 0:
@@ -104,16 +108,16 @@ async def _apply(
 async def top_up(
     session: AsyncSession, actor: Principal, dealer_id: uuid.UUID, body: TopUpIn
 ) -> tuple[JournalEntry, bool]:
-    """Money in (prepaid deposit, credit repayment, rebate grant); a repeated key changes nothing."""
+    """Money in (prepaid deposit, credit repayment, rebate grant); a repeated key is a no-op."""
     return await _apply(
         session,
         actor,
-        dealer_id,
-        EntryKind.TOP_UP,
-        AccountKind(body.account),
-        body.amount,
-        body.reason,
-        body.idempotency_key,
+        dealer_id=dealer_id,
+        kind=EntryKind.TOP_UP,
+        account=AccountKind(body.account),
+        amount=body.amount,
+        reason=body.reason,
+        key=body.idempotency_key,
     )
 
 
@@ -124,12 +128,12 @@ async def adjust(
     return await _apply(
         session,
         actor,
-        dealer_id,
-        EntryKind.ADJUSTMENT,
-        AccountKind(body.account),
-        body.amount,
-        body.reason,
-        body.idempotency_key,
+        dealer_id=dealer_id,
+        kind=EntryKind.ADJUSTMENT,
+        account=AccountKind(body.account),
+        amount=body.amount,
+        reason=body.reason,
+        key=body.idempotency_key,
     )
 
 

@@ -199,7 +199,8 @@ async def ledger_faults(session: AsyncSession, dealer_id: uuid.UUID | None = Non
     for account in (await session.execute(accounts)).scalars():
         if account.balance != rebuilt[account.id]:
             faults.append(
-                f"{account.kind} of {account.dealer_id}: cached {account.balance} != {rebuilt[account.id]}"
+                f"{account.kind} of {account.dealer_id}: cached {account.balance}"
+                f" != {rebuilt[account.id]}"
             )
         floor = 0  # credit may sit below -limit after HQ lowers a limit: not a fault
         if (

@@ -1,4 +1,4 @@
-"""HQ administration of dealers' fund accounts: balances, top-ups, adjustments, limits, statements."""
+"""HQ administration of dealers' funds: balances, top-ups, adjustments, limits, statements."""
 
 from __future__ import annotations
 
@@ -88,7 +88,8 @@ def statement_download(statement: StatementOut, export: ExportFormat) -> RawResp
         if export == "xlsx"
         else statements.statement_csv(statement)
     )
-    name = f"statement-{statement.dealer_code}-{statement.start:%Y%m%d}-{statement.end:%Y%m%d}.{export}"
+    period = f"{statement.start:%Y%m%d}-{statement.end:%Y%m%d}"
+    name = f"statement-{statement.dealer_code}-{period}.{export}"
     return RawResponse(
         body,
         media_type=_MEDIA[export],
@@ -98,8 +99,8 @@ def statement_download(statement: StatementOut, export: ExportFormat) -> RawResp
 
 class AccountController(Controller):
     path = "/hq/dealers/{dealer_id:uuid}/accounts"
-    tags = ["hq: accounts"]
-    guards = [requires_hq]
+    tags = ("hq: accounts",)
+    guards = (requires_hq,)
 
     @get("/", summary="A dealer's balances")
     async def balances(
@@ -116,7 +117,7 @@ class AccountController(Controller):
         dealer_id: FromPath[uuid.UUID],
         data: JSONBody[TopUpIn],
     ) -> EntryOut:
-        """Record a deposit, a credit repayment or a rebate grant; a repeated key changes nothing."""
+        """Record a deposit, a credit repayment or a rebate grant; a repeated key is a no-op."""
         entry, replayed = await funds.top_up(db_session, principal, dealer_id, data)
         return await entry_out(db_session, entry, replayed)
 
@@ -152,7 +153,7 @@ class AccountController(Controller):
         dealer_id: FromPath[uuid.UUID],
         reference: FromPath[str],
     ) -> HoldOut:
-        """What is held for one order reference, by source, and whether it was captured or released."""
+        """What is held for one order, by source, and whether it was captured or released."""
         return hold_out(await holds.get_hold(db_session, reference, dealer_id))
 
     @get("/statement", summary="A dealer's statement")
@@ -164,7 +165,7 @@ class AccountController(Controller):
         start: Start,
         end: End,
     ) -> StatementOut:
-        """Opening, postings and closing of each account for the days start..end (brand time zone)."""
+        """Opening, postings and closing of each account for the days start..end (brand zone)."""
         return await statements.dealer_statement(
             db_session, dealer_id, start, end, state.settings.timezone
         )
@@ -172,6 +173,7 @@ class AccountController(Controller):
     @get("/statement/export", summary="Download a dealer's statement")
     async def export(
         self,
+        *,
         db_session: NamedDependency[AsyncSession],
         state: State,
         dealer_id: FromPath[uuid.UUID],

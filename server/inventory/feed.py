@@ -10,6 +10,7 @@ in the result without stopping the others, since the ERP can only correct it in 
 from __future__ import annotations
 
 import hashlib
+import uuid
 
 import msgspec
 from sqlalchemy import select
@@ -21,13 +22,30 @@ from server.catalog.models import Sku
 from server.errors import Conflict
 from server.identity.principal import Principal
 from server.inventory.models import MovementKind, StockFeedBatch
-from server.inventory.schemas import FeedItemResult, StockFeedIn, StockFeedResult
+from server.inventory.schemas import FeedItem, FeedItemResult, StockFeedIn, StockFeedResult
 from server.inventory.stock import MAX_ON_HAND, ensure_levels, move, read_level
 from server.warehouses.models import Warehouse
 
 
 def _content_hash(body: StockFeedIn) -> str:
     return hashlib.sha256(msgspec.json.encode(body.items)).hexdigest()
+
+
+def _in_lock_order(
+    body: StockFeedIn, warehouses: dict[str, uuid.UUID], skus: dict[str, uuid.UUID]
+) -> list[tuple[int, FeedItem]]:
+    """Items in the (warehouse, SKU) order every writer locks rows in, so feeds and
+    reservations never wait on each other in a cycle (no deadlocks); ties keep batch order."""
+
+    def key(pair: tuple[int, FeedItem]) -> tuple[str, str, int]:
+        index, item = pair
+        return (
+            str(warehouses.get(item.warehouse_code, "")),
+            str(skus.get(item.sku_code, "")),
+            index,
+        )
+
+    return sorted(enumerate(body.items), key=key)
 
 
 async def apply_stock_feed(
@@ -81,7 +99,7 @@ async def apply_stock_feed(
     )
     reason = f"erp:{body.batch_id}"
     items: list[FeedItemResult] = []
-    for index, item in enumerate(body.items):
+    for index, item in _in_lock_order(body, warehouses, skus):
         outcome = FeedItemResult(
             index=index,
             warehouse_code=item.warehouse_code,
@@ -148,6 +166,7 @@ async def apply_stock_feed(
                 outcome, outcome="applied", on_hand=after.on_hand, reserved=after.reserved
             )
         )
+    items.sort(key=lambda i: i.index)
     applied = sum(1 for i in items if i.outcome == "applied")
     result = StockFeedResult(
         batch_id=body.batch_id,

@@ -145,7 +145,7 @@ class WarehouseRegion(Base):
 
 
 class StockFeedBatch(Base):
-    """An ERP feed batch already applied: replaying its id answers ``result`` and changes nothing."""
+    """An ERP feed batch already applied: a replay of its id answers ``result``, changes nothing."""
 
     __tablename__ = "stock_feed_batches"
 

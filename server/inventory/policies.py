@@ -84,7 +84,7 @@ async def _publish_sku_everywhere(session: AsyncSession, sku_id: uuid.UUID) -> N
 async def set_sku_safety_stock(
     session: AsyncSession, actor: Principal, sku_id: uuid.UUID, quantity: int | None
 ) -> int | None:
-    """Set (or with ``None`` remove) a SKU's safety stock, which then overrides warehouse defaults."""
+    """Set (or with ``None`` remove) a SKU's safety stock; it overrides warehouse defaults."""
     await get_or_404(session, Sku, sku_id, "sku")
     row = await session.get(SkuSafetyStock, sku_id)
     if quantity is None:

@@ -70,8 +70,8 @@ def reservation_out(r: Reservation) -> ReservationOut:
 
 class InventoryController(Controller):
     path = "/hq/inventory"
-    tags = ["hq: inventory"]
-    guards = [requires_hq]
+    tags = ("hq: inventory",)
+    guards = (requires_hq,)
 
     @get("/warehouses/{warehouse_id:uuid}/stock", summary="Stock of a warehouse")
     async def list_stock(
@@ -115,7 +115,7 @@ class InventoryController(Controller):
         principal: NamedDependency[Principal],
         data: JSONBody[StockFeedIn],
     ) -> StockFeedResult:
-        """Bulk set or adjust stock; a replayed batch id answers the stored result and changes nothing."""
+        """Bulk set or adjust stock; a replayed batch answers the stored result, changes nothing."""
         return await feed.apply_stock_feed(db_session, principal, data)
 
     @put("/skus/{sku_id:uuid}/safety-stock", summary="Set a SKU's safety stock")

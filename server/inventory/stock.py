@@ -278,7 +278,7 @@ async def rebuild_levels(session: AsyncSession) -> dict[Key, tuple[int, int]]:
 
 
 async def level_drift(session: AsyncSession) -> list[tuple[Key, tuple[int, int], tuple[int, int]]]:
-    """Levels whose cached figures differ from the ledger: (key, stored, rebuilt); empty when sound."""
+    """Levels whose cached figures differ from the ledger: (key, stored, rebuilt); [] if sound."""
     rebuilt: dict[Key, tuple[int, int]] = defaultdict(lambda: (0, 0), await rebuild_levels(session))
     stored = {
         (r.warehouse_id, r.sku_id): (r.on_hand, r.reserved)

@@ -1,4 +1,4 @@
-"""Fund holds: sources in order, rebate cap, idempotency, capture and release; the ledger balances."""
+"""Fund holds: sources in order, rebate cap, idempotency, capture, release; ledger balances."""
 
 from __future__ import annotations
 
@@ -21,14 +21,34 @@ from tests.factories import make_dealer
 HQ = Principal(user_id=uuid.uuid4(), role=Role.HQ_ADMIN)
 
 
-async def fund(db: Database, dealer_id: uuid.UUID, prepaid: int = 0, rebate: int = 0, credit_limit: int = 0) -> None:
+async def fund(
+    db: Database, dealer_id: uuid.UUID, prepaid: int = 0, rebate: int = 0, credit_limit: int = 0
+) -> None:
     async with transaction(db) as s:
         if prepaid:
-            await top_up(s, HQ, dealer_id, TopUpIn(account="prepaid", amount=prepaid, reason="汇款",
-                                                   idempotency_key=f"k-{uuid.uuid4()}"))
+            await top_up(
+                s,
+                HQ,
+                dealer_id,
+                TopUpIn(
+                    account="prepaid",
+                    amount=prepaid,
+                    reason="汇款",
+                    idempotency_key=f"k-{uuid.uuid4()}",
+                ),
+            )
         if rebate:
-            await top_up(s, HQ, dealer_id, TopUpIn(account="rebate", amount=rebate, reason="返利",
-                                                   idempotency_key=f"k-{uuid.uuid4()}"))
+            await top_up(
+                s,
+                HQ,
+                dealer_id,
+                TopUpIn(
+                    account="rebate",
+                    amount=rebate,
+                    reason="返利",
+                    idempotency_key=f"k-{uuid.uuid4()}",
+                ),
+            )
         if credit_limit:
             await set_credit_limit(s, HQ, dealer_id, credit_limit, "授信")
 
@@ -37,12 +57,21 @@ async def test_hold_uses_sources_in_order_with_rebate_cap(db: Database) -> None:
     dealer = await make_dealer(db)
     await fund(db, dealer.id, prepaid=50_000, rebate=30_000, credit_limit=100_000)
     async with transaction(db) as s:
-        hold = await hold_funds(s, dealer.id, "SO-1", 100_000, ["rebate", "prepaid", "credit"], rebate_cap_bp=1000)
+        hold = await hold_funds(
+            s, dealer.id, "SO-1", 100_000, ["rebate", "prepaid", "credit"], rebate_cap_bp=1000
+        )
         assert (hold.rebate, hold.prepaid, hold.credit) == (10_000, 50_000, 40_000)
         assert pending_balance_changes(s) == {dealer.id}
         balances = await dealer_balances(s, dealer.id)
-        assert (balances.prepaid, balances.rebate, balances.credit_available, balances.held) == (0, 20_000, 60_000, 100_000)
-        assert (await hold_funds(s, dealer.id, "SO-1", 100_000, ["prepaid"])).id == hold.id  # idempotent
+        assert (balances.prepaid, balances.rebate, balances.credit_available, balances.held) == (
+            0,
+            20_000,
+            60_000,
+            100_000,
+        )
+        assert (
+            await hold_funds(s, dealer.id, "SO-1", 100_000, ["prepaid"])
+        ).id == hold.id  # idempotent
         with pytest.raises(Conflict) as other:
             await hold_funds(s, dealer.id, "SO-1", 99_999, ["prepaid"])
         assert other.value.code == "hold_reference_conflict"
@@ -51,7 +80,12 @@ async def test_hold_uses_sources_in_order_with_rebate_cap(db: Database) -> None:
         assert (captured.status, captured.captured) == (HoldStatus.CAPTURED, 50_000)
         balances = await dealer_balances(s, dealer.id)
         # 5,000 rebate (10% of 50,000) then 45,000 prepaid captured; the rest went back.
-        assert (balances.rebate, balances.prepaid, balances.credit_available, balances.held) == (25_000, 5_000, 100_000, 0)
+        assert (balances.rebate, balances.prepaid, balances.credit_available, balances.held) == (
+            25_000,
+            5_000,
+            100_000,
+            0,
+        )
         assert (await capture_hold(s, "SO-1")).captured == 50_000  # idempotent
         with pytest.raises(Conflict):
             await release_hold(s, "SO-1")
