@@ -27,7 +27,7 @@ from tests.factories import make_dealer, make_regions, make_sku, make_warehouse
 
 
 def pooled(settings: Settings) -> Database:
-    return Database(DatabaseSettings(url=settings.database.url, pool_size=20))
+    return Database(DatabaseSettings(url=settings.database.url, pool_size=10))
 
 
 async def test_200_concurrent_reservations_for_the_last_50_units(

@@ -17,7 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db.repository import keyset_page
 from server.errors import NotFound
 from server.inventory.allocation import dealer_warehouses
-from server.inventory.models import SkuSafetyStock, StockLevel, WarehouseStockPolicy
+from server.inventory.models import (
+    SkuSafetyStock,
+    StockLevel,
+    StockMovement,
+    WarehouseStockPolicy,
+)
 from server.inventory.stock import read_levels
 
 
@@ -159,3 +164,16 @@ async def one_stock(
         warehouse_id=warehouse_id, sku_id=sku_id, on_hand=0, reserved=0
     )
     return (await stock_figures(session, [level]))[0]
+
+
+async def recent_movements(
+    session: AsyncSession, warehouse_id: uuid.UUID, sku_id: uuid.UUID, limit: int
+) -> Sequence[StockMovement]:
+    """The latest movements of one SKU in one warehouse, newest first (HQ audit view)."""
+    stmt = (
+        select(StockMovement)
+        .where(StockMovement.warehouse_id == warehouse_id, StockMovement.sku_id == sku_id)
+        .order_by(StockMovement.at.desc(), StockMovement.id)
+        .limit(limit)
+    )
+    return (await session.execute(stmt)).scalars().all()

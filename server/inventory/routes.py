@@ -13,10 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.identity.guards import requires_hq
 from server.identity.principal import Principal
 from server.inventory import feed, policies
-from server.inventory.availability import StockFigures, one_stock, warehouse_stock
+from server.inventory.availability import (
+    StockFigures,
+    one_stock,
+    recent_movements,
+    warehouse_stock,
+)
 from server.inventory.reservations import Reservation, get_reservation
 from server.inventory.schemas import (
     BackorderOut,
+    MovementOut,
     ReservationOut,
     ReservedLineOut,
     SafetyStockIn,
@@ -97,6 +103,33 @@ class InventoryController(Controller):
     ) -> StockOut:
         """Exact figures of one SKU in one warehouse."""
         return stock_out(await one_stock(db_session, warehouse_id, sku_id))
+
+    @get(
+        "/warehouses/{warehouse_id:uuid}/stock/{sku_id:uuid}/movements",
+        summary="Movements of a SKU in a warehouse",
+    )
+    async def movements(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        warehouse_id: FromPath[uuid.UUID],
+        sku_id: FromPath[uuid.UUID],
+        limit: Limit = 100,
+    ) -> list[MovementOut]:
+        """The latest ledger movements (receipts, reservations, shipments...), newest first."""
+        rows = await recent_movements(db_session, warehouse_id, sku_id, limit)
+        return [
+            MovementOut(
+                id=m.id,
+                at=m.at,
+                kind=m.kind,
+                on_hand_delta=m.on_hand_delta,
+                reserved_delta=m.reserved_delta,
+                reference=m.reference,
+                reason=m.reason,
+                actor_id=m.actor_id,
+            )
+            for m in rows
+        ]
 
     @post("/adjustments", summary="Receive, adjust or count stock")
     async def adjust(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
 
 from server.inventory.availability import StockBand
-from server.inventory.models import ReservationStatus
+from server.inventory.models import MovementKind, ReservationStatus
 from server.inventory.stock import MAX_ON_HAND, MAX_QUANTITY
 from server.schemas import Request, Response
 
@@ -30,6 +31,17 @@ class StockOut(Response, kw_only=True):
     available: int
     safety_stock: int
     band: StockBand
+
+
+class MovementOut(Response, kw_only=True):
+    id: uuid.UUID
+    at: datetime
+    kind: MovementKind
+    on_hand_delta: int
+    reserved_delta: int
+    reference: str
+    reason: str
+    actor_id: uuid.UUID | None
 
 
 class StockAdjustmentIn(Request, kw_only=True):

@@ -6,14 +6,15 @@ import uuid
 
 import pytest
 
-from server.accounts import capture_hold, hold_funds, ledger_faults, release_hold
+from server.accounts import capture_hold, get_hold, hold_funds, ledger_faults, release_hold
 from server.accounts.funds import dealer_balances, set_credit_limit, top_up
 from server.accounts.models import HoldStatus
 from server.accounts.publication import pending_balance_changes
 from server.accounts.schemas import TopUpIn
 from server.db.engine import Database
+from server.db.scoping import scope_to_dealer
 from server.db.session import transaction
-from server.errors import Conflict, Invalid
+from server.errors import Conflict, Invalid, NotFound
 from server.identity.models import Role
 from server.identity.principal import Principal
 from tests.factories import make_dealer
@@ -130,3 +131,22 @@ async def test_prepayment_tier_cannot_use_credit_and_bad_input_is_refused(db: Da
             await hold_funds(s, dealer.id, "SO-3", 5, ["cash"])
         with pytest.raises(Invalid):
             await hold_funds(s, dealer.id, "SO-3", 5, ["prepaid", "prepaid"])
+
+
+async def test_a_dealer_session_cannot_see_or_take_another_dealers_hold(db: Database) -> None:
+    ours, theirs = await make_dealer(db), await make_dealer(db)
+    await fund(db, ours.id, prepaid=1_000)
+    await fund(db, theirs.id, prepaid=1_000)
+    async with transaction(db) as s:
+        await hold_funds(s, theirs.id, "SO-THEIRS", 500, ["prepaid"])
+    async with transaction(db) as s:
+        scope_to_dealer(s, ours.id)  # what a dealer token's request session does
+        with pytest.raises(NotFound):
+            await get_hold(s, "SO-THEIRS")
+        with pytest.raises(Conflict) as exc:
+            await hold_funds(s, ours.id, "SO-THEIRS", 500, ["prepaid"])
+        assert exc.value.code == "hold_reference_conflict"
+        assert (await dealer_balances(s, ours.id)).prepaid == 1_000
+    async with db.session(write=False) as s:
+        assert (await get_hold(s, "SO-THEIRS")).dealer_id == theirs.id
+        assert await ledger_faults(s) == []

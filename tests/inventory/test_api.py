@@ -98,6 +98,13 @@ async def test_adjustments_refuse_bad_quantities(
         "/hq/inventory/adjustments", json={**base, "mode": "set", "quantity": 7}, headers=h
     )
     assert counted.json()["onHand"] == 7
+    moves = await client.get(
+        f"/hq/inventory/warehouses/{wh.id}/stock/{sku.id}/movements", headers=h
+    )
+    assert sorted((m["kind"], m["onHandDelta"], m["reason"]) for m in moves.json()) == [
+        ("adjustment", -33, "入库"),
+        ("receipt", 40, "入库"),
+    ]
     one = await client.get(f"/hq/inventory/warehouses/{wh.id}/stock/{sku.id}", headers=h)
     assert (one.json()["onHand"], one.json()["reserved"]) == (7, 0)
 
