@@ -20,7 +20,9 @@ from server.errors import Conflict
 from server.identity.models import Role
 from server.identity.principal import Principal
 from server.inventory import StockLine, level_drift, receive_stock, reserve_stock
+from server.inventory.feed import apply_stock_feed
 from server.inventory.models import StockMovement
+from server.inventory.schemas import FeedItem, StockFeedIn
 from server.inventory.stock import read_level
 from server.settings import DatabaseSettings, Settings
 from tests.factories import make_dealer, make_regions, make_sku, make_warehouse
@@ -110,3 +112,45 @@ async def test_concurrent_holds_never_exceed_available_funds(
         assert (balances.prepaid, balances.held) == (10_000 - sum(held), sum(held))
         assert balances.prepaid >= 0
         assert await ledger_faults(s) == []
+
+
+async def test_feeds_and_reservations_over_the_same_rows_do_not_deadlock(
+    backend: str, settings: Settings, db: Database
+) -> None:
+    if backend == "sqlite":
+        pytest.skip("SQLite serializes writers (BEGIN IMMEDIATE): no race to test")
+    await make_regions(db)
+    wh = await make_warehouse(db, code="RACE-WH")
+    a, b = await make_sku(db, code="RACE-A"), await make_sku(db, code="RACE-B")
+    async with transaction(db) as s:
+        await receive_stock(s, wh.id, a.id, 1_000)
+        await receive_stock(s, wh.id, b.id, 1_000)
+    hq = Principal(user_id=uuid.uuid4(), role=Role.HQ_ADMIN)
+    database = pooled(settings)
+    start = asyncio.Event()
+
+    async def reserve(n: int) -> None:
+        await start.wait()
+        async with transaction(database) as s:
+            lines = [StockLine(warehouse_id=wh.id, sku_id=sku.id, quantity=1) for sku in (b, a)]
+            await reserve_stock(s, f"SO-{n}", lines)
+
+    async def feed(n: int) -> None:
+        await start.wait()
+        items = [
+            FeedItem(warehouse_code="RACE-WH", sku_code=code, mode="adjust", quantity=1)
+            for code in ("RACE-B", "RACE-A")
+        ]
+        async with transaction(database) as s:
+            await apply_stock_feed(s, hq, StockFeedIn(batch_id=f"race-{n}", items=items))
+
+    tasks = [asyncio.create_task(reserve(n) if n % 2 else feed(n)) for n in range(40)]
+    await asyncio.sleep(0.05)
+    start.set()
+    await asyncio.gather(*tasks)
+    await database.dispose()
+    async with db.session(write=False) as s:
+        for sku in (a, b):
+            level = await read_level(s, wh.id, sku.id)
+            assert level is not None and (level.on_hand, level.reserved) == (1_020, 20)
+        assert await level_drift(s) == []
