@@ -3,7 +3,7 @@
 The order state machine calls these (never commits):
 
     hold_funds(session, dealer_id, reference, amount, sources, rebate_cap_bp=0) -> Hold
-    capture_hold(session, reference, amount=None) -> Hold
+    capture_hold(session, reference, amount=None, final=True) -> Hold
     release_hold(session, reference) -> Hold
 """
 

@@ -1,7 +1,7 @@
 """Order funds: held at submit, captured at shipment, released at cancel (no HTTP, never commits).
 
     hold_funds(session, dealer_id, reference, amount, sources, rebate_cap_bp=0) -> Hold
-    capture_hold(session, reference, amount=None) -> Hold
+    capture_hold(session, reference, amount=None, final=True) -> Hold
     release_hold(session, reference) -> Hold
 
 ``sources`` is the order in which fund accounts pay (e.g. rebate, prepaid, credit). Rebate
@@ -37,7 +37,13 @@ class Hold(msgspec.Struct, frozen=True, kw_only=True):
     credit: int
     rebate: int
     captured: int
+    released: int
     status: HoldStatus
+
+    @property
+    def open_amount(self) -> int:
+        """Still held: neither captured nor released."""
+        return self.amount - self.captured - self.released
 
 
 def _view(h: FundsHold) -> Hold:
@@ -50,6 +56,7 @@ def _view(h: FundsHold) -> Hold:
         credit=h.credit,
         rebate=h.rebate,
         captured=h.captured,
+        released=h.released,
         status=h.status,
     )
 
@@ -197,72 +204,118 @@ async def _locked_hold(session: AsyncSession, reference: str) -> tuple[FundsHold
     return hold, accounts
 
 
-def _held_by_source(hold: FundsHold) -> dict[AccountKind, int]:
+def _open_by_source(hold: FundsHold) -> dict[AccountKind, int]:
+    """What each source still holds (held, minus captured; nothing is left once closed)."""
+    if hold.status is not HoldStatus.HELD:
+        return {kind: 0 for kind in FUND_SOURCES}
     return {
-        AccountKind.PREPAID: hold.prepaid,
-        AccountKind.CREDIT: hold.credit,
-        AccountKind.REBATE: hold.rebate,
+        AccountKind.PREPAID: hold.prepaid - hold.captured_prepaid,
+        AccountKind.CREDIT: hold.credit - hold.captured_credit,
+        AccountKind.REBATE: hold.rebate - hold.captured_rebate,
     }
 
 
-async def capture_hold(session: AsyncSession, reference: str, amount: int | None = None) -> Hold:
-    """Take the held funds at shipment (all, or ``amount`` with the rest released); idempotent."""
-    hold, accounts = await _locked_hold(session, reference)
-    if hold.status is HoldStatus.CAPTURED:
-        return _view(hold)
-    if hold.status is HoldStatus.RELEASED:
-        raise Conflict(
-            "hold_released", "冻结已释放，不能扣款", "The hold was released; nothing to capture"
-        )
-    take = hold.amount if amount is None else check_amount(amount)
-    if take > hold.amount:
-        raise Invalid("capture_exceeds_hold", "扣款金额超过冻结金额", "Capturing more than is held")
-    held = _held_by_source(hold)
-    order = [AccountKind(s) for s in hold.sources.split(",")]
-    # Re-split the captured amount over what each source holds, keeping the rebate cap.
-    captured: dict[AccountKind, int] = {}
-    remaining = take
-    for kind in order:
-        limit = held[kind]
+def _capture_split(hold: FundsHold, take: int) -> dict[AccountKind, int]:
+    """Which sources pay a capture of ``take``.
+
+    Rebate pays as much as the cap allows on everything captured so far (so the rebate share
+    never exceeds ``rebate_cap_bp`` of what was captured); the other sources follow in the
+    hold's order. The hold's own split obeys the cap, so the others always cover the rest.
+    """
+    open_ = _open_by_source(hold)
+    total_after = hold.captured + take
+    rebate_due = min(hold.rebate, total_after * hold.rebate_cap_bp // BASIS_POINTS)
+    parts = {kind: 0 for kind in FUND_SOURCES}
+    parts[AccountKind.REBATE] = min(max(rebate_due - hold.captured_rebate, 0), take)
+    remaining = take - parts[AccountKind.REBATE]
+    for kind in (AccountKind(s) for s in hold.sources.split(",")):
         if kind is AccountKind.REBATE:
-            limit = min(limit, take * hold.rebate_cap_bp // BASIS_POINTS)
-        captured[kind] = min(remaining, limit)
-        remaining -= captured[kind]
-    assert remaining == 0, "a hold always covers any smaller capture"
-    back = {k: held[k] - captured.get(k, 0) for k in held}
+            continue
+        parts[kind] = min(remaining, open_[kind])
+        remaining -= parts[kind]
+    if remaining:  # only when the cap rounds down below what rebate alone still holds
+        extra = min(remaining, open_[AccountKind.REBATE] - parts[AccountKind.REBATE])
+        parts[AccountKind.REBATE] += extra
+        remaining -= extra
+    assert remaining == 0, "a hold always covers any capture within its open amount"
+    return parts
+
+
+def _close(hold: FundsHold) -> None:
+    hold.status = HoldStatus.CAPTURED if hold.captured else HoldStatus.RELEASED
+
+
+async def capture_hold(
+    session: AsyncSession, reference: str, amount: int | None = None, *, final: bool = True
+) -> Hold:
+    """Take held funds at shipment: ``amount`` (default: all still held) goes to sales.
+
+    ``final`` (the default) closes the hold and gives whatever is still held back to its
+    sources; ``final=False`` leaves the rest held for later shipments. Capturing a closed
+    hold again without an amount answers it unchanged (idempotent); a released one is 409
+    ``hold_released``.
+    """
+    hold, accounts = await _locked_hold(session, reference)
+    if hold.status is not HoldStatus.HELD:
+        if hold.status is HoldStatus.CAPTURED and amount is None:
+            return _view(hold)
+        raise Conflict(
+            "hold_released" if hold.status is HoldStatus.RELEASED else "hold_closed",
+            "冻结已结束，不能再扣款",
+            "The hold is closed; nothing more to capture",
+        )
+    open_amount = hold.amount - hold.captured - hold.released
+    take = open_amount if amount is None else check_amount(amount)
+    if take > open_amount:
+        raise Invalid("capture_exceeds_hold", "扣款金额超过冻结金额", "Capturing more than is held")
+    parts = _capture_split(hold, take)
+    hold.captured_prepaid += parts[AccountKind.PREPAID]
+    hold.captured_credit += parts[AccountKind.CREDIT]
+    hold.captured_rebate += parts[AccountKind.REBATE]
+    hold.captured += take
+    back: dict[AccountKind, int] = {}
+    if final or hold.captured == hold.amount:
+        back = _open_by_source(hold)
+        hold.released += sum(back.values())
+        _close(hold)
     post_entry(
         session,
         accounts,
         EntryKind.CAPTURE,
-        {AccountKind.HELD: -hold.amount, AccountKind.SALES: take, **back},
+        {AccountKind.HELD: -(take + sum(back.values())), AccountKind.SALES: take, **back},
         reference=reference,
         account_kind=AccountKind.SALES,
         amount=take,
     )
-    hold.captured = take
-    hold.status = HoldStatus.CAPTURED
     await session.flush()
     return _view(hold)
 
 
 async def release_hold(session: AsyncSession, reference: str) -> Hold:
-    """Give the held funds back to their sources (cancel); idempotent."""
+    """Give what is still held back to its sources and close the hold (cancel); idempotent.
+
+    A hold closed by a capture is 409 ``hold_captured``.
+    """
     hold, accounts = await _locked_hold(session, reference)
-    if hold.status is HoldStatus.RELEASED:
-        return _view(hold)
-    if hold.status is HoldStatus.CAPTURED:
+    if hold.status is not HoldStatus.HELD:
+        if hold.status is HoldStatus.RELEASED:
+            return _view(hold)
         raise Conflict(
             "hold_captured", "已扣款，不能释放", "The hold was captured; nothing to release"
         )
-    post_entry(
-        session,
-        accounts,
-        EntryKind.RELEASE,
-        {AccountKind.HELD: -hold.amount, **_held_by_source(hold)},
-        reference=reference,
-        account_kind=AccountKind.HELD,
-        amount=-hold.amount,
-    )
-    hold.status = HoldStatus.RELEASED
+    back = _open_by_source(hold)
+    total = sum(back.values())
+    if total:
+        post_entry(
+            session,
+            accounts,
+            EntryKind.RELEASE,
+            {AccountKind.HELD: -total, **back},
+            reference=reference,
+            account_kind=AccountKind.HELD,
+            amount=-total,
+        )
+    hold.released += total
+    _close(hold)
     await session.flush()
     return _view(hold)

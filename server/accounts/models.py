@@ -89,6 +89,9 @@ class Posting(IdMixin, DealerOwned, Base):
 
 
 class HoldStatus(enum.StrEnum):
+    """``held`` while open (possibly partly captured); closed as ``captured`` when anything
+    was captured, else ``released``."""
+
     HELD = "held"
     CAPTURED = "captured"
     RELEASED = "released"
@@ -103,6 +106,13 @@ class FundsHold(IdMixin, TimestampMixin, DealerOwned, Base):
             "prepaid >= 0 AND credit >= 0 AND rebate >= 0 AND prepaid + credit + rebate = amount",
             name="sources_sum_to_amount",
         ),
+        CheckConstraint(
+            "captured_prepaid BETWEEN 0 AND prepaid AND captured_credit BETWEEN 0 AND credit "
+            "AND captured_rebate BETWEEN 0 AND rebate "
+            "AND captured = captured_prepaid + captured_credit + captured_rebate "
+            "AND released >= 0 AND captured + released <= amount",
+            name="settled_within_amount",
+        ),
     )
 
     reference: Mapped[str] = mapped_column(String(64), unique=True)
@@ -113,6 +123,10 @@ class FundsHold(IdMixin, TimestampMixin, DealerOwned, Base):
     sources: Mapped[str] = mapped_column(String(64))
     rebate_cap_bp: Mapped[int] = mapped_column(Integer, default=0)
     captured: Mapped[int] = mapped_column(BigInteger, default=0)
+    captured_prepaid: Mapped[int] = mapped_column(BigInteger, default=0)
+    captured_credit: Mapped[int] = mapped_column(BigInteger, default=0)
+    captured_rebate: Mapped[int] = mapped_column(BigInteger, default=0)
+    released: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[HoldStatus] = mapped_column(
         Enum(HoldStatus, native_enum=False, length=16), default=HoldStatus.HELD
     )

@@ -62,6 +62,7 @@ def hold_out(h: holds.Hold) -> HoldOut:
         credit=h.credit,
         rebate=h.rebate,
         captured=h.captured,
+        released=h.released,
         status=h.status,
     )
 

@@ -76,6 +76,7 @@ class HoldOut(Response, kw_only=True):
     credit: int
     rebate: int
     captured: int
+    released: int
     status: HoldStatus
 
 

@@ -150,3 +150,35 @@ async def test_a_dealer_session_cannot_see_or_take_another_dealers_hold(db: Data
     async with db.session(write=False) as s:
         assert (await get_hold(s, "SO-THEIRS")).dealer_id == theirs.id
         assert await ledger_faults(s) == []
+
+
+async def test_partial_captures_keep_the_rebate_share_within_the_cap(db: Database) -> None:
+    dealer = await make_dealer(db)
+    await fund(db, dealer.id, prepaid=10_000, rebate=5_000)
+    async with transaction(db) as s:
+        hold = await hold_funds(
+            s, dealer.id, "SO-5", 10_000, ["rebate", "prepaid"], rebate_cap_bp=2000
+        )
+        assert (hold.rebate, hold.prepaid) == (2_000, 8_000)
+        first = await capture_hold(s, "SO-5", 3_000, final=False)
+        assert (first.captured, first.status, first.open_amount) == (3_000, HoldStatus.HELD, 7_000)
+        second = await capture_hold(s, "SO-5", 5_000, final=False)
+        assert second.captured == 8_000
+        with pytest.raises(Invalid):
+            await capture_hold(s, "SO-5", 2_001, final=False)
+        last = await capture_hold(s, "SO-5", 1_000)
+        assert (last.captured, last.released, last.status) == (9_000, 1_000, HoldStatus.CAPTURED)
+        balances = await dealer_balances(s, dealer.id)
+        # 20% of 9,000 came from rebate; the unshipped 1,000 went back 200 rebate / 800 prepaid.
+        assert (balances.rebate, balances.prepaid, balances.held) == (
+            5_000 - 1_800,
+            10_000 - 7_200,
+            0,
+        )
+        with pytest.raises(Conflict) as closed:
+            await capture_hold(s, "SO-5", 1)
+        assert closed.value.code == "hold_closed"
+        with pytest.raises(Conflict) as captured:
+            await release_hold(s, "SO-5")
+        assert captured.value.code == "hold_captured"
+        assert await ledger_faults(s) == []

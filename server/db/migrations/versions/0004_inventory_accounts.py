@@ -39,6 +39,10 @@ def upgrade() -> None:
         sa.Column("sources", sa.String(length=64), nullable=False),
         sa.Column("rebate_cap_bp", sa.Integer(), nullable=False),
         sa.Column("captured", sa.BigInteger(), nullable=False),
+        sa.Column("captured_prepaid", sa.BigInteger(), nullable=False),
+        sa.Column("captured_credit", sa.BigInteger(), nullable=False),
+        sa.Column("captured_rebate", sa.BigInteger(), nullable=False),
+        sa.Column("released", sa.BigInteger(), nullable=False),
         sa.Column(
             "status",
             sa.Enum(
@@ -53,6 +57,13 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "prepaid >= 0 AND credit >= 0 AND rebate >= 0 AND prepaid + credit + rebate = amount",
             name=op.f("ck_funds_holds_sources_sum_to_amount"),
+        ),
+        sa.CheckConstraint(
+            "captured_prepaid BETWEEN 0 AND prepaid AND captured_credit BETWEEN 0 AND credit "
+            "AND captured_rebate BETWEEN 0 AND rebate "
+            "AND captured = captured_prepaid + captured_credit + captured_rebate "
+            "AND released >= 0 AND captured + released <= amount",
+            name=op.f("ck_funds_holds_settled_within_amount"),
         ),
         sa.ForeignKeyConstraint(
             ["dealer_id"], ["dealers.id"], name=op.f("fk_funds_holds_dealer_id_dealers")
