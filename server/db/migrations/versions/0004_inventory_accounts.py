@@ -360,7 +360,8 @@ def upgrade() -> None:
             "quantity > 0", name=op.f("ck_stock_reservation_lines_quantity_positive")
         ),
         sa.CheckConstraint(
-            "shipped >= 0 AND released >= 0 AND shipped + released <= quantity AND returned >= 0 AND returned <= shipped",
+            "shipped >= 0 AND released >= 0 AND shipped + released <= quantity "
+            "AND returned >= 0 AND returned <= shipped",
             name=op.f("ck_stock_reservation_lines_settled_within_quantity"),
         ),
         sa.ForeignKeyConstraint(
