@@ -82,6 +82,14 @@ async def _apply(
                 "The account would fall below its floor",
                 balance=target.balance,
             )
+    if kind is EntryKind.TOP_UP and account is AccountKind.CREDIT and amount > -target.balance:
+        # A credit top-up repays what is owed; more would be a deposit: it belongs in prepaid.
+        raise Conflict(
+            "credit_overpaid",
+            "还款金额超过欠款，多余部分请充值到预存款",
+            "The repayment exceeds what is owed; deposit the rest to prepaid",
+            owed=max(-target.balance, 0),
+        )
     entry = post_entry(
         session,
         accounts,

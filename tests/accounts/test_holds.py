@@ -91,6 +91,23 @@ async def test_hold_uses_sources_in_order_with_rebate_cap(db: Database) -> None:
         with pytest.raises(Conflict):
             await release_hold(s, "SO-1")
         assert await ledger_faults(s) == []
+    async with transaction(db) as s:
+        assert (await dealer_balances(s, dealer.id)).credit_used == 0  # the capture used no credit
+        await hold_funds(s, dealer.id, "SO-1b", 30_000, ["credit"])
+        await capture_hold(s, "SO-1b")
+        repay = TopUpIn(
+            account="credit", amount=30_001, reason="还款", idempotency_key="repay-0001"
+        )
+        with pytest.raises(Conflict) as overpaid:
+            await top_up(s, HQ, dealer.id, repay)
+        assert (overpaid.value.code, overpaid.value.extra) == ("credit_overpaid", {"owed": 30_000})
+        await top_up(
+            s,
+            HQ,
+            dealer.id,
+            TopUpIn(account="credit", amount=30_000, reason="还款", idempotency_key="repay-0002"),
+        )
+        assert (await dealer_balances(s, dealer.id)).credit_available == 100_000
 
 
 async def test_holds_beyond_funds_are_refused_and_release_gives_back(db: Database) -> None:
