@@ -14,6 +14,7 @@ from server.accounts.schemas import TopUpIn
 from server.db.engine import Database
 from server.db.scoping import scope_to_dealer
 from server.db.session import transaction
+from server.dealers.models import DealerTier
 from server.errors import Conflict, Invalid, NotFound
 from server.identity.models import Role
 from server.identity.principal import Principal
@@ -131,8 +132,6 @@ async def test_holds_beyond_funds_are_refused_and_release_gives_back(db: Databas
 async def test_prepayment_tier_cannot_use_credit_and_bad_input_is_refused(db: Database) -> None:
     dealer = await make_dealer(db, tier="watch")
     async with transaction(db) as s:
-        from server.dealers.models import DealerTier
-
         tier = await s.get(DealerTier, "watch")
         assert tier is not None
         tier.requires_prepayment = True

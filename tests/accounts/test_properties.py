@@ -7,8 +7,8 @@ import uuid
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server.accounts import capture_hold, hold_funds, ledger_faults, release_hold
-from server.accounts.funds import dealer_balances, top_up
+from server.accounts import capture_hold, get_hold, hold_funds, ledger_faults, release_hold
+from server.accounts.funds import dealer_balances, set_credit_limit, top_up
 from server.accounts.schemas import TopUpIn
 from server.db.engine import Database
 from server.db.session import transaction
@@ -44,8 +44,6 @@ async def test_random_fund_operations_keep_the_ledger_balanced(
 ) -> None:
     dealer = await make_dealer(db)
     async with transaction(db) as s:
-        from server.accounts.funds import set_credit_limit
-
         await set_credit_limit(s, HQ, dealer.id, 3_000, "授信")
     references: list[str] = []
     for op, arg, amount in ops:
@@ -77,8 +75,6 @@ async def test_random_fund_operations_keep_the_ledger_balanced(
                     if op == "release":
                         await release_hold(s, reference)
                     else:
-                        from server.accounts import get_hold
-
                         still_held = (await get_hold(s, reference)).open_amount
                         final = amount % 2 == 0
                         await capture_hold(

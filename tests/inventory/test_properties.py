@@ -14,6 +14,7 @@ from server.db.session import transaction
 from server.errors import Conflict
 from server.inventory import (
     StockLine,
+    get_reservation,
     level_drift,
     receive_stock,
     release_reservation,
@@ -26,6 +27,7 @@ from server.inventory.models import (
     StockReservation,
     StockReservationLine,
 )
+from server.regions.models import Region
 from tests.factories import make_regions, make_sku, make_warehouse
 
 PROPERTY_SETTINGS = settings(
@@ -79,8 +81,6 @@ async def test_random_stock_operations_keep_invariants(
     db: Database, ops: list[tuple[str, int, int]]
 ) -> None:
     async with db.session(write=False) as s:
-        from server.regions.models import Region
-
         missing = await s.get(Region, "330100") is None
     if missing:
         await make_regions(db)
@@ -108,8 +108,6 @@ async def test_random_stock_operations_keep_invariants(
                 reference = references[index % len(references)]
                 reservation = await ship_reserved(s, reference, None) if quantity == 0 else None
                 if reservation is None:
-                    from server.inventory import get_reservation
-
                     current = await get_reservation(s, reference)
                     line = current.lines[0]
                     take = min(quantity, line.open_quantity)
