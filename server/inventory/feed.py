@@ -48,21 +48,34 @@ def _in_lock_order(
     return sorted(enumerate(body.items), key=key)
 
 
+async def _stored_answer(
+    session: AsyncSession, batch_id: str, digest: str
+) -> StockFeedResult | None:
+    """The stored result of an applied batch (as a replay), None if the id is new."""
+    stmt = select(StockFeedBatch).where(StockFeedBatch.batch_id == batch_id)
+    stored = (
+        await session.execute(stmt.execution_options(populate_existing=True))
+    ).scalar_one_or_none()
+    if stored is None:
+        return None
+    if stored.content_hash != digest:
+        raise Conflict(
+            "feed_batch_mismatch",
+            "该批次号已用于不同的内容",
+            "This batch id was already used with different content",
+        )
+    result = msgspec.convert(stored.result, StockFeedResult)
+    return msgspec.structs.replace(result, replayed=True)
+
+
 async def apply_stock_feed(
     session: AsyncSession, actor: Principal, body: StockFeedIn
 ) -> StockFeedResult:
     """Apply one ERP batch, or answer the stored result of a replayed one."""
     digest = _content_hash(body)
-    stored = await session.get(StockFeedBatch, body.batch_id)
-    if stored is not None:
-        if stored.content_hash != digest:
-            raise Conflict(
-                "feed_batch_mismatch",
-                "该批次号已用于不同的内容",
-                "This batch id was already used with different content",
-            )
-        result = msgspec.convert(stored.result, StockFeedResult, from_attributes=False)
-        return msgspec.structs.replace(result, replayed=True)
+    answer = await _stored_answer(session, body.batch_id, digest)
+    if answer is not None:
+        return answer
     batch = StockFeedBatch(
         batch_id=body.batch_id, content_hash=digest, result={}, actor_id=actor.user_id
     )
@@ -71,6 +84,10 @@ async def apply_stock_feed(
             session.add(batch)
             await session.flush()
     except IntegrityError as exc:
+        # A twin of this batch committed while we waited on its key: answer as a replay.
+        answer = await _stored_answer(session, body.batch_id, digest)
+        if answer is not None:
+            return answer
         raise Conflict(
             "feed_batch_in_progress", "该批次正在处理", "This batch is being applied"
         ) from exc

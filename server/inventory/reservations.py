@@ -150,6 +150,23 @@ def _settle_status(reservation: StockReservation, lines: list[StockReservationLi
         reservation.status = ReservationStatus.RELEASED
 
 
+async def _existing_answer(
+    session: AsyncSession, reference: str, merged: dict[Key, int]
+) -> Reservation | None:
+    """The reservation already made for this reference with these lines (409 if other lines)."""
+    existing = await _load(session, reference)
+    if existing is None:
+        return None
+    current = await _lines(session, existing.id)
+    if {(x.warehouse_id, x.sku_id): x.quantity for x in current} != merged:
+        raise Conflict(
+            "reservation_exists",
+            "该单号已有不同的预占",
+            "This reference already reserved other lines",
+        )
+    return _view(existing, current)
+
+
 async def reserve_stock(
     session: AsyncSession,
     reference: str,
@@ -165,16 +182,9 @@ async def reserve_stock(
     """
     check_reference(reference)
     merged = merge_lines(lines)
-    existing = await _load(session, reference)
-    if existing is not None:
-        current = await _lines(session, existing.id)
-        if {(x.warehouse_id, x.sku_id): x.quantity for x in current} != merged:
-            raise Conflict(
-                "reservation_exists",
-                "该单号已有不同的预占",
-                "This reference already reserved other lines",
-            )
-        return _view(existing, current)
+    answer = await _existing_answer(session, reference, merged)
+    if answer is not None:
+        return answer
     short: list[Key] = []
     try:
         async with session.begin_nested():
@@ -223,6 +233,10 @@ async def reserve_stock(
             ],
         ) from None
     except IntegrityError as exc:
+        # A twin committed this reference while we waited on its key: answer as a replay.
+        answer = await _existing_answer(session, reference, merged)
+        if answer is not None:
+            return answer
         raise Conflict(
             "reservation_in_progress",
             "该单号正在预占，请稍后重试",

@@ -111,3 +111,65 @@ async def test_feeds_and_reservations_over_the_same_rows_do_not_deadlock(
             level = await read_level(s, wh.id, sku.id)
             assert level is not None and (level.on_hand, level.reserved) == (1_020, 20)
         assert await level_drift(s) == []
+
+
+async def test_concurrent_replays_of_one_feed_batch_apply_it_once(
+    backend: str, settings: Settings, db: Database
+) -> None:
+    if backend == "sqlite":
+        pytest.skip("SQLite serializes writers (BEGIN IMMEDIATE): no race to test")
+    await make_regions(db)
+    wh = await make_warehouse(db, code="TWIN-WH")
+    sku = await make_sku(db, code="TWIN-A")
+    hq = Principal(user_id=uuid.uuid4(), role=Role.HQ_ADMIN)
+    body = StockFeedIn(
+        batch_id="twin-1",
+        items=[FeedItem(warehouse_code="TWIN-WH", sku_code="TWIN-A", mode="adjust", quantity=7)],
+    )
+    database = pooled(settings)
+    start = asyncio.Event()
+
+    async def send() -> bool:
+        await start.wait()
+        async with transaction(database) as s:
+            return (await apply_stock_feed(s, hq, body)).replayed
+
+    tasks = [asyncio.create_task(send()) for _ in range(10)]
+    await asyncio.sleep(0.05)
+    start.set()
+    replayed = await asyncio.gather(*tasks)
+    await database.dispose()
+    assert sorted(replayed) == [False] + [True] * 9
+    async with db.session(write=False) as s:
+        level = await read_level(s, wh.id, sku.id)
+        assert level is not None and level.on_hand == 7
+
+
+async def test_concurrent_retries_of_one_reservation_reserve_once(
+    backend: str, settings: Settings, db: Database
+) -> None:
+    if backend == "sqlite":
+        pytest.skip("SQLite serializes writers (BEGIN IMMEDIATE): no race to test")
+    await make_regions(db)
+    wh, sku = await make_warehouse(db), await make_sku(db)
+    async with transaction(db) as s:
+        await receive_stock(s, wh.id, sku.id, 100)
+    database = pooled(settings)
+    start = asyncio.Event()
+
+    async def send() -> uuid.UUID:
+        await start.wait()
+        async with transaction(database) as s:
+            line = StockLine(warehouse_id=wh.id, sku_id=sku.id, quantity=3)
+            return (await reserve_stock(s, "SO-TWIN", [line])).id
+
+    tasks = [asyncio.create_task(send()) for _ in range(10)]
+    await asyncio.sleep(0.05)
+    start.set()
+    ids = await asyncio.gather(*tasks)
+    await database.dispose()
+    assert len(set(ids)) == 1
+    async with db.session(write=False) as s:
+        level = await read_level(s, wh.id, sku.id)
+        assert level is not None and level.reserved == 3
+        assert await level_drift(s) == []
