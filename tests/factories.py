@@ -79,9 +79,12 @@ def bearer(settings: Settings, user: User) -> dict[str, str]:
     return {"Authorization": f"Bearer {token_for(settings, user)}"}
 
 
-async def make_warehouse(db: Database, region: str = "330100", code: str | None = None) -> Warehouse:
+async def make_warehouse(
+    db: Database, region: str = "330100", code: str | None = None
+) -> Warehouse:
     async with transaction(db) as s:
-        warehouse = Warehouse(id=uuid.uuid4(), code=code or f"WH{next(_seq):05d}", name="仓库", region_code=region)
+        code = code or f"WH{next(_seq):05d}"
+        warehouse = Warehouse(id=uuid.uuid4(), code=code, name="仓库", region_code=region)
         s.add(warehouse)
     return warehouse
 
