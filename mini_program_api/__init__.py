@@ -10,6 +10,8 @@ from litestar.types import ControllerRouterHandler
 
 from mini_program_api.addresses import AddressController
 from mini_program_api.auth import DevAuthController, MeController, WechatAuthController
+from mini_program_api.funds import FundsController
+from mini_program_api.stock import StockController
 
 
 def mobile_handlers(*, dev_mode: bool) -> list[ControllerRouterHandler]:
@@ -17,6 +19,8 @@ def mobile_handlers(*, dev_mode: bool) -> list[ControllerRouterHandler]:
         WechatAuthController,
         MeController,
         AddressController,
+        FundsController,
+        StockController,
     ]
     if dev_mode:
         handlers.append(DevAuthController)

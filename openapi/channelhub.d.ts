@@ -432,6 +432,334 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/hq/inventory/adjustments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive, adjust or count stock
+         * @description Record a receipt, an adjustment or a stock count with its reason (audited).
+         */
+        post: operations["HqInventoryAdjustmentsAdjust"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/inventory/feed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * ERP stock feed
+         * @description Bulk set or adjust stock; a replayed batch answers the stored result, changes nothing.
+         */
+        post: operations["HqInventoryFeedErpFeed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/inventory/warehouses/{warehouse_id}/stock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stock of a warehouse
+         * @description Exact on-hand, reserved and available figures of every SKU in one warehouse.
+         */
+        get: operations["HqInventoryWarehousesWarehouseIdStockListStock"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/inventory/warehouses/{warehouse_id}/stock/{sku_id}/movements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Movements of a SKU in a warehouse
+         * @description The latest ledger movements (receipts, reservations, shipments...), newest first.
+         */
+        get: operations["HqInventoryWarehousesWarehouseIdStockSkuIdMovementsMovements"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/inventory/warehouses/{warehouse_id}/stock/{sku_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stock of a SKU in a warehouse
+         * @description Exact figures of one SKU in one warehouse.
+         */
+        get: operations["HqInventoryWarehousesWarehouseIdStockSkuIdOne"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/inventory/warehouses/{warehouse_id}/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A warehouse's stock policy
+         * @description Default safety stock and allocation priority of a warehouse.
+         */
+        get: operations["HqInventoryWarehousesWarehouseIdPolicyPolicy"];
+        /**
+         * Set a warehouse's stock policy
+         * @description Set the default safety stock and the allocation priority (lower goes first).
+         */
+        put: operations["HqInventoryWarehousesWarehouseIdPolicySetPolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/inventory/warehouses/{warehouse_id}/regions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Regions a warehouse ships to
+         * @description The regions (and their sub-regions) a warehouse serves, with priorities.
+         */
+        get: operations["HqInventoryWarehousesWarehouseIdRegionsRegions"];
+        /**
+         * Set the regions a warehouse ships to
+         * @description Replace a warehouse's served regions and their priorities (lower goes first).
+         */
+        put: operations["HqInventoryWarehousesWarehouseIdRegionsSetRegions"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/inventory/reservations/{reference}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An order's stock reservation
+         * @description What is reserved, shipped, released and returned for one order reference.
+         */
+        get: operations["HqInventoryReservationsReferenceReservation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/inventory/skus/{sku_id}/safety-stock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a SKU's safety stock
+         * @description Below or at this available quantity dealers see the SKU as low (null removes it).
+         */
+        put: operations["HqInventorySkusSkuIdSafetyStockSkuSafety"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/dealers/{dealer_id}/accounts/adjustments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Adjust a dealer's account
+         * @description Correct an account up or down with a reason (audited); a repeated key changes nothing.
+         */
+        post: operations["HqDealersDealerIdAccountsAdjustmentsAdjust"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/dealers/{dealer_id}/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A dealer's balances
+         * @description Prepaid, rebate, credit (limit, used, available), held and available funds in fen.
+         */
+        get: operations["HqDealersDealerIdAccountsBalances"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/dealers/{dealer_id}/accounts/credit-limit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a dealer's credit limit
+         * @description Set how much the dealer may owe (audited).
+         */
+        put: operations["HqDealersDealerIdAccountsCreditLimitCreditLimit"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/dealers/{dealer_id}/accounts/statement/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a dealer's statement
+         * @description The statement as an XLSX workbook or a CSV file.
+         */
+        get: operations["HqDealersDealerIdAccountsStatementExportExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/dealers/{dealer_id}/accounts/holds/{reference}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An order's funds hold
+         * @description What is held for one order, by source, and whether it was captured or released.
+         */
+        get: operations["HqDealersDealerIdAccountsHoldsReferenceHold"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/dealers/{dealer_id}/accounts/statement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A dealer's statement
+         * @description Opening, postings and closing of each account for the days start..end (brand zone).
+         */
+        get: operations["HqDealersDealerIdAccountsStatementStatement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/dealers/{dealer_id}/accounts/top-ups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Top up a dealer's account
+         * @description Record a deposit, a credit repayment or a rebate grant; a repeated key is a no-op.
+         */
+        post: operations["HqDealersDealerIdAccountsTopUpsTopUp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/mp/auth/wechat/bind": {
         parameters: {
             query?: never;
@@ -540,10 +868,115 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mp/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My balances
+         * @description Prepaid, rebate, credit and held funds of my dealer, in fen.
+         */
+        get: operations["MpAccountsBalances"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/accounts/statement/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download my statement
+         * @description My statement as an XLSX workbook or a CSV file.
+         */
+        get: operations["MpAccountsStatementExportExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/accounts/holds/{reference}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Funds held for one of my orders
+         * @description What is held for an order of mine, by source.
+         */
+        get: operations["MpAccountsHoldsReferenceHold"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/accounts/statement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My statement
+         * @description My statement (对账单) for the days start..end.
+         */
+        get: operations["MpAccountsStatementStatement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/stock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stock bands of SKUs
+         * @description In stock / low / out for each SKU, overall and per warehouse serving my regions.
+         */
+        get: operations["MpStockBands"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AccountKind
+         * @enum {string}
+         */
+        AccountKind: "prepaid" | "credit" | "rebate" | "held" | "funding" | "sales";
         /** AddressIn */
         AddressIn: {
             contactName: string;
@@ -576,6 +1009,38 @@ export interface components {
             detail?: string | null;
             label?: string | null;
             isDefault?: boolean | null;
+        };
+        /** AdjustmentIn */
+        AdjustmentIn: {
+            /** @enum {string} */
+            account: "prepaid" | "credit" | "rebate";
+            amount: number;
+            reason: string;
+            idempotencyKey: string;
+        };
+        /** BackorderOut */
+        BackorderOut: {
+            /** Format: uuid */
+            skuId: string;
+            quantity: number;
+        };
+        /** BalancesOut */
+        BalancesOut: {
+            /** Format: uuid */
+            dealerId: string;
+            currency: string;
+            prepaid: number;
+            rebate: number;
+            creditLimit: number;
+            creditUsed: number;
+            creditAvailable: number;
+            held: number;
+            available: number;
+        };
+        /** CreditLimitIn */
+        CreditLimitIn: {
+            limit: number;
+            reason: string;
         };
         /** DealerCreate */
         DealerCreate: {
@@ -626,10 +1091,72 @@ export interface components {
             address?: string | null;
             segments?: string[] | null;
         };
+        /**
+         * EntryKind
+         * @enum {string}
+         */
+        EntryKind: "top_up" | "adjustment" | "hold" | "capture" | "release";
+        /** EntryOut */
+        EntryOut: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            dealerId: string;
+            kind: components["schemas"]["EntryKind"];
+            account: components["schemas"]["AccountKind"] | null;
+            amount: number;
+            reason: string;
+            reference: string;
+            /** Format: date-time */
+            createdAt: string;
+            replayed: boolean;
+            balances: components["schemas"]["BalancesOut"];
+        };
+        /** FeedItem */
+        FeedItem: {
+            warehouseCode: string;
+            skuCode: string;
+            /** @enum {string} */
+            mode: "set" | "adjust";
+            quantity: number;
+        };
+        /** FeedItemResult */
+        FeedItemResult: {
+            index: number;
+            warehouseCode: string;
+            skuCode: string;
+            /** @enum {string} */
+            outcome: "applied" | "rejected";
+            reason?: string | null;
+            onHand?: number | null;
+            reserved?: number | null;
+        };
         /** Health */
         Health: {
             status: string;
         };
+        /** HoldOut */
+        HoldOut: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            dealerId: string;
+            reference: string;
+            amount: number;
+            prepaid: number;
+            credit: number;
+            rebate: number;
+            captured: number;
+            released: number;
+            status: components["schemas"]["HoldStatus"];
+        };
+        /**
+         * HoldStatus
+         * @description ``held`` while open (possibly partly captured); closed as ``captured`` when anything
+         *         was captured, else ``released``.
+         * @enum {string}
+         */
+        HoldStatus: "held" | "captured" | "released";
         /** InvitationCreate */
         InvitationCreate: {
             role: components["schemas"]["Role"];
@@ -658,6 +1185,24 @@ export interface components {
             user: components["schemas"]["UserOut"];
             dealer?: components["schemas"]["DealerOut"] | null;
         };
+        /**
+         * MovementKind
+         * @enum {string}
+         */
+        MovementKind: "receipt" | "adjustment" | "reservation" | "release" | "shipment" | "return";
+        /** MovementOut */
+        MovementOut: {
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            at: string;
+            kind: components["schemas"]["MovementKind"];
+            onHandDelta: number;
+            reservedDelta: number;
+            reference: string;
+            reason: string;
+            actorId: string | null;
+        };
         /** Page[DealerOut] */
         "Page_server.dealers.schemas.DealerOut_": {
             items: components["schemas"]["DealerOut"][];
@@ -666,6 +1211,11 @@ export interface components {
         /** Page[UserOut] */
         "Page_server.identity.schemas.UserOut_": {
             items: components["schemas"]["UserOut"][];
+            nextCursor?: string | null;
+        };
+        /** Page[StockOut] */
+        "Page_server.inventory.schemas.StockOut_": {
+            items: components["schemas"]["StockOut"][];
             nextCursor?: string | null;
         };
         /** Page[RegionOut] */
@@ -714,11 +1264,130 @@ export interface components {
         RegionUpdate: {
             name?: string | null;
         };
+        /** ReservationOut */
+        ReservationOut: {
+            /** Format: uuid */
+            id: string;
+            reference: string;
+            status: components["schemas"]["ReservationStatus"];
+            dealerId: string | null;
+            lines: components["schemas"]["ReservedLineOut"][];
+            backordered: components["schemas"]["BackorderOut"][];
+        };
+        /**
+         * ReservationStatus
+         * @enum {string}
+         */
+        ReservationStatus: "open" | "released" | "shipped";
+        /** ReservedLineOut */
+        ReservedLineOut: {
+            /** Format: uuid */
+            warehouseId: string;
+            /** Format: uuid */
+            skuId: string;
+            quantity: number;
+            shipped: number;
+            released: number;
+            returned: number;
+        };
         /**
          * Role
          * @enum {string}
          */
         Role: "dealer_admin" | "dealer_staff" | "rep" | "hq_admin" | "hq_operator";
+        /** SafetyStockIn */
+        SafetyStockIn: {
+            quantity: number | null;
+        };
+        /** SkuBandsOut */
+        SkuBandsOut: {
+            /** Format: uuid */
+            skuId: string;
+            band: components["schemas"]["StockBand"];
+            warehouses: components["schemas"]["WarehouseBandOut"][];
+        };
+        /** SkuSafetyStockOut */
+        SkuSafetyStockOut: {
+            /** Format: uuid */
+            skuId: string;
+            quantity: number | null;
+        };
+        /** StatementAccountOut */
+        StatementAccountOut: {
+            account: components["schemas"]["AccountKind"];
+            opening: number;
+            credits: number;
+            debits: number;
+            closing: number;
+            lines: components["schemas"]["StatementLineOut"][];
+        };
+        /** StatementLineOut */
+        StatementLineOut: {
+            /** Format: date-time */
+            at: string;
+            /** Format: uuid */
+            entryId: string;
+            kind: components["schemas"]["EntryKind"];
+            reference: string;
+            reason: string;
+            amount: number;
+            balance: number;
+        };
+        /** StatementOut */
+        StatementOut: {
+            /** Format: uuid */
+            dealerId: string;
+            dealerCode: string;
+            dealerName: string;
+            currency: string;
+            /** Format: date */
+            start: string;
+            /** Format: date */
+            end: string;
+            timezone: string;
+            accounts: components["schemas"]["StatementAccountOut"][];
+        };
+        /** StockAdjustmentIn */
+        StockAdjustmentIn: {
+            /** Format: uuid */
+            warehouseId: string;
+            /** Format: uuid */
+            skuId: string;
+            /** @enum {string} */
+            mode: "receipt" | "adjust" | "set";
+            quantity: number;
+            reason: string;
+        };
+        /**
+         * StockBand
+         * @enum {string}
+         */
+        StockBand: "in_stock" | "low" | "out";
+        /** StockFeedIn */
+        StockFeedIn: {
+            batchId: string;
+            items: components["schemas"]["FeedItem"][];
+        };
+        /** StockFeedResult */
+        StockFeedResult: {
+            batchId: string;
+            replayed: boolean;
+            applied: number;
+            rejected: number;
+            items: components["schemas"]["FeedItemResult"][];
+        };
+        /** StockOut */
+        StockOut: {
+            /** Format: uuid */
+            warehouseId: string;
+            /** Format: uuid */
+            skuId: string;
+            onHand: number;
+            reserved: number;
+            available: number;
+            safetyStock: number;
+            band: components["schemas"]["StockBand"];
+        };
         /** TierCreate */
         TierCreate: {
             code: string;
@@ -760,6 +1429,14 @@ export interface components {
             userId: string;
             dealerId?: string | null;
         };
+        /** TopUpIn */
+        TopUpIn: {
+            /** @enum {string} */
+            account: "prepaid" | "credit" | "rebate";
+            amount: number;
+            reason: string;
+            idempotencyKey: string;
+        };
         /** UserCreate */
         UserCreate: {
             displayName: string;
@@ -790,6 +1467,12 @@ export interface components {
             active?: boolean | null;
             phone?: string | null;
         };
+        /** WarehouseBandOut */
+        WarehouseBandOut: {
+            /** Format: uuid */
+            warehouseId: string;
+            band: components["schemas"]["StockBand"];
+        };
         /** WarehouseCreate */
         WarehouseCreate: {
             code: string;
@@ -809,6 +1492,35 @@ export interface components {
             active: boolean;
             /** Format: date-time */
             createdAt: string;
+        };
+        /** WarehousePolicyIn */
+        WarehousePolicyIn: {
+            /** @default 0 */
+            safetyStock: number;
+            /** @default 100 */
+            priority: number;
+        };
+        /** WarehousePolicyOut */
+        WarehousePolicyOut: {
+            /** Format: uuid */
+            warehouseId: string;
+            safetyStock: number;
+            priority: number;
+        };
+        /** WarehouseRegionIn */
+        WarehouseRegionIn: {
+            regionCode: string;
+            /** @default 100 */
+            priority: number;
+        };
+        /** WarehouseRegionOut */
+        WarehouseRegionOut: {
+            regionCode: string;
+            priority: number;
+        };
+        /** WarehouseRegionsIn */
+        WarehouseRegionsIn: {
+            regions: components["schemas"]["WarehouseRegionIn"][];
         };
         /** WarehouseUpdate */
         WarehouseUpdate: {
@@ -1971,6 +2683,715 @@ export interface operations {
             };
         };
     };
+    HqInventoryAdjustmentsAdjust: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StockAdjustmentIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StockOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqInventoryFeedErpFeed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StockFeedIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StockFeedResult"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqInventoryWarehousesWarehouseIdStockListStock: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                warehouse_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_server.inventory.schemas.StockOut_"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqInventoryWarehousesWarehouseIdStockSkuIdMovementsMovements: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                warehouse_id: string;
+                sku_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MovementOut"][];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqInventoryWarehousesWarehouseIdStockSkuIdOne: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                warehouse_id: string;
+                sku_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StockOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqInventoryWarehousesWarehouseIdPolicyPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                warehouse_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WarehousePolicyOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqInventoryWarehousesWarehouseIdPolicySetPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                warehouse_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WarehousePolicyIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WarehousePolicyOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqInventoryWarehousesWarehouseIdRegionsRegions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                warehouse_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WarehouseRegionOut"][];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqInventoryWarehousesWarehouseIdRegionsSetRegions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                warehouse_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WarehouseRegionsIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WarehouseRegionOut"][];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqInventoryReservationsReferenceReservation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reference: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservationOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqInventorySkusSkuIdSafetyStockSkuSafety: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sku_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SafetyStockIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkuSafetyStockOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqDealersDealerIdAccountsAdjustmentsAdjust: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dealer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdjustmentIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EntryOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqDealersDealerIdAccountsBalances: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dealer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BalancesOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqDealersDealerIdAccountsCreditLimitCreditLimit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dealer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreditLimitIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BalancesOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqDealersDealerIdAccountsStatementExportExport: {
+        parameters: {
+            query: {
+                start: string;
+                end: string;
+                format: "xlsx" | "csv";
+            };
+            header?: never;
+            path: {
+                dealer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqDealersDealerIdAccountsHoldsReferenceHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dealer_id: string;
+                reference: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqDealersDealerIdAccountsStatementStatement: {
+        parameters: {
+            query: {
+                start: string;
+                end: string;
+            };
+            header?: never;
+            path: {
+                dealer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatementOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqDealersDealerIdAccountsTopUpsTopUp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dealer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TopUpIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EntryOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
     MpAuthWechatBindWechatBind: {
         parameters: {
             query?: never;
@@ -2186,6 +3607,178 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpAccountsBalances: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BalancesOut"];
+                };
+            };
+        };
+    };
+    MpAccountsStatementExportExport: {
+        parameters: {
+            query: {
+                start: string;
+                end: string;
+                format: "xlsx" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpAccountsHoldsReferenceHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reference: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpAccountsStatementStatement: {
+        parameters: {
+            query: {
+                start: string;
+                end: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatementOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpStockBands: {
+        parameters: {
+            query: {
+                skuId: string[];
+                warehouseId?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkuBandsOut"][];
+                };
             };
             /** @description Bad request syntax or unsupported method */
             400: {

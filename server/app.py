@@ -19,6 +19,7 @@ from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 
 from mini_program_api import mobile_handlers
+from server.accounts.routes import AccountController
 from server.db.engine import Database
 from server.db.session import provide_db_session
 from server.dealers.routes import DealerController, TierController
@@ -28,6 +29,7 @@ from server.identity.guards import AuthenticationMiddleware, provide_principal
 from server.identity.routes import AuthController, InvitationController, UserController
 from server.identity.throttle import LoginThrottle
 from server.identity.wechat import WechatClient
+from server.inventory.routes import InventoryController
 from server.jobs.queue import JobRegistry, JobRunner
 from server.observability import RequestIdMiddleware, configure_logging
 from server.regions.routes import RegionController
@@ -98,6 +100,8 @@ def create_app(settings: Settings) -> Litestar:
         WarehouseController,
         TierController,
         DealerController,
+        InventoryController,
+        AccountController,
         *mobile_handlers(dev_mode=settings.dev_mode),
     ]
     return Litestar(

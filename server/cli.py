@@ -116,6 +116,7 @@ def render_openapi() -> str:
             auth=AuthSettings(jwt_secret="openapi-export-only"),
             database=DatabaseSettings(url=f"sqlite+aiosqlite:///{scratch}/unused.db"),
             storage=StorageSettings(local_dir=scratch),
+            jobs_in_process=False,
         )
         with TestClient(create_app(settings)) as client:
             response = client.get("/schema/openapi.json")

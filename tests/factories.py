@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import uuid
 
+from server.catalog.models import Category, Product, Sku
 from server.db.engine import Database
 from server.db.session import transaction
 from server.dealers.models import Dealer, DealerRegion, DealerStatus, DealerTier
@@ -14,6 +15,7 @@ from server.identity.principal import Principal
 from server.identity.tokens import issue_access_token
 from server.regions.models import Region, RegionLevel
 from server.settings import Settings
+from server.warehouses.models import Warehouse
 
 _seq = itertools.count(1)
 
@@ -108,3 +110,27 @@ def token_for(settings: Settings, user: User) -> str:
 
 def bearer(settings: Settings, user: User) -> dict[str, str]:
     return {"Authorization": f"Bearer {token_for(settings, user)}"}
+
+
+async def make_warehouse(
+    db: Database, region: str = "330100", code: str | None = None
+) -> Warehouse:
+    async with transaction(db) as s:
+        code = code or f"WH{next(_seq):05d}"
+        warehouse = Warehouse(id=uuid.uuid4(), code=code, name="仓库", region_code=region)
+        s.add(warehouse)
+    return warehouse
+
+
+async def make_sku(db: Database, code: str | None = None) -> Sku:
+    n = next(_seq)
+    async with transaction(db) as s:
+        category = Category(id=uuid.uuid4(), code=f"C{n:05d}", name="酒水")
+        product = Product(id=uuid.uuid4(), code=f"P{n:05d}", name="产品", category_id=category.id)
+        sku = Sku(id=uuid.uuid4(), code=code or f"S{n:05d}", product_id=product.id, name="500ml")
+        s.add(category)
+        await s.flush()
+        s.add(product)
+        await s.flush()
+        s.add(sku)
+    return sku

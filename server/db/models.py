@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from server.accounts import models as account_models
 from server.audit import models as audit_models
 from server.catalog import models as catalog_models
 from server.db.base import Base
 from server.dealers import models as dealer_models
 from server.identity import models as identity_models
+from server.inventory import models as inventory_models
 from server.jobs import models as job_models
 from server.regions import models as region_models
 from server.warehouses import models as warehouse_models
@@ -16,10 +18,12 @@ from server.warehouses import models as warehouse_models
 target_metadata: list[MetaData] = [Base.metadata]
 
 __all__ = [
+    "account_models",
     "audit_models",
     "catalog_models",
     "dealer_models",
     "identity_models",
+    "inventory_models",
     "job_models",
     "region_models",
     "target_metadata",

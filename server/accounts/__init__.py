@@ -1,0 +1,27 @@
+"""Dealer fund accounts: prepaid, credit and rebate as a double-entry ledger.
+
+The order state machine calls these (never commits):
+
+    hold_funds(session, dealer_id, reference, amount, sources, rebate_cap_bp=0) -> Hold
+    capture_hold(session, reference, amount=None, final=True) -> Hold
+    release_hold(session, reference) -> Hold
+"""
+
+from server.accounts.funds import dealer_balances
+from server.accounts.holds import Hold, capture_hold, get_hold, hold_funds, release_hold
+from server.accounts.ledger import Balances, ledger_faults, rebuild_balances
+from server.accounts.models import AccountKind, HoldStatus
+
+__all__ = [
+    "AccountKind",
+    "Balances",
+    "Hold",
+    "HoldStatus",
+    "capture_hold",
+    "dealer_balances",
+    "get_hold",
+    "hold_funds",
+    "ledger_faults",
+    "rebuild_balances",
+    "release_hold",
+]

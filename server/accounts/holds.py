@@ -1,0 +1,321 @@
+"""Order funds: held at submit, captured at shipment, released at cancel (no HTTP, never commits).
+
+    hold_funds(session, dealer_id, reference, amount, sources, rebate_cap_bp=0) -> Hold
+    capture_hold(session, reference, amount=None, final=True) -> Hold
+    release_hold(session, reference) -> Hold
+
+``sources`` is the order in which fund accounts pay (e.g. rebate, prepaid, credit). Rebate
+pays at most ``rebate_cap_bp`` basis points of the amount (rounded down). All three lock the
+dealer's accounts first (see ``ledger``), so concurrent holds never exceed available funds.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.accounts.ledger import Accounts, available_in, check_amount, lock_accounts, post_entry
+from server.accounts.models import FUND_SOURCES, AccountKind, EntryKind, FundsHold, HoldStatus
+from server.db.repository import get_or_404
+from server.dealers.models import Dealer, DealerStatus, DealerTier
+from server.errors import Conflict, Invalid, NotFound
+
+BASIS_POINTS = 10_000
+
+
+class Hold(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    dealer_id: uuid.UUID
+    reference: str
+    amount: int
+    prepaid: int
+    credit: int
+    rebate: int
+    captured: int
+    released: int
+    status: HoldStatus
+
+    @property
+    def open_amount(self) -> int:
+        """Still held: neither captured nor released."""
+        return self.amount - self.captured - self.released
+
+
+def _view(h: FundsHold) -> Hold:
+    return Hold(
+        id=h.id,
+        dealer_id=h.dealer_id,
+        reference=h.reference,
+        amount=h.amount,
+        prepaid=h.prepaid,
+        credit=h.credit,
+        rebate=h.rebate,
+        captured=h.captured,
+        released=h.released,
+        status=h.status,
+    )
+
+
+async def _find(session: AsyncSession, reference: str, *, lock: bool = False) -> FundsHold | None:
+    stmt = select(FundsHold).where(FundsHold.reference == reference)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (
+        await session.execute(stmt.execution_options(populate_existing=True))
+    ).scalar_one_or_none()
+
+
+async def get_hold(
+    session: AsyncSession, reference: str, dealer_id: uuid.UUID | None = None
+) -> Hold:
+    """One hold by order reference (404 ``hold_not_found``, also for another dealer's)."""
+    hold = await _find(session, reference)
+    if hold is None or (dealer_id is not None and hold.dealer_id != dealer_id):
+        raise NotFound("hold_not_found", "冻结记录不存在", "No funds hold for this reference")
+    return _view(hold)
+
+
+def _check_sources(sources: Sequence[AccountKind | str]) -> list[AccountKind]:
+    try:
+        kinds = [AccountKind(s) for s in sources]
+    except ValueError as exc:
+        raise Invalid(
+            "sources_invalid", "资金来源不合法", "Sources are prepaid, credit and rebate"
+        ) from exc
+    if not kinds or len(set(kinds)) != len(kinds) or any(k not in FUND_SOURCES for k in kinds):
+        raise Invalid(
+            "sources_invalid", "资金来源不合法", "Sources are prepaid, credit and rebate, each once"
+        )
+    return kinds
+
+
+def split_amount(
+    accounts: Accounts, amount: int, sources: Sequence[AccountKind], rebate_cap_bp: int
+) -> tuple[dict[AccountKind, int], int]:
+    """How much each source pays, in order, and what is left unpaid."""
+    parts: dict[AccountKind, int] = {}
+    remaining = amount
+    for kind in sources:
+        limit = available_in(accounts, kind)
+        if kind is AccountKind.REBATE:
+            limit = min(limit, amount * rebate_cap_bp // BASIS_POINTS)
+        take = max(min(remaining, limit), 0)
+        parts[kind] = take
+        remaining -= take
+    return parts, remaining
+
+
+async def hold_funds(
+    session: AsyncSession,
+    dealer_id: uuid.UUID,
+    reference: str,
+    amount: int,
+    sources: Sequence[AccountKind | str],
+    *,
+    rebate_cap_bp: int = 0,
+) -> Hold:
+    """Hold ``amount`` fen from the sources in order, all or nothing (409 ``funds_insufficient``).
+
+    Idempotent by reference: a repeated hold answers the existing one (another amount or
+    dealer for the same reference is 409 ``hold_reference_conflict``).
+    """
+    if not isinstance(reference, str) or not 0 < len(reference) <= 64:
+        raise Invalid("reference_invalid", "业务单号不合法", "A reference is 1 to 64 characters")
+    check_amount(amount)
+    kinds = _check_sources(sources)
+    if isinstance(rebate_cap_bp, bool) or not 0 <= rebate_cap_bp <= BASIS_POINTS:
+        raise Invalid(
+            "rebate_cap_invalid", "返利抵扣上限不合法", "The rebate cap is 0..10000 basis points"
+        )
+    dealer = await get_or_404(session, Dealer, dealer_id, "dealer")
+    accounts = await lock_accounts(session, dealer_id)
+    existing = await _find(session, reference)
+    if existing is not None:
+        if existing.dealer_id != dealer_id or existing.amount != amount:
+            raise Conflict(
+                "hold_reference_conflict",
+                "该单号已冻结了不同的金额",
+                "This reference already holds a different amount",
+            )
+        return _view(existing)
+    if dealer.status is not DealerStatus.ACTIVE:
+        raise Conflict("dealer_inactive", "经销商已停用", "The dealer is not active")
+    if AccountKind.CREDIT in kinds:
+        tier = await session.get(DealerTier, dealer.tier_code)
+        if tier is not None and tier.requires_prepayment:
+            raise Invalid(
+                "credit_not_allowed",
+                "该经销商等级须先款后货，不能使用信用额度",
+                "This dealer's tier must prepay: credit cannot pay",
+            )
+    parts, short = split_amount(accounts, amount, kinds, rebate_cap_bp)
+    if short:
+        raise Conflict(
+            "funds_insufficient",
+            "可用资金不足",
+            "Not enough available funds for this hold",
+            amount=amount,
+            available=amount - short,
+            shortBy=short,
+        )
+    hold = FundsHold(
+        id=uuid.uuid4(),
+        dealer_id=dealer_id,
+        reference=reference,
+        amount=amount,
+        prepaid=parts.get(AccountKind.PREPAID, 0),
+        credit=parts.get(AccountKind.CREDIT, 0),
+        rebate=parts.get(AccountKind.REBATE, 0),
+        sources=",".join(kinds),
+        rebate_cap_bp=rebate_cap_bp,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(hold)
+            await session.flush()
+    except IntegrityError as exc:  # the reference is another dealer's (invisible to this session)
+        raise Conflict(
+            "hold_reference_conflict", "该单号已被使用", "This reference is already in use"
+        ) from exc
+    post_entry(
+        session,
+        accounts,
+        EntryKind.HOLD,
+        {**{k: -v for k, v in parts.items()}, AccountKind.HELD: amount},
+        reference=reference,
+        account_kind=AccountKind.HELD,
+        amount=amount,
+    )
+    return _view(hold)
+
+
+async def _locked_hold(session: AsyncSession, reference: str) -> tuple[FundsHold, Accounts]:
+    hold = await _find(session, reference)
+    if hold is None:
+        raise NotFound("hold_not_found", "冻结记录不存在", "No funds hold for this reference")
+    accounts = await lock_accounts(session, hold.dealer_id)
+    hold = await _find(session, reference, lock=True)
+    assert hold is not None
+    return hold, accounts
+
+
+def _open_by_source(hold: FundsHold) -> dict[AccountKind, int]:
+    """What each source still holds (held, minus captured; nothing is left once closed)."""
+    if hold.status is not HoldStatus.HELD:
+        return {kind: 0 for kind in FUND_SOURCES}
+    return {
+        AccountKind.PREPAID: hold.prepaid - hold.captured_prepaid,
+        AccountKind.CREDIT: hold.credit - hold.captured_credit,
+        AccountKind.REBATE: hold.rebate - hold.captured_rebate,
+    }
+
+
+def _capture_split(hold: FundsHold, take: int) -> dict[AccountKind, int]:
+    """Which sources pay a capture of ``take``.
+
+    Rebate pays as much as the cap allows on everything captured so far (so the rebate share
+    never exceeds ``rebate_cap_bp`` of what was captured); the other sources follow in the
+    hold's order. The hold's own split obeys the cap, so the others always cover the rest.
+    """
+    open_ = _open_by_source(hold)
+    total_after = hold.captured + take
+    rebate_due = min(hold.rebate, total_after * hold.rebate_cap_bp // BASIS_POINTS)
+    parts = {kind: 0 for kind in FUND_SOURCES}
+    parts[AccountKind.REBATE] = min(max(rebate_due - hold.captured_rebate, 0), take)
+    remaining = take - parts[AccountKind.REBATE]
+    for kind in (AccountKind(s) for s in hold.sources.split(",")):
+        if kind is AccountKind.REBATE:
+            continue
+        parts[kind] = min(remaining, open_[kind])
+        remaining -= parts[kind]
+    if remaining:  # only when the cap rounds down below what rebate alone still holds
+        extra = min(remaining, open_[AccountKind.REBATE] - parts[AccountKind.REBATE])
+        parts[AccountKind.REBATE] += extra
+        remaining -= extra
+    assert remaining == 0, "a hold always covers any capture within its open amount"
+    return parts
+
+
+def _close(hold: FundsHold) -> None:
+    hold.status = HoldStatus.CAPTURED if hold.captured else HoldStatus.RELEASED
+
+
+async def capture_hold(
+    session: AsyncSession, reference: str, amount: int | None = None, *, final: bool = True
+) -> Hold:
+    """Take held funds at shipment: ``amount`` (default: all still held) goes to sales.
+
+    ``final`` (the default) closes the hold and gives whatever is still held back to its
+    sources; ``final=False`` leaves the rest held for later shipments. Capturing a closed
+    hold again without an amount answers it unchanged (idempotent); a released one is 409
+    ``hold_released``.
+    """
+    hold, accounts = await _locked_hold(session, reference)
+    if hold.status is not HoldStatus.HELD:
+        if hold.status is HoldStatus.CAPTURED and amount is None:
+            return _view(hold)
+        raise Conflict(
+            "hold_released" if hold.status is HoldStatus.RELEASED else "hold_closed",
+            "冻结已结束，不能再扣款",
+            "The hold is closed; nothing more to capture",
+        )
+    open_amount = hold.amount - hold.captured - hold.released
+    take = open_amount if amount is None else check_amount(amount)
+    if take > open_amount:
+        raise Invalid("capture_exceeds_hold", "扣款金额超过冻结金额", "Capturing more than is held")
+    parts = _capture_split(hold, take)
+    hold.captured_prepaid += parts[AccountKind.PREPAID]
+    hold.captured_credit += parts[AccountKind.CREDIT]
+    hold.captured_rebate += parts[AccountKind.REBATE]
+    hold.captured += take
+    back: dict[AccountKind, int] = {}
+    if final or hold.captured == hold.amount:
+        back = _open_by_source(hold)
+        hold.released += sum(back.values())
+        _close(hold)
+    post_entry(
+        session,
+        accounts,
+        EntryKind.CAPTURE,
+        {AccountKind.HELD: -(take + sum(back.values())), AccountKind.SALES: take, **back},
+        reference=reference,
+        account_kind=AccountKind.SALES,
+        amount=take,
+    )
+    await session.flush()
+    return _view(hold)
+
+
+async def release_hold(session: AsyncSession, reference: str) -> Hold:
+    """Give what is still held back to its sources and close the hold (cancel); idempotent.
+
+    A hold closed by a capture is 409 ``hold_captured``.
+    """
+    hold, accounts = await _locked_hold(session, reference)
+    if hold.status is not HoldStatus.HELD:
+        if hold.status is HoldStatus.RELEASED:
+            return _view(hold)
+        raise Conflict(
+            "hold_captured", "已扣款，不能释放", "The hold was captured; nothing to release"
+        )
+    back = _open_by_source(hold)
+    total = sum(back.values())
+    if total:
+        post_entry(
+            session,
+            accounts,
+            EntryKind.RELEASE,
+            {AccountKind.HELD: -total, **back},
+            reference=reference,
+            account_kind=AccountKind.HELD,
+            amount=-total,
+        )
+    hold.released += total
+    _close(hold)
+    await session.flush()
+    return _view(hold)

@@ -1,0 +1,113 @@
+"""Accounts API bodies. Amounts are integer fen."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from server.accounts.ledger import MAX_AMOUNT
+from server.accounts.models import AccountKind, EntryKind, HoldStatus
+from server.schemas import Request, Response
+
+Amount = Annotated[int, msgspec.Meta(ge=1, le=MAX_AMOUNT)]
+SignedAmount = Annotated[int, msgspec.Meta(ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+IdempotencyKey = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{8,64}$")]
+FundAccount = Literal["prepaid", "credit", "rebate"]
+
+
+class TopUpIn(Request, kw_only=True):
+    """Money in: a deposit to prepaid, a credit repayment, or a rebate granted."""
+
+    account: FundAccount
+    amount: Amount
+    reason: Reason
+    idempotency_key: IdempotencyKey
+
+
+class AdjustmentIn(Request, kw_only=True):
+    """A correction of one fund account, up or down (never below its floor)."""
+
+    account: FundAccount
+    amount: SignedAmount
+    reason: Reason
+    idempotency_key: IdempotencyKey
+
+
+class CreditLimitIn(Request, kw_only=True):
+    limit: Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT)]
+    reason: Reason
+
+
+class BalancesOut(Response, kw_only=True):
+    dealer_id: uuid.UUID
+    currency: str
+    prepaid: int
+    rebate: int
+    credit_limit: int
+    credit_used: int
+    credit_available: int
+    held: int
+    available: int
+
+
+class EntryOut(Response, kw_only=True):
+    id: uuid.UUID
+    dealer_id: uuid.UUID
+    kind: EntryKind
+    account: AccountKind | None
+    amount: int
+    reason: str
+    reference: str
+    created_at: datetime
+    replayed: bool
+    balances: BalancesOut
+
+
+class HoldOut(Response, kw_only=True):
+    id: uuid.UUID
+    dealer_id: uuid.UUID
+    reference: str
+    amount: int
+    prepaid: int
+    credit: int
+    rebate: int
+    captured: int
+    released: int
+    status: HoldStatus
+
+
+class StatementLineOut(Response, kw_only=True):
+    at: datetime
+    entry_id: uuid.UUID
+    kind: EntryKind
+    reference: str
+    reason: str
+    amount: int
+    balance: int
+
+
+class StatementAccountOut(Response, kw_only=True):
+    account: AccountKind
+    opening: int
+    credits: int
+    debits: int
+    closing: int
+    lines: list[StatementLineOut]
+
+
+class StatementOut(Response, kw_only=True):
+    dealer_id: uuid.UUID
+    dealer_code: str
+    dealer_name: str
+    currency: str
+    start: date
+    end: date
+    timezone: str
+    accounts: list[StatementAccountOut]
+
+
+ExportFormat = Literal["xlsx", "csv"]

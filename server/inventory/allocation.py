@@ -1,0 +1,181 @@
+"""Choosing warehouses for a dealer's order lines.
+
+A warehouse serves a dealer when it is linked (``warehouse_regions``) to one of the dealer's
+regions or an ancestor of one, or is itself located in such a region. Candidates are taken
+by priority (the link's, else the warehouse policy's, default 100; lower first), then the
+more specific region, then the warehouse code. A line is split across warehouses when one
+cannot cover it; what no warehouse can cover is backordered when the caller allows it,
+otherwise the whole order is refused with the short lines named.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db.repository import get_or_404
+from server.dealers.models import Dealer
+from server.errors import Conflict, Invalid, NotFound
+from server.inventory.models import WarehouseRegion, WarehouseStockPolicy
+from server.inventory.reservations import (
+    OrderLine,
+    Reservation,
+    StockLine,
+    get_reservation,
+    reserve_stock,
+)
+from server.inventory.stock import check_quantity, read_levels
+from server.regions.service import ancestry
+from server.warehouses.models import Warehouse
+
+DEFAULT_PRIORITY = 100
+_RETRIES = 3
+
+
+class Allocation(msgspec.Struct, frozen=True, kw_only=True):
+    lines: tuple[StockLine, ...]
+    backordered: tuple[OrderLine, ...] = ()
+
+
+async def region_depths(session: AsyncSession, region_codes: Sequence[str]) -> dict[str, int]:
+    """Each of the regions and their ancestors, with the distance from the dealer's own region."""
+    depths: dict[str, int] = {}
+    for code in region_codes:
+        for depth, ancestor in enumerate(await ancestry(session, code)):
+            depths[ancestor] = min(depth, depths.get(ancestor, depth))
+    return depths
+
+
+async def serving_warehouses(session: AsyncSession, region_codes: Sequence[str]) -> list[uuid.UUID]:
+    """Active warehouses serving these regions, best first."""
+    depths = await region_depths(session, region_codes)
+    if not depths:
+        return []
+    ranks: dict[uuid.UUID, tuple[int, int, str]] = {}
+    policies = {
+        p.warehouse_id: p.priority
+        for p in (await session.execute(select(WarehouseStockPolicy))).scalars()
+    }
+    linked = await session.execute(
+        select(WarehouseRegion, Warehouse.code)
+        .join(Warehouse, Warehouse.id == WarehouseRegion.warehouse_id)
+        .where(WarehouseRegion.region_code.in_(depths), Warehouse.active.is_(True))
+    )
+    for link, code in linked:
+        rank = (link.priority, depths[link.region_code], code)
+        ranks[link.warehouse_id] = min(rank, ranks.get(link.warehouse_id, rank))
+    located = await session.execute(
+        select(Warehouse).where(Warehouse.region_code.in_(depths), Warehouse.active.is_(True))
+    )
+    for warehouse in located.scalars():
+        rank = (
+            policies.get(warehouse.id, DEFAULT_PRIORITY),
+            depths[warehouse.region_code],
+            warehouse.code,
+        )
+        ranks[warehouse.id] = min(rank, ranks.get(warehouse.id, rank))
+    return sorted(ranks, key=lambda w: ranks[w])
+
+
+async def dealer_warehouses(session: AsyncSession, dealer_id: uuid.UUID) -> list[uuid.UUID]:
+    """The warehouses that serve a dealer, best first."""
+    dealer = await get_or_404(session, Dealer, dealer_id, "dealer")
+    return await serving_warehouses(session, dealer.region_codes)
+
+
+def _merge(lines: Sequence[OrderLine]) -> dict[uuid.UUID, int]:
+    if not lines:
+        raise Invalid("lines_empty", "至少需要一行", "At least one line is required")
+    merged: dict[uuid.UUID, int] = {}
+    for line in lines:
+        check_quantity(line.quantity)
+        merged[line.sku_id] = check_quantity(merged.get(line.sku_id, 0) + line.quantity)
+    return merged
+
+
+async def allocate(
+    session: AsyncSession,
+    dealer_id: uuid.UUID,
+    lines: Sequence[OrderLine],
+    *,
+    allow_backorder: bool,
+) -> Allocation:
+    """Split each line over the dealer's warehouses by priority (reads only; reserves nothing)."""
+    wanted = _merge(lines)
+    warehouses = await dealer_warehouses(session, dealer_id)
+    levels = await read_levels(session, [(w, s) for w in warehouses for s in wanted])
+    chosen: list[StockLine] = []
+    missing: list[OrderLine] = []
+    for sku_id, quantity in wanted.items():
+        remaining = quantity
+        for warehouse_id in warehouses:
+            level = levels.get((warehouse_id, sku_id))
+            take = min(remaining, level.available if level else 0)
+            if take > 0:
+                chosen.append(StockLine(warehouse_id=warehouse_id, sku_id=sku_id, quantity=take))
+                remaining -= take
+            if remaining == 0:
+                break
+        if remaining:
+            missing.append(OrderLine(sku_id=sku_id, quantity=remaining))
+    if missing and not allow_backorder:
+        raise Conflict(
+            "stock_insufficient",
+            "库存不足",
+            "Not enough stock for some lines",
+            shortLines=[
+                {
+                    "skuId": str(m.sku_id),
+                    "requested": wanted[m.sku_id],
+                    "available": wanted[m.sku_id] - m.quantity,
+                }
+                for m in missing
+            ],
+        )
+    return Allocation(lines=tuple(chosen), backordered=tuple(missing))
+
+
+async def reserve_for_dealer(
+    session: AsyncSession,
+    reference: str,
+    dealer_id: uuid.UUID,
+    lines: Sequence[OrderLine],
+    *,
+    allow_backorder: bool,
+) -> Reservation:
+    """Allocate and reserve in one step; a race lost to another order re-allocates (3 tries).
+
+    Idempotent by reference: an order already reserved answers its reservation.
+    """
+    try:
+        return await get_reservation(session, reference)
+    except NotFound:
+        pass
+    for attempt in range(_RETRIES):
+        allocation = await allocate(session, dealer_id, lines, allow_backorder=allow_backorder)
+        if not allocation.lines:
+            raise Conflict(
+                "stock_insufficient",
+                "库存不足",
+                "Nothing of this order is in stock",
+                shortLines=[
+                    {"skuId": str(b.sku_id), "requested": b.quantity, "available": 0}
+                    for b in allocation.backordered
+                ],
+            )
+        try:
+            return await reserve_stock(
+                session,
+                reference,
+                allocation.lines,
+                dealer_id=dealer_id,
+                backordered=allocation.backordered,
+            )
+        except Conflict as exc:
+            if exc.code != "stock_insufficient" or attempt == _RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")

@@ -1,0 +1,297 @@
+"""The stock ledger's one write path, and the rebuild of balances from movements.
+
+Every change goes through :func:`move`: a conditional ``UPDATE`` of the cached level whose
+``WHERE`` re-checks the invariants (``0 <= reserved <= on_hand <= MAX_ON_HAND``) against the
+row as it is when the update runs. On PostgreSQL a concurrent writer of the same row waits
+for the row lock and then re-evaluates the condition on the committed row, so two
+reservations can never both take the last unit; on SQLite write transactions are serial
+(``BEGIN IMMEDIATE``). Only when the update succeeded is the movement appended.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.catalog.models import Sku
+from server.db.base import utcnow
+from server.db.dialect import insert_ignoring_duplicates
+from server.db.repository import get_or_404
+from server.errors import Conflict, Invalid
+from server.inventory.models import MovementKind, StockLevel, StockMovement
+from server.inventory.publication import publish_stock_change
+from server.warehouses.models import Warehouse
+
+MAX_QUANTITY = 100_000_000
+"""The largest quantity one line, feed item or adjustment may carry."""
+MAX_ON_HAND = 1_000_000_000
+"""No warehouse holds more of one SKU than this: a figure above it is a typo, not stock."""
+
+Key = tuple[uuid.UUID, uuid.UUID]
+
+
+def check_quantity(quantity: int, what: str = "quantity") -> int:
+    """Refuse anything but a whole number in 1..MAX_QUANTITY (bools are not numbers here)."""
+    if (
+        isinstance(quantity, bool)
+        or not isinstance(quantity, int)
+        or not 0 < quantity <= MAX_QUANTITY
+    ):
+        raise Invalid(
+            "quantity_invalid",
+            "数量必须是 1 到 1 亿之间的整数",
+            f"{what} must be a whole number from 1 to {MAX_QUANTITY}",
+            errors=[{"key": what, "message": f"got {quantity!r}"}],
+        )
+    return quantity
+
+
+async def ensure_levels(session: AsyncSession, keys: list[Key]) -> None:
+    """Create missing zero levels (``INSERT ... ON CONFLICT DO NOTHING``)."""
+    if keys:
+        rows = [
+            {"warehouse_id": w, "sku_id": s, "on_hand": 0, "reserved": 0, "updated_at": utcnow()}
+            for w, s in sorted(set(keys))
+        ]
+        await session.execute(insert_ignoring_duplicates(session, StockLevel, rows))
+
+
+async def move(
+    session: AsyncSession,
+    warehouse_id: uuid.UUID,
+    sku_id: uuid.UUID,
+    kind: MovementKind,
+    *,
+    on_hand: int = 0,
+    reserved: int = 0,
+    reference: str = "",
+    reason: str = "",
+    actor_id: uuid.UUID | None = None,
+) -> bool:
+    """Apply one movement if the result keeps the invariants; False (and nothing done) if not."""
+    if on_hand == 0 and reserved == 0:
+        return True
+    result = await session.execute(
+        update(StockLevel)
+        .where(
+            StockLevel.warehouse_id == warehouse_id,
+            StockLevel.sku_id == sku_id,
+            StockLevel.reserved + reserved >= 0,
+            StockLevel.on_hand + on_hand - (StockLevel.reserved + reserved) >= 0,
+            StockLevel.on_hand + on_hand <= MAX_ON_HAND,
+        )
+        .values(
+            on_hand=StockLevel.on_hand + on_hand,
+            reserved=StockLevel.reserved + reserved,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    session.add(
+        StockMovement(
+            warehouse_id=warehouse_id,
+            sku_id=sku_id,
+            kind=kind,
+            on_hand_delta=on_hand,
+            reserved_delta=reserved,
+            reference=reference,
+            reason=reason,
+            actor_id=actor_id,
+        )
+    )
+    publish_stock_change(session, warehouse_id, [sku_id])
+    return True
+
+
+async def read_level(
+    session: AsyncSession, warehouse_id: uuid.UUID, sku_id: uuid.UUID, *, lock: bool = False
+) -> StockLevel | None:
+    """The current level (fresh from the database, optionally row-locked)."""
+    stmt = select(StockLevel).where(
+        StockLevel.warehouse_id == warehouse_id, StockLevel.sku_id == sku_id
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    return (
+        await session.execute(stmt.execution_options(populate_existing=True))
+    ).scalar_one_or_none()
+
+
+async def read_levels(session: AsyncSession, keys: list[Key]) -> dict[Key, StockLevel]:
+    if not keys:
+        return {}
+    warehouses = {w for w, _ in keys}
+    skus = {s for _, s in keys}
+    stmt = select(StockLevel).where(
+        StockLevel.warehouse_id.in_(warehouses), StockLevel.sku_id.in_(skus)
+    )
+    rows = (await session.execute(stmt.execution_options(populate_existing=True))).scalars()
+    return {(r.warehouse_id, r.sku_id): r for r in rows if (r.warehouse_id, r.sku_id) in set(keys)}
+
+
+async def _check_place(session: AsyncSession, warehouse_id: uuid.UUID, sku_id: uuid.UUID) -> None:
+    await get_or_404(session, Warehouse, warehouse_id, "warehouse")
+    await get_or_404(session, Sku, sku_id, "sku")
+
+
+def _refused(reason_code: str, level: StockLevel | None, zh: str, en: str) -> Conflict:
+    on_hand, reserved = (level.on_hand, level.reserved) if level else (0, 0)
+    return Conflict(reason_code, zh, en, onHand=on_hand, reserved=reserved)
+
+
+async def receive_stock(
+    session: AsyncSession,
+    warehouse_id: uuid.UUID,
+    sku_id: uuid.UUID,
+    quantity: int,
+    *,
+    reference: str = "",
+    reason: str = "",
+    actor_id: uuid.UUID | None = None,
+    kind: MovementKind = MovementKind.RECEIPT,
+) -> StockLevel:
+    """Goods arrived (receipt) or came back (return): on hand grows."""
+    check_quantity(quantity)
+    await _check_place(session, warehouse_id, sku_id)
+    await ensure_levels(session, [(warehouse_id, sku_id)])
+    if not await move(
+        session,
+        warehouse_id,
+        sku_id,
+        kind,
+        on_hand=quantity,
+        reference=reference,
+        reason=reason,
+        actor_id=actor_id,
+    ):
+        raise _refused(
+            "stock_too_large",
+            await read_level(session, warehouse_id, sku_id),
+            "库存数量超出上限",
+            f"On hand would exceed {MAX_ON_HAND}",
+        )
+    level = await read_level(session, warehouse_id, sku_id)
+    assert level is not None
+    return level
+
+
+async def adjust_stock(
+    session: AsyncSession,
+    warehouse_id: uuid.UUID,
+    sku_id: uuid.UUID,
+    delta: int,
+    *,
+    reason: str,
+    reference: str = "",
+    actor_id: uuid.UUID | None = None,
+) -> StockLevel:
+    """Add or remove on-hand stock (count corrections, damage); never below what is reserved."""
+    if delta == 0 or isinstance(delta, bool):
+        raise Invalid("quantity_invalid", "调整数量不能为 0", "An adjustment must not be zero")
+    check_quantity(abs(delta), "delta")
+    await _check_place(session, warehouse_id, sku_id)
+    await ensure_levels(session, [(warehouse_id, sku_id)])
+    if not await move(
+        session,
+        warehouse_id,
+        sku_id,
+        MovementKind.ADJUSTMENT,
+        on_hand=delta,
+        reference=reference,
+        reason=reason,
+        actor_id=actor_id,
+    ):
+        level = await read_level(session, warehouse_id, sku_id)
+        if delta > 0:
+            raise _refused(
+                "stock_too_large", level, "库存数量超出上限", f"On hand would exceed {MAX_ON_HAND}"
+            )
+        raise _refused(
+            "stock_below_reserved",
+            level,
+            "调整后库存将低于已预占数量",
+            "On hand would fall below the reserved quantity",
+        )
+    level = await read_level(session, warehouse_id, sku_id)
+    assert level is not None
+    return level
+
+
+async def set_stock(
+    session: AsyncSession,
+    warehouse_id: uuid.UUID,
+    sku_id: uuid.UUID,
+    on_hand: int,
+    *,
+    reason: str,
+    reference: str = "",
+    actor_id: uuid.UUID | None = None,
+) -> StockLevel:
+    """Set on hand to a counted figure (recorded as an adjustment by the difference)."""
+    if isinstance(on_hand, bool) or not isinstance(on_hand, int) or not 0 <= on_hand <= MAX_ON_HAND:
+        raise Invalid("quantity_invalid", "库存数量不合法", f"on hand must be 0..{MAX_ON_HAND}")
+    await _check_place(session, warehouse_id, sku_id)
+    await ensure_levels(session, [(warehouse_id, sku_id)])
+    level = await read_level(session, warehouse_id, sku_id, lock=True)
+    assert level is not None
+    if on_hand < level.reserved:
+        raise _refused(
+            "stock_below_reserved",
+            level,
+            "盘点数量低于已预占数量",
+            "The counted figure is below the reserved quantity",
+        )
+    delta = on_hand - level.on_hand
+    if delta:
+        moved = await move(
+            session,
+            warehouse_id,
+            sku_id,
+            MovementKind.ADJUSTMENT,
+            on_hand=delta,
+            reference=reference,
+            reason=reason,
+            actor_id=actor_id,
+        )
+        assert moved  # the row is locked: nothing changed it since we read it
+        level = await read_level(session, warehouse_id, sku_id)
+        assert level is not None
+    return level
+
+
+async def rebuild_levels(session: AsyncSession) -> dict[Key, tuple[int, int]]:
+    """(on_hand, reserved) of every (warehouse, SKU), summed from the movement ledger alone."""
+    rows = await session.execute(
+        select(
+            StockMovement.warehouse_id,
+            StockMovement.sku_id,
+            func.sum(StockMovement.on_hand_delta),
+            func.sum(StockMovement.reserved_delta),
+        ).group_by(StockMovement.warehouse_id, StockMovement.sku_id)
+    )
+    return {(w, s): (int(h or 0), int(r or 0)) for w, s, h, r in rows}
+
+
+async def level_drift(session: AsyncSession) -> list[tuple[Key, tuple[int, int], tuple[int, int]]]:
+    """Levels whose cached figures differ from the ledger: (key, stored, rebuilt); [] if sound."""
+    rebuilt: dict[Key, tuple[int, int]] = defaultdict(lambda: (0, 0), await rebuild_levels(session))
+    stored = {
+        (r.warehouse_id, r.sku_id): (r.on_hand, r.reserved)
+        for r in (
+            await session.execute(select(StockLevel).execution_options(populate_existing=True))
+        ).scalars()
+    }
+    keys = set(stored) | set(rebuilt)
+    return sorted(
+        (
+            (k, stored.get(k, (0, 0)), rebuilt[k])
+            for k in keys
+            if stored.get(k, (0, 0)) != rebuilt[k]
+        ),
+        key=lambda d: (str(d[0][0]), str(d[0][1])),
+    )
