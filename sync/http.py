@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request, Response, Router, WebSocket, get, post, websocket
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromQuery
 from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -122,9 +123,9 @@ def _answer(request: Request[Any, Any, Any], content: bytes, msgpack: bool) -> R
 @post("/pull", status_code=200)
 async def pull_handler(
     request: Request[Any, Any, Any],
-    db_session: AsyncSession,
-    sync_principal: SyncPrincipal,
-    sync_settings: SyncSettings,
+    db_session: NamedDependency[AsyncSession],
+    sync_principal: NamedDependency[SyncPrincipal],
+    sync_settings: NamedDependency[SyncSettings],
 ) -> Response[bytes]:
     """Changes after the client's cursor for the principal's scopes (JSON or MessagePack)."""
     body = await _decode(request, PullRequest)
@@ -153,10 +154,10 @@ async def pull_handler(
 @post("/push", status_code=200)
 async def push_handler(
     request: Request[Any, Any, Any],
-    db_session: AsyncSession,
-    sync_principal: SyncPrincipal,
-    sync_registry: MutationRegistry,
-    sync_settings: SyncSettings,
+    db_session: NamedDependency[AsyncSession],
+    sync_principal: NamedDependency[SyncPrincipal],
+    sync_registry: NamedDependency[MutationRegistry],
+    sync_settings: NamedDependency[SyncSettings],
 ) -> Response[bytes]:
     """Apply queued mutations; one stored outcome per mutation (JSON or MessagePack)."""
     body = await _decode(request, PushRequest)
@@ -177,7 +178,9 @@ async def push_handler(
 
 @post("/ack", status_code=204)
 async def ack_handler(
-    request: Request[Any, Any, Any], db_session: AsyncSession, sync_principal: SyncPrincipal
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    sync_principal: NamedDependency[SyncPrincipal],
 ) -> None:
     """Acknowledge the cursor a node has applied (delivery tracking)."""
     body = await _decode(request, AckRequest)
@@ -231,10 +234,10 @@ async def _serve_until_gone(
 @websocket("/ws")
 async def websocket_handler(
     socket: WebSocket[Any, Any, Any],
-    sync_principal: SyncPrincipal,
-    sync_hub: Hub,
-    sync_settings: SyncSettings,
-    protocol: int | None = None,
+    sync_principal: NamedDependency[SyncPrincipal],
+    sync_hub: NamedDependency[Hub],
+    sync_settings: NamedDependency[SyncSettings],
+    protocol: FromQuery[int | None] = None,
 ) -> None:
     """Pokes over WebSocket for the mini-program (token auth by the server on connect)."""
     await socket.accept()
@@ -251,10 +254,10 @@ async def websocket_handler(
 
 @get("/events", media_type="text/event-stream")
 async def events_handler(
-    sync_principal: SyncPrincipal,
-    sync_hub: Hub,
-    sync_settings: SyncSettings,
-    protocol: int | None = None,
+    sync_principal: NamedDependency[SyncPrincipal],
+    sync_hub: NamedDependency[Hub],
+    sync_settings: NamedDependency[SyncSettings],
+    protocol: FromQuery[int | None] = None,
 ) -> ASGIApp:
     """Pokes as Server-Sent Events for apps and web pages."""
     if protocol is not None and protocol not in SUPPORTED_PROTOCOLS:

@@ -17,8 +17,14 @@ import uvicorn
 from litestar import Litestar, Request
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
+from litestar.types import Scope
 from sqlalchemy import Column, Integer, MetaData, String, Table, select, text, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from sync import (
     Amended,
@@ -161,7 +167,9 @@ _engines: dict[str, AsyncEngine] = {}
 
 
 @pytest.fixture(scope="session")
-async def engines(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, AsyncEngine]]:
+async def engines(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[dict[str, AsyncEngine]]:
     yield _engines
     for engine in _engines.values():
         await engine.dispose()
@@ -256,7 +264,8 @@ def build_app(
                 await session.commit()
                 await hub.flush_pokes(session)
 
-    def provide_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> SyncPrincipal:
+    def provide_principal(scope: Scope) -> SyncPrincipal:
+        connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
         auth = connection.headers.get("authorization", "")
         token = auth.removeprefix("Bearer ") or connection.query_params.get("token", "")
         found = tokens.get(token)
@@ -342,10 +351,12 @@ async def http(
     """An httpx client on the app in-process (ASGI), with its lifespan running."""
     tokens: dict[str, SyncPrincipal] = {}
     app = build_app(sessions, hub, tokens)
-    async with (
-        app.lifespan(),
-        httpx.AsyncClient(
+    # The ASGI transport runs no lifespan: start the hub as the app's on_startup would.
+    await hub.start()
+    try:
+        async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://sync.test"
-        ) as client,
-    ):
-        yield client, tokens
+        ) as client:
+            yield client, tokens
+    finally:
+        await hub.stop()

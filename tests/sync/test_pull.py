@@ -13,7 +13,9 @@ Sessions = async_sessionmaker[AsyncSession]
 
 async def put(sessions: Sessions, scope: str, key: str, value: object, op: str = "upsert") -> int:
     async with sessions.begin() as session:
-        return await publish(session, scope, "item", key, "delete" if op == "delete" else "upsert", value)
+        return await publish(
+            session, scope, "item", key, "delete" if op == "delete" else "upsert", value
+        )
 
 
 async def pull_all(sessions: Sessions, scopes: set[str], cursor: dict[str, int], limit: int = 100):

@@ -52,13 +52,17 @@ async def do_push(
 
 async def count_orders(sessions: Sessions) -> int:
     async with sessions() as session:
-        return int((await session.execute(select(func.count()).select_from(demo_order))).scalar_one())
+        return int(
+            (await session.execute(select(func.count()).select_from(demo_order))).scalar_one()
+        )
 
 
 async def stock(sessions: Sessions, sku: str = "tea") -> int:
     async with sessions() as session:
         return int(
-            (await session.execute(select(demo_stock.c.qty).where(demo_stock.c.sku == sku))).scalar_one()
+            (
+                await session.execute(select(demo_stock.c.qty).where(demo_stock.c.sku == sku))
+            ).scalar_one()
         )
 
 
@@ -174,7 +178,9 @@ async def test_transient_database_failure_is_unavailable(postgres_engine: Any) -
 
     registry.register("kill", dict, kill_own_connection)
     with pytest.raises(SyncUnavailable) as info:
-        await do_push(sessions, principal(), "c1", [MutationIn(mid=1, name="kill", args={})], registry)
+        await do_push(
+            sessions, principal(), "c1", [MutationIn(mid=1, name="kill", args={})], registry
+        )
     assert info.value.status_code == 503
     # Nothing was recorded: the client retries the same mid later.
     result = await do_push(sessions, principal(), "c1", [MutationIn(mid=1, name="nope")])
