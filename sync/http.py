@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sync.delivery import record_ack
 from sync.errors import SyncBadRequest, SyncForbidden, SyncUpgradeRequired
-from sync.hub import Connection, Hub, Kind
+from sync.hub import Hub, Kind
 from sync.pull import pull
 from sync.push import push
 from sync.registry import MutationRegistry
@@ -216,7 +216,7 @@ async def _serve_until_gone(
     hub: Hub, kind: Kind, principal: SyncPrincipal, send: Send, receive: Receive, *, done: str
 ) -> None:
     """Hold a realtime connection until the client leaves or the hub drops it."""
-    conn: Connection = hub.connect(kind, principal.scopes, send)  # type: ignore[arg-type]
+    conn = hub.connect(kind, principal.scopes, send, asyncio.current_task())
     try:
         while (await receive())["type"] != done:
             pass

@@ -41,8 +41,11 @@ def _poke_message(kind: Kind, scope: str, version: int) -> Message:
     body = _json.encode({"type": "poke", "scope": scope, "version": version})
     if kind == "ws":
         return {"type": "websocket.send", "text": body.decode()}
-    return {"type": "http.response.body", "body": b"event: poke\ndata: " + body + b"\n\n",
-            "more_body": True}  # fmt: skip
+    return {
+        "type": "http.response.body",
+        "body": b"event: poke\ndata: " + body + b"\n\n",
+        "more_body": True,
+    }
 
 
 _HEARTBEAT: dict[Kind, Message] = {
@@ -84,7 +87,13 @@ class Connection:
         "send",
     )
 
-    def __init__(self, kind: Kind, scopes: frozenset[str], send: Send) -> None:
+    def __init__(
+        self,
+        kind: Kind,
+        scopes: frozenset[str],
+        send: Send,
+        owner: asyncio.Task[Any] | None = None,
+    ) -> None:
         self.kind: Kind = kind
         self.scopes = scopes
         self.send = send
@@ -93,7 +102,7 @@ class Connection:
         self.busy_since = 0.0
         self.closed = False
         # The task serving this connection; cancelled when the hub drops the connection.
-        self.owner = asyncio.current_task()
+        self.owner = owner
 
 
 class PokeBackend(Protocol):
@@ -223,9 +232,15 @@ class Hub:
 
     # -- connections --------------------------------------------------------------------
 
-    def connect(self, kind: Kind, scopes: Iterable[str], send: Send) -> Connection:
-        """Register a connection (call from the task that serves it)."""
-        conn = Connection(kind, frozenset(scopes), send)
+    def connect(
+        self,
+        kind: Kind,
+        scopes: Iterable[str],
+        send: Send,
+        owner: asyncio.Task[Any] | None = None,
+    ) -> Connection:
+        """Register a connection; ``owner`` (the task serving it) is cancelled if it is dropped."""
+        conn = Connection(kind, frozenset(scopes), send, owner)
         for scope in conn.scopes:
             self._by_scope.setdefault(scope, set()).add(conn)
         return conn

@@ -325,7 +325,7 @@ class LiveServer:
 
     async def __aenter__(self) -> LiveServer:
         self.task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
+        while not self.server.started:  # noqa: ASYNC110 - uvicorn has no started event
             await asyncio.sleep(0.01)
         return self
 

@@ -35,9 +35,14 @@ async def test_push_then_pull_in_json(
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["results"] == [
-        {"mid": 1, "status": "applied", "reason": None, "detail": {"orderId": "o1"},
-         "replayed": False}
-    ]  # fmt: skip
+        {
+            "mid": 1,
+            "status": "applied",
+            "reason": None,
+            "detail": {"orderId": "o1"},
+            "replayed": False,
+        }
+    ]
     assert body["upgradeRequired"] is False
     response = await client.post("/sync/pull", json={"cursor": {}, "clientId": "c1"}, headers=V1)
     assert response.status_code == 200

@@ -45,9 +45,11 @@ async def do_push(
 ) -> PushResult:
     async with sessions.begin() as session:
         return await push(
-            session, who, PushRequest(client_id=client_id, mutations=mutations),
+            session,
+            who,
+            PushRequest(client_id=client_id, mutations=mutations),
             registry or make_registry(),
-        )  # fmt: skip
+        )
 
 
 async def count_orders(sessions: Sessions) -> int:
