@@ -44,8 +44,9 @@ async def compact(
             update(sync_scope)
             .where(sync_scope.c.scope == scope, sync_scope.c.floor < new_floor)
             .values(floor=new_floor)
+            .returning(sync_scope.c.floor)
         )
-        if moved.rowcount == 0:  # pyright: ignore[reportAttributeAccessIssue]
+        if moved.first() is None:
             continue
         await session.execute(
             delete(sync_change).where(

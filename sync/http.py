@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import msgspec
 from litestar import Request, Response, Router, WebSocket, get, post, websocket
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sync.delivery import record_ack
 from sync.errors import SyncBadRequest, SyncForbidden, SyncUpgradeRequired
 from sync.hub import Hub, Kind
+from sync.hub import Send as HubSend
 from sync.pull import pull
 from sync.push import push
 from sync.registry import MutationRegistry
@@ -216,7 +217,8 @@ async def _serve_until_gone(
     hub: Hub, kind: Kind, principal: SyncPrincipal, send: Send, receive: Receive, *, done: str
 ) -> None:
     """Hold a realtime connection until the client leaves or the hub drops it."""
-    conn = hub.connect(kind, principal.scopes, send, asyncio.current_task())
+    # ASGI servers' send is a coroutine function; the hub steps it without a task.
+    conn = hub.connect(kind, principal.scopes, cast("HubSend", send), asyncio.current_task())
     try:
         while (await receive())["type"] != done:
             pass
