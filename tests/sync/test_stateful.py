@@ -34,7 +34,6 @@ from sync.compaction import compact
 from sync.tables import sync_change
 from tests.sync.conftest import (
     PG_ADMIN_URL,
-    PG_DB,
     build_app,
     demo_metadata,
     demo_order,
@@ -326,4 +325,20 @@ def test_clients_converge_on_sqlite() -> None:
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_clients_converge_on_postgresql() -> None:
-    _run(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_DB}", examples=60, steps=40)
+    database = "sync_test_stateful"
+
+    async def create() -> None:
+        admin = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        try:
+            async with admin.connect() as conn:
+                await conn.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+                await conn.execute(text(f"CREATE DATABASE {database}"))
+        finally:
+            await admin.dispose()
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(create())
+    finally:
+        loop.close()
+    _run(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}", examples=60, steps=40)
