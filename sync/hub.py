@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sync.feed import take_pokes
+from sync.settings import SyncSettings
 
 __all__ = ["Connection", "Hub", "InProcessPokeBackend", "PokeBackend", "RedisPokeBackend"]
 
@@ -198,6 +199,15 @@ class Hub:
         """A hub on Redis pub/sub if ``redis_url`` is set, else in-process."""
         backend = RedisPokeBackend(redis_url) if redis_url else InProcessPokeBackend()
         return cls(backend, **options)
+
+    @classmethod
+    def from_settings(cls, settings: SyncSettings) -> Hub:
+        """The hub ``settings`` describe (Redis pub/sub if ``redis_url`` is set)."""
+        return cls.from_url(
+            settings.redis_url,
+            heartbeat_interval=settings.heartbeat_interval,
+            send_timeout=settings.send_timeout,
+        )
 
     async def start(self) -> None:
         """Start the backend, the dispatch loop and the heartbeats."""
