@@ -3,6 +3,7 @@
 Domain-agnostic: domains register the entities they publish and the mutations they accept.
 """
 
+from sync.compaction import compact
 from sync.delivery import NodeLag, PublicationStatus, node_lags, publication_status, record_ack
 from sync.errors import (
     SyncBadRequest,
@@ -42,6 +43,13 @@ from sync.schemas import (
 )
 from sync.settings import SyncSettings
 from sync.tables import metadata
+from sync.webhooks import (
+    WebhookPolicy,
+    deliver_due_webhooks,
+    register_webhook,
+    replay_webhook_delivery,
+    sign_webhook,
+)
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -75,8 +83,11 @@ __all__ = [
     "SyncSettings",
     "SyncUnavailable",
     "SyncUpgradeRequired",
+    "WebhookPolicy",
+    "compact",
     "create_sync_router",
     "dealer_scope",
+    "deliver_due_webhooks",
     "discard_pokes",
     "metadata",
     "node_lags",
@@ -86,6 +97,9 @@ __all__ = [
     "pull",
     "push",
     "record_ack",
+    "register_webhook",
+    "replay_webhook_delivery",
+    "sign_webhook",
     "sync_exception_handler",
     "take_pokes",
 ]
