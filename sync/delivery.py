@@ -12,6 +12,7 @@ from sqlalchemy import and_, case, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from sync.errors import SyncForbidden
 from sync.tables import sync_node, sync_node_cursor, sync_scope
 
 __all__ = ["NodeLag", "PublicationStatus", "node_lags", "publication_status", "record_ack"]
@@ -60,6 +61,8 @@ async def record_ack(
 ) -> None:
     """Record that ``node_id`` applied ``cursor`` (acks only move forward).
 
+    Raises ``SyncForbidden(client_forbidden)`` if the node belongs to another subject.
+
     ``subscribed`` is the node's current scope set: scopes outside it are forgotten, scopes
     in it without a cursor are tracked at version 0.
     """
@@ -72,11 +75,19 @@ async def record_ack(
         created_at=now,
         last_seen_at=now,
     )
-    await db.execute(
+    owned = await db.execute(
         node.on_conflict_do_update(
-            index_elements=[sync_node.c.node_id], set_={"last_seen_at": node.excluded.last_seen_at}
-        )
+            index_elements=[sync_node.c.node_id],
+            set_={"last_seen_at": node.excluded.last_seen_at},
+            where=sync_node.c.subject_id.is_not_distinct_from(node.excluded.subject_id),
+        ).returning(sync_node.c.node_id)
     )
+    if owned.first() is None:
+        raise SyncForbidden(
+            "This client id belongs to another user",
+            "该客户端标识属于其他用户",
+            code="client_forbidden",
+        )
     await db.execute(
         delete(sync_node_cursor).where(
             sync_node_cursor.c.node_id == node_id, sync_node_cursor.c.scope.not_in(subscribed)

@@ -9,7 +9,6 @@ realtime endpoints). Handlers never commit.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any, TypeVar, cast
 
 import msgspec
@@ -280,11 +279,10 @@ async def events_handler(
             }
         )
         await send({"type": "http.response.body", "body": hello, "more_body": True})
+        # No closing chunk: the client has gone, or was dropped because it stopped reading.
         await _serve_until_gone(
             sync_hub, "sse", sync_principal, send, receive, done="http.disconnect"
         )
-        with contextlib.suppress(Exception):
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     return stream
 

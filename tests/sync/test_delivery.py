@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sync import node_lags, publication_status, publish, record_ack
+from sync import SyncForbidden, node_lags, publication_status, publish, record_ack
 
 Sessions = async_sessionmaker[AsyncSession]
 T0 = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
@@ -47,3 +48,12 @@ async def test_acks_only_move_forward_and_lost_scopes_are_forgotten(sessions: Se
     assert [(n.scope, n.acked_version, n.lag) for n in lags] == [("a", 3, 0)]
     assert lags[0].last_seen_at == T0 + timedelta(hours=1)
     assert lags[0].acked_at == T0
+
+
+async def test_a_node_cannot_be_acked_by_another_subject(sessions: Sessions) -> None:
+    async with sessions.begin() as session:
+        await record_ack(session, "phone", {}, subscribed={"a"}, subject_id="alice", now=T0)
+        await record_ack(session, "phone", {}, subscribed={"a"}, subject_id="alice", now=T0)
+        with pytest.raises(SyncForbidden) as info:
+            await record_ack(session, "phone", {"a": 0}, subscribed=set(), subject_id="bob")
+    assert info.value.code == "client_forbidden"
