@@ -9,11 +9,10 @@ from typing import Any, Literal
 
 import msgspec
 from sqlalchemy import and_, case, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from sync.errors import SyncForbidden
-from sync.tables import sync_node, sync_node_cursor, sync_scope
+from sync.tables import dialect_insert, sync_node, sync_node_cursor, sync_scope
 
 __all__ = ["NodeLag", "PublicationStatus", "node_lags", "publication_status", "record_ack"]
 
@@ -43,11 +42,6 @@ class PublicationStatus(msgspec.Struct, frozen=True, kw_only=True, rename="camel
     lagging: list[NodeLag]
 
 
-def _insert(db: AsyncSession | AsyncConnection, table: Any) -> Any:
-    dialect = db.get_bind().dialect.name if isinstance(db, AsyncSession) else db.dialect.name
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-
-
 async def record_ack(
     db: AsyncSession | AsyncConnection,
     node_id: str,
@@ -67,7 +61,7 @@ async def record_ack(
     in it without a cursor are tracked at version 0.
     """
     now = now or datetime.now(UTC)
-    node = _insert(db, sync_node).values(
+    node = dialect_insert(db, sync_node).values(
         node_id=node_id,
         kind=kind,
         subject_id=subject_id,
@@ -100,7 +94,7 @@ async def record_ack(
         {"node_id": node_id, "scope": s, "version": max(cursor.get(s, 0), 0), "acked_at": now}
         for s in sorted(subscribed)
     ]
-    stmt = _insert(db, sync_node_cursor).values(rows)
+    stmt = dialect_insert(db, sync_node_cursor).values(rows)
     forward = stmt.excluded.version > sync_node_cursor.c.version
     await db.execute(
         stmt.on_conflict_do_update(

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import msgspec
 from litestar import Request, Response
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 __all__ = [
     "SyncBadRequest",
@@ -27,8 +28,14 @@ __all__ = [
     "SyncNotFound",
     "SyncUnavailable",
     "SyncUpgradeRequired",
+    "is_transient_db_error",
     "sync_exception_handler",
+    "unavailable",
 ]
+
+# SQLSTATEs worth a retry: serialization failure, deadlock, lock timeout, too many
+# connections, admin shutdown.
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "53300", "57P01"})
 
 
 class SyncError(Exception):
@@ -107,6 +114,26 @@ class SyncUnavailable(SyncError):
 
     status_code = 503
     default_code = "unavailable"
+
+
+def is_transient_db_error(exc: BaseException) -> bool:
+    """Whether a database error is worth retrying (connection lost, serialization failure)."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        return sqlstate in _TRANSIENT_SQLSTATES
+    return False
+
+
+def unavailable(exc: BaseException) -> SyncUnavailable:
+    """The 503 error for a transient failure."""
+    return SyncUnavailable(
+        f"Sync storage is temporarily unavailable ({type(exc).__name__}); retry",
+        "同步服务暂时不可用，请稍后重试",
+    )
 
 
 def sync_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:

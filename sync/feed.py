@@ -8,11 +8,10 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import insert
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sync.schemas import Op
-from sync.tables import sync_change, sync_scope
+from sync.tables import dialect_insert, sync_change, sync_scope
 
 __all__ = [
     "Publisher",
@@ -35,10 +34,9 @@ async def publish(  # noqa: PLR0917 - the integration contract's signature
         raise ValueError(f"op must be 'upsert' or 'delete', not {op!r}")
     # One statement takes the scope row lock until the caller commits: writers of one scope
     # commit in version order, so a reader that sees version v has seen every version < v.
-    dialect = session.get_bind().dialect.name
-    ins = postgresql.insert(sync_scope) if dialect == "postgresql" else sqlite.insert(sync_scope)
     stmt = (
-        ins.values(scope=scope, version=1, floor=0)
+        dialect_insert(session, sync_scope)
+        .values(scope=scope, version=1, floor=0)
         .on_conflict_do_update(
             index_elements=[sync_scope.c.scope], set_={"version": sync_scope.c.version + 1}
         )

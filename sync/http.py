@@ -16,10 +16,17 @@ from litestar import Request, Response, Router, WebSocket, get, post, websocket
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery
 from litestar.types import ASGIApp, Receive, Scope, Send
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sync.delivery import record_ack
-from sync.errors import SyncBadRequest, SyncForbidden, SyncUpgradeRequired
+from sync.errors import (
+    SyncBadRequest,
+    SyncForbidden,
+    SyncUpgradeRequired,
+    is_transient_db_error,
+    unavailable,
+)
 from sync.hub import Hub, Kind
 from sync.hub import Send as HubSend
 from sync.pull import pull
@@ -135,18 +142,23 @@ async def pull_handler(
     limit = min(
         max(body.limit or sync_settings.pull_limit_default, 1), sync_settings.pull_limit_max
     )
-    result = await pull(db_session, sync_principal.scopes, body.cursor, limit)
     client_id = body.client_id or sync_principal.client_id
-    if client_id is not None:
-        # The cursor a client sends is what it has applied: an implicit acknowledgement.
-        await record_ack(
-            db_session,
-            client_id,
-            body.cursor,
-            subscribed=sync_principal.scopes,
-            subject_id=sync_principal.subject_id,
-            dealer_id=sync_principal.dealer_id,
-        )
+    try:
+        result = await pull(db_session, sync_principal.scopes, body.cursor, limit)
+        if client_id is not None:
+            # The cursor a client sends is what it has applied: an implicit acknowledgement.
+            await record_ack(
+                db_session,
+                client_id,
+                body.cursor,
+                subscribed=sync_principal.scopes,
+                subject_id=sync_principal.subject_id,
+                dealer_id=sync_principal.dealer_id,
+            )
+    except DBAPIError as exc:
+        if is_transient_db_error(exc):
+            raise unavailable(exc) from exc
+        raise
     msgpack = _wants_msgpack(request)
     return _answer(request, _encode_pull(result, msgpack), msgpack)
 

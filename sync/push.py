@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
 import msgspec
 from sqlalchemy import insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sync.errors import SyncBadRequest, SyncConflict, SyncForbidden, SyncUnavailable
+from sync.errors import (
+    SyncBadRequest,
+    SyncConflict,
+    SyncForbidden,
+    is_transient_db_error,
+    unavailable,
+)
 from sync.feed import pending_pokes, publish, restore_pokes
 from sync.registry import (
     Amended,
@@ -24,15 +28,13 @@ from sync.registry import (
     Rejected,
 )
 from sync.schemas import MutationIn, MutationResult, PushRequest, PushResult, SyncPrincipal
-from sync.tables import sync_business_key, sync_client, sync_mutation
+from sync.tables import dialect_insert, sync_business_key, sync_client, sync_mutation
 
 __all__ = ["OUTCOME_ENTITY", "dealer_scope", "push"]
 
 log = logging.getLogger(__name__)
 
 OUTCOME_ENTITY = "mutation_result"
-# SQLSTATEs worth a retry: serialization failure, deadlock, lock timeout, too many connections.
-_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "53300", "57P01"})
 _encoder = msgspec.json.Encoder()
 
 
@@ -41,35 +43,12 @@ def dealer_scope(dealer_id: str) -> str:
     return f"dealer:{dealer_id}"
 
 
-def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-        return sqlstate in _TRANSIENT_SQLSTATES
-    return False
-
-
-def _unavailable(exc: BaseException) -> SyncUnavailable:
-    return SyncUnavailable(
-        f"Sync storage is temporarily unavailable ({type(exc).__name__}); retry",
-        "同步服务暂时不可用，请稍后重试",
-    )
-
-
-def _insert(session: AsyncSession, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-
-
 async def _lock_client(
     session: AsyncSession, principal: SyncPrincipal, client_id: str, now: datetime
 ) -> int:
     """Create or lock the client's row; return its last applied mid."""
     await session.execute(
-        _insert(session, sync_client)
+        dialect_insert(session, sync_client)
         .values(
             client_id=client_id,
             subject_id=principal.subject_id,
@@ -140,7 +119,7 @@ async def _claim_business_key(
     # On PostgreSQL a concurrent uncommitted claim makes this wait for that transaction.
     claimed = (
         await session.execute(
-            _insert(session, sync_business_key)
+            dialect_insert(session, sync_business_key)
             .values(owner=owner, business_key=business_key, client_id=client_id, mid=mid)
             .on_conflict_do_nothing()
             .returning(sync_business_key.c.mid)
@@ -180,8 +159,8 @@ async def _apply(
     except MutationRejected as exc:
         outcome = Rejected(reason=exc.reason, detail=exc.detail)
     except Exception as exc:
-        if _is_transient(exc):
-            raise _unavailable(exc) from exc
+        if is_transient_db_error(exc):
+            raise unavailable(exc) from exc
         log.exception("mutation handler %s failed", m.name)
         outcome = Rejected(reason="handler_error", detail={"error": type(exc).__name__})
     if isinstance(outcome, Rejected):
@@ -238,8 +217,8 @@ async def push(
             .values(last_mid=last_mid, last_seen_at=now)
         )
     except DBAPIError as exc:
-        if _is_transient(exc):
-            raise _unavailable(exc) from exc
+        if is_transient_db_error(exc):
+            raise unavailable(exc) from exc
         raise
     return PushResult(results=results)
 

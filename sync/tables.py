@@ -20,10 +20,13 @@ from sqlalchemy import (
     Table,
     Text,
 )
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.types import DateTime, TypeDecorator
 
 __all__ = [
     "UTCDateTime",
+    "dialect_insert",
     "metadata",
     "sync_business_key",
     "sync_change",
@@ -183,3 +186,9 @@ sync_webhook_delivery = Table(
     Index("ix_sync_webhook_delivery_seq", "endpoint_id", "scope", "seq", unique=True),
     Index("ix_sync_webhook_delivery_due", "status", "next_attempt_at"),
 )
+
+
+def dialect_insert(db: AsyncSession | AsyncConnection, table: Table) -> Any:
+    """An INSERT with ``on_conflict_*`` for the dialect behind ``db`` (PostgreSQL or SQLite)."""
+    dialect = db.get_bind().dialect.name if isinstance(db, AsyncSession) else db.dialect.name
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)

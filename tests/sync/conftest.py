@@ -19,6 +19,7 @@ from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.types import Scope
 from sqlalchemy import Column, Integer, MetaData, String, Table, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -182,7 +183,7 @@ async def _engine_for(kind: str, tmp: Path) -> AsyncEngine:
         else:
             try:
                 engine = await _postgres_engine()
-            except OSError as exc:
+            except (OSError, DBAPIError) as exc:
                 _unreachable("PostgreSQL", exc)
                 raise
         async with engine.begin() as conn:
@@ -215,6 +216,7 @@ async def engine(
 async def postgres_engine(
     engines: dict[str, AsyncEngine], tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncEngine:
+    """The PostgreSQL database alone, emptied, for tests that only make sense there."""
     engine = await _engine_for("postgresql", tmp_path_factory.getbasetemp())
     async with engine.begin() as conn:
         tables = [*metadata.sorted_tables, *demo_metadata.sorted_tables]

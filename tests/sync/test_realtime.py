@@ -12,6 +12,7 @@ import httpx
 import pytest
 import websockets
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sync import Hub, RedisPokeBackend, SyncPrincipal
@@ -116,7 +117,7 @@ async def _redis_or_skip() -> None:
     client = Redis.from_url(REDIS_URL)
     try:
         await client.ping()
-    except OSError as exc:
+    except (OSError, RedisError) as exc:
         if os.environ.get("CI") == "true":
             pytest.fail(f"Redis unreachable in CI: {exc}")
         pytest.skip(f"Redis unreachable: {exc}")
