@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import httpx
 import msgspec
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sync import SyncPrincipal, node_lags
+from sync.tables import sync_client
 from tests.sync.conftest import principal, set_stock
 
 Client = tuple[httpx.AsyncClient, dict[str, SyncPrincipal]]
@@ -140,3 +142,18 @@ async def test_ack_moves_forward_only(
     async with sessions() as session:
         lags = await node_lags(session, scope="stock:main")
     assert [(n.node_id, n.acked_version) for n in lags] == [("c1", 3)]
+
+
+async def test_an_error_answer_leaves_no_writes_behind(
+    http: Client, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The documented session dependency rolls back when a sync error is raised."""
+    client, tokens = http
+    tokens["t1"] = principal()
+    response = await client.post(
+        "/sync/push", json={"clientId": "fresh", "mutations": [place(2, "o2")]}, headers=V1
+    )
+    assert response.status_code == 409
+    async with sessions() as session:
+        rows = (await session.execute(select(sync_client.c.client_id))).all()
+    assert rows == []

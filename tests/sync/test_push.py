@@ -12,6 +12,7 @@ from sync import (
     MutationContext,
     MutationIn,
     MutationRegistry,
+    PublicationRegistry,
     PushRequest,
     PushResult,
     SyncConflict,
@@ -187,3 +188,23 @@ async def test_transient_database_failure_is_unavailable(postgres_engine: Any) -
     # Nothing was recorded: the client retries the same mid later.
     result = await do_push(sessions, principal(), "c1", [MutationIn(mid=1, name="nope")])
     assert result.results[0].reason == "unknown_mutation"
+
+
+async def test_registries_refuse_duplicates_and_foreign_scopes(sessions: Sessions) -> None:
+    registry = make_registry()
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register("order.place", dict, place_order_again)
+    assert registry.names() == ["note.set", "order.place"]
+    publications = PublicationRegistry()
+    prices = publications.register("price", ["price:"])
+    assert publications.entities() == {"price": ("price:",)}
+    async with sessions.begin() as session:
+        assert await prices.publish(session, "price:east", "tea", "upsert", {"fen": 1}) == 1
+        with pytest.raises(ValueError, match="not published to scope"):
+            await prices.publish(session, "stock:main", "tea", "upsert", {})
+
+
+async def place_order_again(
+    session: AsyncSession, who: SyncPrincipal, args: dict[str, Any], ctx: MutationContext
+) -> Any:
+    raise AssertionError("never registered")
