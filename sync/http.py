@@ -196,6 +196,8 @@ async def ack_handler(
 ) -> None:
     """Acknowledge the cursor a node has applied (delivery tracking)."""
     body = await _decode(request, AckRequest)
+    if _protocol(request.headers.get(PROTOCOL_HEADER), body.protocol) not in SUPPORTED_PROTOCOLS:
+        raise _upgrade_required(body.protocol)
     if sync_principal.client_id is not None and body.client_id != sync_principal.client_id:
         raise SyncForbidden(
             "The token is bound to another client id",

@@ -111,6 +111,10 @@ async def test_old_protocol_pull_needs_upgrade_but_push_is_applied(
     response = await client.post("/sync/pull", json={"cursor": {}}, headers=old)
     assert response.status_code == 426 and response.json()["code"] == "upgrade_required"
     response = await client.post(
+        "/sync/ack", json={"clientId": "c1", "cursor": {}}, headers={"Authorization": "Bearer t1"}
+    )
+    assert response.status_code == 426
+    response = await client.post(
         "/sync/push", json={"clientId": "c1", "mutations": [place(1, "o1")]}, headers=old
     )
     assert response.status_code == 200
