@@ -171,6 +171,7 @@ async def run(clients: int, rounds: int, port: int) -> dict[str, Any]:
         await asyncio.wait_for(asyncio.gather(*readies), 60)
     latencies: list[float] = []
     request_ms: list[float] = []
+    round_max_ms: list[float] = []
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
         for round_no in range(rounds):
             for counter in counters:
@@ -182,7 +183,9 @@ async def run(clients: int, rounds: int, port: int) -> dict[str, Any]:
             request_ms.append((time.perf_counter() - started) * 1000)
             response.raise_for_status()
             await asyncio.wait_for(current.done.wait(), 30)
-            latencies.extend(c.arrivals[0] - started for c in counters)
+            this_round = [c.arrivals[0] - started for c in counters]
+            round_max_ms.append(round(max(this_round) * 1000, 1))
+            latencies.extend(this_round)
             await asyncio.sleep(0.2)
     for transport in transports:
         transport.close()
@@ -194,6 +197,7 @@ async def run(clients: int, rounds: int, port: int) -> dict[str, Any]:
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
         "max_ms": round(latencies[-1] * 1000, 1),
         "publish_request_median_ms": round(statistics.median(request_ms), 1),
+        "round_max_ms": round_max_ms,
     }
 
 

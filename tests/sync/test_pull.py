@@ -141,3 +141,19 @@ async def test_limit_is_shared_across_scopes(sessions: Sessions) -> None:
     result = await pull_all(sessions, {"a", "b"}, {"a": 0, "b": 0}, limit=4)
     assert len(result.changes) == 4 and result.has_more
     assert result.cursor == {"a": 3, "b": 1}
+
+
+async def test_compaction_only_touches_history_older_than_the_retention(sessions: Sessions) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    await put(sessions, "s", "k", {"v": 1})
+    await put(sessions, "s", "k", {"v": 2})
+    day = timedelta(days=1)
+    async with sessions.begin() as session:
+        assert await compact(session, retention=day) == {}
+        later = datetime.now(UTC) + 2 * day
+        assert await compact(session, retention=day, now=later) == {"s": 2}
+        # Idempotent: the floor does not move again without older history.
+        assert await compact(session, retention=day, now=later) == {}
+    result = await pull_all(sessions, {"s"}, {"s": 0})
+    assert result.resets == ["s"] and [c.version for c in result.changes] == [2]
