@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -144,8 +146,6 @@ async def test_limit_is_shared_across_scopes(sessions: Sessions) -> None:
 
 
 async def test_compaction_only_touches_history_older_than_the_retention(sessions: Sessions) -> None:
-    from datetime import UTC, datetime, timedelta
-
     await put(sessions, "s", "k", {"v": 1})
     await put(sessions, "s", "k", {"v": 2})
     day = timedelta(days=1)
