@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import msgspec
+import websockets
 
 from sync.schemas import PROTOCOL_VERSION
 
@@ -268,8 +269,6 @@ class SyncClient:
 
     async def listen(self, stop: asyncio.Event, *, ws_url: str, retry: float = 1.0) -> None:
         """Hold a WebSocket for pokes; pull on connect and on each poke ahead of the cursor."""
-        import websockets
-
         while not stop.is_set():
             try:
                 async with websockets.connect(

@@ -17,6 +17,7 @@ import uvicorn
 from litestar import Litestar, Request
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
+from litestar.exceptions import NotAuthorizedException
 from litestar.types import Scope
 from sqlalchemy import Column, Integer, MetaData, String, Table, select, text, update
 from sqlalchemy.exc import DBAPIError
@@ -272,8 +273,6 @@ def build_app(
         token = auth.removeprefix("Bearer ") or connection.query_params.get("token", "")
         found = tokens.get(token)
         if found is None:
-            from litestar.exceptions import NotAuthorizedException
-
             raise NotAuthorizedException("bad token")
         return found
 
