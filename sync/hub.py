@@ -289,7 +289,10 @@ class Hub:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            self._flush()
+            try:
+                self._flush()
+            except Exception:  # a bug here must not end realtime for the whole process
+                log.exception("poke dispatch failed")
 
     def _flush(self) -> None:
         dirty, self._dirty = self._dirty, {}
@@ -348,7 +351,10 @@ class Hub:
     async def _heartbeat_loop(self) -> None:
         while True:
             await asyncio.sleep(self.heartbeat_interval)
-            self.heartbeat()
+            try:
+                self.heartbeat()
+            except Exception:
+                log.exception("heartbeat failed")
 
     def heartbeat(self) -> None:
         """Send a heartbeat to idle connections and drop those stuck past the send timeout."""
