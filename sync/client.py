@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import sqlite3
 import uuid
 from collections.abc import Generator
@@ -268,13 +269,18 @@ class SyncClient:
         await self.pull()
 
     async def listen(self, stop: asyncio.Event, *, ws_url: str, retry: float = 1.0) -> None:
-        """Hold a WebSocket for pokes; pull on connect and on each poke ahead of the cursor."""
+        """Hold a WebSocket for pokes; pull on connect and on each poke ahead of the cursor.
+
+        Reconnects with jittered exponential backoff (``retry`` doubling up to 60 s).
+        """
+        delay = retry
         while not stop.is_set():
             try:
                 async with websockets.connect(
                     f"{ws_url}?token={self.token}&protocol={PROTOCOL_VERSION}", compression=None
                 ) as ws:
                     await self.sync()
+                    delay = retry
                     while not stop.is_set():
                         try:
                             raw = await asyncio.wait_for(ws.recv(), 0.5)
@@ -287,7 +293,8 @@ class SyncClient:
                                 await self.pull()
             except Exception:  # offline, server restarting, token refresh: retry after a pause
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), retry)
+                    await asyncio.wait_for(stop.wait(), delay * (0.5 + random.random()))
+                delay = min(delay * 2, 60.0)
 
     def close(self) -> None:
         """Close the local store."""

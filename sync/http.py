@@ -127,7 +127,7 @@ def _answer(request: Request[Any, Any, Any], content: bytes, msgpack: bool) -> R
     )
 
 
-@post("/pull", status_code=200)
+@post("/pull", status_code=200, summary="Pull changes")
 async def pull_handler(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -163,7 +163,7 @@ async def pull_handler(
     return _answer(request, _encode_pull(result, msgpack), msgpack)
 
 
-@post("/push", status_code=200)
+@post("/push", status_code=200, summary="Push queued mutations")
 async def push_handler(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -188,7 +188,7 @@ async def push_handler(
     return _answer(request, content, msgpack)
 
 
-@post("/ack", status_code=204)
+@post("/ack", status_code=204, summary="Acknowledge a cursor")
 async def ack_handler(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -267,7 +267,7 @@ async def websocket_handler(
     )
 
 
-@get("/events", media_type="text/event-stream")
+@get("/events", media_type="text/event-stream", summary="Pokes as Server-Sent Events")
 async def events_handler(
     sync_principal: NamedDependency[SyncPrincipal],
     sync_hub: NamedDependency[Hub],
