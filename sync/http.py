@@ -43,7 +43,7 @@ from sync.schemas import (
 )
 from sync.settings import SyncSettings
 
-__all__ = ["MSGPACK", "PROTOCOL_HEADER", "create_sync_router"]
+__all__ = ["MSGPACK", "PROTOCOL_HEADER", "create_sync_router", "hold_connection"]
 
 MSGPACK = "application/msgpack"
 PROTOCOL_HEADER = "x-sync-protocol"
@@ -226,7 +226,7 @@ def _hello(principal: SyncPrincipal, settings: SyncSettings) -> bytes:
     )
 
 
-async def _serve_until_gone(
+async def hold_connection(
     hub: Hub, kind: Kind, principal: SyncPrincipal, send: Send, receive: Receive, *, done: str
 ) -> None:
     """Hold a realtime connection until the client leaves or the hub drops it."""
@@ -262,7 +262,7 @@ async def websocket_handler(
         await socket.close(code=4426, reason="upgrade_required")
         return
     await socket.send_text(_hello(sync_principal, sync_settings).decode())
-    await _serve_until_gone(
+    await hold_connection(
         sync_hub, "ws", sync_principal, socket.send, socket.receive, done="websocket.disconnect"
     )
 
@@ -294,7 +294,7 @@ async def events_handler(
         )
         await send({"type": "http.response.body", "body": hello, "more_body": True})
         # No closing chunk: the client has gone, or was dropped because it stopped reading.
-        await _serve_until_gone(
+        await hold_connection(
             sync_hub, "sse", sync_principal, send, receive, done="http.disconnect"
         )
 

@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sync import Hub, RedisPokeBackend, SyncPrincipal
+from sync.http import hold_connection
 from tests.sync.conftest import REDIS_URL, LiveServer, principal, set_stock
 
 Message = dict[str, Any]
@@ -222,3 +223,27 @@ async def test_sse_poke_after_commit(
         while sum(line.startswith("data:") and "poke" in line for line in events) < 2:
             events.append(await asyncio.wait_for(anext(lines), 2))
         assert 'data: {"type":"poke","scope":"stock:main","version":1}' in events
+
+
+async def test_a_dropped_connection_ends_its_handler_cleanly(started: Hub) -> None:
+    never = asyncio.Event()
+
+    async def receive() -> Message:
+        await never.wait()
+        return {"type": "websocket.disconnect"}
+
+    stuck = StuckSink()
+    serving = asyncio.create_task(
+        hold_connection(
+            started, "ws", principal(), stuck.send, receive, done="websocket.disconnect"
+        )
+    )
+    await settle()
+    assert started.connection_count() == 1
+    started.deliver({"dealer:d1": 1})
+    await settle()
+    await asyncio.sleep(0.25)
+    started.deliver({"dealer:d1": 2})
+    await asyncio.wait_for(serving, 1)
+    assert not serving.cancelled() and serving.result() is None
+    assert started.connection_count() == 0 and started.dropped == 1
