@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import and_, exists, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from sync.errors import SyncConflict, SyncForbidden
@@ -30,13 +30,12 @@ _columns = (
 
 async def _begin_consistent(db: AsyncSession | AsyncConnection) -> None:
     """On PostgreSQL, open the transaction REPEATABLE READ so all reads share one snapshot."""
-    if db.in_transaction():
-        # Already begun by the caller: reads stay bounded by the versions read first, which
-        # committed after every lower version, so the answer has no holes either way.
-        return
     dialect = db.get_bind().dialect.name if isinstance(db, AsyncSession) else db.dialect.name
-    if dialect != "postgresql":
-        return  # SQLite: one transaction is one snapshot.
+    if db.in_transaction() or dialect != "postgresql":
+        # SQLite: one transaction is one snapshot. A PostgreSQL transaction the caller began
+        # and that ``pull`` could not read beside (see ``pull``): reads stay bounded by the
+        # versions read first, which committed after every lower version: no holes.
+        return
     if isinstance(db, AsyncSession):
         await db.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     else:
@@ -123,6 +122,30 @@ async def pull(
     """
     if limit < 1:
         raise ValueError("limit must be positive")
+    bind = db.bind if isinstance(db, AsyncSession) else None
+    if (
+        isinstance(db, AsyncSession)
+        and db.in_transaction()
+        and isinstance(bind, AsyncEngine)
+        and bind.dialect.name == "postgresql"
+    ):
+        # The caller's transaction already began (READ COMMITTED): read on a connection of
+        # our own in one REPEATABLE READ snapshot instead.
+        async with bind.connect() as conn:
+            await conn.execution_options(isolation_level="REPEATABLE READ")
+            async with conn.begin():
+                return await _pull(conn, principal_scopes, cursor, limit, scopes)
+    await _begin_consistent(db)
+    return await _pull(db, principal_scopes, cursor, limit, scopes)
+
+
+async def _pull(
+    db: AsyncSession | AsyncConnection,
+    principal_scopes: AbstractSet[str],
+    cursor: Mapping[str, int],
+    limit: int,
+    scopes: AbstractSet[str] | None,
+) -> PullResult:
     if scopes is None:
         wanted = set(principal_scopes)
     else:
@@ -136,8 +159,6 @@ async def pull(
             )
         wanted = set(scopes)
     dropped = sorted(s for s in cursor if s not in principal_scopes)
-
-    await _begin_consistent(db)
     heads = await read_scope_heads(db, wanted)
     for scope in sorted(wanted):
         position = cursor.get(scope)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sync import SyncConflict, SyncForbidden, pending_pokes, publish, pull, take_pokes
@@ -157,3 +158,18 @@ async def test_compaction_only_touches_history_older_than_the_retention(sessions
         assert await compact(session, retention=day, now=later) == {}
     result = await pull_all(sessions, {"s"}, {"s": 0})
     assert result.resets == ["s"] and [c.version for c in result.changes] == [2]
+
+
+async def test_pull_inside_a_transaction_the_caller_began(sessions: Sessions) -> None:
+    await put(sessions, "s", "a", {"v": 1})
+    async with sessions() as session:
+        await session.execute(select(1))  # e.g. the server loaded the user first
+        assert session.in_transaction()
+        result = await pull(session, {"s"}, {"s": 0}, 10)
+        assert [c.key for c in result.changes] == ["a"] and result.cursor == {"s": 1}
+        # The caller's transaction is untouched and still usable for writes.
+        assert session.in_transaction()
+        await publish(session, "s", "item", "b", "upsert", {})
+        await session.commit()
+    result = await pull_all(sessions, {"s"}, {"s": 1})
+    assert [c.key for c in result.changes] == ["b"]
