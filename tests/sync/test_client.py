@@ -87,3 +87,28 @@ async def test_offline_queue_survives_and_mid_gap_is_reported(
         await forgetful.push()
     assert info.value.status == 409 and info.value.code == "mid_gap"
     forgetful.close()
+
+
+async def test_publish_pokes_only_when_flushed_after_commit(sessions: Sessions, hub: Hub) -> None:
+    received: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        received.append(message)
+
+    await hub.start()
+    try:
+        hub.connect("ws", {"s"}, send)
+        async with sessions() as session:
+            await publish(session, "s", "x", "k", "upsert", {})
+            await asyncio.sleep(0.01)
+            assert received == []  # published, not committed: nobody is told
+            await session.commit()
+            await asyncio.sleep(0.01)
+            assert received == []  # committed, not flushed
+            await hub.flush_pokes(session)
+        await asyncio.sleep(0.01)
+        assert received == [
+            {"type": "websocket.send", "text": '{"type":"poke","scope":"s","version":1}'}
+        ]
+    finally:
+        await hub.stop()
