@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sync.feed import take_pokes
+from sync.schemas import Poke
 from sync.settings import SyncSettings
 
 __all__ = ["Connection", "Hub", "InProcessPokeBackend", "PokeBackend", "RedisPokeBackend"]
@@ -39,7 +40,7 @@ _pokes_decoder = msgspec.json.Decoder(dict[str, int])
 
 
 def _poke_message(kind: Kind, scope: str, version: int) -> Message:
-    body = _json.encode({"type": "poke", "scope": scope, "version": version})
+    body = _json.encode(Poke(scope=scope, version=version))
     if kind == "ws":
         return {"type": "websocket.send", "text": body.decode()}
     return {
