@@ -147,22 +147,22 @@ def principal(
 # -- databases -----------------------------------------------------------------------------
 
 
-def _unreachable(what: str, exc: BaseException) -> None:
+def unreachable(what: str, exc: BaseException) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{what} unreachable in CI: {exc}")
     pytest.skip(f"{what} unreachable: {exc}")
 
 
-async def _postgres_engine() -> AsyncEngine:
+async def recreate_postgres_database(name: str) -> str:
+    """Drop and create database ``name`` on the test server; return its URL."""
     admin = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as conn:
-            await conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
-            await conn.execute(text(f"CREATE DATABASE {PG_DB}"))
+            await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            await conn.execute(text(f"CREATE DATABASE {name}"))
     finally:
         await admin.dispose()
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_DB}"
-    return create_async_engine(url, pool_size=20, max_overflow=10)
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
 _engines: dict[str, AsyncEngine] = {}
@@ -183,9 +183,10 @@ async def _engine_for(kind: str, tmp: Path) -> AsyncEngine:
             engine = create_async_engine(f"sqlite+aiosqlite:///{tmp / 'sync.db'}")
         else:
             try:
-                engine = await _postgres_engine()
+                url = await recreate_postgres_database(PG_DB)
+                engine = create_async_engine(url, pool_size=20, max_overflow=10)
             except (OSError, DBAPIError) as exc:
-                _unreachable("PostgreSQL", exc)
+                unreachable("PostgreSQL", exc)
                 raise
         async with engine.begin() as conn:
             await conn.run_sync(metadata.create_all)

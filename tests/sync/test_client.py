@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -42,24 +43,35 @@ async def test_poke_drives_a_pull_within_the_second(
         client.close()
 
 
-async def test_rolled_back_publish_never_pokes(sessions: Sessions, hub: Hub) -> None:
-    received: list[object] = []
+class Received:
+    """A started hub with one WebSocket-like connection on scope ``s`` that records sends."""
 
-    async def send(message: dict[str, object]) -> None:
-        received.append(message)
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.messages: list[dict[str, object]] = []
+        hub.connect("ws", {"s"}, self.send)
 
+    async def send(self, message: dict[str, object]) -> None:
+        self.messages.append(message)
+
+
+@pytest.fixture
+async def listening(hub: Hub) -> AsyncIterator[Received]:
     await hub.start()
     try:
-        hub.connect("ws", {"s"}, send)
-        async with sessions() as session:
-            await publish(session, "s", "x", "k", "upsert", {})
-            await session.rollback()
-            discard_pokes(session)
-            await hub.flush_pokes(session)
-        await asyncio.sleep(0.01)
-        assert received == []
+        yield Received(hub)
     finally:
         await hub.stop()
+
+
+async def test_rolled_back_publish_never_pokes(sessions: Sessions, listening: Received) -> None:
+    async with sessions() as session:
+        await publish(session, "s", "x", "k", "upsert", {})
+        await session.rollback()
+        discard_pokes(session)
+        await listening.hub.flush_pokes(session)
+    await asyncio.sleep(0.01)
+    assert listening.messages == []
 
 
 async def test_offline_queue_survives_and_mid_gap_is_reported(
@@ -89,26 +101,18 @@ async def test_offline_queue_survives_and_mid_gap_is_reported(
     forgetful.close()
 
 
-async def test_publish_pokes_only_when_flushed_after_commit(sessions: Sessions, hub: Hub) -> None:
-    received: list[dict[str, object]] = []
-
-    async def send(message: dict[str, object]) -> None:
-        received.append(message)
-
-    await hub.start()
-    try:
-        hub.connect("ws", {"s"}, send)
-        async with sessions() as session:
-            await publish(session, "s", "x", "k", "upsert", {})
-            await asyncio.sleep(0.01)
-            assert received == []  # published, not committed: nobody is told
-            await session.commit()
-            await asyncio.sleep(0.01)
-            assert received == []  # committed, not flushed
-            await hub.flush_pokes(session)
+async def test_publish_pokes_only_when_flushed_after_commit(
+    sessions: Sessions, listening: Received
+) -> None:
+    async with sessions() as session:
+        await publish(session, "s", "x", "k", "upsert", {})
         await asyncio.sleep(0.01)
-        assert received == [
-            {"type": "websocket.send", "text": '{"type":"poke","scope":"s","version":1}'}
-        ]
-    finally:
-        await hub.stop()
+        assert listening.messages == []  # published, not committed: nobody is told
+        await session.commit()
+        await asyncio.sleep(0.01)
+        assert listening.messages == []  # committed, not flushed
+        await listening.hub.flush_pokes(session)
+    await asyncio.sleep(0.01)
+    assert listening.messages == [
+        {"type": "websocket.send", "text": '{"type":"poke","scope":"s","version":1}'}
+    ]

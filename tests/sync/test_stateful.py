@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -36,11 +35,12 @@ from sync.client import SyncClient
 from sync.compaction import compact
 from sync.tables import sync_change
 from tests.sync.conftest import (
-    PG_ADMIN_URL,
     build_app,
     demo_metadata,
     demo_order,
     demo_stock,
+    recreate_postgres_database,
+    unreachable,
 )
 
 SKUS = ["tea", "milk"]
@@ -316,25 +316,14 @@ def test_clients_converge_on_sqlite() -> None:
 
 
 def _fresh_postgres_database(name: str) -> str:
-    async def create() -> None:
-        admin = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        try:
-            async with admin.connect() as conn:
-                await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                await conn.execute(text(f"CREATE DATABASE {name}"))
-        finally:
-            await admin.dispose()
-
     loop = asyncio.new_event_loop()
     try:
-        loop.run_until_complete(create())
+        return loop.run_until_complete(recreate_postgres_database(name))
     except (OSError, DBAPIError) as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL unreachable in CI: {exc}")
-        pytest.skip(f"PostgreSQL unreachable: {exc}")
+        unreachable("PostgreSQL", exc)
+        raise
     finally:
         loop.close()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
 @pytest.mark.postgres
