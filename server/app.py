@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -33,10 +34,18 @@ from server.inventory.routes import InventoryController
 from server.jobs.queue import JobRegistry, JobRunner
 from server.observability import RequestIdMiddleware, configure_logging
 from server.regions.routes import RegionController
+from server.replication.routes import SyncAdminController
+from server.replication.wiring import (
+    SyncHousekeeping,
+    handle_sync_error,
+    install_sync_hooks,
+    provide_sync_principal,
+)
 from server.settings import Settings
 from server.storage.backends import create_storage
 from server.storage.routes import LocalStorageController
 from server.warehouses.routes import WarehouseController
+from sync import Hub, MutationRegistry, SyncError, SyncSettings, create_sync_router
 
 API_VERSION = "0.1.0"
 
@@ -57,6 +66,10 @@ def create_app(settings: Settings) -> Litestar:
     database = Database(settings.database)
     storage = create_storage(settings.storage, settings.public_base_url, settings.auth.jwt_secret)
     jobs = job_registry()
+    sync_settings = SyncSettings(redis_url=settings.redis_url)
+    hub = Hub.from_settings(sync_settings)
+    install_sync_hooks(database, hub)
+    mutations = mutation_registry()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -74,15 +87,20 @@ def create_app(settings: Settings) -> Litestar:
         )
         runner = JobRunner(database, jobs, concurrency=settings.job_concurrency)
         app.state.job_runner = runner
+        housekeeping = SyncHousekeeping(database, timedelta(days=settings.sync_retention_days))
+        await hub.start()
         if settings.jobs_in_process:
             app.state.job_wake = runner.wake
             runner.start()
+            housekeeping.start()
         async with httpx.AsyncClient() as http:
             app.state.wechat = WechatClient(settings.wechat, http)
             try:
                 yield
             finally:
+                await housekeeping.stop()
                 await runner.stop()
+                await hub.stop()
                 if redis is not None:
                     await redis.aclose()
                 await database.dispose()
@@ -102,6 +120,8 @@ def create_app(settings: Settings) -> Litestar:
         DealerController,
         InventoryController,
         AccountController,
+        SyncAdminController,
+        create_sync_router(hub, mutations, sync_settings),
         *mobile_handlers(dev_mode=settings.dev_mode),
     ]
     return Litestar(
@@ -109,19 +129,29 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={
             "db_session": Provide(provide_db_session),
             "principal": Provide(provide_principal),
+            "sync_principal": Provide(provide_sync_principal),
         },
         middleware=[
             RequestIdMiddleware(),
             prometheus.middleware,
             AuthenticationMiddleware(settings.auth),
         ],
-        exception_handlers={Exception: handle_error, HTTPException: handle_error},
+        exception_handlers={
+            Exception: handle_error,
+            HTTPException: handle_error,
+            SyncError: handle_sync_error,
+        },
         lifespan=[lifespan],
         state=_initial_state(settings, database, storage, jobs),
         openapi_config=openapi_config(),
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
+
+
+def mutation_registry() -> MutationRegistry:
+    """The offline mutations clients may push, registered by each domain."""
+    return MutationRegistry()
 
 
 def job_registry() -> JobRegistry:

@@ -68,6 +68,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Run background jobs inside the API process (embedded default); production runs
     # `channelhub worker` processes and sets this to false.
     jobs_in_process: bool = True
+    sync_retention_days: int = 30
     job_concurrency: int = 2
 
 

@@ -1,0 +1,105 @@
+"""Offline-first replication for channel nodes: change feed, pull, push, realtime pokes.
+
+Domain-agnostic: domains register the entities they publish and the mutations they accept.
+"""
+
+from sync.compaction import compact
+from sync.delivery import NodeLag, PublicationStatus, node_lags, publication_status, record_ack
+from sync.errors import (
+    SyncBadRequest,
+    SyncConflict,
+    SyncError,
+    SyncForbidden,
+    SyncNotFound,
+    SyncUnavailable,
+    SyncUpgradeRequired,
+    sync_exception_handler,
+)
+from sync.feed import Publisher, discard_pokes, pending_pokes, publish, take_pokes
+from sync.http import create_sync_router
+from sync.hub import Hub, InProcessPokeBackend, RedisPokeBackend
+from sync.pull import pull
+from sync.push import dealer_scope, push
+from sync.registry import (
+    Amended,
+    Applied,
+    MutationContext,
+    MutationRegistry,
+    MutationRejected,
+    Outcome,
+    PublicationRegistry,
+    Rejected,
+)
+from sync.schemas import (
+    PROTOCOL_VERSION,
+    Change,
+    MutationIn,
+    MutationResult,
+    PullRequest,
+    PullResult,
+    PushRequest,
+    PushResult,
+    SyncPrincipal,
+)
+from sync.settings import SyncSettings
+from sync.tables import metadata
+from sync.webhooks import (
+    WebhookPolicy,
+    deliver_due_webhooks,
+    register_webhook,
+    replay_webhook_delivery,
+    sign_webhook,
+)
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "Amended",
+    "Applied",
+    "Change",
+    "Hub",
+    "InProcessPokeBackend",
+    "MutationContext",
+    "MutationIn",
+    "MutationRegistry",
+    "MutationRejected",
+    "MutationResult",
+    "NodeLag",
+    "Outcome",
+    "PublicationRegistry",
+    "PublicationStatus",
+    "Publisher",
+    "PullRequest",
+    "PullResult",
+    "PushRequest",
+    "PushResult",
+    "RedisPokeBackend",
+    "Rejected",
+    "SyncBadRequest",
+    "SyncConflict",
+    "SyncError",
+    "SyncForbidden",
+    "SyncNotFound",
+    "SyncPrincipal",
+    "SyncSettings",
+    "SyncUnavailable",
+    "SyncUpgradeRequired",
+    "WebhookPolicy",
+    "compact",
+    "create_sync_router",
+    "dealer_scope",
+    "deliver_due_webhooks",
+    "discard_pokes",
+    "metadata",
+    "node_lags",
+    "pending_pokes",
+    "publication_status",
+    "publish",
+    "pull",
+    "push",
+    "record_ack",
+    "register_webhook",
+    "replay_webhook_delivery",
+    "sign_webhook",
+    "sync_exception_handler",
+    "take_pokes",
+]

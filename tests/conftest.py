@@ -95,7 +95,7 @@ def migrated_backend(
         upgrade(url)
         return backend, url
     try:
-        url = asyncio.run(asyncio.wait_for(_recreate_pg_database(), timeout=10))
+        url = asyncio.run(asyncio.wait_for(_recreate_pg_database(), timeout=60))
     except Exception as exc:  # any failure to reach the server
         unavailable("PostgreSQL", repr(exc))
     upgrade(url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,11 @@ class Database:
                 pool_pre_ping=True,
             )
             self.read_engine = self.engine
+        # Hooks the composition root installs: work that must run in every transaction just
+        # before its commit (sync publications), after it (realtime pokes), or on rollback.
+        self.before_commit: list[Callable[[AsyncSession], Awaitable[None]]] = []
+        self.after_commit: list[Callable[[AsyncSession], Awaitable[None]]] = []
+        self.on_rollback: list[Callable[[AsyncSession], None]] = []
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False)
 

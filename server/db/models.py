@@ -14,8 +14,9 @@ from server.inventory import models as inventory_models
 from server.jobs import models as job_models
 from server.regions import models as region_models
 from server.warehouses import models as warehouse_models
+from sync import metadata as sync_metadata
 
-target_metadata: list[MetaData] = [Base.metadata]
+target_metadata: list[MetaData] = [Base.metadata, sync_metadata]
 
 __all__ = [
     "account_models",

@@ -40,6 +40,26 @@ async def run_after_commit(session: AsyncSession) -> None:
             log.exception("after_commit_failed")
 
 
+async def commit(database: Database, session: AsyncSession) -> None:
+    """Run the pre-commit hooks, commit, then the post-commit hooks and callbacks."""
+    for hook in database.before_commit:
+        await hook(session)
+    await session.commit()
+    for after in database.after_commit:
+        try:
+            await after(session)
+        except Exception:  # the data is committed; a failed poke must not fail the request
+            log.exception("after_commit_hook_failed")
+    await run_after_commit(session)
+
+
+async def rollback(database: Database, session: AsyncSession) -> None:
+    await session.rollback()
+    session.info.pop(_AFTER_COMMIT, None)
+    for hook in database.on_rollback:
+        hook(session)
+
+
 async def provide_db_session(
     state: State, request: Request[Any, Any, Any]
 ) -> AsyncIterator[AsyncSession]:
@@ -55,28 +75,25 @@ async def provide_db_session(
     if job_wake is not None:
         session.info["job_wake"] = job_wake
     try:
-        yield session
-        if session.in_transaction():
-            try:
-                await session.commit()
-            except (OperationalError, DBAPIError) as exc:
-                if _is_transient(exc):
-                    raise Unavailable("database_busy") from exc
+        try:
+            yield session
+        except ChannelhubError as exc:
+            if not exc.keep_changes:
                 raise
-    except ChannelhubError as exc:
-        if exc.keep_changes:
-            await session.commit()
-            await session.close()
-            await run_after_commit(session)
-        else:
-            await session.rollback()
-        raise
+            await commit(database, session)
+            raise
+        try:
+            await commit(database, session)
+        except (OperationalError, DBAPIError) as exc:
+            if _is_transient(exc):
+                raise Unavailable("database_busy") from exc
+            raise
     except BaseException:
-        await session.rollback()
+        if session.in_transaction():
+            await rollback(database, session)
         raise
     finally:
         await session.close()
-    await run_after_commit(session)
 
 
 def _is_transient(exc: DBAPIError) -> bool:
@@ -92,10 +109,10 @@ async def transaction(database: Database) -> AsyncIterator[AsyncSession]:
     session = database.session()
     try:
         yield session
-        await session.commit()
+        await commit(database, session)
     except BaseException:
-        await session.rollback()
+        if session.in_transaction():
+            await rollback(database, session)
         raise
     finally:
         await session.close()
-    await run_after_commit(session)

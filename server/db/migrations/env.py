@@ -16,9 +16,8 @@ config = context.config
 
 
 def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
-    from server.db.base import UTCDateTime
-
-    if type_ == "type" and isinstance(obj, UTCDateTime):
+    # Our UTC decorators (server's and sync's) are plain timezone-aware DateTime columns.
+    if type_ == "type" and type(obj).__name__ == "UTCDateTime":
         return "sa.DateTime(timezone=True)"
     return False
 

@@ -1,0 +1,95 @@
+"""HQ's view of delivery: which nodes have a publication, which lag; ERP webhook endpoints."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.audit.service import record
+from server.identity.guards import requires_hq, requires_hq_admin
+from server.identity.principal import Principal
+from server.schemas import Request, Response
+from sync import NodeLag, PublicationStatus, node_lags, publication_status, register_webhook
+from sync import replay_webhook_delivery as replay_delivery
+
+Scope = Annotated[str, msgspec.Meta(pattern=r"^[a-z]+(:[A-Za-z0-9_.-]+)+$", max_length=128)]
+
+
+class WebhookCreate(Request, kw_only=True):
+    url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]{3,500}$")]
+    scopes: Annotated[list[Scope], msgspec.Meta(min_length=1, max_length=100)]
+    secret: Annotated[str, msgspec.Meta(min_length=16, max_length=128)] | None = None
+
+
+class WebhookOut(Response, kw_only=True):
+    endpoint_id: str
+    url: str
+    scopes: list[str]
+    secret: str
+
+
+class SyncAdminController(Controller):
+    path = "/hq/sync"
+    tags = ["hq: sync"]
+    guards = [requires_hq]
+
+    @get("/publications/{scope_name:str}/{version:int}", summary="Delivery of one publication")
+    async def publication(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        scope_name: FromPath[str],
+        version: FromPath[int],
+    ) -> PublicationStatus:
+        """How many nodes subscribed to the scope have acknowledged this version, and who lags."""
+        return await publication_status(db_session, scope_name, version)
+
+    @get("/nodes", summary="Channel nodes and their lag")
+    async def nodes(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        scope_name: Annotated[str | None, QueryParameter(name="scopeName", max_length=128)] = None,
+        lagging: Annotated[bool, QueryParameter()] = False,
+    ) -> list[NodeLag]:
+        """Every node's acknowledged version per scope, most behind first."""
+        return await node_lags(db_session, scope=scope_name, only_lagging=lagging)
+
+    @post("/webhooks", summary="Register a dealer ERP webhook", guards=[requires_hq_admin])
+    async def register(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        data: JSONBody[WebhookCreate],
+    ) -> WebhookOut:
+        """An ERP endpoint that receives the scopes' changes, HMAC-SHA256 signed."""
+        secret = data.secret or secrets.token_urlsafe(32)
+        endpoint_id = await register_webhook(
+            db_session, url=data.url, secret=secret, scopes=data.scopes
+        )
+        record(
+            db_session, principal, "webhook.registered", "webhook", endpoint_id, {"url": data.url}
+        )
+        return WebhookOut(
+            endpoint_id=endpoint_id, url=data.url, scopes=sorted(set(data.scopes)), secret=secret
+        )
+
+    @post(
+        "/webhooks/deliveries/{event_id:str}/replay",
+        summary="Replay a webhook delivery",
+        status_code=204,
+        guards=[requires_hq_admin],
+    )
+    async def replay(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        event_id: FromPath[str],
+    ) -> None:
+        """Send a delivered or dead-lettered event again, under the same event id."""
+        await replay_delivery(db_session, event_id)
+        record(db_session, principal, "webhook.replayed", "webhook_delivery", event_id)

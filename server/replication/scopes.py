@@ -1,0 +1,53 @@
+"""Which sync scopes a caller may read, re-evaluated on every pull and connect."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.dealers.models import Dealer, DealerStatus
+from server.identity.models import Role
+from server.identity.principal import Principal
+from server.inventory.allocation import serving_warehouses
+from server.regions.service import ancestry
+from server.warehouses.models import Warehouse
+
+ALL_PROMOTIONS = "promo:all"
+DEFAULT_PRICES = "price:default"
+
+
+def dealer_scope(dealer_id: object) -> str:
+    return f"dealer:{dealer_id}"
+
+
+def stock_scope(warehouse_code: str) -> str:
+    return f"stock:{warehouse_code}"
+
+
+async def scopes_for(session: AsyncSession, principal: Principal) -> frozenset[str]:
+    """A dealer's own scope, its price scopes (default, tier, regions with their ancestors),
+    its promotion segments and the stock of the warehouses that serve it."""
+    if principal.role is Role.REP:
+        return frozenset({f"rep:{principal.user_id}", ALL_PROMOTIONS, DEFAULT_PRICES})
+    if principal.dealer_id is None:
+        return frozenset({ALL_PROMOTIONS, DEFAULT_PRICES})
+    dealer = await session.get(Dealer, principal.dealer_id)
+    if dealer is None or dealer.status is DealerStatus.CLOSED:
+        return frozenset()
+    scopes = {
+        dealer_scope(dealer.id),
+        DEFAULT_PRICES,
+        f"price:tier:{dealer.tier_code}",
+        ALL_PROMOTIONS,
+        f"promo:tier:{dealer.tier_code}",
+        f"price:dealer:{dealer.id}",
+    }
+    regions: set[str] = set()
+    for code in dealer.region_codes:
+        regions.update(await ancestry(session, code))
+    scopes.update(f"price:region:{code}" for code in regions)
+    scopes.update(f"promo:{segment}" for segment in dealer.segments or [])
+    for warehouse_id in await serving_warehouses(session, sorted(regions)):
+        warehouse = await session.get(Warehouse, warehouse_id)
+        if warehouse is not None:
+            scopes.add(stock_scope(warehouse.code))
+    return frozenset(scopes)

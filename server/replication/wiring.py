@@ -1,0 +1,96 @@
+"""Plumbing between the app and the sync engine: principal, errors, background loops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import structlog
+from litestar import Request, Response
+from litestar.datastructures import State
+from litestar.types import Scope
+
+from server.db.engine import Database
+from server.errors import Unauthorized, problem
+from server.identity.principal import Principal
+from server.replication.publications import publish_pending
+from server.replication.scopes import scopes_for
+from sync import Hub, SyncError, SyncPrincipal, compact, deliver_due_webhooks, discard_pokes
+
+log = structlog.get_logger("channelhub.sync")
+
+
+async def provide_sync_principal(state: State, scope: Scope) -> SyncPrincipal:
+    """The caller as the sync engine sees it: its scopes are recomputed on every call."""
+    principal = scope.get("user")
+    if not isinstance(principal, Principal):
+        error = scope.get("state", {}).get("channelhub.auth_error")
+        raise error if error is not None else Unauthorized()
+    database: Database = state.database
+    async with database.session(write=False) as session:
+        scopes = await scopes_for(session, principal)
+    return SyncPrincipal(
+        subject_id=str(principal.user_id),
+        dealer_id=str(principal.dealer_id) if principal.dealer_id else None,
+        scopes=scopes,
+    )
+
+
+def handle_sync_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """Sync's errors in the API's one problem+json shape."""
+    assert isinstance(exc, SyncError)
+    headers = {"Retry-After": "1"} if exc.status_code == 503 else None
+    return problem(
+        request,
+        exc.status_code,
+        exc.code,
+        exc.message_zh,
+        exc.message_en,
+        headers=headers,
+        extra=exc.extra or None,
+    )
+
+
+class SyncHousekeeping:
+    """In-process loops: deliver webhooks every few seconds, compact the change log daily."""
+
+    def __init__(self, database: Database, retention: timedelta, interval: float = 2.0) -> None:
+        self.database = database
+        self.retention = retention
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="sync-housekeeping")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_compaction = loop.time() + 60
+        async with httpx.AsyncClient(timeout=10) as http:
+            while True:
+                try:
+                    await deliver_due_webhooks(self.database.sessionmaker, http)
+                    if loop.time() >= next_compaction:
+                        async with self.database.sessionmaker.begin() as session:
+                            floors = await compact(session, retention=self.retention)
+                        log.info("sync_compacted", scopes=len(floors))
+                        next_compaction = loop.time() + 24 * 3600
+                except Exception:
+                    log.exception("sync_housekeeping_failed")
+                await asyncio.sleep(self.interval)
+
+
+def install_sync_hooks(database: Database, hub: Hub) -> None:
+    """Every transaction of this database publishes before and pokes after its commit."""
+    database.before_commit.append(publish_pending)
+    database.after_commit.append(hub.flush_pokes)
+    database.on_rollback.append(discard_pokes)

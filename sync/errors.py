@@ -1,0 +1,149 @@
+"""Errors raised by the sync package.
+
+Every error carries an HTTP status, a stable machine ``code`` and a zh-CN and English
+message, so the server can render RFC 9457 problem+json from one handler::
+
+    SyncError
+    ├── SyncBadRequest        400  malformed_body, unsupported_media_type, invalid_request
+    ├── SyncForbidden         403  scope_forbidden, client_forbidden
+    ├── SyncNotFound          404  not_found
+    ├── SyncConflict          409  mid_gap, cursor_ahead
+    ├── SyncUpgradeRequired   426  upgrade_required
+    └── SyncUnavailable       503  unavailable
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import msgspec
+from litestar import Request, Response
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+__all__ = [
+    "SyncBadRequest",
+    "SyncConflict",
+    "SyncError",
+    "SyncForbidden",
+    "SyncNotFound",
+    "SyncUnavailable",
+    "SyncUpgradeRequired",
+    "is_transient_db_error",
+    "sync_exception_handler",
+    "unavailable",
+]
+
+# SQLSTATEs worth a retry: serialization failure, deadlock, lock timeout, too many
+# connections, admin shutdown.
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "53300", "57P01"})
+
+
+class SyncError(Exception):
+    """Base of every error the sync package raises on purpose."""
+
+    status_code: ClassVar[int] = 500
+    default_code: ClassVar[str] = "sync_error"
+
+    def __init__(
+        self,
+        message_en: str,
+        message_zh: str,
+        *,
+        code: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message_en)
+        self.code = code or self.default_code
+        self.message_en = message_en
+        self.message_zh = message_zh
+        self.extra: dict[str, Any] = extra or {}
+
+    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
+        """Render the error as an RFC 9457 problem document."""
+        problem: dict[str, Any] = {
+            "type": f"urn:channelhub:sync:{self.code}",
+            "title": self.message_en,
+            "status": self.status_code,
+            "code": self.code,
+            "detail": self.message_en,
+            "message": {"zh-CN": self.message_zh, "en": self.message_en},
+        }
+        if instance:
+            problem["instance"] = instance
+        problem.update(self.extra)
+        return problem
+
+
+class SyncBadRequest(SyncError):
+    """The request cannot be parsed or is not well formed."""
+
+    status_code = 400
+    default_code = "invalid_request"
+
+
+class SyncForbidden(SyncError):
+    """The principal may not read a scope or use a client id."""
+
+    status_code = 403
+    default_code = "forbidden"
+
+
+class SyncNotFound(SyncError):
+    """A referenced sync object does not exist."""
+
+    status_code = 404
+    default_code = "not_found"
+
+
+class SyncConflict(SyncError):
+    """The request contradicts the server's state (mid gap, cursor ahead of the server)."""
+
+    status_code = 409
+    default_code = "conflict"
+
+
+class SyncUpgradeRequired(SyncError):
+    """The client speaks a protocol version the server no longer supports."""
+
+    status_code = 426
+    default_code = "upgrade_required"
+
+
+class SyncUnavailable(SyncError):
+    """A transient failure (database unreachable, serialization failure): retry later."""
+
+    status_code = 503
+    default_code = "unavailable"
+
+
+def is_transient_db_error(exc: BaseException) -> bool:
+    """Whether a database error is worth retrying (connection lost, serialization failure)."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        return sqlstate in _TRANSIENT_SQLSTATES
+    return False
+
+
+def unavailable(exc: BaseException) -> SyncUnavailable:
+    """The 503 error for a transient failure."""
+    return SyncUnavailable(
+        f"Sync storage is temporarily unavailable ({type(exc).__name__}); retry",
+        "同步服务暂时不可用，请稍后重试",
+    )
+
+
+def sync_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """Answer a ``SyncError`` as RFC 9457 problem+json (register for ``SyncError``)."""
+    if not isinstance(exc, SyncError):  # pragma: no cover - registered for SyncError only
+        raise exc
+    headers = {"Retry-After": "2"} if isinstance(exc, SyncUnavailable) else None
+    return Response(
+        content=msgspec.json.encode(exc.to_problem(request.url.path)),
+        status_code=exc.status_code,
+        media_type="application/problem+json",
+        headers=headers,
+    )

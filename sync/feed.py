@@ -1,0 +1,100 @@
+"""The change feed: ``publish`` inside the caller's transaction, pokes after its commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sync.schemas import Op
+from sync.tables import dialect_insert, sync_change, sync_scope
+
+__all__ = [
+    "Publisher",
+    "discard_pokes",
+    "pending_pokes",
+    "publish",
+    "restore_pokes",
+    "take_pokes",
+]
+
+_POKES_KEY = "sync.pokes"
+_encoder = msgspec.json.Encoder()
+
+
+async def publish(
+    session: AsyncSession, scope: str, entity: str, key: str, op: Op, payload: Any = None
+) -> int:
+    """Append a change to ``scope`` in the caller's transaction and return its version."""
+    if op not in ("upsert", "delete"):
+        raise ValueError(f"op must be 'upsert' or 'delete', not {op!r}")
+    # One statement takes the scope row lock until the caller commits: writers of one scope
+    # commit in version order, so a reader that sees version v has seen every version < v.
+    stmt = (
+        dialect_insert(session, sync_scope)
+        .values(scope=scope, version=1, floor=0)
+        .on_conflict_do_update(
+            index_elements=[sync_scope.c.scope], set_={"version": sync_scope.c.version + 1}
+        )
+        .returning(sync_scope.c.version)
+    )
+    version = int((await session.execute(stmt)).scalar_one())
+    data = None if op == "delete" else _encoder.encode(payload)
+    await session.execute(
+        insert(sync_change).values(
+            scope=scope,
+            version=version,
+            entity=entity,
+            key=key,
+            op=op,
+            data=data,
+            created_at=datetime.now(UTC),
+        )
+    )
+    pokes: dict[str, int] = session.info.setdefault(_POKES_KEY, {})
+    pokes[scope] = max(version, pokes.get(scope, 0))
+    return version
+
+
+def pending_pokes(session: AsyncSession) -> dict[str, int]:
+    """The pokes recorded by ``publish`` in this session and not yet taken (a copy)."""
+    return dict(session.info.get(_POKES_KEY, {}))
+
+
+def take_pokes(session: AsyncSession) -> dict[str, int]:
+    """Remove and return the session's pending pokes (call after the commit)."""
+    pokes: dict[str, int] = session.info.pop(_POKES_KEY, {})
+    return pokes
+
+
+def discard_pokes(session: AsyncSession) -> None:
+    """Forget pending pokes (call after a rollback)."""
+    session.info.pop(_POKES_KEY, None)
+
+
+def restore_pokes(session: AsyncSession, pokes: dict[str, int]) -> None:
+    """Put back the pokes of before a rolled-back savepoint."""
+    if pokes:
+        session.info[_POKES_KEY] = pokes
+    else:
+        discard_pokes(session)
+
+
+class Publisher:
+    """What a domain registered: one entity, published only to scopes with known prefixes."""
+
+    def __init__(self, entity: str, scope_prefixes: Iterable[str]) -> None:
+        self.entity = entity
+        self.scope_prefixes = tuple(scope_prefixes)
+
+    async def publish(
+        self, session: AsyncSession, scope: str, key: str, op: Op, payload: Any = None
+    ) -> int:
+        """Publish a change of this entity (see ``sync.publish``)."""
+        if not scope.startswith(self.scope_prefixes):
+            raise ValueError(f"{self.entity} is not published to scope {scope!r}")
+        return await publish(session, scope, self.entity, key, op, payload)

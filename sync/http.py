@@ -1,0 +1,318 @@
+"""Litestar routes of the sync protocol: pull, push, ack, SSE and WebSocket pokes.
+
+The server provides two app-wide dependencies: ``db_session`` (its per-request
+``AsyncSession``, committed by the server after the handler) and ``sync_principal`` (a
+``SyncPrincipal`` from the bearer token, or from the ``token`` query parameter on the
+realtime endpoints). Handlers never commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, TypeVar, cast
+
+import msgspec
+from litestar import Request, Response, Router, WebSocket, get, post, websocket
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromQuery
+from litestar.types import ASGIApp, Receive, Scope, Send
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sync.delivery import record_ack
+from sync.errors import (
+    SyncBadRequest,
+    SyncForbidden,
+    SyncUpgradeRequired,
+    is_transient_db_error,
+    unavailable,
+)
+from sync.hub import Hub, Kind
+from sync.hub import Send as HubSend
+from sync.pull import pull
+from sync.push import push
+from sync.registry import MutationRegistry
+from sync.schemas import (
+    PROTOCOL_VERSION,
+    SUPPORTED_PROTOCOLS,
+    AckRequest,
+    PullRequest,
+    PullResult,
+    PushRequest,
+    SyncPrincipal,
+)
+from sync.settings import SyncSettings
+
+__all__ = ["MSGPACK", "PROTOCOL_HEADER", "create_sync_router", "hold_connection"]
+
+MSGPACK = "application/msgpack"
+PROTOCOL_HEADER = "x-sync-protocol"
+_MSGPACK_TYPES = (MSGPACK, "application/x-msgpack", "application/vnd.msgpack")
+_json = msgspec.json.Encoder()
+_msgpack = msgspec.msgpack.Encoder()
+T = TypeVar("T")
+
+
+def _is_msgpack(content_type: str | None) -> bool:
+    return content_type is not None and content_type.split(";")[0].strip() in _MSGPACK_TYPES
+
+
+async def _decode(request: Request[Any, Any, Any], body_type: type[T]) -> T:
+    body = await request.body()
+    try:
+        if _is_msgpack(request.headers.get("content-type")):
+            return msgspec.msgpack.decode(body, type=body_type)
+        return msgspec.json.decode(body, type=body_type)
+    except msgspec.ValidationError as exc:
+        raise SyncBadRequest(
+            f"Invalid request: {exc}", f"请求内容不符合协议：{exc}", code="invalid_request"
+        ) from exc
+    except msgspec.DecodeError as exc:
+        raise SyncBadRequest(
+            "Malformed request body (JSON or MessagePack expected)",
+            "请求体无法解析（应为 JSON 或 MessagePack）",
+            code="malformed_body",
+        ) from exc
+
+
+def _wants_msgpack(request: Request[Any, Any, Any]) -> bool:
+    accept = request.headers.get("accept")
+    if accept is None:
+        return _is_msgpack(request.headers.get("content-type"))
+    return any(_is_msgpack(part) for part in accept.split(","))
+
+
+def _protocol(header: str | None, field: int | None) -> int | None:
+    if field is not None:
+        return field
+    if header is not None and header.strip().isdigit():
+        return int(header)
+    return None
+
+
+def _upgrade_required(protocol: int | None) -> SyncUpgradeRequired:
+    return SyncUpgradeRequired(
+        f"Protocol version {protocol} is not supported; use {PROTOCOL_VERSION}",
+        f"同步协议版本 {protocol} 已不受支持，请升级到版本 {PROTOCOL_VERSION}",
+        extra={"supported": sorted(SUPPORTED_PROTOCOLS)},
+    )
+
+
+def _encode_pull(result: PullResult, msgpack: bool) -> bytes:
+    if not msgpack:
+        return _json.encode(result)
+    # Payloads are stored as JSON; MessagePack clients get them decoded and re-encoded.
+    changes = [
+        {
+            "scope": c.scope,
+            "version": c.version,
+            "entity": c.entity,
+            "key": c.key,
+            "op": c.op,
+            "data": None if c.data is None else msgspec.json.decode(c.data),
+        }
+        for c in result.changes
+    ]
+    body = msgspec.to_builtins(msgspec.structs.replace(result, changes=[]))
+    body["changes"] = changes
+    return _msgpack.encode(body)
+
+
+def _answer(request: Request[Any, Any, Any], content: bytes, msgpack: bool) -> Response[bytes]:
+    del request
+    return Response(
+        content=content,
+        media_type=MSGPACK if msgpack else "application/json",
+        headers={"X-Sync-Protocol": str(PROTOCOL_VERSION)},
+    )
+
+
+@post("/pull", status_code=200, summary="Pull changes")
+async def pull_handler(
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    sync_principal: NamedDependency[SyncPrincipal],
+    sync_settings: NamedDependency[SyncSettings],
+) -> Response[bytes]:
+    """Changes after the client's cursor for the principal's scopes (JSON or MessagePack)."""
+    body = await _decode(request, PullRequest)
+    protocol = _protocol(request.headers.get(PROTOCOL_HEADER), body.protocol)
+    if protocol not in SUPPORTED_PROTOCOLS:
+        raise _upgrade_required(protocol)
+    limit = min(
+        max(body.limit or sync_settings.pull_limit_default, 1), sync_settings.pull_limit_max
+    )
+    client_id = body.client_id or sync_principal.client_id
+    try:
+        result = await pull(db_session, sync_principal.scopes, body.cursor, limit)
+        if client_id is not None:
+            # The cursor a client sends is what it has applied: an implicit acknowledgement.
+            await record_ack(
+                db_session,
+                client_id,
+                body.cursor,
+                subscribed=sync_principal.scopes,
+                subject_id=sync_principal.subject_id,
+                dealer_id=sync_principal.dealer_id,
+            )
+    except DBAPIError as exc:
+        if is_transient_db_error(exc):
+            raise unavailable(exc) from exc
+        raise
+    msgpack = _wants_msgpack(request)
+    return _answer(request, _encode_pull(result, msgpack), msgpack)
+
+
+@post("/push", status_code=200, summary="Push queued mutations")
+async def push_handler(
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    sync_principal: NamedDependency[SyncPrincipal],
+    sync_registry: NamedDependency[MutationRegistry],
+    sync_settings: NamedDependency[SyncSettings],
+) -> Response[bytes]:
+    """Apply queued mutations; one stored outcome per mutation (JSON or MessagePack)."""
+    body = await _decode(request, PushRequest)
+    if len(body.mutations) > sync_settings.push_max_mutations:
+        raise SyncBadRequest(
+            f"At most {sync_settings.push_max_mutations} mutations per push",
+            f"每次推送最多 {sync_settings.push_max_mutations} 条变更",
+            code="too_many_mutations",
+        )
+    protocol = _protocol(request.headers.get(PROTOCOL_HEADER), body.protocol)
+    result = await push(db_session, sync_principal, body, sync_registry)
+    # An outdated client's mutations are still applied; it is told to upgrade alongside.
+    result = msgspec.structs.replace(result, upgrade_required=protocol not in SUPPORTED_PROTOCOLS)
+    msgpack = _wants_msgpack(request)
+    content = (_msgpack if msgpack else _json).encode(result)
+    return _answer(request, content, msgpack)
+
+
+@post("/ack", status_code=204, summary="Acknowledge a cursor")
+async def ack_handler(
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    sync_principal: NamedDependency[SyncPrincipal],
+) -> None:
+    """Acknowledge the cursor a node has applied (delivery tracking)."""
+    body = await _decode(request, AckRequest)
+    if _protocol(request.headers.get(PROTOCOL_HEADER), body.protocol) not in SUPPORTED_PROTOCOLS:
+        raise _upgrade_required(body.protocol)
+    if sync_principal.client_id is not None and body.client_id != sync_principal.client_id:
+        raise SyncForbidden(
+            "The token is bound to another client id",
+            "令牌绑定的客户端标识与请求不符",
+            code="client_forbidden",
+        )
+    await record_ack(
+        db_session,
+        body.client_id,
+        body.cursor,
+        subscribed=sync_principal.scopes,
+        subject_id=sync_principal.subject_id,
+        dealer_id=sync_principal.dealer_id,
+    )
+
+
+def _hello(principal: SyncPrincipal, settings: SyncSettings) -> bytes:
+    return _json.encode(
+        {
+            "type": "hello",
+            "protocol": PROTOCOL_VERSION,
+            "scopes": sorted(principal.scopes),
+            "heartbeatInterval": settings.heartbeat_interval,
+            "pollInterval": settings.poll_interval,
+        }
+    )
+
+
+async def hold_connection(
+    hub: Hub, kind: Kind, principal: SyncPrincipal, send: Send, receive: Receive, *, done: str
+) -> None:
+    """Hold a realtime connection until the client leaves or the hub drops it."""
+    # ASGI servers' send is a coroutine function; the hub steps it without a task.
+    conn = hub.connect(kind, principal.scopes, cast("HubSend", send), asyncio.current_task())
+    try:
+        while (await receive())["type"] != done:
+            pass
+    except asyncio.CancelledError:
+        if not conn.closed:
+            raise
+        # Dropped by the hub as a slow consumer: end this connection, not the server.
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+    finally:
+        hub.disconnect(conn)
+
+
+@websocket("/ws")
+async def websocket_handler(
+    socket: WebSocket[Any, Any, Any],
+    sync_principal: NamedDependency[SyncPrincipal],
+    sync_hub: NamedDependency[Hub],
+    sync_settings: NamedDependency[SyncSettings],
+    protocol: FromQuery[int | None] = None,
+) -> None:
+    """Pokes over WebSocket for the mini-program (token auth by the server on connect)."""
+    await socket.accept()
+    if protocol is not None and protocol not in SUPPORTED_PROTOCOLS:
+        error = _upgrade_required(protocol)
+        await socket.send_text(_json.encode({"type": "error", **error.to_problem()}).decode())
+        await socket.close(code=4426, reason="upgrade_required")
+        return
+    await socket.send_text(_hello(sync_principal, sync_settings).decode())
+    await hold_connection(
+        sync_hub, "ws", sync_principal, socket.send, socket.receive, done="websocket.disconnect"
+    )
+
+
+@get("/events", media_type="text/event-stream", summary="Pokes as Server-Sent Events")
+async def events_handler(
+    sync_principal: NamedDependency[SyncPrincipal],
+    sync_hub: NamedDependency[Hub],
+    sync_settings: NamedDependency[SyncSettings],
+    protocol: FromQuery[int | None] = None,
+) -> ASGIApp:
+    """Pokes as Server-Sent Events for apps and web pages."""
+    if protocol is not None and protocol not in SUPPORTED_PROTOCOLS:
+        raise _upgrade_required(protocol)
+    hello = b"event: hello\ndata: " + _hello(sync_principal, sync_settings) + b"\n\n"
+
+    async def stream(scope: Scope, receive: Receive, send: Send) -> None:
+        del scope
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/event-stream"),
+                    (b"cache-control", b"no-cache"),
+                    (b"x-accel-buffering", b"no"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": hello, "more_body": True})
+        # No closing chunk: the client has gone, or was dropped because it stopped reading.
+        await hold_connection(
+            sync_hub, "sse", sync_principal, send, receive, done="http.disconnect"
+        )
+
+    return stream
+
+
+def create_sync_router(
+    hub: Hub, registry: MutationRegistry, settings: SyncSettings | None = None
+) -> Router:
+    """The ``/sync`` router; the server provides ``db_session`` and ``sync_principal``."""
+    settings = settings or SyncSettings()
+    return Router(
+        path="/sync",
+        route_handlers=[pull_handler, push_handler, ack_handler, websocket_handler, events_handler],
+        dependencies={
+            "sync_hub": Provide(lambda: hub, use_cache=True, sync_to_thread=False),
+            "sync_registry": Provide(lambda: registry, use_cache=True, sync_to_thread=False),
+            "sync_settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+        },
+        tags=["sync"],
+    )
