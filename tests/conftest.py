@@ -33,7 +33,7 @@ from tests.fakes.wechat import APPID, SECRET, FakeWechat
 IN_CI = os.environ.get("CI") == "true"
 logging.getLogger("httpx").setLevel(logging.WARNING)
 PG_ADMIN_URL = os.environ.get("CHANNELHUB_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-PG_DATABASE = "channelhub_test"
+PG_DATABASE = os.environ.get("CHANNELHUB_TEST_PG_DB", "channelhub_test")
 REDIS_URL = os.environ.get("CHANNELHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 S3_URL = os.environ.get("CHANNELHUB_TEST_S3_URL", "")
 BACKENDS = [p for p in os.environ.get("CHANNELHUB_TEST_BACKENDS", "sqlite,postgres").split(",") if p]
