@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 
-from sqlalchemy import Enum, ForeignKey, Integer, String
+from sqlalchemy import JSON, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, IdMixin, TimestampMixin
@@ -48,9 +48,27 @@ class Sku(IdMixin, TimestampMixin, Base):
     unit: Mapped[str] = mapped_column(String(16), default="瓶")
     pack_size: Mapped[int] = mapped_column(Integer, default=1)
     min_order_qty: Mapped[int] = mapped_column(Integer, default=1)
+    # Sold only in whole cases: the quantity must be a multiple of ``pack_size``.
+    whole_cases: Mapped[bool] = mapped_column(default=False, server_default="0")
     barcode: Mapped[str | None] = mapped_column(String(32), index=True)
     status: Mapped[ItemStatus] = mapped_column(
         Enum(ItemStatus, native_enum=False, length=16), default=ItemStatus.ACTIVE
     )
     pinyin: Mapped[str] = mapped_column(String(256), default="", index=True)
     pinyin_initials: Mapped[str] = mapped_column(String(64), default="", index=True)
+    # Object-storage keys of the SKU's images, in display order (served as presigned links).
+    image_keys: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+
+
+class CatalogRevision(Base):
+    """One counter bumped by every write that changes what a priced catalog page shows.
+
+    Catalog writes, price-list publishes and dealer pricing facts (tier, regions) bump it in
+    their own transaction, so a cached page keyed by it is never served after the change
+    committed: the very next request reads the new value.
+    """
+
+    __tablename__ = "catalog_revisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)

@@ -9,6 +9,8 @@ from server.catalog import models as catalog_models
 from server.db.base import Base
 from server.dealers import models as dealer_models
 from server.identity import models as identity_models
+from server.pricelists import models as pricelist_models
+from server.quotes import models as quote_models
 from server.regions import models as region_models
 from server.warehouses import models as warehouse_models
 
@@ -19,6 +21,8 @@ __all__ = [
     "catalog_models",
     "dealer_models",
     "identity_models",
+    "pricelist_models",
+    "quote_models",
     "region_models",
     "target_metadata",
     "warehouse_models",
