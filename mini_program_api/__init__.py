@@ -10,10 +10,13 @@ from litestar.types import ControllerRouterHandler
 
 from mini_program_api.addresses import AddressController
 from mini_program_api.auth import DevAuthController, MeController, WechatAuthController
+from mini_program_api.catalog import CartController, CatalogController
 
 
 def mobile_handlers(*, dev_mode: bool) -> list[ControllerRouterHandler]:
-    handlers: list[ControllerRouterHandler] = [WechatAuthController, MeController, AddressController]
+    handlers: list[ControllerRouterHandler] = [
+        WechatAuthController, MeController, AddressController, CatalogController, CartController,
+    ]
     if dev_mode:
         handlers.append(DevAuthController)
     return handlers

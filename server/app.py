@@ -19,6 +19,7 @@ from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 
 from mini_program_api import mobile_handlers
+from server.catalog.routes import CategoryController, ProductController, SkuController
 from server.db.engine import Database
 from server.db.session import provide_db_session
 from server.dealers.routes import DealerController, TierController
@@ -29,6 +30,8 @@ from server.identity.routes import AuthController, InvitationController, UserCon
 from server.identity.throttle import LoginThrottle
 from server.identity.wechat import WechatClient
 from server.observability import RequestIdMiddleware, configure_logging
+from server.pricelists.loading import PricingCache
+from server.pricelists.routes import PriceListController
 from server.regions.routes import RegionController
 from server.settings import Settings
 from server.storage.backends import create_storage
@@ -82,6 +85,7 @@ def create_app(settings: Settings) -> Litestar:
         HealthController, Metrics, docs, LocalStorageController,
         AuthController, UserController, InvitationController,
         RegionController, WarehouseController, TierController, DealerController,
+        CategoryController, ProductController, SkuController, PriceListController,
         *mobile_handlers(dev_mode=settings.dev_mode),
     ]
     return Litestar(
@@ -103,7 +107,10 @@ def create_app(settings: Settings) -> Litestar:
 def _initial_state(settings: Settings, database: Database, storage: object) -> Any:
     from litestar.datastructures import State
 
-    return State({"settings": settings, "database": database, "storage": storage, "redis": None})
+    return State({
+        "settings": settings, "database": database, "storage": storage, "redis": None,
+        "pricing_cache": PricingCache(),
+    })
 
 
 def openapi_config() -> OpenAPIConfig:
