@@ -32,7 +32,7 @@ _REVISION_ID = 1
 
 
 def pinyin_keys(name: str) -> tuple[str, str]:
-    """Full pinyin and initials of a name, lower case, no spaces (农夫山泉: nongfushanquan, nfsq)."""
+    """Full pinyin and initials, lower case, no spaces (农夫山泉: nongfushanquan, nfsq)."""
     full = lazy_pinyin(name, style=Style.NORMAL, errors="ignore")
     initials = lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore")
     return "".join(full).lower()[:256], "".join(initials).lower()[:64]
