@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import record
+from server.catalog.service import bump_revision
 from server.db.repository import flush_or_conflict, get_or_404, keyset_page
 from server.dealers.models import Dealer, DealerRegion, DealerStatus, DealerTier
 from server.dealers.schemas import (
@@ -118,6 +119,8 @@ async def update_dealer(session: AsyncSession, actor: Principal, dealer_id: uuid
     for name, value in changes.items():
         setattr(dealer, name, value)
     await flush_or_conflict(session)
+    if body.tier_code is not None or body.region_codes is not None or body.segments is not None:
+        await bump_revision(session)  # the dealer's prices may change: drop cached pages
     record(session, actor, "dealer.updated", "dealer", dealer.id,
            {k: str(v) for k, v in set_fields(body).items()})
     return dealer

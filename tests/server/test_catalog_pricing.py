@@ -284,3 +284,18 @@ async def test_sku_detail_shows_my_price_and_breaks(
     )
     hq = bearer(settings, await make_user(db, Role.HQ_ADMIN))
     assert (await client.get(f"/mp/catalog/skus/{sku.id}", headers=hq)).status_code == 403
+
+
+async def test_a_dealer_moved_to_another_tier_sees_that_tier_price_at_once(
+    client: Client, db: Database, settings: Settings
+) -> None:
+    await make_tiers(db)
+    await make_sku(db, "A", "商品A")
+    await make_price_list(db, "PL-CORE", {"A": 900}, scope=Scope.TIER, key="core")
+    await make_price_list(db, "PL-GROWTH", {"A": 950}, scope=Scope.TIER, key="growth")
+    headers, dealer_id = await _dealer_headers(db, settings, "core")
+    assert await _prices(client, headers) == {"A": 900}
+    hq = bearer(settings, await make_user(db, Role.HQ_ADMIN))
+    moved = await client.put(f"/hq/dealers/{dealer_id}", json={"tierCode": "growth"}, headers=hq)
+    assert moved.status_code == 200, moved.text
+    assert await _prices(client, headers) == {"A": 950}
