@@ -48,14 +48,14 @@ async def test_row_errors_are_reported_and_nothing_is_written(
 ) -> None:
     hq, draft = await _setup(client, db, settings)
     csv = (
-        "sku,unit_price,breaks\n"
-        "A,9.50,\n"
-        "GHOST,1.00,\n"
-        "B,abc,\n"
-        "A,9.00,\n"
-        "C,5.00,10-49:4.50; 40+:4.00\n"
-        "C2,-1,\n"
-    ).encode()
+        b"sku,unit_price,breaks\n"
+        b"A,9.50,\n"
+        b"GHOST,1.00,\n"
+        b"B,abc,\n"
+        b"A,9.00,\n"
+        b"C,5.00,10-49:4.50; 40+:4.00\n"
+        b"C2,-1,\n"
+    )
     dry = await client.post(
         f"/hq/price-lists/{draft}/import",
         params={"dryRun": "true", "filename": "p.csv"},
