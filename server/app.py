@@ -32,6 +32,7 @@ from server.identity.wechat import WechatClient
 from server.observability import RequestIdMiddleware, configure_logging
 from server.pricelists.loading import PricingCache
 from server.pricelists.routes import PriceListController
+from server.quotes.routes import QuoteApprovalController, QuoteThresholdController
 from server.regions.routes import RegionController
 from server.settings import Settings
 from server.storage.backends import create_storage
@@ -86,6 +87,7 @@ def create_app(settings: Settings) -> Litestar:
         AuthController, UserController, InvitationController,
         RegionController, WarehouseController, TierController, DealerController,
         CategoryController, ProductController, SkuController, PriceListController,
+        QuoteApprovalController, QuoteThresholdController,
         *mobile_handlers(dev_mode=settings.dev_mode),
     ]
     return Litestar(
