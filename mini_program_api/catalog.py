@@ -28,8 +28,8 @@ def _dealer(principal: Principal) -> uuid.UUID:
 
 class CatalogController(Controller):
     path = "/mp/catalog"
-    tags = ["mini-program: catalog"]
-    guards = [requires_dealer]
+    tags = ("mini-program: catalog",)
+    guards = (requires_dealer,)
 
     @get("/categories", summary="Catalog categories")
     async def categories(self, db_session: NamedDependency[AsyncSession]) -> list[CategoryOut]:
@@ -39,6 +39,7 @@ class CatalogController(Controller):
     @get("/skus", summary="Browse SKUs with my prices")
     async def skus(
         self,
+        *,
         state: State,
         principal: NamedDependency[Principal],
         q: Annotated[str | None, Parameter(max_length=64)] = None,
@@ -55,10 +56,10 @@ class CatalogController(Controller):
             state.database,
             state.pricing_cache,
             state.storage,
-            _dealer(principal),
-            state.settings.currency,
-            utcnow(),
-            query,
+            dealer_id=_dealer(principal),
+            currency=state.settings.currency,
+            now=utcnow(),
+            query=query,
         )
         content: Any = body
         return Response(content, media_type="application/json")
@@ -76,17 +77,17 @@ class CatalogController(Controller):
             db_session,
             state.pricing_cache,
             state.storage,
-            _dealer(principal),
-            state.settings.currency,
-            utcnow(),
-            sku_id,
+            dealer_id=_dealer(principal),
+            currency=state.settings.currency,
+            now=utcnow(),
+            sku_id=sku_id,
         )
 
 
 class CartController(Controller):
     path = "/mp/cart"
-    tags = ["mini-program: catalog"]
-    guards = [requires_dealer]
+    tags = ("mini-program: catalog",)
+    guards = (requires_dealer,)
 
     @post("/price", summary="Price my cart", status_code=200)
     async def price(
@@ -102,8 +103,8 @@ class CartController(Controller):
             db_session,
             state.pricing_cache,
             _dealer(principal),
-            state.settings.currency,
-            utcnow(),
-            lines,
+            currency=state.settings.currency,
+            now=utcnow(),
+            lines=lines,
         )
         return priced_cart_out(priced)

@@ -24,8 +24,8 @@ from server.schemas import Page
 
 class QuoteController(Controller):
     path = "/mp/quotes"
-    tags = ["mini-program: quotes"]
-    guards = [requires_dealer]
+    tags = ("mini-program: quotes",)
+    guards = (requires_dealer,)
 
     @post("/", summary="Create a quote from my cart")
     async def create(
@@ -41,10 +41,10 @@ class QuoteController(Controller):
             db_session,
             state.pricing_cache,
             principal,
-            state.settings.currency,
-            now,
-            data,
-            state.settings.quote_valid_days,
+            currency=state.settings.currency,
+            now=now,
+            body=data,
+            default_valid_days=state.settings.quote_valid_days,
         )
         return service.quote_out(quote, now, with_snapshot=True)
 

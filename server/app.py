@@ -79,6 +79,7 @@ def create_app(settings: Settings) -> Litestar:
             finally:
                 if redis is not None:
                     await redis.aclose()
+                await app.state.pricing_cache.aclose()
                 await database.dispose()
 
     prometheus = PrometheusConfig(app_name="channelhub", group_path=True, prefix="channelhub")

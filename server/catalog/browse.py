@@ -29,6 +29,7 @@ from server.db.engine import Database
 from server.db.repository import get_or_404
 from server.pricelists.loading import (
     Executor,
+    Heads,
     PricingCache,
     SkuRule,
     candidate_lists,
@@ -37,7 +38,7 @@ from server.pricelists.loading import (
     load_lists_with_items,
     sku_rule,
 )
-from server.pricing import LineError, PriceList, PriceResolver
+from server.pricing import DealerFacts, LineError, PriceList, PriceResolver
 from server.schemas import Page, decode_cursor, encode_cursor
 
 IMAGE_LINK_TTL = 24 * 3600
@@ -113,6 +114,7 @@ _PAGE_COLUMNS = (
 async def _render_page(
     conn: Executor,
     cache: PricingCache,
+    *,
     revision: int,
     storage: Any,
     lists: tuple[PriceList, ...],
@@ -153,37 +155,69 @@ async def catalog_page(
     database: Database,
     cache: PricingCache,
     storage: Any,
+    *,
     dealer_id: uuid.UUID,
     currency: str,
     now: datetime,
     query: CatalogQuery,
 ) -> bytes:
     """One page of active SKUs with the dealer's price, as JSON bytes (cached)."""
-    async with database.read_engine.connect() as conn:
-        revision = await read_revision(conn)
+    revision = await cache.revision(database)
+    heads = cache.heads(revision)
+    dealer = cache.facts(revision, dealer_id)
+    if heads is not None and dealer is not None:
+        body = cache.page(
+            _page_key(revision, heads, dealer, currency=currency, now=now, query=query)
+        )
+        if body is not None:
+            return body  # the hot path: one tiny SELECT, no ORM, cached bytes
+    async with cache.reader(database).connect() as conn:
         heads = await load_heads(conn, cache, revision)
         dealer = await load_dealer_facts(conn, cache, revision, dealer_id)
-        lists = candidate_lists(heads, dealer, currency, now)
-        key = (
-            revision,
-            tuple((pl.id, pl.version) for pl in lists),
-            query,
-            int(now.timestamp()) // 3600,  # image links are re-signed every hour
-        )
+        key = _page_key(revision, heads, dealer, currency=currency, now=now, query=query)
         body = cache.page(key)
         if body is None:
+            lists = candidate_lists(heads, dealer, currency, now)
             body = await _render_page(
-                conn, cache, revision, storage, lists, dealer, currency, now, query
+                conn,
+                cache,
+                revision=revision,
+                storage=storage,
+                lists=lists,
+                dealer=dealer,
+                currency=currency,
+                now=now,
+                query=query,
             )
             cache.store_page(key, body)
-        await conn.rollback()
     return body
+
+
+def _page_key(
+    revision: int,
+    heads: Heads,
+    dealer: DealerFacts,
+    *,
+    currency: str,
+    now: datetime,
+    query: CatalogQuery,
+) -> tuple[Any, ...]:
+    """A page depends on the revision, the versions of the lists that apply (in effect now)
+    and the query; image links are re-signed every hour."""
+    lists = candidate_lists(heads, dealer, currency, now)
+    return (
+        revision,
+        tuple((pl.id, pl.version) for pl in lists),
+        query,
+        int(now.timestamp()) // 3600,
+    )
 
 
 async def sku_detail(
     session: AsyncSession,
     cache: PricingCache,
     storage: Any,
+    *,
     dealer_id: uuid.UUID,
     currency: str,
     now: datetime,

@@ -37,8 +37,8 @@ Cursor = Annotated[str | None, Parameter(max_length=256)]
 
 class CategoryController(Controller):
     path = "/hq/catalog/categories"
-    tags = ["hq: catalog"]
-    guards = [requires_hq]
+    tags = ("hq: catalog",)
+    guards = (requires_hq,)
 
     @get("/", summary="List categories")
     async def list_(self, db_session: NamedDependency[AsyncSession]) -> list[CategoryOut]:
@@ -71,8 +71,8 @@ class CategoryController(Controller):
 
 class ProductController(Controller):
     path = "/hq/catalog/products"
-    tags = ["hq: catalog"]
-    guards = [requires_hq]
+    tags = ("hq: catalog",)
+    guards = (requires_hq,)
 
     @get("/", summary="List products")
     async def list_(
@@ -119,12 +119,13 @@ class ProductController(Controller):
 
 class SkuController(Controller):
     path = "/hq/catalog/skus"
-    tags = ["hq: catalog"]
-    guards = [requires_hq]
+    tags = ("hq: catalog",)
+    guards = (requires_hq,)
 
     @get("/", summary="List or search SKUs")
     async def list_(
         self,
+        *,
         db_session: NamedDependency[AsyncSession],
         limit: Limit = 100,
         q: Annotated[str | None, Parameter(max_length=64)] = None,

@@ -137,6 +137,7 @@ async def price_for_dealer(
     session: AsyncSession,
     cache: PricingCache,
     dealer_id: uuid.UUID,
+    *,
     currency: str,
     now: datetime,
     lines: list[CartLine],

@@ -8,6 +8,7 @@ enough to know that nothing cached is stale.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -16,9 +17,10 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from server.catalog.models import ItemStatus, Sku
+from server.db.engine import Database
 from server.dealers.models import Dealer, DealerRegion
 from server.errors import NotFound
 from server.pricelists.models import PriceListEntry, PriceListStatus, PriceListVersion
@@ -55,6 +57,26 @@ class Heads(msgspec.Struct, frozen=True, kw_only=True):
     row_ids: dict[str, uuid.UUID]
 
 
+REVISION_SQL = "SELECT value FROM catalog_revisions WHERE id = 1"
+
+
+async def read_revision_value(conn: AsyncConnection) -> int:
+    value = (await conn.exec_driver_sql(REVISION_SQL)).scalar()
+    return int(value or 0)
+
+
+def _revision_connection_class() -> Any:
+    import asyncpg
+
+    class RevisionConnection(asyncpg.Connection):  # type: ignore[misc]
+        """Only ever runs one autocommit SELECT: nothing to reset on release."""
+
+        def get_reset_query(self) -> str:
+            return ""
+
+    return RevisionConnection
+
+
 class PricingCache:
     """Per-process caches keyed by the catalog revision; stale entries are simply not hit."""
 
@@ -63,6 +85,53 @@ class PricingCache:
         self._heads: tuple[int, Heads] | None = None
         self._facts: dict[uuid.UUID, tuple[int, DealerFacts]] = {}
         self._pages: OrderedDict[Any, bytes] = OrderedDict()
+        self._reader: AsyncEngine | None = None
+        self._pool: Any = None
+        self._pool_lock = asyncio.Lock()
+
+    def reader(self, database: Database) -> AsyncEngine:
+        """The engine for hot-path reads: on PostgreSQL in autocommit, so a cache hit costs
+        one statement (no BEGIN / ROLLBACK round trips); each statement sees committed data."""
+        if self._reader is None:
+            engine = database.read_engine
+            if not database.is_sqlite:
+                engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._reader = engine
+        return self._reader
+
+    async def revision(self, database: Database) -> int:
+        """The catalog revision, read fresh on every call (one round trip).
+
+        On PostgreSQL through a small raw asyncpg pool: a cache hit then costs one
+        autocommit SELECT and no ORM, pool-ping or reset round trips.
+        """
+        if database.is_sqlite:
+            async with database.read_engine.connect() as conn:
+                return await read_revision_value(conn)
+        pool = self._pool or await self._open_pool(database)
+        async with pool.acquire() as conn:
+            value = await conn.fetchval(REVISION_SQL)
+        return int(value or 0)
+
+    async def _open_pool(self, database: Database) -> Any:
+        import asyncpg
+
+        async with self._pool_lock:
+            if self._pool is None:
+                url = database.url.set(drivername="postgresql")
+                self._pool = await asyncpg.create_pool(
+                    url.render_as_string(hide_password=False),
+                    min_size=1,
+                    max_size=8,
+                    connection_class=_revision_connection_class(),
+                )
+        return self._pool
+
+    async def aclose(self) -> None:
+        """Close the revision pool (app shutdown)."""
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
 
     def heads(self, revision: int) -> Heads | None:
         if self._heads is not None and self._heads[0] == revision:

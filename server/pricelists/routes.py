@@ -35,8 +35,8 @@ async def _out(session: AsyncSession, pl: PriceListVersion) -> PriceListOut:
 
 class PriceListController(Controller):
     path = "/hq/price-lists"
-    tags = ["hq: pricing"]
-    guards = [requires_hq]
+    tags = ("hq: pricing",)
+    guards = (requires_hq,)
 
     @get("/", summary="List price list versions")
     async def list_(
@@ -135,6 +135,7 @@ class PriceListController(Controller):
     )
     async def import_items(
         self,
+        *,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         request: Request,

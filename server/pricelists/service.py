@@ -227,7 +227,9 @@ async def create_price_list(
     return pl
 
 
-async def new_version(session: AsyncSession, actor: Principal, code: str) -> PriceListVersion:
+async def new_version(
+    session: AsyncSession, actor: Principal | None, code: str
+) -> PriceListVersion:
     """A new draft copying the latest version of ``code`` (header and items)."""
     stmt = (
         select(PriceListVersion)
@@ -257,7 +259,7 @@ async def new_version(session: AsyncSession, actor: Principal, code: str) -> Pri
         effective_from=latest.effective_from,
         effective_to=latest.effective_to,
         status=PriceListStatus.DRAFT,
-        created_by=actor.user_id,
+        created_by=actor.user_id if actor else None,
     )
     session.add(draft)
     await session.flush()
@@ -385,7 +387,7 @@ async def find_publish_conflicts(
 
 
 async def publish(
-    session: AsyncSession, actor: Principal, price_list_id: uuid.UUID
+    session: AsyncSession, actor: Principal | None, price_list_id: uuid.UUID
 ) -> PriceListVersion:
     """Publish a draft: conflicts refused, previous version superseded, caches invalidated."""
     stmt = select(PriceListVersion).where(PriceListVersion.id == price_list_id).with_for_update()
@@ -423,7 +425,7 @@ async def publish(
     await session.flush()
     draft.status = PriceListStatus.PUBLISHED
     draft.published_at = utcnow()
-    draft.published_by = actor.user_id
+    draft.published_by = actor.user_id if actor else None
     await session.flush()
     await bump_revision(session)
     scopes = sync_scopes(draft)

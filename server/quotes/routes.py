@@ -26,8 +26,8 @@ Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 
 class QuoteApprovalController(Controller):
     path = "/hq/quotes"
-    tags = ["hq: quotes"]
-    guards = [requires_hq]
+    tags = ("hq: quotes",)
+    guards = (requires_hq,)
 
     @get("/", summary="List quotes")
     async def list_(
@@ -89,8 +89,8 @@ class QuoteApprovalController(Controller):
 
 class QuoteThresholdController(Controller):
     path = "/hq/quote-thresholds"
-    tags = ["hq: quotes"]
-    guards = [requires_hq]
+    tags = ("hq: quotes",)
+    guards = (requires_hq,)
 
     @get("/", summary="Approval thresholds per tier")
     async def list_(self, db_session: NamedDependency[AsyncSession]) -> list[ThresholdOut]:

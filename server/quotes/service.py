@@ -119,6 +119,7 @@ async def create_quote(
     session: AsyncSession,
     cache: PricingCache,
     actor: Principal,
+    *,
     currency: str,
     now: datetime,
     body: QuoteCreate,
@@ -134,7 +135,9 @@ async def create_quote(
         if existing is not None:
             return existing  # a retry of the same create: the same quote
     cart = [CartLine(sku=ln.sku, qty=ln.qty) for ln in body.lines]
-    priced, rules = await price_for_dealer(session, cache, dealer_id, currency, now, cart)
+    priced, rules = await price_for_dealer(
+        session, cache, dealer_id, currency=currency, now=now, lines=cart
+    )
     facts = await load_dealer_facts(session, cache, await read_revision(session), dealer_id)
     line_limit, quote_limit = await thresholds_for(session, facts.tier)
     errors: list[dict[str, object]] = []
