@@ -10,14 +10,14 @@ from litestar.types import ControllerRouterHandler
 
 from mini_program_api.addresses import AddressController
 from mini_program_api.auth import DevAuthController, MeController, WechatAuthController
-from mini_program_api.catalog import CartController, CatalogController
+from mini_program_api.catalog import CartController, CatalogController, CpqController
 from mini_program_api.quotes import QuoteController
 
 
 def mobile_handlers(*, dev_mode: bool) -> list[ControllerRouterHandler]:
     handlers: list[ControllerRouterHandler] = [
         WechatAuthController, MeController, AddressController, CatalogController, CartController,
-        QuoteController,
+        CpqController, QuoteController,
     ]
     if dev_mode:
         handlers.append(DevAuthController)

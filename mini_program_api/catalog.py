@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.catalog import browse, service
+from server.catalog import browse, cpq, service
 from server.catalog.schemas import CategoryOut, DealerSkuOut
 from server.db.base import utcnow
 from server.identity.guards import requires_dealer
@@ -19,6 +19,7 @@ from server.identity.principal import Principal
 from server.pricelists.cart import CartIn, PricedCartOut, price_for_dealer, priced_cart_out
 from server.pricing import CartLine
 from server.schemas import Page
+from server.schemas import Response as Response_
 
 
 def _dealer(principal: Principal) -> uuid.UUID:
@@ -108,3 +109,55 @@ class CartController(Controller):
             lines=lines,
         )
         return priced_cart_out(priced)
+
+
+class ConfiguredOut(Response_, kw_only=True):
+    lines: list[cpq.ConfiguredLine]
+    cart: PricedCartOut
+
+
+class CpqController(Controller):
+    path = "/mp/catalog"
+    tags = ("mini-program: catalog",)
+    guards = (requires_dealer,)
+
+    @get("/bundles", summary="Bundles on sale")
+    async def bundles(self, db_session: NamedDependency[AsyncSession]) -> list[cpq.BundleOut]:
+        """Active fixed bundles; a cart holding a complete set gets the bundle price."""
+        return [cpq.bundle_out(b) for b in await cpq.list_bundles(db_session, active_only=True)]
+
+    @get("/configurables/{code:str}", summary="A configurable product")
+    async def configurable(
+        self, db_session: NamedDependency[AsyncSession], code: FromPath[str]
+    ) -> cpq.ConfigurableOut:
+        """Its option groups (min/max) and requires/excludes constraints."""
+        return cpq.configurable_out(await cpq.get_configurable(db_session, code))
+
+    @post(
+        "/configurables/{code:str}/configure",
+        summary="Configure and price a product",
+        status_code=200,
+    )
+    async def configure(
+        self,
+        state: State,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        code: FromPath[str],
+        data: JSONBody[cpq.ConfigureIn],
+    ) -> ConfiguredOut:
+        """The configuration's cart lines priced for me; a violated constraint is a 422
+        naming it."""
+        lines = await cpq.configure(db_session, code, data)
+        priced, _ = await price_for_dealer(
+            db_session,
+            state.pricing_cache,
+            _dealer(principal),
+            currency=state.settings.currency,
+            now=utcnow(),
+            lines=lines,
+        )
+        return ConfiguredOut(
+            lines=[cpq.ConfiguredLine(sku=line.sku, qty=line.qty) for line in lines],
+            cart=priced_cart_out(priced),
+        )

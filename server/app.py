@@ -19,7 +19,13 @@ from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 
 from mini_program_api import mobile_handlers
-from server.catalog.routes import CategoryController, ProductController, SkuController
+from server.catalog.routes import (
+    BundleController,
+    CategoryController,
+    ConfigurableController,
+    ProductController,
+    SkuController,
+)
 from server.db.engine import Database
 from server.db.session import provide_db_session
 from server.dealers.routes import DealerController, TierController
@@ -88,7 +94,7 @@ def create_app(settings: Settings) -> Litestar:
         AuthController, UserController, InvitationController,
         RegionController, WarehouseController, TierController, DealerController,
         CategoryController, ProductController, SkuController, PriceListController,
-        QuoteApprovalController, QuoteThresholdController,
+        QuoteApprovalController, QuoteThresholdController, BundleController, ConfigurableController,
         *mobile_handlers(dev_mode=settings.dev_mode),
     ]
     return Litestar(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from typing import Any
 
 from sqlalchemy import JSON, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -72,3 +73,38 @@ class CatalogRevision(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Bundle(IdMixin, TimestampMixin, Base):
+    """A fixed bundle (套装): components sold together at ``bundle_price`` fen per set.
+
+    ``version`` grows with every change, so explanations and quote snapshots pin it.
+    """
+
+    __tablename__ = "bundles"
+
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    bundle_price: Mapped[int] = mapped_column(Integer)
+    # [{"sku": "SKU00001", "qty": 1}, ...]
+    components: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[ItemStatus] = mapped_column(
+        Enum(ItemStatus, native_enum=False, length=16), default=ItemStatus.ACTIVE
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ConfigurableProductRow(IdMixin, TimestampMixin, Base):
+    """A configurable product: option groups and constraints (``server.pricing`` shape)."""
+
+    __tablename__ = "configurable_products"
+
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[ItemStatus] = mapped_column(
+        Enum(ItemStatus, native_enum=False, length=16), default=ItemStatus.ACTIVE
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)

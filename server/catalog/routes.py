@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.catalog import service
+from server.catalog import cpq, service
 from server.catalog.models import ItemStatus, Product, Sku
 from server.catalog.schemas import (
     CategoryCreate,
@@ -180,3 +180,56 @@ class SkuController(Controller):
         storage: Any = state.storage
         key = f"catalog/{sku.code}/{uuid.uuid4().hex}"
         return storage.presign_upload(key, data.content_type)
+
+
+class BundleController(Controller):
+    path = "/hq/catalog/bundles"
+    tags = ("hq: catalog",)
+    guards = (requires_hq,)
+
+    @get("/", summary="List bundles")
+    async def list_(self, db_session: NamedDependency[AsyncSession]) -> list[cpq.BundleOut]:
+        """Every fixed bundle, active or not."""
+        return [cpq.bundle_out(b) for b in await cpq.list_bundles(db_session, active_only=False)]
+
+    @post("/", summary="Create a fixed bundle")
+    async def create(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        data: JSONBody[cpq.BundleIn],
+    ) -> cpq.BundleOut:
+        """A set of SKUs sold at a bundle price per complete set."""
+        return cpq.bundle_out(await cpq.create_bundle(db_session, principal, data))
+
+    @put("/{bundle_id:uuid}", summary="Update a bundle")
+    async def update(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        bundle_id: FromPath[uuid.UUID],
+        data: JSONBody[cpq.BundleUpdate],
+    ) -> cpq.BundleOut:
+        """Change a bundle (its version grows; prices follow on the next request)."""
+        return cpq.bundle_out(await cpq.update_bundle(db_session, principal, bundle_id, data))
+
+
+class ConfigurableController(Controller):
+    path = "/hq/catalog/configurables"
+    tags = ("hq: catalog",)
+    guards = (requires_hq,)
+
+    @get("/", summary="List configurable products")
+    async def list_(self, db_session: NamedDependency[AsyncSession]) -> list[cpq.ConfigurableOut]:
+        """Every configurable product with its options and constraints."""
+        return [cpq.configurable_out(r) for r in await cpq.list_configurables(db_session)]
+
+    @post("/", summary="Create a configurable product")
+    async def create(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        data: JSONBody[cpq.ConfigurableIn],
+    ) -> cpq.ConfigurableOut:
+        """Option groups with min/max choices and requires/excludes constraints."""
+        return cpq.configurable_out(await cpq.create_configurable(db_session, principal, data))

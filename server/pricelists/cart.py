@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.catalog.cpq import bundle_steps
 from server.catalog.service import read_revision
 from server.errors import Invalid
 from server.pricelists.loading import (
@@ -151,7 +152,13 @@ async def price_for_dealer(
     lists = await load_lists_with_items(
         session, heads, candidate_lists(heads, dealer, currency, now), rules
     )
-    context = PricingContext(dealer=dealer, currency=currency, price_lists=lists, now=now)
+    context = PricingContext(
+        dealer=dealer,
+        currency=currency,
+        price_lists=lists,
+        now=now,
+        order_steps=await bundle_steps(session, cache, revision),
+    )
     try:
         priced = price_cart(context, lines)
     except CartInvalid as exc:

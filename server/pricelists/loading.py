@@ -87,6 +87,7 @@ class PricingCache:
         self._pages: OrderedDict[Any, bytes] = OrderedDict()
         self._reader: AsyncEngine | None = None
         self._pool: Any = None
+        self._bundles: tuple[int, tuple[Any, ...]] | None = None
         self._pool_lock = asyncio.Lock()
 
     def reader(self, database: Database) -> AsyncEngine:
@@ -132,6 +133,14 @@ class PricingCache:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+    def bundles(self, revision: int) -> tuple[Any, ...] | None:
+        if self._bundles is not None and self._bundles[0] == revision:
+            return self._bundles[1]
+        return None
+
+    def store_bundles(self, revision: int, steps: tuple[Any, ...]) -> None:
+        self._bundles = (revision, steps)
 
     def heads(self, revision: int) -> Heads | None:
         if self._heads is not None and self._heads[0] == revision:
