@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
 import zipfile
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from openpyxl import Workbook
 
+from server.cli import main
 from server.db.engine import Database
 from server.errors import Invalid
 from server.identity.models import Role
@@ -170,3 +175,37 @@ def test_a_declared_huge_sheet_is_refused_up_front() -> None:
     with pytest.raises(Invalid) as caught:
         imports.parse_file(out.getvalue(), "big.xlsx", {"A"})
     assert caught.value.code == "import_too_many_rows"
+
+
+def test_cli_imports_and_publishes_with_a_report(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.db.engine import Database
+    from server.settings import DatabaseSettings
+
+    async def seed() -> None:
+        db = Database(DatabaseSettings(url=database_url))
+        await make_sku(db, "A", "商品A")
+        await make_sku(db, "B", "商品B")
+        await make_price_list(db, "PL-DEF", {"A": 1000})
+        await db.dispose()
+
+    asyncio.run(seed())
+    good = tmp_path / "prices.csv"
+    good.write_text("sku,unit_price\nA,11\nB,2.5\n", encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sku,unit_price\nA,x\n", encoding="utf-8")
+    monkeypatch.setenv("CHANNELHUB_DATABASE_URL", database_url)
+    monkeypatch.setenv("CHANNELHUB_AUTH_JWT_SECRET", "cli-test-" + "s" * 40)
+    runner = CliRunner()
+    refused = runner.invoke(main, ["price-list", "import", str(bad), "--list", "PL-DEF", "--apply"])
+    assert refused.exit_code == 1
+    assert json.loads(refused.stdout)["code"] == "import_rows_invalid"
+    dry = runner.invoke(main, ["price-list", "import", str(good), "--list", "PL-DEF"])
+    assert dry.exit_code == 0, dry.output
+    assert json.loads(dry.stdout)["diff"]["changedItems"][0]["newUnitPrice"] == 1100
+    done = runner.invoke(
+        main, ["price-list", "import", str(good), "--list", "PL-DEF", "--apply", "--publish"]
+    )
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["published"] == {"code": "PL-DEF", "version": 2}
