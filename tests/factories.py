@@ -104,20 +104,25 @@ async def make_sku(db: Database, code: str | None = None, name: str = "农夫山
     return sku
 
 
-async def make_price_list(db: Database, code: str, items: dict[str, int | tuple[int, list[tuple[int, int]]]], *,
-                          scope: Scope = Scope.DEFAULT, key: str | None = None, priority: int = 0,
-                          version: int = 1,
+PriceSpec = int | tuple[int, list[tuple[int, int]]]
+
+
+async def make_price_list(db: Database, code: str, items: dict[str, PriceSpec], *,
+                          scope: Scope = Scope.DEFAULT, key: str | None = None,
+                          priority: int = 0, version: int = 1,
                           status: PriceListStatus = PriceListStatus.PUBLISHED) -> PriceListVersion:
-    """A price list version with ``{sku: unit_price}`` or ``{sku: (unit_price, [(min_qty, price)])}``."""
+    """A price list version: ``{sku: unit_price}`` or ``{sku: (price, [(min_qty, price)])}``."""
+    published = utcnow() if status is PriceListStatus.PUBLISHED else None
     async with transaction(db) as s:
         pl = PriceListVersion(id=uuid.uuid4(), code=code, version=version, name=code, scope=scope,
                               scope_key=key, priority=priority, currency="CNY", status=status,
-                              published_at=utcnow() if status is PriceListStatus.PUBLISHED else None)
+                              published_at=published)
         s.add(pl)
         await s.flush()
         for sku, spec in items.items():
             price, breaks = (spec, []) if isinstance(spec, int) else spec
-            s.add(PriceListEntry(price_list_id=pl.id, sku_code=sku, unit_price=price, break_kind="range",
-                                 breaks=[{"min_qty": q, "unit_price": p, "max_qty": None} for q, p in breaks]))
+            table = [{"min_qty": q, "unit_price": p, "max_qty": None} for q, p in breaks]
+            s.add(PriceListEntry(price_list_id=pl.id, sku_code=sku, unit_price=price,
+                                 break_kind="range", breaks=table))
         await bump_revision(s)
     return pl
