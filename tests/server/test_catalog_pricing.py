@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -299,3 +301,49 @@ async def test_a_dealer_moved_to_another_tier_sees_that_tier_price_at_once(
     moved = await client.put(f"/hq/dealers/{dealer_id}", json={"tierCode": "growth"}, headers=hq)
     assert moved.status_code == 200, moved.text
     assert await _prices(client, headers) == {"A": 950}
+
+
+async def test_a_list_prices_only_inside_its_effective_window(
+    client: Client, db: Database, settings: Settings
+) -> None:
+    await make_tiers(db)
+    await make_sku(db, "A", "商品A")
+    await make_price_list(db, "PL-DEF", {"A": 1000})
+    hq = bearer(settings, await make_user(db, Role.HQ_ADMIN))
+    headers, _ = await _dealer_headers(db, settings, "core")
+    now = datetime.now(UTC)
+    for code, start, end, price in (
+        ("PL-SOON", now + timedelta(days=1), None, 800),
+        ("PL-OVER", now - timedelta(days=2), now - timedelta(days=1), 700),
+    ):
+        draft = await client.post(
+            "/hq/price-lists",
+            headers=hq,
+            json={
+                "code": code,
+                "name": code,
+                "scope": "tier",
+                "scopeKey": "core",
+                "priority": 1 if code == "PL-SOON" else 2,
+                "effectiveFrom": start.isoformat(),
+                "effectiveTo": end.isoformat() if end else None,
+                "items": [{"sku": "A", "unitPrice": price}],
+            },
+        )
+        assert draft.status_code == 201, draft.text
+        assert (
+            await client.post(f"/hq/price-lists/{draft.json()['id']}/publish", headers=hq)
+        ).status_code == 200
+    assert await _prices(client, headers) == {"A": 1000}
+    backwards = await client.post(
+        "/hq/price-lists",
+        headers=hq,
+        json={
+            "code": "PL-BAD",
+            "name": "x",
+            "scope": "default",
+            "effectiveFrom": now.isoformat(),
+            "effectiveTo": (now - timedelta(days=1)).isoformat(),
+        },
+    )
+    assert (backwards.status_code, backwards.json()["code"]) == (422, "effective_window_invalid")
