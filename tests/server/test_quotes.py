@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
@@ -14,6 +15,7 @@ from server.db.base import utcnow
 from server.db.engine import Database
 from server.db.session import transaction
 from server.identity.models import Role
+from server.quotes import pdf
 from server.quotes.models import Quote
 from server.settings import Settings
 from tests.factories import bearer, make_dealer, make_price_list, make_sku, make_tiers, make_user
@@ -227,3 +229,16 @@ async def test_quote_renders_as_a_chinese_pdf(
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF") and b"WenQuanYi" in pdf.content
     assert (await client.get(f"/hq/quotes/{quote['id']}/pdf", headers=hq)).status_code == 200
+
+
+async def test_missing_cjk_font_is_a_clear_503(
+    client: Client, db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dealer, _ = await _setup(db, settings)
+    quote = (
+        await client.post("/mp/quotes", json={"lines": [{"sku": "B", "qty": 1}]}, headers=dealer)
+    ).json()
+    monkeypatch.setattr(pdf, "FONT_PATHS", ("/nonexistent/font.ttc",))
+    monkeypatch.delenv("CHANNELHUB_PDF_FONT", raising=False)
+    response = await client.get(f"/mp/quotes/{quote['id']}/pdf", headers=dealer)
+    assert (response.status_code, response.json()["code"]) == (503, "pdf_font_missing")
