@@ -123,7 +123,7 @@ class PricingCache:
                 self._pool = await asyncpg.create_pool(
                     url.render_as_string(hide_password=False),
                     min_size=1,
-                    max_size=8,
+                    max_size=16,
                     connection_class=_revision_connection_class(),
                 )
         return self._pool
