@@ -19,7 +19,7 @@ from server.identity.principal import Principal
 from server.pricelists.cart import CartIn, PricedCartOut, price_for_dealer, priced_cart_out
 from server.pricing import CartLine
 from server.schemas import Page
-from server.schemas import Response as Response_
+from server.schemas import Response as ApiResponse
 
 
 def _dealer(principal: Principal) -> uuid.UUID:
@@ -111,7 +111,7 @@ class CartController(Controller):
         return priced_cart_out(priced)
 
 
-class ConfiguredOut(Response_, kw_only=True):
+class ConfiguredOut(ApiResponse, kw_only=True):
     lines: list[cpq.ConfiguredLine]
     cart: PricedCartOut
 

@@ -27,6 +27,7 @@ from server.catalog.schemas import (
 from server.catalog.service import read_revision, search_filter
 from server.db.engine import Database
 from server.db.repository import get_or_404
+from server.errors import NotFound
 from server.pricelists.loading import (
     Executor,
     Heads,
@@ -226,7 +227,7 @@ async def sku_detail(
     """One active SKU with the dealer's price and breaks."""
     sku = await get_or_404(session, Sku, sku_id, "sku")
     if sku.status is not ItemStatus.ACTIVE:
-        await get_or_404(session, Sku, uuid.UUID(int=0), "sku")
+        raise NotFound("sku_not_found", "sku 不存在", "sku not found")
     product = await get_or_404(session, Product, sku.product_id, "product")
     revision = await read_revision(session)
     heads = await load_heads(session, cache, revision)

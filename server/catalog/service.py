@@ -206,7 +206,7 @@ def search_filter(q: str) -> Any:
     needle = q.strip().lower().replace("\\", "").replace("%", "").replace("_", "")
     like = f"%{needle}%"
     return or_(
-        Sku.name.like(like),
+        Sku.name.ilike(like),
         Sku.pinyin.like(like.replace(" ", "")),
         Sku.pinyin_initials.like(like.replace(" ", "")),
         Sku.code == q.strip(),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from server.catalog.models import ItemStatus
 from server.db.engine import Database
 from server.identity.models import Role
 from server.pricing import Scope
@@ -347,3 +348,16 @@ async def test_a_list_prices_only_inside_its_effective_window(
         },
     )
     assert (backwards.status_code, backwards.json()["code"]) == (422, "effective_window_invalid")
+
+
+async def test_inactive_skus_are_hidden_from_dealers(
+    client: Client, db: Database, settings: Settings
+) -> None:
+    await make_sku(db, "A", "Evian 依云矿泉水")
+    gone = await make_sku(db, "OLD", "下架商品", status=ItemStatus.DISCONTINUED)
+    headers, _ = await _dealer_headers(db, settings)
+    assert list(await _prices(client, headers)) == ["A"]
+    assert list(await _prices(client, headers, q="evian")) == [
+        "A"
+    ]  # names match case-insensitively
+    assert (await client.get(f"/mp/catalog/skus/{gone.id}", headers=headers)).status_code == 404
