@@ -26,7 +26,14 @@ from server.pricelists.loading import (
     load_lists_with_items,
     load_sku_rules,
 )
-from server.pricing import CartInvalid, CartLine, PricedCart, PricingContext, price_cart
+from server.pricing import (
+    CartInvalid,
+    CartLine,
+    PricedCart,
+    PricingContext,
+    PricingError,
+    price_cart,
+)
 from server.schemas import Request, Response
 
 SkuCode = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
@@ -157,7 +164,11 @@ async def price_for_dealer(
         currency=currency,
         price_lists=lists,
         now=now,
-        order_steps=await bundle_steps(session, cache, revision),
+        order_steps=tuple(
+            step
+            for step in await bundle_steps(session, cache, revision)
+            if step.currency == currency
+        ),
     )
     try:
         priced = price_cart(context, lines)
@@ -166,6 +177,8 @@ async def price_for_dealer(
             line = int(detail["line"])  # type: ignore[index]
             errors.setdefault(line, detail)  # type: ignore[arg-type]
         priced = None
+    except PricingError as exc:  # a rule misconfigured by HQ, not the dealer's input
+        raise Invalid(exc.code, exc.message, exc.message_en, errors=[exc.details()]) from exc
     if errors or priced is None:
         raise Invalid(
             "cart_invalid",
