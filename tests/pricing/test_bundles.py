@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from server.pricing import (
     BundleComponent,
@@ -130,3 +132,25 @@ def test_invalid_configurations_name_the_violated_constraint(
     with pytest.raises(ConfigurationInvalid) as caught:
         BOX.configure(selected)
     assert [v.constraint for v in caught.value.violations] == constraints
+
+
+@given(water=st.integers(0, 40), tea=st.integers(0, 40), price=st.integers(0, 2000))
+def test_bundle_discount_is_sets_times_saving_and_never_negative(
+    water: int, tea: int, price: int
+) -> None:
+    bundle = FixedBundle(
+        rule_id="B",
+        rule_version=1,
+        currency="CNY",
+        bundle_price=price,
+        components=(BundleComponent(sku="WATER", qty=2), BundleComponent(sku="TEA", qty=1)),
+    )
+    cart = [CartLine(sku=s, qty=q) for s, q in (("WATER", water), ("TEA", tea)) if q > 0]
+    if not cart:
+        return
+    priced = price_cart(make_context([PRICES], order_steps=[bundle]), cart)
+    sets = min(water // 2, tea)
+    expected = max(0, sets * (2 * 1000 + 600 - price))
+    assert priced.totals.discount == min(expected, priced.totals.goods_amount)
+    assert all(line.amount >= 0 for line in priced.lines)
+    assert sum(line.amount for line in priced.lines) == priced.totals.payable
