@@ -21,8 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from server.catalog.models import ItemStatus, Sku
 from server.db.engine import Database
-from server.dealers.models import Dealer, DealerRegion
-from server.errors import NotFound
+from server.dealers.service import dealer_pricing_facts
 from server.pricelists.models import PriceListEntry, PriceListStatus, PriceListVersion
 from server.pricing import (
     BreakKind,
@@ -30,11 +29,9 @@ from server.pricing import (
     PriceItem,
     PriceList,
     PriceResolver,
-    RegionCode,
     Scope,
     VolumeBreak,
 )
-from server.regions.models import Region
 
 Executor = AsyncConnection | AsyncSession
 
@@ -213,52 +210,11 @@ async def load_heads(executor: Executor, cache: PricingCache, revision: int) -> 
 async def load_dealer_facts(
     executor: Executor, cache: PricingCache, revision: int, dealer_id: uuid.UUID
 ) -> DealerFacts:
-    """Tier, authorized regions with their ancestors, and segments of one dealer."""
+    """Tier, authorized regions with their ancestors, and segments of one dealer (cached)."""
     cached = cache.facts(revision, dealer_id)
     if cached is not None:
         return cached
-    dealer = (
-        await executor.execute(
-            select(Dealer.tier_code, Dealer.segments).where(Dealer.id == dealer_id)
-        )
-    ).first()
-    if dealer is None:
-        raise NotFound("dealer_not_found", "经销商不存在", "dealer not found")
-    codes = list(
-        (
-            await executor.execute(
-                select(DealerRegion.region_code).where(DealerRegion.dealer_id == dealer_id)
-            )
-        ).scalars()
-    )
-    parents: dict[str, str | None] = {}
-    todo = set(codes)
-    while todo:
-        rows = (
-            await executor.execute(
-                select(Region.code, Region.parent_code).where(Region.code.in_(sorted(todo)))
-            )
-        ).all()
-        todo = set()
-        for code, parent in rows:
-            parents[code] = parent
-            if parent is not None and parent not in parents:
-                todo.add(parent)
-    regions: dict[str, int] = {}
-    for code in codes:
-        path: list[str] = []
-        current: str | None = code
-        while current is not None and current in parents and len(path) < 8:
-            path.append(current)
-            current = parents[current]
-        for depth, ancestor in enumerate(reversed(path)):
-            regions[ancestor] = max(depth, regions.get(ancestor, depth))
-    facts = DealerFacts(
-        id=str(dealer_id),
-        tier=dealer.tier_code,
-        regions=tuple(RegionCode(code=c, depth=d) for c, d in sorted(regions.items())),
-        segments=frozenset(dealer.segments or ()),
-    )
+    facts = await dealer_pricing_facts(executor, dealer_id)
     cache.store_facts(revision, dealer_id, facts)
     return facts
 
