@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import record
-from server.catalog.models import Bundle, ConfigurableProductRow, ItemStatus, Sku
-from server.catalog.service import bump_revision
+from server.catalog.models import Bundle, ConfigurableProductRow, ItemStatus
+from server.catalog.service import bump_revision, existing_sku_codes
 from server.db.repository import flush_or_conflict, get_or_404
 from server.errors import Invalid, NotFound
 from server.identity.principal import Principal
@@ -159,7 +159,7 @@ def configurable_out(row: ConfigurableProductRow) -> ConfigurableOut:
 
 async def _check_skus(session: AsyncSession, codes: Sequence[str], key: str) -> None:
     wanted = sorted(set(codes))
-    found = set((await session.execute(select(Sku.code).where(Sku.code.in_(wanted)))).scalars())
+    found = await existing_sku_codes(session, wanted)
     missing = [c for c in wanted if c not in found]
     if missing:
         raise Invalid(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pypinyin import Style, lazy_pinyin
@@ -231,3 +231,15 @@ async def list_skus(
     if status is not None:
         stmt = stmt.where(Sku.status == status)
     return await keyset_page(session, stmt, Sku.code, cursor, limit)
+
+
+async def existing_sku_codes(session: AsyncSession, codes: Iterable[str] | None = None) -> set[str]:
+    """Which of ``codes`` are SKUs (every SKU code when ``codes`` is None)."""
+    if codes is None:
+        return set((await session.execute(select(Sku.code))).scalars())
+    wanted = sorted(set(codes))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start : start + 1000]
+        found.update((await session.execute(select(Sku.code).where(Sku.code.in_(chunk)))).scalars())
+    return found

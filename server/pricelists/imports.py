@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import record
-from server.catalog.models import Sku
+from server.catalog.service import existing_sku_codes
 from server.db.repository import get_or_404
 from server.errors import Conflict, Invalid
 from server.identity.principal import Principal
@@ -475,7 +475,7 @@ async def import_into_draft(
     draft = await get_or_404(session, PriceListVersion, price_list_id, "price_list")
     if draft.status is not PriceListStatus.DRAFT:
         raise Conflict("price_list_not_draft", "只能导入到草稿", "Import into a draft only")
-    known = set((await session.execute(select(Sku.code))).scalars())
+    known = await existing_sku_codes(session)
     items, errors, count = parse_file(data, filename, known, progress)
     base_version, base = await _base_items(session, draft)
     diff = diff_items(base_version, base, items) if not errors else None

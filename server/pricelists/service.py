@@ -17,8 +17,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import record
-from server.catalog.models import Sku
-from server.catalog.service import bump_revision
+from server.catalog.service import bump_revision, existing_sku_codes
 from server.db.base import utcnow
 from server.db.repository import get_or_404, keyset_page
 from server.errors import Conflict, Invalid, NotFound
@@ -116,12 +115,7 @@ async def _check_scope_key(session: AsyncSession, scope: Scope, key: str | None)
 async def validate_items(session: AsyncSession, items: Sequence[ItemIn]) -> list[dict[str, Any]]:
     """Row errors of a list of items: unknown SKU, duplicate, invalid breaks."""
     errors: list[dict[str, Any]] = []
-    codes = {item.sku for item in items}
-    known: set[str] = set()
-    ordered = sorted(codes)
-    for start in range(0, len(ordered), 1000):
-        chunk = ordered[start : start + 1000]
-        known.update((await session.execute(select(Sku.code).where(Sku.code.in_(chunk)))).scalars())
+    known = await existing_sku_codes(session, (item.sku for item in items))
     seen: dict[str, int] = {}
     for index, item in enumerate(items):
         key = f"items[{index}]"
