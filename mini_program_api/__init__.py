@@ -10,7 +10,9 @@ from litestar.types import ControllerRouterHandler
 
 from mini_program_api.addresses import AddressController
 from mini_program_api.auth import DevAuthController, MeController, WechatAuthController
+from mini_program_api.catalog import CartController, CatalogController, CpqController
 from mini_program_api.funds import FundsController
+from mini_program_api.quotes import QuoteController
 from mini_program_api.stock import StockController
 
 
@@ -21,6 +23,10 @@ def mobile_handlers(*, dev_mode: bool) -> list[ControllerRouterHandler]:
         AddressController,
         FundsController,
         StockController,
+        CatalogController,
+        CartController,
+        CpqController,
+        QuoteController,
     ]
     if dev_mode:
         handlers.append(DevAuthController)

@@ -760,6 +760,671 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/hq/sync/nodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Channel nodes and their lag
+         * @description Every node's acknowledged version per scope, most behind first.
+         */
+        get: operations["HqSyncNodesNodes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/sync/publications/{scope_name}/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Delivery of one publication
+         * @description How many nodes subscribed to the scope have acknowledged this version, and who lags.
+         */
+        get: operations["HqSyncPublicationsScopeNameVersionPublication"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/sync/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register a dealer ERP webhook
+         * @description An ERP endpoint that receives the scopes' changes, HMAC-SHA256 signed.
+         */
+        post: operations["HqSyncWebhooksRegister"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/sync/webhooks/deliveries/{event_id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay a webhook delivery
+         * @description Send a delivered or dead-lettered event again, under the same event id.
+         */
+        post: operations["HqSyncWebhooksDeliveriesEventIdReplayReplay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sync/pull": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pull changes
+         * @description Changes after the client's cursor for the principal's scopes (JSON or MessagePack).
+         */
+        post: operations["SyncPullPullHandler"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sync/push": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Push queued mutations
+         * @description Apply queued mutations; one stored outcome per mutation (JSON or MessagePack).
+         */
+        post: operations["SyncPushPushHandler"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sync/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge a cursor
+         * @description Acknowledge the cursor a node has applied (delivery tracking).
+         */
+        post: operations["SyncAckAckHandler"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sync/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pokes as Server-Sent Events
+         * @description Pokes as Server-Sent Events for apps and web pages.
+         */
+        get: operations["SyncEventsEventsHandler"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/catalog/categories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List categories
+         * @description All categories by sort order.
+         */
+        get: operations["HqCatalogCategoriesList"];
+        put?: never;
+        /**
+         * Create a category
+         * @description Add a category, optionally under a parent.
+         */
+        post: operations["HqCatalogCategoriesCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/catalog/categories/{category_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Update a category
+         * @description Rename or reorder a category.
+         */
+        put: operations["HqCatalogCategoriesCategoryIdUpdate"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/catalog/products": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List products
+         * @description Products (SPU) ordered by code.
+         */
+        get: operations["HqCatalogProductsList"];
+        put?: never;
+        /**
+         * Create a product
+         * @description Add a product (SPU) in a category.
+         */
+        post: operations["HqCatalogProductsCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/catalog/products/{product_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a product
+         * @description One product.
+         */
+        get: operations["HqCatalogProductsProductIdDetail"];
+        /**
+         * Update a product
+         * @description Change the given fields of a product.
+         */
+        put: operations["HqCatalogProductsProductIdUpdate"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/catalog/skus": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List or search SKUs
+         * @description SKUs by code; ``q`` matches name, pinyin, pinyin initials, code or barcode.
+         */
+        get: operations["HqCatalogSkusList"];
+        put?: never;
+        /**
+         * Create a SKU
+         * @description Add a SKU; its pinyin and initials are derived from the name.
+         */
+        post: operations["HqCatalogSkusCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/catalog/skus/{sku_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a SKU
+         * @description One SKU.
+         */
+        get: operations["HqCatalogSkusSkuIdDetail"];
+        /**
+         * Update a SKU
+         * @description Change the given fields of a SKU (``imageKeys`` replaces the images).
+         */
+        put: operations["HqCatalogSkusSkuIdUpdate"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/catalog/skus/{sku_id}/images": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Presign an upload of a SKU image
+         * @description A presigned POST form for one image; add its ``key`` to the SKU's ``imageKeys``.
+         */
+        post: operations["HqCatalogSkusSkuIdImagesPresignImage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/price-lists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List price list versions
+         * @description Every version (drafts, published, superseded), filtered by code or status.
+         */
+        get: operations["HqPriceListsList"];
+        put?: never;
+        /**
+         * Create a price list (version 1, draft)
+         * @description A new list as a draft with its scope, priority, currency, window and items.
+         */
+        post: operations["HqPriceListsCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/price-lists/{price_list_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a price list version
+         * @description One version's header and item count.
+         */
+        get: operations["HqPriceListsPriceListIdDetail"];
+        /**
+         * Update a draft's header
+         * @description Change a draft's name, priority or effective window.
+         */
+        put: operations["HqPriceListsPriceListIdUpdate"];
+        post?: never;
+        /**
+         * Delete a draft
+         * @description Delete a draft version (published versions are kept forever).
+         */
+        delete: operations["HqPriceListsPriceListIdRemove"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/price-lists/{price_list_id}/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a draft's items from Excel or CSV
+         * @description Validate a .xlsx/.csv body row by row and diff it against the published version;
+         *     without ``dryRun`` the draft's items are replaced (only when every row is valid).
+         */
+        post: operations["HqPriceListsPriceListIdImportImportItems"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/price-lists/{price_list_id}/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a version's items
+         * @description Items by SKU code.
+         */
+        get: operations["HqPriceListsPriceListIdItemsItems"];
+        /**
+         * Replace a draft's items
+         * @description Replace every item of a draft (validated: known SKUs, no duplicates, valid breaks).
+         */
+        put: operations["HqPriceListsPriceListIdItemsReplaceItems"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/price-lists/by-code/{code}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a new draft version of a price list
+         * @description Copy the latest version of the list into a new draft (409 if a draft exists).
+         */
+        post: operations["HqPriceListsByCodeVersionsNewVersion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/price-lists/{price_list_id}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish a draft
+         * @description Publish: refuses equally-ranked conflicts (409); supersedes the previous version.
+         */
+        post: operations["HqPriceListsPriceListIdPublishPublish"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/quotes/{quote_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a pending quote
+         * @description Approve with an optional comment (audited).
+         */
+        post: operations["HqQuotesQuoteIdApproveApprove"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/quotes/{quote_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a quote
+         * @description One quote with its pinned price snapshot and decision trail.
+         */
+        get: operations["HqQuotesQuoteIdDetail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/quotes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List quotes
+         * @description Every dealer's quotes, e.g. ``status=pending_approval`` for the approval queue.
+         */
+        get: operations["HqQuotesList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/quotes/{quote_id}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A quote as PDF
+         * @description The quote rendered as a Chinese PDF.
+         */
+        get: operations["HqQuotesQuoteIdPdfPdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/quotes/{quote_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a pending quote
+         * @description Reject with a comment (required; audited).
+         */
+        post: operations["HqQuotesQuoteIdRejectReject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/quote-thresholds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Approval thresholds per tier
+         * @description Per tier, the extra discount (basis points) per line and per quote needing approval.
+         */
+        get: operations["HqQuoteThresholdsList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/quote-thresholds/{tier}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a tier's approval thresholds
+         * @description Set the line and quote thresholds of one tier (audited).
+         */
+        put: operations["HqQuoteThresholdsTierSet"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/catalog/bundles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List bundles
+         * @description Every fixed bundle, active or not.
+         */
+        get: operations["HqCatalogBundlesList"];
+        put?: never;
+        /**
+         * Create a fixed bundle
+         * @description A set of SKUs sold at a bundle price per complete set.
+         */
+        post: operations["HqCatalogBundlesCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/catalog/bundles/{bundle_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Update a bundle
+         * @description Change a bundle (its version grows; prices follow on the next request).
+         */
+        put: operations["HqCatalogBundlesBundleIdUpdate"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/catalog/configurables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List configurable products
+         * @description Every configurable product with its options and constraints.
+         */
+        get: operations["HqCatalogConfigurablesList"];
+        put?: never;
+        /**
+         * Create a configurable product
+         * @description Option groups with min/max choices and requires/excludes constraints.
+         */
+        post: operations["HqCatalogConfigurablesCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/mp/auth/wechat/bind": {
         parameters: {
             query?: never;
@@ -968,6 +1633,252 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mp/catalog/categories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Catalog categories
+         * @description Every category by sort order.
+         */
+        get: operations["MpCatalogCategoriesCategories"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/catalog/skus/{sku_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One SKU with my price and breaks
+         * @description An active SKU, its images and my price with its volume breaks.
+         */
+        get: operations["MpCatalogSkusSkuIdSku"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/catalog/skus": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Browse SKUs with my prices
+         * @description Active SKUs by code with my unit price and breaks; ``q`` matches name, pinyin,
+         *     pinyin initials (nfsq), code or barcode.
+         */
+        get: operations["MpCatalogSkusSkus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/cart/price": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Price my cart
+         * @description Price every line through the pipeline and explain each step (one call per cart).
+         */
+        post: operations["MpCartPricePrice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/catalog/bundles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Bundles on sale
+         * @description Active fixed bundles; a cart holding a complete set gets the bundle price.
+         */
+        get: operations["MpCatalogBundlesBundles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/catalog/configurables/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A configurable product
+         * @description Its option groups (min/max) and requires/excludes constraints.
+         */
+        get: operations["MpCatalogConfigurablesCodeConfigurable"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/catalog/configurables/{code}/configure": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Configure and price a product
+         * @description The configuration's cart lines priced for me; a violated constraint is a 422
+         *     naming it.
+         */
+        post: operations["MpCatalogConfigurablesCodeConfigureConfigure"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/quotes/{quote_id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept my quote
+         * @description Accept an approved quote (or one within the thresholds) before it expires.
+         */
+        post: operations["MpQuotesQuoteIdAcceptAccept"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/quotes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My quotes
+         * @description My quotes, optionally by status.
+         */
+        get: operations["MpQuotesList"];
+        put?: never;
+        /**
+         * Create a quote from my cart
+         * @description Price the cart, pin the snapshot and validity; a client ``id`` makes retries safe.
+         */
+        post: operations["MpQuotesCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/quotes/{quote_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of my quotes
+         * @description The quote, its pinned price snapshot and its decision trail.
+         */
+        get: operations["MpQuotesQuoteIdDetail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/quotes/{quote_id}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My quote as PDF
+         * @description The quote rendered as a Chinese PDF to forward.
+         */
+        get: operations["MpQuotesQuoteIdPdfPdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/quotes/{quote_id}/request-approval": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask HQ to approve my quote
+         * @description Submit a quote above my tier's thresholds to HQ, with a comment.
+         */
+        post: operations["MpQuotesQuoteIdRequestApprovalRequestApproval"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1037,6 +1948,143 @@ export interface components {
             held: number;
             available: number;
         };
+        /** BasisOut */
+        BasisOut: {
+            priceLists: components["schemas"]["pricelists_cart_RuleRefOut"][];
+            rules: components["schemas"]["pricelists_cart_RuleRefOut"][];
+            fingerprint: string;
+        };
+        /** BreakIn */
+        BreakIn: {
+            minQty: number;
+            unitPrice: number;
+            maxQty?: number | null;
+        };
+        /**
+         * BreakKind
+         * @description How a break table prices a quantity.
+         * @default range
+         * @enum {string}
+         */
+        BreakKind: "range" | "slab";
+        /** BundleIn */
+        BundleIn: {
+            code: string;
+            name: string;
+            bundlePrice: number;
+            components: components["schemas"]["ComponentIn"][];
+            /** @default CNY */
+            currency: string;
+            /** @default 0 */
+            priority: number;
+            status?: components["schemas"]["ItemStatus"];
+        };
+        /** BundleOut */
+        BundleOut: {
+            /** Format: uuid */
+            id: string;
+            code: string;
+            name: string;
+            currency: string;
+            bundlePrice: number;
+            components: components["schemas"]["ComponentOut"][];
+            priority: number;
+            status: components["schemas"]["ItemStatus"];
+            version: number;
+        };
+        /** BundleUpdate */
+        BundleUpdate: {
+            name?: string | null;
+            bundlePrice?: number | null;
+            components?: components["schemas"]["ComponentIn"][] | null;
+            priority?: number | null;
+            status?: components["schemas"]["ItemStatus"] | null;
+        };
+        /** CartIn */
+        CartIn: {
+            lines: components["schemas"]["CartLineIn"][];
+        };
+        /** CartLineIn */
+        CartLineIn: {
+            sku: string;
+            qty: number;
+        };
+        /** CategoryCreate */
+        CategoryCreate: {
+            code: string;
+            name: string;
+            parentId?: string | null;
+            /** @default 0 */
+            sortOrder: number;
+        };
+        /** CategoryOut */
+        CategoryOut: {
+            /** Format: uuid */
+            id: string;
+            code: string;
+            name: string;
+            parentId: string | null;
+            sortOrder: number;
+        };
+        /** CategoryUpdate */
+        CategoryUpdate: {
+            name?: string | null;
+            sortOrder?: number | null;
+        };
+        /** ComponentIn */
+        ComponentIn: {
+            sku: string;
+            /** @default 1 */
+            qty: number;
+        };
+        /** ComponentOut */
+        ComponentOut: {
+            sku: string;
+            qty: number;
+        };
+        /** ConfigurableIn */
+        ConfigurableIn: {
+            code: string;
+            name: string;
+            groups: components["schemas"]["GroupIn"][];
+            constraints?: components["schemas"]["ConstraintIn"][];
+            base?: components["schemas"]["ComponentIn"][];
+        };
+        /** ConfigurableOut */
+        ConfigurableOut: {
+            /** Format: uuid */
+            id: string;
+            code: string;
+            name: string;
+            groups: components["schemas"]["GroupIn"][];
+            constraints: components["schemas"]["ConstraintIn"][];
+            base: components["schemas"]["ComponentIn"][];
+            status: components["schemas"]["ItemStatus"];
+            version: number;
+        };
+        /** ConfigureIn */
+        ConfigureIn: {
+            options: string[];
+            /** @default 1 */
+            units: number;
+        };
+        /** ConfiguredLine */
+        ConfiguredLine: {
+            sku: string;
+            qty: number;
+        };
+        /** ConfiguredOut */
+        ConfiguredOut: {
+            lines: components["schemas"]["ConfiguredLine"][];
+            cart: components["schemas"]["PricedCartOut"];
+        };
+        /** ConstraintIn */
+        ConstraintIn: {
+            /** @enum {string} */
+            kind: "requires" | "excludes";
+            option: string;
+            other: string;
+        };
         /** CreditLimitIn */
         CreditLimitIn: {
             limit: number;
@@ -1074,6 +2122,25 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
         };
+        /** DealerSkuOut */
+        DealerSkuOut: {
+            /** Format: uuid */
+            id: string;
+            code: string;
+            name: string;
+            spec: string;
+            unit: string;
+            packSize: number;
+            minOrderQty: number;
+            wholeCases: boolean;
+            barcode: string | null;
+            brand: string;
+            /** Format: uuid */
+            categoryId: string;
+            images: string[];
+            price: components["schemas"]["MyPrice"] | null;
+            priceProblem?: components["schemas"]["PriceProblem"] | null;
+        };
         /**
          * DealerStatus
          * @enum {string}
@@ -1090,6 +2157,20 @@ export interface components {
             contactPhone?: string | null;
             address?: string | null;
             segments?: string[] | null;
+        };
+        /** DecisionIn */
+        DecisionIn: {
+            /** @default  */
+            comment: string;
+        };
+        /** DecisionOut */
+        DecisionOut: {
+            action: string;
+            actorId: string | null;
+            actorRole: string | null;
+            comment: string;
+            /** Format: date-time */
+            at: string;
         };
         /**
          * EntryKind
@@ -1112,6 +2193,20 @@ export interface components {
             replayed: boolean;
             balances: components["schemas"]["BalancesOut"];
         };
+        /** ExplanationOut */
+        ExplanationOut: {
+            step: string;
+            ruleId: string | null;
+            ruleVersion: number | null;
+            line: number | null;
+            sku: string | null;
+            inputAmount: number;
+            outputAmount: number;
+            roundingAdjustment: string;
+            message: string;
+            applied: boolean;
+            reason: string;
+        };
         /** FeedItem */
         FeedItem: {
             warehouseCode: string;
@@ -1130,6 +2225,16 @@ export interface components {
             reason?: string | null;
             onHand?: number | null;
             reserved?: number | null;
+        };
+        /** GroupIn */
+        GroupIn: {
+            code: string;
+            name: string;
+            /** @default 0 */
+            min: number;
+            /** @default 1 */
+            max: number;
+            options: components["schemas"]["OptionIn"][];
         };
         /** Health */
         Health: {
@@ -1157,6 +2262,31 @@ export interface components {
          * @enum {string}
          */
         HoldStatus: "held" | "captured" | "released";
+        /** ImageUpload */
+        ImageUpload: {
+            contentType: string;
+        };
+        /** ImportDiff */
+        ImportDiff: {
+            baseVersion: number | null;
+            added: number;
+            changed: number;
+            removed: number;
+            unchanged: number;
+            addedSkus: string[];
+            changedItems: components["schemas"]["PriceChange"][];
+            removedSkus: string[];
+        };
+        /** ImportReport */
+        ImportReport: {
+            rows: number;
+            valid: boolean;
+            dryRun: boolean;
+            applied: boolean;
+            errorCount: number;
+            errors: components["schemas"]["RowError"][];
+            diff: components["schemas"]["ImportDiff"] | null;
+        };
         /** InvitationCreate */
         InvitationCreate: {
             role: components["schemas"]["Role"];
@@ -1174,6 +2304,30 @@ export interface components {
             dealerId: string | null;
             /** Format: date-time */
             expiresAt: string;
+        };
+        /** ItemIn */
+        ItemIn: {
+            sku: string;
+            unitPrice: number;
+            breakKind?: components["schemas"]["BreakKind"];
+            breaks?: components["schemas"]["BreakIn"][];
+        };
+        /** ItemOut */
+        ItemOut: {
+            sku: string;
+            unitPrice: number;
+            breakKind: string;
+            breaks: components["schemas"]["pricelists_schemas_BreakOut"][];
+        };
+        /**
+         * ItemStatus
+         * @default active
+         * @enum {string}
+         */
+        ItemStatus: "active" | "inactive" | "discontinued";
+        /** ItemsReplace */
+        ItemsReplace: {
+            items: components["schemas"]["ItemIn"][];
         };
         /** LoginRequest */
         LoginRequest: {
@@ -1203,6 +2357,49 @@ export interface components {
             reason: string;
             actorId: string | null;
         };
+        /** MyPrice */
+        MyPrice: {
+            currency: string;
+            unitPrice: number;
+            breakKind: string;
+            breaks: components["schemas"]["catalog_schemas_BreakOut"][];
+            priceList: components["schemas"]["catalog_schemas_RuleRefOut"];
+        };
+        /** NodeLag */
+        NodeLag: {
+            nodeId: string;
+            kind: string;
+            scope: string;
+            ackedVersion: number;
+            headVersion: number;
+            lag: number;
+            /** Format: date-time */
+            lastSeenAt: string;
+            /** Format: date-time */
+            ackedAt: string;
+        };
+        /** OptionIn */
+        OptionIn: {
+            code: string;
+            sku: string;
+            /** @default 1 */
+            qty: number;
+        };
+        /** Page[DealerSkuOut] */
+        "Page_server.catalog.schemas.DealerSkuOut_": {
+            items: components["schemas"]["DealerSkuOut"][];
+            nextCursor?: string | null;
+        };
+        /** Page[ProductOut] */
+        "Page_server.catalog.schemas.ProductOut_": {
+            items: components["schemas"]["ProductOut"][];
+            nextCursor?: string | null;
+        };
+        /** Page[SkuOut] */
+        "Page_server.catalog.schemas.SkuOut_": {
+            items: components["schemas"]["SkuOut"][];
+            nextCursor?: string | null;
+        };
         /** Page[DealerOut] */
         "Page_server.dealers.schemas.DealerOut_": {
             items: components["schemas"]["DealerOut"][];
@@ -1218,6 +2415,21 @@ export interface components {
             items: components["schemas"]["StockOut"][];
             nextCursor?: string | null;
         };
+        /** Page[ItemOut] */
+        "Page_server.pricelists.schemas.ItemOut_": {
+            items: components["schemas"]["ItemOut"][];
+            nextCursor?: string | null;
+        };
+        /** Page[PriceListOut] */
+        "Page_server.pricelists.schemas.PriceListOut_": {
+            items: components["schemas"]["PriceListOut"][];
+            nextCursor?: string | null;
+        };
+        /** Page[QuoteOut] */
+        "Page_server.quotes.schemas.QuoteOut_": {
+            items: components["schemas"]["QuoteOut"][];
+            nextCursor?: string | null;
+        };
         /** Page[RegionOut] */
         "Page_server.regions.schemas.RegionOut_": {
             items: components["schemas"]["RegionOut"][];
@@ -1228,6 +2440,192 @@ export interface components {
             items: components["schemas"]["WarehouseOut"][];
             nextCursor?: string | null;
         };
+        /** PresignedPost */
+        PresignedPost: {
+            url: string;
+            fields: {
+                [key: string]: string;
+            };
+            key: string;
+            expiresAt: number;
+            maxBytes: number;
+        };
+        /** PriceChange */
+        PriceChange: {
+            sku: string;
+            oldUnitPrice: number;
+            newUnitPrice: number;
+            breaksChanged: boolean;
+        };
+        /** PriceListCreate */
+        PriceListCreate: {
+            code: string;
+            name: string;
+            scope: components["schemas"]["Scope"];
+            scopeKey?: string | null;
+            /** @default 0 */
+            priority: number;
+            /** @default CNY */
+            currency: string;
+            effectiveFrom?: string | null;
+            effectiveTo?: string | null;
+            items?: components["schemas"]["ItemIn"][];
+        };
+        /** PriceListOut */
+        PriceListOut: {
+            /** Format: uuid */
+            id: string;
+            code: string;
+            version: number;
+            name: string;
+            scope: components["schemas"]["Scope"];
+            scopeKey: string | null;
+            priority: number;
+            currency: string;
+            effectiveFrom: string | null;
+            effectiveTo: string | null;
+            status: components["schemas"]["PriceListStatus"];
+            publishedAt: string | null;
+            itemCount: number;
+        };
+        /**
+         * PriceListStatus
+         * @enum {string}
+         */
+        PriceListStatus: "draft" | "published" | "superseded";
+        /** PriceListUpdate */
+        PriceListUpdate: {
+            name?: string | null;
+            priority?: number | null;
+            effectiveFrom?: string | null;
+            effectiveTo?: string | null;
+        };
+        /** PriceProblem */
+        PriceProblem: {
+            code: string;
+            message: string;
+        };
+        /** PricedCartOut */
+        PricedCartOut: {
+            currency: string;
+            lines: components["schemas"]["PricedLineOut"][];
+            totals: components["schemas"]["TotalsOut"];
+            settlement: components["schemas"]["SettlementOut"];
+            explanation: components["schemas"]["ExplanationOut"][];
+            basis: components["schemas"]["BasisOut"];
+            /** Format: date-time */
+            pricedAt: string;
+        };
+        /** PricedLineOut */
+        PricedLineOut: {
+            line: number;
+            sku: string;
+            qty: number;
+            listUnitPrice: number;
+            unitPrice: number;
+            listAmount: number;
+            amountBeforeDiscounts: number;
+            discount: number;
+            amount: number;
+            gift: boolean;
+            priceList: components["schemas"]["pricelists_cart_RuleRefOut"] | null;
+            promotions: components["schemas"]["pricelists_cart_RuleRefOut"][];
+        };
+        /** ProductCreate */
+        ProductCreate: {
+            code: string;
+            name: string;
+            /** Format: uuid */
+            categoryId: string;
+            /** @default  */
+            brand: string;
+            status?: components["schemas"]["ItemStatus"];
+        };
+        /** ProductOut */
+        ProductOut: {
+            /** Format: uuid */
+            id: string;
+            code: string;
+            name: string;
+            brand: string;
+            /** Format: uuid */
+            categoryId: string;
+            status: components["schemas"]["ItemStatus"];
+        };
+        /** ProductUpdate */
+        ProductUpdate: {
+            name?: string | null;
+            categoryId?: string | null;
+            brand?: string | null;
+            status?: components["schemas"]["ItemStatus"] | null;
+        };
+        /** PublicationStatus */
+        PublicationStatus: {
+            scope: string;
+            version: number;
+            subscribed: number;
+            acked: number;
+            lagging: components["schemas"]["NodeLag"][];
+        };
+        /** QuoteCreate */
+        QuoteCreate: {
+            id?: string | null;
+            lines: components["schemas"]["QuoteLineIn"][];
+            /** @default  */
+            note: string;
+            validDays?: number | null;
+        };
+        /** QuoteLineIn */
+        QuoteLineIn: {
+            sku: string;
+            qty: number;
+            requestedUnitPrice?: number | null;
+        };
+        /** QuoteLineOut */
+        QuoteLineOut: {
+            line: number;
+            sku: string;
+            skuName: string;
+            qty: number;
+            gift: boolean;
+            listUnitPrice: number;
+            listAmount: number;
+            policyAmount: number;
+            requestedUnitPrice: number | null;
+            amount: number;
+            extraDiscountBp: number;
+        };
+        /** QuoteOut */
+        QuoteOut: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            dealerId: string;
+            status: components["schemas"]["QuoteStatus"];
+            currency: string;
+            /** Format: date-time */
+            validUntil: string;
+            listAmount: number;
+            policyAmount: number;
+            amount: number;
+            extraDiscountBp: number;
+            needsApproval: boolean;
+            approvalReasons: string[];
+            basisFingerprint: string;
+            note: string;
+            /** Format: date-time */
+            createdAt: string;
+            lines: components["schemas"]["QuoteLineOut"][];
+            decisions: components["schemas"]["DecisionOut"][];
+            snapshot?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /**
+         * QuoteStatus
+         * @enum {string}
+         */
+        QuoteStatus: "draft" | "pending_approval" | "approved" | "rejected" | "expired" | "converted";
         /** Readiness */
         Readiness: {
             status: string;
@@ -1295,9 +2693,29 @@ export interface components {
          * @enum {string}
          */
         Role: "dealer_admin" | "dealer_staff" | "rep" | "hq_admin" | "hq_operator";
+        /** RowError */
+        RowError: {
+            row: number;
+            column: string | null;
+            code: string;
+            message: string;
+            sku?: string | null;
+        };
         /** SafetyStockIn */
         SafetyStockIn: {
             quantity: number | null;
+        };
+        /**
+         * Scope
+         * @description Who a price list is for; a more specific scope wins.
+         * @enum {string}
+         */
+        Scope: "default" | "tier" | "region" | "dealer";
+        /** SettlementOut */
+        SettlementOut: {
+            rebate: number;
+            prepaid: number;
+            remaining: number;
         };
         /** SkuBandsOut */
         SkuBandsOut: {
@@ -1306,11 +2724,64 @@ export interface components {
             band: components["schemas"]["StockBand"];
             warehouses: components["schemas"]["WarehouseBandOut"][];
         };
+        /** SkuCreate */
+        SkuCreate: {
+            code: string;
+            /** Format: uuid */
+            productId: string;
+            name: string;
+            /** @default  */
+            spec: string;
+            /** @default 瓶 */
+            unit: string;
+            /** @default 1 */
+            packSize: number;
+            /** @default 1 */
+            minOrderQty: number;
+            /** @default false */
+            wholeCases: boolean;
+            barcode?: string | null;
+            status?: components["schemas"]["ItemStatus"];
+            imageKeys?: string[];
+        };
+        /** SkuOut */
+        SkuOut: {
+            /** Format: uuid */
+            id: string;
+            code: string;
+            /** Format: uuid */
+            productId: string;
+            name: string;
+            spec: string;
+            unit: string;
+            packSize: number;
+            minOrderQty: number;
+            wholeCases: boolean;
+            barcode: string | null;
+            status: components["schemas"]["ItemStatus"];
+            pinyin: string;
+            pinyinInitials: string;
+            imageKeys: string[];
+            /** Format: date-time */
+            updatedAt: string;
+        };
         /** SkuSafetyStockOut */
         SkuSafetyStockOut: {
             /** Format: uuid */
             skuId: string;
             quantity: number | null;
+        };
+        /** SkuUpdate */
+        SkuUpdate: {
+            name?: string | null;
+            spec?: string | null;
+            unit?: string | null;
+            packSize?: number | null;
+            minOrderQty?: number | null;
+            wholeCases?: boolean | null;
+            barcode?: string | null;
+            status?: components["schemas"]["ItemStatus"] | null;
+            imageKeys?: string[] | null;
         };
         /** StatementAccountOut */
         StatementAccountOut: {
@@ -1388,6 +2859,17 @@ export interface components {
             safetyStock: number;
             band: components["schemas"]["StockBand"];
         };
+        /** ThresholdIn */
+        ThresholdIn: {
+            lineDiscountBp: number;
+            quoteDiscountBp: number;
+        };
+        /** ThresholdOut */
+        ThresholdOut: {
+            tierCode: string;
+            lineDiscountBp: number;
+            quoteDiscountBp: number;
+        };
         /** TierCreate */
         TierCreate: {
             code: string;
@@ -1436,6 +2918,13 @@ export interface components {
             amount: number;
             reason: string;
             idempotencyKey: string;
+        };
+        /** TotalsOut */
+        TotalsOut: {
+            listAmount: number;
+            goodsAmount: number;
+            discount: number;
+            payable: number;
         };
         /** UserCreate */
         UserCreate: {
@@ -1529,6 +3018,19 @@ export interface components {
             address?: string | null;
             active?: boolean | null;
         };
+        /** WebhookCreate */
+        WebhookCreate: {
+            url: string;
+            scopes: string[];
+            secret?: string | null;
+        };
+        /** WebhookOut */
+        WebhookOut: {
+            endpointId: string;
+            url: string;
+            scopes: string[];
+            secret: string;
+        };
         /** WechatBindRequest */
         WechatBindRequest: {
             bindingToken: string;
@@ -1544,6 +3046,28 @@ export interface components {
             bound: boolean;
             tokens?: components["schemas"]["TokenPair"] | null;
             bindingToken?: string | null;
+        };
+        /** BreakOut */
+        catalog_schemas_BreakOut: {
+            minQty: number;
+            unitPrice: number;
+            maxQty?: number | null;
+        };
+        /** RuleRefOut */
+        catalog_schemas_RuleRefOut: {
+            id: string;
+            version: number;
+        };
+        /** RuleRefOut */
+        pricelists_cart_RuleRefOut: {
+            id: string;
+            version: number;
+        };
+        /** BreakOut */
+        pricelists_schemas_BreakOut: {
+            minQty: number;
+            unitPrice: number;
+            maxQty?: number | null;
         };
     };
     responses: never;
@@ -3392,6 +4916,1508 @@ export interface operations {
             };
         };
     };
+    HqSyncNodesNodes: {
+        parameters: {
+            query?: {
+                scopeName?: string | null;
+                lagging?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeLag"][];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqSyncPublicationsScopeNameVersionPublication: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scope_name: string;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicationStatus"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqSyncWebhooksRegister: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookCreate"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqSyncWebhooksDeliveriesEventIdReplayReplay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    SyncPullPullHandler: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+        };
+    };
+    SyncPushPushHandler: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+        };
+    };
+    SyncAckAckHandler: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    SyncEventsEventsHandler: {
+        parameters: {
+            query?: {
+                protocol?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": unknown;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqCatalogCategoriesList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CategoryOut"][];
+                };
+            };
+        };
+    };
+    HqCatalogCategoriesCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CategoryCreate"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CategoryOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqCatalogCategoriesCategoryIdUpdate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                category_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CategoryUpdate"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CategoryOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqCatalogProductsList: {
+        parameters: {
+            query?: {
+                limit?: number;
+                categoryId?: string | null;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_server.catalog.schemas.ProductOut_"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqCatalogProductsCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProductCreate"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqCatalogProductsProductIdDetail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqCatalogProductsProductIdUpdate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProductUpdate"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqCatalogSkusList: {
+        parameters: {
+            query?: {
+                limit?: number;
+                q?: string | null;
+                productId?: string | null;
+                status?: components["schemas"]["ItemStatus"] | null;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_server.catalog.schemas.SkuOut_"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqCatalogSkusCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SkuCreate"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkuOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqCatalogSkusSkuIdDetail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sku_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkuOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqCatalogSkusSkuIdUpdate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sku_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SkuUpdate"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkuOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqCatalogSkusSkuIdImagesPresignImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sku_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImageUpload"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PresignedPost"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqPriceListsList: {
+        parameters: {
+            query?: {
+                limit?: number;
+                code?: string | null;
+                status?: components["schemas"]["PriceListStatus"] | null;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_server.pricelists.schemas.PriceListOut_"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqPriceListsCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PriceListCreate"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriceListOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqPriceListsPriceListIdDetail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                price_list_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriceListOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqPriceListsPriceListIdUpdate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                price_list_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PriceListUpdate"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriceListOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqPriceListsPriceListIdRemove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                price_list_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqPriceListsPriceListIdImportImportItems: {
+        parameters: {
+            query?: {
+                dryRun?: boolean;
+                filename?: string;
+            };
+            header?: never;
+            path: {
+                price_list_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportReport"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqPriceListsPriceListIdItemsItems: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                price_list_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_server.pricelists.schemas.ItemOut_"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqPriceListsPriceListIdItemsReplaceItems: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                price_list_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ItemsReplace"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriceListOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqPriceListsByCodeVersionsNewVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriceListOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqPriceListsPriceListIdPublishPublish: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                price_list_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriceListOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqQuotesQuoteIdApproveApprove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                quote_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecisionIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuoteOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqQuotesQuoteIdDetail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                quote_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuoteOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqQuotesList: {
+        parameters: {
+            query?: {
+                limit?: number;
+                status?: components["schemas"]["QuoteStatus"] | null;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_server.quotes.schemas.QuoteOut_"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqQuotesQuoteIdPdfPdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                quote_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqQuotesQuoteIdRejectReject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                quote_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecisionIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuoteOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqQuoteThresholdsList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThresholdOut"][];
+                };
+            };
+        };
+    };
+    HqQuoteThresholdsTierSet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tier: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ThresholdIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThresholdOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqCatalogBundlesList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BundleOut"][];
+                };
+            };
+        };
+    };
+    HqCatalogBundlesCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BundleIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BundleOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqCatalogBundlesBundleIdUpdate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                bundle_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BundleUpdate"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BundleOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqCatalogConfigurablesList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigurableOut"][];
+                };
+            };
+        };
+    };
+    HqCatalogConfigurablesCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfigurableIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigurableOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
     MpAuthWechatBindWechatBind: {
         parameters: {
             query?: never;
@@ -3778,6 +6804,470 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SkuBandsOut"][];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpCatalogCategoriesCategories: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CategoryOut"][];
+                };
+            };
+        };
+    };
+    MpCatalogSkusSkuIdSku: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sku_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DealerSkuOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpCatalogSkusSkus: {
+        parameters: {
+            query?: {
+                q?: string | null;
+                categoryId?: string | null;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_server.catalog.schemas.DealerSkuOut_"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpCartPricePrice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CartIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PricedCartOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpCatalogBundlesBundles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BundleOut"][];
+                };
+            };
+        };
+    };
+    MpCatalogConfigurablesCodeConfigurable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigurableOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpCatalogConfigurablesCodeConfigureConfigure: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfigureIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfiguredOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpQuotesQuoteIdAcceptAccept: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                quote_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuoteOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpQuotesList: {
+        parameters: {
+            query?: {
+                limit?: number;
+                status?: components["schemas"]["QuoteStatus"] | null;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_server.quotes.schemas.QuoteOut_"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpQuotesCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuoteCreate"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuoteOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpQuotesQuoteIdDetail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                quote_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuoteOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpQuotesQuoteIdPdfPdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                quote_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpQuotesQuoteIdRequestApprovalRequestApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                quote_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecisionIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuoteOut"];
                 };
             };
             /** @description Bad request syntax or unsupported method */

@@ -21,6 +21,13 @@ from litestar.stores.memory import MemoryStore
 
 from mini_program_api import mobile_handlers
 from server.accounts.routes import AccountController
+from server.catalog.routes import (
+    BundleController,
+    CategoryController,
+    ConfigurableController,
+    ProductController,
+    SkuController,
+)
 from server.db.engine import Database
 from server.db.session import provide_db_session
 from server.dealers.routes import DealerController, TierController
@@ -33,6 +40,9 @@ from server.identity.wechat import WechatClient
 from server.inventory.routes import InventoryController
 from server.jobs.queue import JobRegistry, JobRunner
 from server.observability import RequestIdMiddleware, configure_logging
+from server.pricelists.loading import PricingCache
+from server.pricelists.routes import PriceListController
+from server.quotes.routes import QuoteApprovalController, QuoteThresholdController
 from server.regions.routes import RegionController
 from server.replication.routes import SyncAdminController
 from server.replication.wiring import (
@@ -103,6 +113,7 @@ def create_app(settings: Settings) -> Litestar:
                 await hub.stop()
                 if redis is not None:
                     await redis.aclose()
+                await app.state.pricing_cache.aclose()
                 await database.dispose()
 
     prometheus = PrometheusConfig(app_name="channelhub", group_path=True, prefix="channelhub")
@@ -122,6 +133,14 @@ def create_app(settings: Settings) -> Litestar:
         AccountController,
         SyncAdminController,
         create_sync_router(hub, mutations, sync_settings),
+        CategoryController,
+        ProductController,
+        SkuController,
+        PriceListController,
+        QuoteApprovalController,
+        QuoteThresholdController,
+        BundleController,
+        ConfigurableController,
         *mobile_handlers(dev_mode=settings.dev_mode),
     ]
     return Litestar(
@@ -172,6 +191,7 @@ def _initial_state(
             "redis": None,
             "jobs": jobs,
             "job_wake": None,
+            "pricing_cache": PricingCache(),
         }
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from pathlib import Path
 
@@ -122,3 +123,123 @@ def render_openapi() -> str:
             response = client.get("/schema/openapi.json")
             response.raise_for_status()
             return response.text
+
+
+@main.group("price-list")
+def price_list() -> None:
+    """Price lists: import from Excel (.xlsx) or CSV, dry-run diff, publish."""
+
+
+@price_list.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--list",
+    "code",
+    required=True,
+    help="Price list code; rows go into its draft (else a new version of it).",
+)
+@click.option(
+    "--apply/--dry-run",
+    default=False,
+    show_default=True,
+    help="Replace the draft's items (only if every row is valid), or only report.",
+)
+@click.option("--publish", "publish_after", is_flag=True, help="Publish the draft after applying.")
+def import_price_list(path: Path, code: str, apply: bool, publish_after: bool) -> None:
+    """Validate a price file row by row, show the diff, optionally apply and publish."""
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    settings = load_settings()
+    console = Console(stderr=True)
+    started = time.perf_counter()
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed} rows"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task(f"importing {path.name}", total=None)
+        report = asyncio.run(
+            _import_file(
+                settings,
+                path.read_bytes(),
+                path.name,
+                code,
+                apply=apply,
+                publish_after=publish_after,
+                progress=lambda rows: progress.update(task, completed=rows),
+            )
+        )
+    elapsed = time.perf_counter() - started
+    out = json.loads(report)
+    out["seconds"] = round(elapsed, 3)
+    click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    if not out.get("valid", False):
+        sys.exit(1)
+
+
+async def _import_file(
+    settings: object,
+    data: bytes,
+    filename: str,
+    code: str,
+    *,
+    apply: bool,
+    publish_after: bool,
+    progress: object,
+) -> str:
+    import msgspec
+    from sqlalchemy import select
+
+    from server.db.engine import Database
+    from server.db.session import transaction
+    from server.errors import ChannelhubError
+    from server.pricelists import imports, service
+    from server.pricelists.models import PriceListStatus, PriceListVersion
+    from server.settings import Settings
+
+    assert isinstance(settings, Settings)
+    database = Database(settings.database)
+    try:
+        async with transaction(database) as session:
+            draft = (
+                await session.execute(
+                    select(PriceListVersion).where(
+                        PriceListVersion.code == code,
+                        PriceListVersion.status == PriceListStatus.DRAFT,
+                    )
+                )
+            ).scalar_one_or_none()
+            if draft is None:
+                draft = await service.new_version(session, None, code)
+            report = await imports.import_into_draft(
+                session,
+                None,
+                draft.id,
+                data,
+                filename,
+                dry_run=not apply,
+                progress=progress,  # type: ignore[arg-type]
+            )
+            result = msgspec.to_builtins(report)
+            if apply and publish_after:
+                published = await service.publish(session, None, draft.id)
+                result["published"] = {"code": published.code, "version": published.version}
+            return msgspec.json.encode(result).decode()
+    except ChannelhubError as exc:
+        return json.dumps(
+            {
+                "valid": False,
+                "code": exc.code,
+                "message": exc.zh,
+                "errors": (exc.errors or [])[:50],
+            },
+            ensure_ascii=False,
+        )
+    finally:
+        await database.dispose()

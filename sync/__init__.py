@@ -15,7 +15,14 @@ from sync.errors import (
     SyncUpgradeRequired,
     sync_exception_handler,
 )
-from sync.feed import Publisher, discard_pokes, pending_pokes, publish, take_pokes
+from sync.feed import (
+    Publisher,
+    discard_pokes,
+    pending_pokes,
+    publish,
+    publish_many,
+    take_pokes,
+)
 from sync.http import create_sync_router
 from sync.hub import Hub, InProcessPokeBackend, RedisPokeBackend
 from sync.pull import pull
@@ -94,6 +101,7 @@ __all__ = [
     "pending_pokes",
     "publication_status",
     "publish",
+    "publish_many",
     "pull",
     "push",
     "record_ack",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 import uuid
 
-from server.catalog.models import Category, Product, Sku
+from server.catalog.models import Category, ItemStatus, Product, Sku
+from server.catalog.service import bump_revision, pinyin_keys
+from server.db.base import utcnow
 from server.db.engine import Database
 from server.db.session import transaction
 from server.dealers.models import Dealer, DealerRegion, DealerStatus, DealerTier
@@ -13,6 +15,8 @@ from server.identity.models import Role, User
 from server.identity.passwords import hash_password
 from server.identity.principal import Principal
 from server.identity.tokens import issue_access_token
+from server.pricelists.models import PriceListEntry, PriceListStatus, PriceListVersion
+from server.pricing import Scope
 from server.regions.models import Region, RegionLevel
 from server.settings import Settings
 from server.warehouses.models import Warehouse
@@ -122,15 +126,89 @@ async def make_warehouse(
     return warehouse
 
 
-async def make_sku(db: Database, code: str | None = None) -> Sku:
+async def make_sku(
+    db: Database,
+    code: str | None = None,
+    name: str = "农夫山泉天然矿泉水 550ml",
+    *,
+    pack_size: int = 1,
+    min_order_qty: int = 1,
+    whole_cases: bool = False,
+    barcode: str | None = None,
+    status: ItemStatus = ItemStatus.ACTIVE,
+) -> Sku:
+    """A SKU (with a fresh category and product); pinyin keys derived from the name."""
     n = next(_seq)
     async with transaction(db) as s:
-        category = Category(id=uuid.uuid4(), code=f"C{n:05d}", name="酒水")
-        product = Product(id=uuid.uuid4(), code=f"P{n:05d}", name="产品", category_id=category.id)
-        sku = Sku(id=uuid.uuid4(), code=code or f"S{n:05d}", product_id=product.id, name="500ml")
+        category = Category(id=uuid.uuid4(), code=f"C{n:05d}", name=f"类目{n}")
         s.add(category)
         await s.flush()
+        product = Product(
+            id=uuid.uuid4(), code=f"P{n:05d}", name=name, brand="农夫山泉", category_id=category.id
+        )
         s.add(product)
         await s.flush()
+        full, initials = pinyin_keys(name)
+        sku = Sku(
+            id=uuid.uuid4(),
+            code=code or f"SKU{n:05d}",
+            product_id=product.id,
+            name=name,
+            pack_size=pack_size,
+            min_order_qty=min_order_qty,
+            whole_cases=whole_cases,
+            barcode=barcode,
+            status=status,
+            pinyin=full,
+            pinyin_initials=initials,
+        )
         s.add(sku)
+        await bump_revision(s)
     return sku
+
+
+PriceSpec = int | tuple[int, list[tuple[int, int]]]
+
+
+async def make_price_list(
+    db: Database,
+    code: str,
+    items: dict[str, PriceSpec],
+    *,
+    scope: Scope = Scope.DEFAULT,
+    key: str | None = None,
+    priority: int = 0,
+    version: int = 1,
+    status: PriceListStatus = PriceListStatus.PUBLISHED,
+) -> PriceListVersion:
+    """A price list version: ``{sku: unit_price}`` or ``{sku: (price, [(min_qty, price)])}``."""
+    published = utcnow() if status is PriceListStatus.PUBLISHED else None
+    async with transaction(db) as s:
+        pl = PriceListVersion(
+            id=uuid.uuid4(),
+            code=code,
+            version=version,
+            name=code,
+            scope=scope,
+            scope_key=key,
+            priority=priority,
+            currency="CNY",
+            status=status,
+            published_at=published,
+        )
+        s.add(pl)
+        await s.flush()
+        for sku, spec in items.items():
+            price, breaks = (spec, []) if isinstance(spec, int) else spec
+            table = [{"min_qty": q, "unit_price": p, "max_qty": None} for q, p in breaks]
+            s.add(
+                PriceListEntry(
+                    price_list_id=pl.id,
+                    sku_code=sku,
+                    unit_price=price,
+                    break_kind="range",
+                    breaks=table,
+                )
+            )
+        await bump_revision(s)
+    return pl

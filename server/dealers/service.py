@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from server.audit.service import record
+from server.catalog.service import bump_revision
 from server.db.repository import flush_or_conflict, get_or_404, keyset_page
 from server.dealers.models import Dealer, DealerRegion, DealerStatus, DealerTier
 from server.dealers.schemas import (
@@ -19,8 +20,9 @@ from server.dealers.schemas import (
     TierOut,
     TierUpdate,
 )
-from server.errors import Invalid
+from server.errors import Invalid, NotFound
 from server.identity.principal import Principal
+from server.pricing import DealerFacts, RegionCode
 from server.regions.models import Region
 from server.schemas import set_fields
 
@@ -170,6 +172,8 @@ async def update_dealer(
     for name, value in changes.items():
         setattr(dealer, name, value)
     await flush_or_conflict(session)
+    if body.tier_code is not None or body.region_codes is not None or body.segments is not None:
+        await bump_revision(session)  # the dealer's prices may change: drop cached pages
     record(
         session,
         actor,
@@ -212,3 +216,52 @@ async def list_dealers(
         like = f"%{q.replace('%', '').replace('_', '')}%"
         stmt = stmt.where(or_(Dealer.name.like(like), Dealer.code.like(like)))
     return await keyset_page(session, stmt, Dealer.code, cursor, limit)
+
+
+async def dealer_pricing_facts(
+    executor: AsyncConnection | AsyncSession, dealer_id: uuid.UUID
+) -> DealerFacts:
+    """What pricing needs of a dealer: tier, segments, authorized regions with ancestors
+    (deeper regions rank higher), read with Core statements."""
+    dealer = (
+        await executor.execute(
+            select(Dealer.tier_code, Dealer.segments).where(Dealer.id == dealer_id)
+        )
+    ).first()
+    if dealer is None:
+        raise NotFound("dealer_not_found", "经销商不存在", "dealer not found")
+    codes = list(
+        (
+            await executor.execute(
+                select(DealerRegion.region_code).where(DealerRegion.dealer_id == dealer_id)
+            )
+        ).scalars()
+    )
+    parents: dict[str, str | None] = {}
+    todo = set(codes)
+    while todo:
+        rows = (
+            await executor.execute(
+                select(Region.code, Region.parent_code).where(Region.code.in_(sorted(todo)))
+            )
+        ).all()
+        todo = set()
+        for code, parent in rows:
+            parents[code] = parent
+            if parent is not None and parent not in parents:
+                todo.add(parent)
+    regions: dict[str, int] = {}
+    for code in codes:
+        path: list[str] = []
+        current: str | None = code
+        while current is not None and current in parents and len(path) < 8:
+            path.append(current)
+            current = parents[current]
+        for depth, ancestor in enumerate(reversed(path)):
+            regions[ancestor] = max(depth, regions.get(ancestor, depth))
+    return DealerFacts(
+        id=str(dealer_id),
+        tier=dealer.tier_code,
+        regions=tuple(RegionCode(code=c, depth=d) for c, d in sorted(regions.items())),
+        segments=frozenset(dealer.segments or ()),
+    )

@@ -39,7 +39,6 @@ async def scopes_for(session: AsyncSession, principal: Principal) -> frozenset[s
         f"price:tier:{dealer.tier_code}",
         ALL_PROMOTIONS,
         f"promo:tier:{dealer.tier_code}",
-        f"price:dealer:{dealer.id}",
     }
     regions: set[str] = set()
     for code in dealer.region_codes:

@@ -1,0 +1,1 @@
+"""Price lists (价目表): drafts, published versions, imports; loads ``server.pricing`` contexts."""

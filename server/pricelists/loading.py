@@ -1,0 +1,283 @@
+"""Load what ``server.pricing`` needs from the database, with Core statements.
+
+Everything loaded here is cached per process and keyed by the catalog revision
+(``server.catalog.service.read_revision``): every write that changes prices, SKUs or a
+dealer's pricing facts bumps it in its own transaction, so one tiny read per request is
+enough to know that nothing cached is stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from server.catalog.models import ItemStatus, Sku
+from server.db.engine import Database
+from server.dealers.service import dealer_pricing_facts
+from server.pricelists.models import PriceListEntry, PriceListStatus, PriceListVersion
+from server.pricing import (
+    BreakKind,
+    DealerFacts,
+    PriceItem,
+    PriceList,
+    PriceResolver,
+    Scope,
+    VolumeBreak,
+)
+
+Executor = AsyncConnection | AsyncSession
+
+
+class SkuRule(msgspec.Struct, frozen=True, kw_only=True):
+    """What pricing needs of a SKU row (order rules) and what a priced line shows."""
+
+    code: str
+    name: str
+    pack_size: int
+    min_qty: int
+    whole_cases: bool
+    active: bool
+
+
+class Heads(msgspec.Struct, frozen=True, kw_only=True):
+    """Every published list version without items, and its row id by list code."""
+
+    lists: tuple[PriceList, ...]
+    row_ids: dict[str, uuid.UUID]
+
+
+REVISION_SQL = "SELECT value FROM catalog_revisions WHERE id = 1"
+
+
+async def read_revision_value(conn: AsyncConnection) -> int:
+    value = (await conn.exec_driver_sql(REVISION_SQL)).scalar()
+    return int(value or 0)
+
+
+def _revision_connection_class() -> Any:
+    import asyncpg
+
+    class RevisionConnection(asyncpg.Connection):  # type: ignore[misc]
+        """Only ever runs one autocommit SELECT: nothing to reset on release."""
+
+        def get_reset_query(self) -> str:
+            return ""
+
+    return RevisionConnection
+
+
+class PricingCache:
+    """Per-process caches keyed by the catalog revision; stale entries are simply not hit."""
+
+    def __init__(self, max_pages: int = 4096) -> None:
+        self.max_pages = max_pages
+        self._heads: tuple[int, Heads] | None = None
+        self._facts: dict[uuid.UUID, tuple[int, DealerFacts]] = {}
+        self._pages: OrderedDict[Any, bytes] = OrderedDict()
+        self._reader: AsyncEngine | None = None
+        self._pool: Any = None
+        self._bundles: tuple[int, tuple[Any, ...]] | None = None
+        self._pool_lock = asyncio.Lock()
+
+    def reader(self, database: Database) -> AsyncEngine:
+        """The engine for hot-path reads: on PostgreSQL in autocommit, so a cache hit costs
+        one statement (no BEGIN / ROLLBACK round trips); each statement sees committed data."""
+        if self._reader is None:
+            engine = database.read_engine
+            if not database.is_sqlite:
+                engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._reader = engine
+        return self._reader
+
+    async def revision(self, database: Database) -> int:
+        """The catalog revision, read fresh on every call (one round trip).
+
+        On PostgreSQL through a small raw asyncpg pool: a cache hit then costs one
+        autocommit SELECT and no ORM, pool-ping or reset round trips.
+        """
+        if database.is_sqlite:
+            async with database.read_engine.connect() as conn:
+                return await read_revision_value(conn)
+        pool = self._pool or await self._open_pool(database)
+        async with pool.acquire() as conn:
+            value = await conn.fetchval(REVISION_SQL)
+        return int(value or 0)
+
+    async def _open_pool(self, database: Database) -> Any:
+        import asyncpg
+
+        async with self._pool_lock:
+            if self._pool is None:
+                url = database.url.set(drivername="postgresql")
+                self._pool = await asyncpg.create_pool(
+                    url.render_as_string(hide_password=False),
+                    min_size=1,
+                    max_size=16,
+                    connection_class=_revision_connection_class(),
+                )
+        return self._pool
+
+    async def aclose(self) -> None:
+        """Close the revision pool (app shutdown)."""
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    def bundles(self, revision: int) -> tuple[Any, ...] | None:
+        if self._bundles is not None and self._bundles[0] == revision:
+            return self._bundles[1]
+        return None
+
+    def store_bundles(self, revision: int, steps: tuple[Any, ...]) -> None:
+        self._bundles = (revision, steps)
+
+    def heads(self, revision: int) -> Heads | None:
+        if self._heads is not None and self._heads[0] == revision:
+            return self._heads[1]
+        return None
+
+    def store_heads(self, revision: int, heads: Heads) -> None:
+        self._heads = (revision, heads)
+
+    def facts(self, revision: int, dealer_id: uuid.UUID) -> DealerFacts | None:
+        found = self._facts.get(dealer_id)
+        return found[1] if found is not None and found[0] == revision else None
+
+    def store_facts(self, revision: int, dealer_id: uuid.UUID, facts: DealerFacts) -> None:
+        if len(self._facts) > 100_000:
+            self._facts.clear()
+        self._facts[dealer_id] = (revision, facts)
+
+    def page(self, key: Any) -> bytes | None:
+        found = self._pages.get(key)
+        if found is not None:
+            self._pages.move_to_end(key)
+        return found
+
+    def store_page(self, key: Any, body: bytes) -> None:
+        self._pages[key] = body
+        while len(self._pages) > self.max_pages:
+            self._pages.popitem(last=False)
+
+
+def head_from_row(row: Any) -> PriceList:
+    return PriceList(
+        id=row.code,
+        version=row.version,
+        scope=Scope(row.scope),
+        scope_key=row.scope_key,
+        priority=row.priority,
+        currency=row.currency,
+        effective_from=row.effective_from,
+        effective_to=row.effective_to,
+        items={},
+    )
+
+
+_HEAD_COLUMNS = (
+    PriceListVersion.id,
+    PriceListVersion.code,
+    PriceListVersion.version,
+    PriceListVersion.scope,
+    PriceListVersion.scope_key,
+    PriceListVersion.priority,
+    PriceListVersion.currency,
+    PriceListVersion.effective_from,
+    PriceListVersion.effective_to,
+)
+
+
+async def load_heads(executor: Executor, cache: PricingCache, revision: int) -> Heads:
+    """Every published list (no items), cached for this revision."""
+    cached = cache.heads(revision)
+    if cached is not None:
+        return cached
+    stmt = select(*_HEAD_COLUMNS).where(PriceListVersion.status == PriceListStatus.PUBLISHED)
+    rows = (await executor.execute(stmt)).all()
+    heads = Heads(lists=tuple(head_from_row(r) for r in rows), row_ids={r.code: r.id for r in rows})
+    cache.store_heads(revision, heads)
+    return heads
+
+
+async def load_dealer_facts(
+    executor: Executor, cache: PricingCache, revision: int, dealer_id: uuid.UUID
+) -> DealerFacts:
+    """Tier, authorized regions with their ancestors, and segments of one dealer (cached)."""
+    cached = cache.facts(revision, dealer_id)
+    if cached is not None:
+        return cached
+    facts = await dealer_pricing_facts(executor, dealer_id)
+    cache.store_facts(revision, dealer_id, facts)
+    return facts
+
+
+def candidate_lists(
+    heads: Heads, dealer: DealerFacts, currency: str, now: datetime
+) -> tuple[PriceList, ...]:
+    """The in-effect published lists that apply to this dealer, best-ranked first."""
+    return PriceResolver(heads.lists, dealer, currency, now).candidates
+
+
+_SKU_COLUMNS = (Sku.code, Sku.name, Sku.pack_size, Sku.min_order_qty, Sku.whole_cases, Sku.status)
+
+
+def sku_rule(row: Any) -> SkuRule:
+    return SkuRule(
+        code=row.code,
+        name=row.name,
+        pack_size=row.pack_size,
+        min_qty=row.min_order_qty,
+        whole_cases=row.whole_cases,
+        active=row.status == ItemStatus.ACTIVE,
+    )
+
+
+async def load_sku_rules(executor: Executor, codes: Iterable[str]) -> dict[str, SkuRule]:
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    rows = (await executor.execute(select(*_SKU_COLUMNS).where(Sku.code.in_(wanted)))).all()
+    return {r.code: sku_rule(r) for r in rows}
+
+
+def price_item(entry: Any, rule: SkuRule) -> PriceItem:
+    return PriceItem(
+        sku=entry.sku_code,
+        unit_price=entry.unit_price,
+        breaks=tuple(msgspec.convert(b, VolumeBreak) for b in entry.breaks or ()),
+        break_kind=BreakKind(entry.break_kind),
+        pack_size=rule.pack_size,
+        whole_cases=rule.whole_cases,
+        min_qty=rule.min_qty,
+    )
+
+
+async def load_lists_with_items(
+    executor: Executor, heads: Heads, candidates: Sequence[PriceList], rules: dict[str, SkuRule]
+) -> tuple[PriceList, ...]:
+    """The candidate lists, each holding its items for the given SKUs only."""
+    if not candidates or not rules:
+        return tuple(candidates)
+    by_row = {heads.row_ids[pl.id]: pl for pl in candidates}
+    stmt = select(
+        PriceListEntry.price_list_id,
+        PriceListEntry.sku_code,
+        PriceListEntry.unit_price,
+        PriceListEntry.break_kind,
+        PriceListEntry.breaks,
+    ).where(
+        PriceListEntry.price_list_id.in_(list(by_row)),
+        PriceListEntry.sku_code.in_(sorted(rules)),
+    )
+    items: dict[uuid.UUID, dict[str, PriceItem]] = {row_id: {} for row_id in by_row}
+    for entry in (await executor.execute(stmt)).all():
+        items[entry.price_list_id][entry.sku_code] = price_item(entry, rules[entry.sku_code])
+    return tuple(msgspec.structs.replace(pl, items=items[row_id]) for row_id, pl in by_row.items())

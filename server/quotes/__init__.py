@@ -1,0 +1,1 @@
+"""CPQ quotes (报价): priced snapshots with expiry and HQ approval above tier thresholds."""
