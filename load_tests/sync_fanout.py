@@ -1,91 +1,36 @@
-"""Poke fan-out benchmark: N WebSocket clients, p50/p99 from publish request to poke received.
+"""Poke fan-out benchmark on the real server: N dealer WebSockets, HQ publishes price lists.
 
-    .venv/bin/python -m load_tests.sync_fanout --clients 2000 --rounds 20
+    .venv/bin/python -m load_tests.sync_fanout --clients 2000 --rounds 20 --json
+    .venv/bin/python -m load_tests.sync_fanout --clients 10000 --rounds 10 --json
+    .venv/bin/python -m load_tests.sync_fanout --clients 2000 \
+        --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/channelhub_bench_sync \
+        --redis-url redis://127.0.0.1:6379/14
 
-Starts a server process (uvicorn, uvloop, httptools, per-message deflate off, SQLite) with
-the sync router and a tiny HQ publish route, opens N WebSocket clients in this process,
-then publishes one price change per round and times each client's poke.
+Starts ``channelhub serve`` (migrated, demo data; SQLite unless --database-url, in-process
+fan-out unless --redis-url), logs the twelve demo dealers in and opens N WebSocket clients
+on loopback spread over their tokens (every dealer subscribes to ``price:default``), then
+each round HQ publishes a new version of a default price list through the HQ API and the
+bench times, per client, from the start of the publish request to the poke's arrival.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import msgspec
-from litestar import Litestar, post
-from litestar.di import NamedDependency, Provide
-from litestar.params import FromQuery
-from litestar.types import Scope
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from sync import (
-    Hub,
-    MutationRegistry,
-    SyncPrincipal,
-    SyncSettings,
-    create_sync_router,
-    discard_pokes,
-    metadata,
-    publish,
-)
-
-SCOPE = "price:east"
-
-
-def create_app() -> Litestar:
-    """The benchmark server: sync router plus ``POST /bench/publish``."""
-    engine = create_async_engine(os.environ["BENCH_DB_URL"])
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
-    settings = SyncSettings(redis_url=os.environ.get("BENCH_REDIS_URL") or None)
-    hub = Hub.from_settings(settings)
-
-    async def provide_db_session() -> AsyncIterator[AsyncSession]:
-        async with sessions() as session:
-            try:
-                yield session
-            except BaseException:
-                await session.rollback()
-                discard_pokes(session)
-                raise
-            else:
-                await session.commit()
-                await hub.flush_pokes(session)
-
-    def provide_principal(scope: Scope) -> SyncPrincipal:
-        del scope
-        return SyncPrincipal(
-            subject_id="bench", dealer_id=None, scopes=frozenset({SCOPE}), client_id=None
-        )
-
-    @post("/bench/publish", status_code=200)
-    async def publish_price(db_session: NamedDependency[AsyncSession], fen: FromQuery[int]) -> int:
-        return await publish(db_session, SCOPE, "price", "sku-1", "upsert", {"fen": fen})
-
-    async def create_tables() -> None:
-        async with engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
-        gc.freeze()
-
-    return Litestar(
-        route_handlers=[create_sync_router(hub, MutationRegistry(), settings), publish_price],
-        dependencies={
-            "db_session": Provide(provide_db_session),
-            "sync_principal": Provide(provide_principal, sync_to_thread=False),
-        },
-        on_startup=[create_tables, hub.start],
-        on_shutdown=[hub.stop],
-    )
+PASSWORD = "bench-password"
+BENCH_LIST = "BENCH-FANOUT"
 
 
 class _Round:
@@ -148,22 +93,72 @@ class _PokeCounter(asyncio.Protocol):
                     self.round.arrived()
 
 
+async def _setup(http: httpx.AsyncClient) -> tuple[str, list[str]]:
+    """HQ token, the dealer tokens, and a published default price list to change per round."""
+
+    async def login(username: str) -> str:
+        answer = await http.post("/auth/login", json={"username": username, "password": PASSWORD})
+        answer.raise_for_status()
+        return str(answer.json()["accessToken"])
+
+    hq = await login("hq")
+    dealers = [await login(f"dealer{n:02d}") for n in range(1, 13)]
+    headers = {"Authorization": f"Bearer {hq}"}
+    items = [{"sku": f"SKU{n:05d}", "unitPrice": 1000 + n} for n in range(1, 6)]
+    created = await http.post(
+        "/hq/price-lists",
+        headers=headers,
+        json={
+            "code": BENCH_LIST,
+            "name": "fan-out bench",
+            "scope": "default",
+            "priority": -100,
+            "items": items,
+        },
+    )
+    created.raise_for_status()
+    (
+        await http.post(f"/hq/price-lists/{created.json()['id']}/publish", headers=headers)
+    ).raise_for_status()
+    return hq, dealers
+
+
+async def _new_draft(http: httpx.AsyncClient, hq: str, round_no: int) -> str:
+    headers = {"Authorization": f"Bearer {hq}"}
+    draft = await http.post(f"/hq/price-lists/by-code/{BENCH_LIST}/versions", headers=headers)
+    draft.raise_for_status()
+    draft_id = str(draft.json()["id"])
+    items = [{"sku": f"SKU{n:05d}", "unitPrice": 1000 + n + round_no} for n in range(1, 6)]
+    (
+        await http.put(f"/hq/price-lists/{draft_id}/items", headers=headers, json={"items": items})
+    ).raise_for_status()
+    return draft_id
+
+
 async def run(clients: int, rounds: int, port: int) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
-    handshake = (
-        f"GET /sync/ws?token=x&protocol=1 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    ).encode()
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as setup_http:
+        hq, dealer_tokens = await _setup(setup_http)
+    handshakes = [
+        (
+            f"GET /sync/ws?token={token}&protocol=1 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+        for token in dealer_tokens
+    ]
     counters: list[_PokeCounter] = []
     current = _Round()
     transports: list[asyncio.BaseTransport] = []
     for start in range(0, clients, 200):
         readies: list[asyncio.Future[None]] = []
-        for _ in range(start, min(clients, start + 200)):
+        for n in range(start, min(clients, start + 200)):
             ready: asyncio.Future[None] = loop.create_future()
+            handshake = handshakes[n % len(handshakes)]
             transport, counter = await loop.create_connection(
-                lambda ready=ready: _PokeCounter(handshake, ready, current), "127.0.0.1", port
+                lambda ready=ready, handshake=handshake: _PokeCounter(handshake, ready, current),
+                "127.0.0.1",
+                port,
             )
             counters.append(counter)
             transports.append(transport)
@@ -172,14 +167,17 @@ async def run(clients: int, rounds: int, port: int) -> dict[str, Any]:
     latencies: list[float] = []
     request_ms: list[float] = []
     round_max_ms: list[float] = []
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
         for round_no in range(rounds):
+            draft_id = await _new_draft(http, hq, round_no + 1)
             for counter in counters:
                 counter.arrivals.clear()
             current.expected, current.count = len(counters), 0
             current.done.clear()
             started = time.perf_counter()
-            response = await http.post("/bench/publish", params={"fen": round_no})
+            response = await http.post(
+                f"/hq/price-lists/{draft_id}/publish", headers={"Authorization": f"Bearer {hq}"}
+            )
             request_ms.append((time.perf_counter() - started) * 1000)
             response.raise_for_status()
             await asyncio.wait_for(current.done.wait(), 30)
@@ -193,6 +191,8 @@ async def run(clients: int, rounds: int, port: int) -> dict[str, Any]:
     return {
         "clients": clients,
         "rounds": rounds,
+        "delivered": sum(1 for _ in latencies),
+        "expected": clients * rounds,
         "p50_ms": round(statistics.median(latencies) * 1000, 1),
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
         "max_ms": round(latencies[-1] * 1000, 1),
@@ -201,52 +201,61 @@ async def run(clients: int, rounds: int, port: int) -> dict[str, Any]:
     }
 
 
+def _raise_open_file_limit(needed: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(max(soft, needed), hard)
+    if want > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--database-url", default="")
     parser.add_argument("--redis-url", default="")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (the default)")
     args = parser.parse_args()
+    _raise_open_file_limit(2 * args.clients + 1024)  # the server child inherits it
     with tempfile.TemporaryDirectory() as tmp:
         env = {
             **os.environ,
-            "BENCH_DB_URL": f"sqlite+aiosqlite:///{tmp}/bench.db",
-            "BENCH_REDIS_URL": args.redis_url,
+            "CHANNELHUB_DATABASE_URL": args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.db",
+            "CHANNELHUB_REDIS_URL": args.redis_url,
+            "CHANNELHUB_AUTH_JWT_SECRET": "bench-secret-" + "b" * 40,
+            "CHANNELHUB_AUTH_LOGIN_MAX_ATTEMPTS": "1000",
+            "CHANNELHUB_STORAGE_LOCAL_DIR": f"{tmp}/storage",
+            "CHANNELHUB_LOG_LEVEL": "WARNING",
         }
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "load_tests.sync_fanout:create_app",
-                "--factory",
-                "--port",
-                str(args.port),
-                "--loop",
-                "uvloop",
-                "--http",
-                "httptools",
-                "--ws-per-message-deflate",
-                "false",
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
+        if not args.redis_url:
+            env.pop("CHANNELHUB_REDIS_URL")
+        cli = [sys.executable, "-m", "server"]
+        subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True, cwd=tmp)
+        subprocess.run(
+            [*cli, "seed-demo", "--password", PASSWORD],
             env=env,
+            check=True,
+            capture_output=True,
+            cwd=tmp,
         )
+        server = subprocess.Popen([*cli, "serve", "--port", str(args.port)], env=env, cwd=tmp)
         try:
-            for _ in range(100):
+            for _ in range(200):
                 if server.poll() is not None:
                     raise SystemExit("server did not start")
                 try:
-                    httpx.post(f"http://127.0.0.1:{args.port}/sync/ack", timeout=0.2)
-                    break
+                    if (
+                        httpx.get(f"http://127.0.0.1:{args.port}/health", timeout=0.5).status_code
+                        == 200
+                    ):
+                        break
                 except httpx.HTTPError:
                     time.sleep(0.1)
-            print(
-                msgspec.json.encode(asyncio.run(run(args.clients, args.rounds, args.port))).decode()
-            )
+            result = asyncio.run(run(args.clients, args.rounds, args.port))
+            result["backend"] = "postgresql" if args.database_url else "sqlite"
+            result["fanout"] = "redis" if args.redis_url else "in-process"
+            print(msgspec.json.encode(result).decode())
         finally:
             server.terminate()
             server.wait(10)
