@@ -17,19 +17,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import resource
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from typing import Any
 
 import httpx
 import msgspec
 
-PASSWORD = "bench-password"
+from load_tests.server_process import login, running_server
+
 BENCH_LIST = "BENCH-FANOUT"
 
 
@@ -96,13 +93,8 @@ class _PokeCounter(asyncio.Protocol):
 async def _setup(http: httpx.AsyncClient) -> tuple[str, list[str]]:
     """HQ token, the dealer tokens, and a published default price list to change per round."""
 
-    async def login(username: str) -> str:
-        answer = await http.post("/auth/login", json={"username": username, "password": PASSWORD})
-        answer.raise_for_status()
-        return str(answer.json()["accessToken"])
-
-    hq = await login("hq")
-    dealers = [await login(f"dealer{n:02d}") for n in range(1, 13)]
+    hq = await login(http, "hq")
+    dealers = [await login(http, f"dealer{n:02d}") for n in range(1, 13)]
     headers = {"Authorization": f"Bearer {hq}"}
     items = [{"sku": f"SKU{n:05d}", "unitPrice": 1000 + n} for n in range(1, 6)]
     created = await http.post(
@@ -218,47 +210,11 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object (the default)")
     args = parser.parse_args()
     _raise_open_file_limit(2 * args.clients + 1024)  # the server child inherits it
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "CHANNELHUB_DATABASE_URL": args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.db",
-            "CHANNELHUB_REDIS_URL": args.redis_url,
-            "CHANNELHUB_AUTH_JWT_SECRET": "bench-secret-" + "b" * 40,
-            "CHANNELHUB_AUTH_LOGIN_MAX_ATTEMPTS": "1000",
-            "CHANNELHUB_STORAGE_LOCAL_DIR": f"{tmp}/storage",
-            "CHANNELHUB_LOG_LEVEL": "WARNING",
-        }
-        if not args.redis_url:
-            env.pop("CHANNELHUB_REDIS_URL")
-        cli = [sys.executable, "-m", "server"]
-        subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True, cwd=tmp)
-        subprocess.run(
-            [*cli, "seed-demo", "--password", PASSWORD],
-            env=env,
-            check=True,
-            capture_output=True,
-            cwd=tmp,
-        )
-        server = subprocess.Popen([*cli, "serve", "--port", str(args.port)], env=env, cwd=tmp)
-        try:
-            for _ in range(200):
-                if server.poll() is not None:
-                    raise SystemExit("server did not start")
-                try:
-                    if (
-                        httpx.get(f"http://127.0.0.1:{args.port}/health", timeout=0.5).status_code
-                        == 200
-                    ):
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-            result = asyncio.run(run(args.clients, args.rounds, args.port))
-            result["backend"] = "postgresql" if args.database_url else "sqlite"
-            result["fanout"] = "redis" if args.redis_url else "in-process"
-            print(msgspec.json.encode(result).decode())
-        finally:
-            server.terminate()
-            server.wait(10)
+    with running_server(args.port, database_url=args.database_url, redis_url=args.redis_url):
+        result = asyncio.run(run(args.clients, args.rounds, args.port))
+    result["backend"] = "postgresql" if args.database_url else "sqlite"
+    result["fanout"] = "redis" if args.redis_url else "in-process"
+    print(msgspec.json.encode(result).decode())
 
 
 if __name__ == "__main__":
