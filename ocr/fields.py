@@ -1,0 +1,428 @@
+"""Receipt fields from grouped rows: merchant, date and time, number, total, currency, ...
+
+The rules are written from real receipt wording (Chinese supermarket and restaurant
+tickets, Malaysian SROIE-style tax invoices, US/UK till slips), not from our generator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from ocr.items import parse_items
+from ocr.labels import governing
+from ocr.receipt import ReceiptFields, Row
+from ocr.rowtext import ParsedRow, parse_rows
+from ocr.textnorm import has_cjk
+
+
+# ---------------------------------------------------------------- total
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    row: int
+    rank: int
+    value: int
+    score: float
+
+
+def _total_candidates(rows: list[ParsedRow]) -> list[_Candidate]:
+    candidates: list[_Candidate] = []
+    for i, row in enumerate(rows):
+        total_labels = [label for label in row.labels if label.kind == "total"]
+        same_labels = [label for label in row.labels if label.kind == "same"]
+        if not total_labels and not (same_labels and not row.money):
+            if not (same_labels and same_labels[0].start == 0):
+                continue
+        governed: dict[int, list[Money]] = {}
+        for money in row.money:
+            label = governing(row.labels, money.start)
+            if label is not None and label.kind == "total":
+                governed.setdefault(label.start, []).append(money)
+        for label in [*total_labels, *same_labels]:
+            values = governed.get(label.start, [])
+            if label.kind == "same" and not values and label is not row.labels[0]:
+                continue
+            if values:
+                resolved = governing(row.labels, values[-1].start)
+                rank = resolved.rank if resolved is not None else label.rank
+                candidates.append(_Candidate(i, rank, values[-1].value, row.score))
+                continue
+            # "合计" alone at the row's end: the amount is on the next row by itself.
+            trailing = not any(other.start > label.start for other in row.labels)
+            if trailing and not [m for m in row.money if m.start > label.end] and i + 1 < len(rows):
+                nxt = rows[i + 1]
+                if nxt.money and not nxt.labels:
+                    candidates.append(_Candidate(i, label.rank, nxt.money[0].value, min(row.score, nxt.score)))
+    return candidates
+
+
+def find_total(rows: list[ParsedRow]) -> tuple[int | None, float]:
+    """The amount the customer paid: best-ranked total label before the tender lines."""
+    candidates = [c for c in _total_candidates(rows) if c.value > 0]
+    if not candidates:
+        return None, 0.0
+    first = min(c.row for c in candidates)
+    boundary = next(
+        (
+            row.index
+            for row in rows[first:]
+            if any(label.kind in {"tendered", "change"} for label in row.labels)
+            and not any(label.kind == "total" and label.rank >= 2 for label in row.labels)
+        ),
+        None,
+    )
+    if boundary is not None:
+        before = [c for c in candidates if c.row <= boundary]
+        candidates = before or candidates
+    best_rank = max(c.rank for c in candidates)
+    best = [c for c in candidates if c.rank == best_rank][-1]
+    return best.value, best.score
+
+
+# ---------------------------------------------------------------- date and time
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DAY_END = r"(?:(?!\d)|(?=\d{1,2}:\d{2}))"  # "2026-11-2014:32" is a date glued to a time
+
+_YMD = re.compile(
+    rf"(?<!\d)(?P<y>(?:19|20)\d{{2}})\s?(?P<s1>[-/.年])\s?(?P<m>\d{{1,2}})\s?[-/.月]\s?(?P<d>\d{{1,2}})日?{_DAY_END}"
+)
+_DMY = re.compile(
+    rf"(?<![\d.])(?P<d>\d{{1,2}})\s?(?P<s1>[-/.])\s?(?P<m>\d{{1,2}})\s?(?P=s1)\s?(?P<y>(?:19|20)?\d{{2}})(?:(?!\d)|(?=\d{{1,2}}:\d{{2}}))"
+)
+_YMD2 = re.compile(rf"(?<![\d.])(?P<y>\d{{2}})年(?P<m>\d{{1,2}})月(?P<d>\d{{1,2}})日?")
+_TEXT_DMY = re.compile(
+    rf"(?<![\d])(?P<d>\d{{1,2}})(?:st|nd|rd|th)?[\s\-/.]*(?P<mon>{_MONTH_NAMES})\.?[\s\-/.,]*(?P<y>(?:19|20)?\d{{2}})(?!\d)",
+    re.IGNORECASE,
+)
+_TEXT_MDY = re.compile(
+    rf"(?<![a-z])(?P<mon>{_MONTH_NAMES})\.?[\s\-/.]*(?P<d>\d{{1,2}})(?:st|nd|rd|th)?[\s,\-/.]+(?P<y>(?:19|20)?\d{{2}})(?!\d)",
+    re.IGNORECASE,
+)
+_COMPACT = re.compile(r"(?<!\d)(?P<y>20\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?:(?!\d)|(?=\s?\d{1,2}:\d{2}))")
+_DATE_WORDS = re.compile(r"日期|时间|時間|交易时间|销售时间|date|tarikh|time|dt\b", re.IGNORECASE)
+_TIME = re.compile(
+    r"(?<![\d:.])(?P<h>[01]?\d|2[0-3])\s?[:：]\s?(?P<mi>[0-5]\d)(?::(?P<s>[0-5]\d))?(?!\d)\s?(?P<ampm>[ap]\.?m\.?)?",
+    re.IGNORECASE,
+)
+
+
+def _year(text: str) -> int:
+    value = int(text)
+    return value + 2000 if value < 100 else value
+
+
+def _make_date(year: int, month: int, day: int) -> dt.date | None:
+    if not 2000 <= year <= 2099:
+        return None
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def dates_in(text: str) -> list[tuple[int, dt.date]]:
+    """Every date written in `text`, with its position."""
+    return [(start, date) for start, _, date in _date_spans(text)]
+
+
+def _date_spans(text: str) -> list[tuple[int, int, dt.date]]:
+    found: list[tuple[int, int, dt.date]] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(start: int, end: int, date: dt.date | None) -> None:
+        if date is None or any(s < end and start < e for s, e in taken):
+            return
+        found.append((start, end, date))
+        taken.append((start, end))
+
+    for m in _YMD.finditer(text):
+        add(m.start(), m.end(), _make_date(int(m["y"]), int(m["m"]), int(m["d"])))
+    for m in _YMD2.finditer(text):
+        add(m.start(), m.end(), _make_date(_year(m["y"]), int(m["m"]), int(m["d"])))
+    for m in _TEXT_DMY.finditer(text):
+        add(m.start(), m.end(), _make_date(_year(m["y"]), _MONTHS[m["mon"].lower()], int(m["d"])))
+    for m in _TEXT_MDY.finditer(text):
+        add(m.start(), m.end(), _make_date(_year(m["y"]), _MONTHS[m["mon"].lower()], int(m["d"])))
+    for m in _DMY.finditer(text):
+        day, month, year = int(m["d"]), int(m["m"]), _year(m["y"])
+        if len(m["y"]) == 2 and int(m["d"]) > 31:
+            continue
+        date = _make_date(year, month, day)
+        if date is None and day <= 12 < month:  # US order: month first
+            date = _make_date(year, day, month)
+        if date is None and len(m["y"]) == 2:  # 26/11/20 written year first
+            date = _make_date(_year(m["d"]), month, int(m["y"]))
+        add(m.start(), m.end(), date)
+    for m in _COMPACT.finditer(text):
+        add(m.start(), m.end(), _make_date(int(m["y"]), int(m["m"]), int(m["d"])))
+    return sorted(found)
+
+
+def times_in(text: str) -> list[tuple[int, dt.time]]:
+    """Every clock time written in `text`, with its position."""
+    found: list[tuple[int, dt.time]] = []
+    for start, end, _ in _date_spans(text):  # "2026-11-2014:32": the date ends at "20"
+        text = text[:start] + " " * (end - start) + text[end:]
+    for m in _TIME.finditer(text):
+        hour, minute = int(m["h"]), int(m["mi"])
+        ampm = (m["ampm"] or "").lower().replace(".", "")
+        if ampm == "pm" and hour < 12:
+            hour += 12
+        elif ampm == "am" and hour == 12:
+            hour = 0
+        if hour < 24:
+            found.append((m.start(), dt.time(hour, minute, int(m["s"] or 0))))
+    return found
+
+
+def find_date_time(rows: list[ParsedRow]) -> tuple[dt.date | None, dt.time | None, float]:
+    """Transaction date and time: prefer a labelled row or one that also holds a time."""
+    best: tuple[int, int, dt.date, float] | None = None
+    for row in rows:
+        found = dates_in(row.text)
+        if not found:
+            continue
+        weight = 0
+        if _DATE_WORDS.search(row.text):
+            weight += 2
+        if times_in(row.text):
+            weight += 1
+        if re.search(r"exp|有效期|到期|valid|截止|生产", row.text, re.IGNORECASE):
+            weight -= 3
+        if best is None or weight > best[0]:
+            best = (weight, row.index, found[0][1], row.score)
+    time: dt.time | None = None
+    if best is not None:
+        same = times_in(rows[best[1]].text)
+        if same:
+            time = same[0][1]
+        elif best[1] + 1 < len(rows):
+            nxt = times_in(rows[best[1] + 1].text)
+            time = nxt[0][1] if nxt else None
+    if time is None:
+        for row in rows:
+            if _DATE_WORDS.search(row.text) or dates_in(row.text):
+                found_times = times_in(row.text)
+                if found_times:
+                    time = found_times[0][1]
+                    break
+    if best is None:
+        return None, time, 0.0
+    return best[2], time, best[3]
+
+
+# ---------------------------------------------------------------- receipt number
+
+_NUMBER_LABEL = re.compile(
+    r"(?P<other>tel|fax|phone|hp|gst\s*(?:reg(?:istration)?)?|reg(?:istration)?|company|co\.?|"
+    r"roc|table|card|member|pos|terminal|cashier|acc(?:ount)?|counter|staff|机号|台号|桌号|会员号|"
+    r"会员卡号|卡号|收银员|工号|电话|税号)\s*(?:no\.?|number|#)?\s*[:#.]?"
+    r"|(?P<label>小票号|小票单号|小票编号|流水号|交易流水号|销售单号|单据号|单据编号|结算单号|账单号|订单号|"
+    r"交易号|收据号|票据号|单号|票号|编号|"
+    r"receipt\s*(?:no\.?|number|#|id)|invoice\s*(?:no\.?|number|#)|inv\.?\s*(?:no\.?|#)|"
+    r"bill\s*(?:no\.?|number|#)|doc(?:ument)?\s*(?:no\.?|#)|trans(?:action)?\.?\s*(?:no\.?|#|id)|"
+    r"order\s*(?:no\.?|#)|ref(?:erence)?\s*(?:no\.?|#)|slip\s*no\.?|chk\s*#?|check\s*#|"
+    r"receipt\s*#|invoice|receipt|no\.|no:|no\b|#)",
+    re.IGNORECASE,
+)
+_NUMBER_VALUE = re.compile(r"\s*[:#.]?\s*(?P<v>[A-Za-z0-9][A-Za-z0-9\-/]{2,})")
+_ADDRESS_HINT = re.compile(
+    r"jalan|jln|taman|lorong|road|street|avenue|lot\b|floor|路|街|号楼|大道", re.IGNORECASE
+)
+
+
+def find_receipt_no(rows: list[ParsedRow]) -> tuple[str | None, float]:
+    """Receipt / invoice / serial number after its label."""
+    for row in rows:
+        for m in _NUMBER_LABEL.finditer(row.text):
+            if m["label"] is None:
+                continue
+            label = m["label"].lower()
+            generic = label in {"no.", "no:", "no", "#", "invoice", "receipt", "编号"}
+            value_match = _NUMBER_VALUE.match(row.text, m.end())
+            if value_match is None:
+                continue
+            value = value_match["v"].rstrip("-/")
+            digits = sum(ch.isdigit() for ch in value)
+            if digits < 3 or value.lower().startswith(("no", "tel")):
+                continue
+            if generic and (_ADDRESS_HINT.search(row.text) or digits < 4):
+                continue
+            if dates_in(value) and len(value) <= 10:
+                continue
+            return value, row.score
+    return None, 0.0
+
+
+# ---------------------------------------------------------------- merchant, address
+
+_GENERIC_HEADING = re.compile(
+    r"^(?:欢迎光临|欢迎惠顾|谢谢惠顾|购物小票|收银小票|销售小票|销售单|结账单|结帐单|消费小票|小票|收据|"
+    r"顾客联|存根联|客户联|签购单|(?:simplified\s*)?tax\s*invoice|invoice|receipt|official\s*receipt|"
+    r"cash\s*(?:sale|bill)|sales\s*receipt|copy|duplicate|reprint|welcome|thank\s*you)\W*$",
+    re.IGNORECASE,
+)
+_MERCHANT_HINT = re.compile(
+    r"超市|便利|商店|商场|商城|药房|药店|医药|餐厅|饭店|酒家|酒楼|餐饮|食府|面馆|茶餐厅|批发|商行|公司|"
+    r"百货|购物|广场|市场|连锁|门市|专卖|旗舰|烘焙|蛋糕|咖啡|茶饮|火锅|烧烤|店|"
+    r"sdn\.?\s*bhd|\bbhd\b|enterprise|trading|\bmart\b|market|store|shop|restaurant|cafe|"
+    r"pharmacy|hardware|bakery|supermarket|hypermarket|\bltd\b|\bllc\b|\binc\b|\bplc\b|\bco\b",
+    re.IGNORECASE,
+)
+_ADDRESS = re.compile(
+    r"地址|地點|addr(?:ess)?\b|[省市区县镇乡村]\S*[路街道巷弄]|\d+号|"
+    r"\b(?:jalan|jln|taman|lorong|persiaran|lebuh|road|rd|street|st|avenue|ave|blvd|lane|"
+    r"highway|floor|lot|blok|block|level)\b|\b\d{5}\b\s+[a-z]",
+    re.IGNORECASE,
+)
+_CONTACT = re.compile(r"tel|fax|phone|电话|手机|热线|www\.|http|@|gst|reg\b|税号|\(\d{5,}-?[a-z]\)", re.IGNORECASE)
+
+
+def _letters(text: str) -> int:
+    return sum(ch.isalpha() for ch in text)
+
+
+def find_merchant(rows: list[ParsedRow]) -> tuple[str | None, float]:
+    """Shop name: a heading near the top, preferring one that reads like a business name."""
+    candidates: list[ParsedRow] = []
+    for row in rows[:8]:
+        if row.money or row.labels or dates_in(row.text) or times_in(row.text):
+            if candidates:
+                break
+            continue
+        text = row.text
+        if _GENERIC_HEADING.match(text) or _letters(text) < 2:
+            continue
+        if _CONTACT.search(text) or _ADDRESS.search(text) or _NUMBER_LABEL.match(text):
+            if candidates or _ADDRESS.search(text):
+                continue
+            continue
+        candidates.append(row)
+        if len(candidates) >= 4:
+            break
+    if not candidates:
+        return None, 0.0
+    chosen = next((row for row in candidates if _MERCHANT_HINT.search(row.text)), candidates[0])
+    name = re.sub(r"^(?:欢迎光临|欢迎您光临|welcome\s*to)\s*", "", chosen.text, flags=re.IGNORECASE)
+    name = re.sub(r"(?:欢迎您|欢迎光临)$", "", name).strip(" -*=~·")
+    return (name or None), chosen.score
+
+
+def find_address(rows: list[ParsedRow]) -> str | None:
+    """Store address: consecutive address-like rows in the header."""
+    parts: list[str] = []
+    for row in rows[:12]:
+        plain = not row.money and not row.labels and _letters(row.text) >= 2
+        labelled = re.search(r"地址|地點|addr", row.text, re.IGNORECASE) is not None
+        if _CONTACT.search(row.text) and not labelled:
+            plain = False
+        if not plain or dates_in(row.text) or _GENERIC_HEADING.match(row.text):
+            if parts:
+                break
+            continue
+        if _ADDRESS.search(row.text) or (parts and len(parts) < 4 and not has_cjk(row.text)):
+            parts.append(re.sub(r"^(?:地址|地點|addr(?:ess)?)\s*[:：]?\s*", "", row.text, flags=re.IGNORECASE))
+        elif parts:
+            break
+    return ", ".join(part.rstrip(", ") for part in parts) if parts else None
+
+
+# ---------------------------------------------------------------- payment, currency
+
+_PAYMENT = (
+    (re.compile(r"微信|wechat|weixin", re.IGNORECASE), "wechat"),
+    (re.compile(r"支付宝|alipay", re.IGNORECASE), "alipay"),
+    (re.compile(r"云闪付|银联|unionpay", re.IGNORECASE), "unionpay"),
+    (re.compile(r"visa|master\s*card|mastercard|amex|银行卡|刷卡|信用卡|借记卡|credit|debit|card", re.IGNORECASE), "card"),
+    (re.compile(r"touch\s*'?n\s*go|tng|grab\s*pay|boost|e-?wallet", re.IGNORECASE), "ewallet"),
+    (re.compile(r"储值卡|会员卡支付|预付卡|stored\s*value", re.IGNORECASE), "stored_value"),
+    (re.compile(r"现金|cash|tunai", re.IGNORECASE), "cash"),
+)
+
+
+def find_payment_method(rows: list[ParsedRow]) -> str | None:
+    """How the customer paid, from the tender lines."""
+    for pattern, method in _PAYMENT:
+        for row in rows:
+            if pattern.search(row.text) and (row.money or method != "card"):
+                return method
+    return None
+
+
+_CURRENCY_MARKS = (
+    (re.compile(r"\bRM\b|\bMYR\b|RM\s?\d", re.IGNORECASE), "MYR"),
+    (re.compile(r"S\$|\bSGD\b"), "SGD"),
+    (re.compile(r"HK\$|\bHKD\b"), "HKD"),
+    (re.compile(r"NT\$|\bTWD\b"), "TWD"),
+    (re.compile(r"¥|\bRMB\b|\bCNY\b|\d\s?元|人民币"), "CNY"),
+    (re.compile(r"€|\bEUR\b"), "EUR"),
+    (re.compile(r"£|\bGBP\b"), "GBP"),
+    (re.compile(r"\$|\bUSD\b"), "USD"),
+)
+
+
+def find_currency(rows: list[ParsedRow]) -> str | None:
+    """Currency from symbols and codes; Chinese text without a mark means CNY."""
+    text = "\n".join(row.text for row in rows)
+    for pattern, code in _CURRENCY_MARKS:
+        if pattern.search(text):
+            return code
+    if has_cjk(text):
+        return "CNY"
+    return None
+
+
+def parse_fields(rows: list[Row]) -> ReceiptFields:
+    """All fields of a receipt from its rows."""
+    parsed = parse_rows(rows)
+    merchant, merchant_score = find_merchant(parsed)
+    date, time, date_score = find_date_time(parsed)
+    receipt_no, number_score = find_receipt_no(parsed)
+    total, total_score = find_total(parsed)
+    scores = {
+        name: round(score, 4)
+        for name, score, present in (
+            ("merchant", merchant_score, merchant is not None),
+            ("date", date_score, date is not None),
+            ("receipt_no", number_score, receipt_no is not None),
+            ("total", total_score, total is not None),
+        )
+        if present
+    }
+    return ReceiptFields(
+        merchant=merchant,
+        date=date,
+        time=time,
+        receipt_no=receipt_no,
+        total=total,
+        currency=find_currency(parsed),
+        items=tuple(parse_items(parsed)),
+        payment_method=find_payment_method(parsed),
+        address=find_address(parsed),
+        field_scores=scores,
+    )
