@@ -70,8 +70,7 @@ def decode_image(data: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Image.Im
             image = Image.open(io.BytesIO(data), formats=sorted(ALLOWED_FORMATS))
     except UnidentifiedImageError as exc:
         raise ImageFormatUnsupported(
-            "the file is not an image in an allowed format "
-            f"({', '.join(sorted(ALLOWED_FORMATS))})"
+            f"the file is not an image in an allowed format ({', '.join(sorted(ALLOWED_FORMATS))})"
         ) from exc
     except Image.DecompressionBombError as exc:
         raise ImageTooLarge(f"the image has too many pixels: {exc}") from exc
@@ -86,8 +85,7 @@ def decode_image(data: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Image.Im
             )
         if min(width, height) < limits.min_side:
             raise ImageTooSmall(
-                f"the image is {width}x{height} pixels; each side needs at least "
-                f"{limits.min_side}"
+                f"the image is {width}x{height} pixels; each side needs at least {limits.min_side}"
             )
         try:
             image.seek(0)  # first frame of an animation

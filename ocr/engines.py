@@ -223,7 +223,10 @@ class PaddleOcrEngine:
         if det_model_dir is None or rec_model_dir is None:
             det_model_dir, rec_model_dir = write_paddle_model_dirs(default_paddle_model_root())
         for folder in (det_model_dir, rec_model_dir):
-            if not (folder / "inference.onnx").is_file() or not (folder / "inference.yml").is_file():
+            if (
+                not (folder / "inference.onnx").is_file()
+                or not (folder / "inference.yml").is_file()
+            ):
                 raise EngineUnavailable(f"{folder} must hold inference.onnx and inference.yml")
         try:
             from paddleocr import PaddleOCR  # pyright: ignore[reportMissingTypeStubs]

@@ -1,16 +1,16 @@
 """Errors raised by the receipt reader, each with a stable machine code.
 
-    OcrError
-    ├── ImageError                      the bytes are not a usable receipt image
-    │   ├── ImageEmpty                  image_empty
-    │   ├── ImageFormatUnsupported      image_format_unsupported
-    │   ├── ImageTooLarge               image_too_large
-    │   ├── ImageTruncated              image_truncated
-    │   ├── ImageTooSmall               image_too_small
-    │   └── ImageUnreadable             image_unreadable
-    └── EngineError                     the OCR engine cannot run
-        ├── EngineUnavailable           engine_unavailable
-        └── EngineFailed                engine_failed
+OcrError
+├── ImageError                      the bytes are not a usable receipt image
+│   ├── ImageEmpty                  image_empty
+│   ├── ImageFormatUnsupported      image_format_unsupported
+│   ├── ImageTooLarge               image_too_large
+│   ├── ImageTruncated              image_truncated
+│   ├── ImageTooSmall               image_too_small
+│   └── ImageUnreadable             image_unreadable
+└── EngineError                     the OCR engine cannot run
+    ├── EngineUnavailable           engine_unavailable
+    └── EngineFailed                engine_failed
 """
 
 from __future__ import annotations

@@ -55,7 +55,9 @@ def _total_candidates(rows: list[ParsedRow]) -> list[_Candidate]:
             if trailing and not [m for m in row.money if m.start > label.end] and i + 1 < len(rows):
                 nxt = rows[i + 1]
                 if nxt.money and not nxt.labels:
-                    candidates.append(_Candidate(i, label.rank, nxt.money[0].value, min(row.score, nxt.score)))
+                    candidates.append(
+                        _Candidate(i, label.rank, nxt.money[0].value, min(row.score, nxt.score))
+                    )
     return candidates
 
 
@@ -123,7 +125,9 @@ _TEXT_MDY = re.compile(
     rf"(?<![a-z])(?P<mon>{_MONTH_NAMES})\.?[\s\-/.]*(?P<d>\d{{1,2}})(?:st|nd|rd|th)?[\s,\-/.]+(?P<y>(?:19|20)?\d{{2}})(?!\d)",
     re.IGNORECASE,
 )
-_COMPACT = re.compile(r"(?<!\d)(?P<y>20\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?:(?!\d)|(?=\s?\d{1,2}:\d{2}))")
+_COMPACT = re.compile(
+    r"(?<!\d)(?P<y>20\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?:(?!\d)|(?=\s?\d{1,2}:\d{2}))"
+)
 _DATE_WORDS = re.compile(r"日期|时间|時間|交易时间|销售时间|date|tarikh|time|dt\b", re.IGNORECASE)
 _TIME = re.compile(
     r"(?<![\d:.])(?P<h>[01]?\d|2[0-3])\s?[:：]\s?(?P<mi>[0-5]\d)(?::(?P<s>[0-5]\d))?(?!\d)\s?(?P<ampm>[ap]\.?m\.?)?",
@@ -300,7 +304,9 @@ _ADDRESS = re.compile(
     r"highway|floor|lot|blok|block|level)\b|\b\d{5}\b\s+[a-z]",
     re.IGNORECASE,
 )
-_CONTACT = re.compile(r"tel|fax|phone|电话|手机|热线|www\.|http|@|gst|reg\b|税号|\(\d{5,}-?[a-z]\)", re.IGNORECASE)
+_CONTACT = re.compile(
+    r"tel|fax|phone|电话|手机|热线|www\.|http|@|gst|reg\b|税号|\(\d{5,}-?[a-z]\)", re.IGNORECASE
+)
 
 
 def _letters(text: str) -> int:
@@ -346,7 +352,11 @@ def find_address(rows: list[ParsedRow]) -> str | None:
                 break
             continue
         if _ADDRESS.search(row.text) or (parts and len(parts) < 4 and not has_cjk(row.text)):
-            parts.append(re.sub(r"^(?:地址|地點|addr(?:ess)?)\s*[:：]?\s*", "", row.text, flags=re.IGNORECASE))
+            parts.append(
+                re.sub(
+                    r"^(?:地址|地點|addr(?:ess)?)\s*[:：]?\s*", "", row.text, flags=re.IGNORECASE
+                )
+            )
         elif parts:
             break
     return ", ".join(part.rstrip(", ") for part in parts) if parts else None
@@ -358,7 +368,13 @@ _PAYMENT = (
     (re.compile(r"微信|wechat|weixin", re.IGNORECASE), "wechat"),
     (re.compile(r"支付宝|alipay", re.IGNORECASE), "alipay"),
     (re.compile(r"云闪付|银联|unionpay", re.IGNORECASE), "unionpay"),
-    (re.compile(r"visa|master\s*card|mastercard|amex|银行卡|刷卡|信用卡|借记卡|credit|debit|card", re.IGNORECASE), "card"),
+    (
+        re.compile(
+            r"visa|master\s*card|mastercard|amex|银行卡|刷卡|信用卡|借记卡|credit|debit|card",
+            re.IGNORECASE,
+        ),
+        "card",
+    ),
     (re.compile(r"touch\s*'?n\s*go|tng|grab\s*pay|boost|e-?wallet", re.IGNORECASE), "ewallet"),
     (re.compile(r"储值卡|会员卡支付|预付卡|stored\s*value", re.IGNORECASE), "stored_value"),
     (re.compile(r"现金|cash|tunai", re.IGNORECASE), "cash"),

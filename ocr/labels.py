@@ -21,17 +21,53 @@ _LABELS: tuple[tuple[str, str, int], ...] = (
     # not totals
     (r"sub[\s\-]*total|小计|小計", "subtotal", 0),
     (r"total\s*(?:qty|quantity|items?|pcs|units?|count)|(?:qty|item)s?\s*total", "qty", 0),
-    (r"no\.?\s*of\s*items?|item\s*count|总数量|商品数量|总件数|件数|数量合计|合计数量|数量", "qty", 0),
-    (r"total\s*(?:discount|savings?|saved)|you\s*saved?|discount|disc\b|优惠|折扣|节省|立减|减免|让利", "discount", 0),
-    (r"total\s*(?:excl(?:uding|usive|\.)?|before)\s*(?:of\s*)?(?:gst|sst|vat|tax)?|excl(?:uding|usive|\.)?\s*(?:of\s*)?(?:gst|sst|vat|tax)|未税|不含税", "excl", 0),
-    (r"round(?:ing)?\s*adj(?:ustment)?|rounding|adj(?:ustment)?\s*rounding|抹零|舍入|去零", "rounding", 0),
-    (r"rounded\s*total|total\s*(?:after\s*)?round(?:ed|ing)?|total\s*payable|amount\s*payable|grand\s*total|amount\s*due|total\s*due|balance\s*due|net+\s*total|net\s*amount|total\s*amount\s*payable|jumlah\s*besar", "total", 3),
-    (r"实付金额|实付款|实付|应付金额|应付款|应付|应收金额|应收款|应收|顾客应付|支付金额|付款金额|应结金额|实际支付|实际付款", "total", 3),
+    (
+        r"no\.?\s*of\s*items?|item\s*count|总数量|商品数量|总件数|件数|数量合计|合计数量|数量",
+        "qty",
+        0,
+    ),
+    (
+        r"total\s*(?:discount|savings?|saved)|you\s*saved?|discount|disc\b|优惠|折扣|节省|立减|减免|让利",
+        "discount",
+        0,
+    ),
+    (
+        r"total\s*(?:excl(?:uding|usive|\.)?|before)\s*(?:of\s*)?(?:gst|sst|vat|tax)?|excl(?:uding|usive|\.)?\s*(?:of\s*)?(?:gst|sst|vat|tax)|未税|不含税",
+        "excl",
+        0,
+    ),
+    (
+        r"round(?:ing)?\s*adj(?:ustment)?|rounding|adj(?:ustment)?\s*rounding|抹零|舍入|去零",
+        "rounding",
+        0,
+    ),
+    (
+        r"rounded\s*total|total\s*(?:after\s*)?round(?:ed|ing)?|total\s*payable|amount\s*payable|grand\s*total|amount\s*due|total\s*due|balance\s*due|net+\s*total|net\s*amount|total\s*amount\s*payable|jumlah\s*besar",
+        "total",
+        3,
+    ),
+    (
+        r"实付金额|实付款|实付|应付金额|应付款|应付|应收金额|应收款|应收|顾客应付|支付金额|付款金额|应结金额|实际支付|实际付款",
+        "total",
+        3,
+    ),
     (r"change\s*due|change|找零|找赎|找續|找续|baki", "change", 0),
-    (r"cash\s*tendered|tendered|amount\s*tendered|amount\s*paid|paid\s*amount|tender|现金支付|现金|cash|tunai|收现", "tendered", 0),
+    (
+        r"cash\s*tendered|tendered|amount\s*tendered|amount\s*paid|paid\s*amount|tender|现金支付|现金|cash|tunai|收现",
+        "tendered",
+        0,
+    ),
     (r"实收金额|实收|收款", "total", 1),
-    (r"(?:gst|sst|vat|service\s*tax|service\s*charge|svc\s*chg|tax)(?:\s*(?:@|\d+\s*%|amount|amt|payable))*|税额|税金|税率|服务费", "tax", 0),
-    (r"总计金额|合计金额|金额合计|消费金额|消费合计|总金额|总计|合计|合計|总额|總計|总价|应收合计|共计|total\s*amount|total\s*sales|total\s*(?:rm|myr|usd|\$)|total|jumlah", "total", 2),
+    (
+        r"(?:gst|sst|vat|service\s*tax|service\s*charge|svc\s*chg|tax)(?:\s*(?:@|\d+\s*%|amount|amt|payable))*|税额|税金|税率|服务费",
+        "tax",
+        0,
+    ),
+    (
+        r"总计金额|合计金额|金额合计|消费金额|消费合计|总金额|总计|合计|合計|总额|總計|总价|应收合计|共计|total\s*amount|total\s*sales|total\s*(?:rm|myr|usd|\$)|total|jumlah",
+        "total",
+        2,
+    ),
     (r"金额|amount|amt", "same", 1),
 )
 

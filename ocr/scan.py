@@ -110,10 +110,14 @@ def scan_to_json(scan: ReceiptScan, file: str) -> dict[str, Any]:
         "items": [
             {
                 "name": item.name,
-                "qty": (int(item.qty) if item.qty == item.qty.to_integral_value() else float(item.qty))
+                "qty": (
+                    int(item.qty) if item.qty == item.qty.to_integral_value() else float(item.qty)
+                )
                 if item.qty is not None
                 else None,
-                "unit_price": format_minor(item.unit_price) if item.unit_price is not None else None,
+                "unit_price": format_minor(item.unit_price)
+                if item.unit_price is not None
+                else None,
                 "amount": format_minor(item.amount) if item.amount is not None else None,
             }
             for item in fields.items
