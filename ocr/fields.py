@@ -298,8 +298,9 @@ _MERCHANT_HINT = re.compile(
     r"pharmacy|hardware|bakery|supermarket|hypermarket|\bltd\b|\bllc\b|\binc\b|\bplc\b|\bco\b",
     re.IGNORECASE,
 )
+_KEY_VALUE = re.compile(r"^[^\d:：]{1,12}[:：]")  # "收银员: 001", "Cashier: AMIRAH"
 _ADDRESS = re.compile(
-    r"地址|地點|addr(?:ess)?\b|[省市区县镇乡村]\S*[路街道巷弄]|\d+号|"
+    r"地址|地點|addr(?:ess)?\b|[省市区县]\S{0,12}[路街道巷弄]\S{0,10}\d|\d+号|"
     r"\b(?:jalan|jln|taman|lorong|persiaran|lebuh|road|rd|street|st|avenue|ave|blvd|lane|"
     r"highway|floor|lot|blok|block|level)\b|\b\d{5}\b\s+[a-z]",
     re.IGNORECASE,
@@ -317,16 +318,13 @@ def find_merchant(rows: list[ParsedRow]) -> tuple[str | None, float]:
     """Shop name: a heading near the top, preferring one that reads like a business name."""
     candidates: list[ParsedRow] = []
     for row in rows[:8]:
-        if row.money or row.labels or dates_in(row.text) or times_in(row.text):
-            if candidates:
-                break
-            continue
         text = row.text
-        if _GENERIC_HEADING.match(text) or _letters(text) < 2:
+        if row.money or dates_in(text) or times_in(text) or _NUMBER_LABEL.match(text):
+            break  # the shop's name is printed above the transaction details
+        if _GENERIC_HEADING.match(text) or _letters(text) < 2 or _KEY_VALUE.search(text):
             continue
-        if _CONTACT.search(text) or _ADDRESS.search(text) or _NUMBER_LABEL.match(text):
-            if candidates or _ADDRESS.search(text):
-                continue
+        hinted = _MERCHANT_HINT.search(text) is not None
+        if _CONTACT.search(text) or (_ADDRESS.search(text) and not hinted):
             continue
         candidates.append(row)
         if len(candidates) >= 4:

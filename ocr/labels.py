@@ -64,7 +64,7 @@ _LABELS: tuple[tuple[str, str, int], ...] = (
         0,
     ),
     (
-        r"总计金额|合计金额|金额合计|消费金额|消费合计|总金额|总计|合计|合計|总额|總計|总价|应收合计|共计|total\s*amount|total\s*sales|total\s*(?:rm|myr|usd|\$)|total|jumlah",
+        r"总计金额|合计金额|金额合计|消费金额|消费合计|总金额|总计|合计|合計|总额|總計|总价|应收合计|共计|total\s*amount|total\s*sales|total\s*\(?(?:rm|myr|usd)\)?|total|jumlah",
         "total",
         2,
     ),
@@ -115,7 +115,7 @@ def governing(labels: list[Label], position: int) -> Label | None:
     A bare "金额"/"amount" continues the label before it ("合计 数量: 3 金额: 186.30"),
     skipping quantity labels; at the start of a row it stands for a weak total.
     """
-    before = [label for label in labels if label.end <= position]
+    before = [label for label in labels if label.start < position]
     if not before:
         return None
     last = before[-1]
