@@ -163,7 +163,8 @@ def parse_items(rows: list[ParsedRow]) -> list[LineItem]:
     for row in rows[start:stop]:
         name, numbers, operator, barcode = _split(row.text)
         has_name = _letters(name) >= 1 and (has_cjk(name) or _letters(name) >= 2)
-        money_like = [n for n in numbers if n.decimals == 2 or n.unit is not None]
+        # The amount is the last number and has two decimals; "175G" is a pack size.
+        money_like = numbers and numbers[-1].decimals == 2 and numbers[-1].unit is None
         if _NOT_ITEM.search(row.text) or (row.labels and not has_name):
             pending = None
             continue
@@ -179,7 +180,7 @@ def parse_items(rows: list[ParsedRow]) -> list[LineItem]:
         if not has_name:
             if pending is None:
                 continue
-            name = _split(pending.text)[0]
+            name = " ".join(t for t in pending.text.split() if not _BARCODE.match(t))
             score = min(score, pending.score)
         elif qty is None and numbers[0] is numbers[-1]:
             # "2 KOPI O 2.40": a leading count that divides the amount evenly.
