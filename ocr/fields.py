@@ -149,12 +149,16 @@ def _make_date(year: int, month: int, day: int) -> dt.date | None:
         return None
 
 
-def dates_in(text: str) -> list[tuple[int, dt.date]]:
-    """Every date written in `text`, with its position."""
-    return [(start, date) for start, _, date in _date_spans(text)]
+def dates_in(text: str, *, month_first: bool = False) -> list[tuple[int, dt.date]]:
+    """Every date written in `text`, with its position.
+
+    Numeric dates with the year last are read day first (Asia, Europe) unless
+    `month_first` (US receipts) or the day cannot be a month.
+    """
+    return [(start, date) for start, _, date in _date_spans(text, month_first=month_first)]
 
 
-def _date_spans(text: str) -> list[tuple[int, int, dt.date]]:
+def _date_spans(text: str, *, month_first: bool = False) -> list[tuple[int, int, dt.date]]:
     found: list[tuple[int, int, dt.date]] = []
     taken: list[tuple[int, int]] = []
 
@@ -176,8 +180,10 @@ def _date_spans(text: str) -> list[tuple[int, int, dt.date]]:
         day, month, year = int(m["d"]), int(m["m"]), _year(m["y"])
         if len(m["y"]) == 2 and int(m["d"]) > 31:
             continue
+        if month_first:
+            day, month = month, day
         date = _make_date(year, month, day)
-        if date is None and day <= 12 < month:  # US order: month first
+        if date is None and day <= 12 < month:  # the other order is the only valid one
             date = _make_date(year, day, month)
         if date is None and len(m["y"]) == 2:  # 26/11/20 written year first
             date = _make_date(_year(m["d"]), month, int(m["y"]))
@@ -204,11 +210,13 @@ def times_in(text: str) -> list[tuple[int, dt.time]]:
     return found
 
 
-def find_date_time(rows: list[ParsedRow]) -> tuple[dt.date | None, dt.time | None, float]:
+def find_date_time(
+    rows: list[ParsedRow], *, month_first: bool = False
+) -> tuple[dt.date | None, dt.time | None, float]:
     """Transaction date and time: prefer a labelled row or one that also holds a time."""
     best: tuple[int, int, dt.date, float] | None = None
     for row in rows:
-        found = dates_in(row.text)
+        found = dates_in(row.text, month_first=month_first)
         if not found:
             continue
         weight = 0
@@ -243,8 +251,8 @@ def find_date_time(rows: list[ParsedRow]) -> tuple[dt.date | None, dt.time | Non
 # ---------------------------------------------------------------- receipt number
 
 _NUMBER_LABEL = re.compile(
-    r"(?P<other>tel|fax|phone|hp|gst\s*(?:reg(?:istration)?)?|reg(?:istration)?|company|co\.?|"
-    r"roc|table|card|member|pos|terminal|cashier|acc(?:ount)?|counter|staff|机号|台号|桌号|会员号|"
+    r"(?P<other>tel|fax|phone|hp|(?:gst|sst)\s*(?:id|reg(?:istration)?)?\.?|tax\s*id|reg(?:istration)?|company|co\.?|"
+    r"roc|table|card|member|pos|terminal|cashier|store|branch|acc(?:ount)?|counter|staff|机号|台号|桌号|会员号|"
     r"会员卡号|卡号|收银员|工号|电话|税号)\s*(?:no\.?|number|#)?\s*[:#.]?"
     r"|(?P<label>小票号|小票单号|小票编号|流水号|交易流水号|销售单号|单据号|单据编号|结算单号|账单号|订单号|"
     r"交易号|收据号|票据号|单号|票号|编号|"
@@ -323,6 +331,8 @@ def find_merchant(rows: list[ParsedRow]) -> tuple[str | None, float]:
             break  # the shop's name is printed above the transaction details
         if _GENERIC_HEADING.match(text) or _letters(text) < 2 or _KEY_VALUE.search(text):
             continue
+        if sum(ch.isdigit() for ch in text) > 0.3 * sum(ch.isalnum() for ch in text):
+            continue  # store numbers, phone numbers, registration numbers
         hinted = _MERCHANT_HINT.search(text) is not None
         if _CONTACT.search(text) or (_ADDRESS.search(text) and not hinted):
             continue
@@ -415,7 +425,8 @@ def parse_fields(rows: list[Row]) -> ReceiptFields:
     """All fields of a receipt from its rows."""
     parsed = parse_rows(rows)
     merchant, merchant_score = find_merchant(parsed)
-    date, time, date_score = find_date_time(parsed)
+    currency = find_currency(parsed)
+    date, time, date_score = find_date_time(parsed, month_first=currency == "USD")
     receipt_no, number_score = find_receipt_no(parsed)
     total, total_score = find_total(parsed)
     scores = {
@@ -434,7 +445,7 @@ def parse_fields(rows: list[Row]) -> ReceiptFields:
         time=time,
         receipt_no=receipt_no,
         total=total,
-        currency=find_currency(parsed),
+        currency=currency,
         items=tuple(parse_items(parsed)),
         payment_method=find_payment_method(parsed),
         address=find_address(parsed),

@@ -152,7 +152,9 @@ def _money(value: int, rng: random.Random, symbol: str) -> str:
     return f"{symbol}{text}" if symbol else text
 
 
-def _format_date(date: dt.date, time: dt.time | None, lang: Language, rng: random.Random) -> str:
+def _format_date(
+    date: dt.date, time: dt.time | None, lang: Language, rng: random.Random, *, us: bool = False
+) -> str:
     months = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
     y, m, d = date.year, date.month, date.day
     if lang == "zh":
@@ -163,6 +165,14 @@ def _format_date(date: dt.date, time: dt.time | None, lang: Language, rng: rando
             f"{y}.{m:02d}.{d:02d}",
             f"{y}{m:02d}{d:02d}",
             f"{y}-{m}-{d}",
+        )
+    elif us:  # US receipts write the month first
+        formats = (
+            f"{m:02d}/{d:02d}/{y}",
+            f"{m:02d}-{d:02d}-{y}",
+            f"{m}/{d}/{y % 100:02d}",
+            f"{months[m - 1].title()} {d}, {y}",
+            f"{d:02d} {months[m - 1]} {y}",
         )
     else:
         formats = (
@@ -220,7 +230,8 @@ def _build_lines(labels: SynthLabels, rng: random.Random, symbol: str, address: 
         heading = rng.choice(("购物小票", "销售小票", "收银小票") if zh else ("TAX INVOICE", "RECEIPT", "CASH SALES", "OFFICIAL RECEIPT"))
         lines.append([(heading, 0.5, "c")])
     lines.append(separator)
-    date_text = _format_date(labels.date, labels.time, lang, rng)
+    us = symbol.strip() == "$"
+    date_text = _format_date(labels.date, labels.time, lang, rng, us=us)
     date_label = rng.choice(_DATE_LABELS[lang])
     date_line: list[Segment] = [((date_label + colon if date_label else "") + date_text, 0.0, "l")]
     number_line: list[Segment] = []
@@ -328,7 +339,8 @@ def make_labels(rng: random.Random, *, language: Language | None = None, store: 
         symbol, currency = rng.choice((("RM", "MYR"), ("RM ", "MYR"), ("$", "USD")))
         tax = rng.choice((0, round(subtotal * 0.06), round(subtotal * 0.1)))
         total = subtotal + tax
-    printed = bool(symbol) and rng.random() < 0.7
+    # US tills always print "$"; elsewhere the symbol is often left out.
+    printed = symbol == "$" or (bool(symbol) and rng.random() < 0.7)
     if lang == "en" and not printed:
         currency = None  # nothing on the paper says which currency
     labels = SynthLabels(
