@@ -107,7 +107,9 @@ class RapidOcrEngine:
                 kept: list[Any] = []
                 crops: list[NDArray[np.uint8]] = []
                 for box in boxes:
-                    crop: NDArray[np.uint8] = get_rotate_crop_image(bgr, np.array(box, dtype=np.float32))
+                    crop: NDArray[np.uint8] = get_rotate_crop_image(
+                        bgr, np.array(box, dtype=np.float32)
+                    )
                     if crop.size and not is_rule_line(crop):
                         kept.append(box)
                         crops.append(crop)
@@ -211,7 +213,7 @@ def write_paddle_model_dirs(target: Path) -> tuple[Path, Path]:
     Returns (detection dir, recognition dir), each holding `inference.onnx` and a written
     `inference.yml`; the recognition dictionary is read from the ONNX model's metadata.
     """
-    import onnxruntime as ort
+    import onnxruntime as ort  # pyright: ignore[reportMissingTypeStubs]
 
     det_dir = target / PADDLE_DET_MODEL_NAME
     rec_dir = target / PADDLE_REC_MODEL_NAME
@@ -228,8 +230,8 @@ def write_paddle_model_dirs(target: Path) -> tuple[Path, Path]:
     (det_dir / "inference.yml").write_text(
         _DET_YML.format(name=PADDLE_DET_MODEL_NAME), encoding="utf-8"
     )
-    session = ort.InferenceSession(str(rec_src), providers=["CPUExecutionProvider"])
-    meta: dict[str, str] = session.get_modelmeta().custom_metadata_map
+    session: Any = ort.InferenceSession(str(rec_src), providers=["CPUExecutionProvider"])
+    meta = cast(dict[str, str], session.get_modelmeta().custom_metadata_map)
     characters = meta.get("character")
     if not characters:
         raise EngineUnavailable(f"{rec_src.name} carries no character dictionary")

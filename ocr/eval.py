@@ -72,12 +72,16 @@ def evaluate(receipts: Sequence[SynthReceipt], engine: EngineName = "rapidocr") 
         try:
             scan = scan_receipt(receipt.image, engine=reader)
         except OcrError as exc:
-            results.append(FieldResult(correct=dict.fromkeys(FIELDS, False), elapsed_ms=0, error=exc.code))
+            results.append(
+                FieldResult(correct=dict.fromkeys(FIELDS, False), elapsed_ms=0, error=exc.code)
+            )
             continue
         elapsed = round((time.perf_counter() - started) * 1000)
         correct = score_scan(receipt.labels, scan)
         results.append(FieldResult(correct=correct, elapsed_ms=elapsed))
-        wrong = [name for name, ok in correct.items() if not ok and name in {"date", "total", "merchant"}]
+        wrong = [
+            name for name, ok in correct.items() if not ok and name in {"date", "total", "merchant"}
+        ]
         if wrong:
             failures.append(
                 {

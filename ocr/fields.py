@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from ocr.items import parse_items
 from ocr.labels import governing
 from ocr.receipt import ReceiptFields, Row
-from ocr.rowtext import ParsedRow, parse_rows
+from ocr.rowtext import Money, ParsedRow, parse_rows
 from ocr.textnorm import has_cjk
-
 
 # ---------------------------------------------------------------- total
 
@@ -33,9 +32,8 @@ def _total_candidates(rows: list[ParsedRow]) -> list[_Candidate]:
     for i, row in enumerate(rows):
         total_labels = [label for label in row.labels if label.kind == "total"]
         same_labels = [label for label in row.labels if label.kind == "same"]
-        if not total_labels and not (same_labels and not row.money):
-            if not (same_labels and same_labels[0].start == 0):
-                continue
+        if not total_labels and not same_labels:
+            continue
         governed: dict[int, list[Money]] = {}
         for money in row.money:
             label = governing(row.labels, money.start)
@@ -114,9 +112,9 @@ _YMD = re.compile(
     rf"(?<!\d)(?P<y>(?:19|20)\d{{2}})\s?(?P<s1>[-/.年])\s?(?P<m>\d{{1,2}})\s?[-/.月]\s?(?P<d>\d{{1,2}})日?{_DAY_END}"
 )
 _DMY = re.compile(
-    rf"(?<![\d.])(?P<d>\d{{1,2}})\s?(?P<s1>[-/.])\s?(?P<m>\d{{1,2}})\s?(?P=s1)\s?(?P<y>(?:19|20)?\d{{2}})(?:(?!\d)|(?=\d{{1,2}}:\d{{2}}))"
+    r"(?<![\d.])(?P<d>\d{1,2})\s?(?P<s1>[-/.])\s?(?P<m>\d{1,2})\s?(?P=s1)\s?(?P<y>(?:19|20)?\d{2})(?:(?!\d)|(?=\d{1,2}:\d{2}))"
 )
-_YMD2 = re.compile(rf"(?<![\d.])(?P<y>\d{{2}})年(?P<m>\d{{1,2}})月(?P<d>\d{{1,2}})日?")
+_YMD2 = re.compile(r"(?<![\d.])(?P<y>\d{2})年(?P<m>\d{1,2})月(?P<d>\d{1,2})日?")
 _TEXT_DMY = re.compile(
     rf"(?<![\d])(?P<d>\d{{1,2}})(?:st|nd|rd|th)?[\s\-/.]*(?P<mon>{_MONTH_NAMES})\.?[\s\-/.,]*(?P<y>(?:19|20)?\d{{2}})(?!\d)",
     re.IGNORECASE,

@@ -127,10 +127,9 @@ def _qty_price(
         return a.value, b.value, amount
     if len(rest) == 1:
         only = rest[0]
-        if only.decimals == 0 or only.unit is not None or operator:
-            if only.value != 0 and (only.decimals == 0 or only.unit is not None):
-                price = amount / only.value
-                return only.value, price.quantize(Decimal("0.01")), amount
+        if only.value != 0 and (only.decimals == 0 or only.unit is not None):
+            price = amount / only.value
+            return only.value, price.quantize(Decimal("0.01")), amount
         if only.value != 0:
             qty = amount / only.value
             if qty == qty.to_integral_value():
@@ -150,7 +149,7 @@ def parse_items(rows: list[ParsedRow]) -> list[LineItem]:
     for row in rows:
         kinds = {label.kind for label in row.labels}
         if kinds & {"subtotal", "tendered", "change", "rounding"} or (
-            "total" in kinds and (row.money or any(l.rank >= 2 for l in row.labels))
+            "total" in kinds and (row.money or any(label.rank >= 2 for label in row.labels))
         ):
             stop = row.index
             break

@@ -12,7 +12,7 @@ Quad = tuple[Point, Point, Point, Point]
 
 
 class TextLine(msgspec.Struct, frozen=True, kw_only=True):
-    """One text box found by the engine: its text, corner points (clockwise from top-left) and score."""
+    """One text box found by the engine: text, corners (clockwise from top-left), score."""
 
     text: str
     box: Quad

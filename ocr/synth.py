@@ -18,6 +18,7 @@ from typing import Literal
 
 import msgspec
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 Language = Literal["zh", "en"]
@@ -81,46 +82,224 @@ class SynthReceipt(msgspec.Struct, frozen=True, kw_only=True):
 
 _MERCHANTS: dict[Language, dict[StoreKind, tuple[str, ...]]] = {
     "zh": {
-        "supermarket": ("华润万家超市(南山店)", "永辉超市(福田店)", "物美超市", "家乐福(中山公园店)", "沃尔玛购物广场", "大润发超市"),
-        "convenience": ("美宜佳便利店", "罗森便利店", "全家便利店", "快客便利", "好德便利店", "天福便利店"),
+        "supermarket": (
+            "华润万家超市(南山店)",
+            "永辉超市(福田店)",
+            "物美超市",
+            "家乐福(中山公园店)",
+            "沃尔玛购物广场",
+            "大润发超市",
+        ),
+        "convenience": (
+            "美宜佳便利店",
+            "罗森便利店",
+            "全家便利店",
+            "快客便利",
+            "好德便利店",
+            "天福便利店",
+        ),
         "pharmacy": ("老百姓大药房", "益丰大药房", "海王星辰健康药房", "国大药房", "一心堂药店"),
         "restaurant": ("老乡鸡(人民路店)", "外婆家餐厅", "真功夫", "小杨生煎", "味千拉面"),
-        "wholesale": ("鑫源副食品批发部", "华联食品批发商行", "诚信烟酒批发", "利民粮油批发", "万家福日杂批发"),
+        "wholesale": (
+            "鑫源副食品批发部",
+            "华联食品批发商行",
+            "诚信烟酒批发",
+            "利民粮油批发",
+            "万家福日杂批发",
+        ),
     },
     "en": {
-        "supermarket": ("TESCO EXTRA", "AEON BIG (M) SDN BHD", "GIANT HYPERMARKET", "ECONSAVE CASH & CARRY", "LOTUS'S STORES"),
-        "convenience": ("99 SPEEDMART", "7-ELEVEN MALAYSIA SDN BHD", "FAMILYMART", "KK SUPER MART", "MYNEWS.COM"),
-        "pharmacy": ("GUARDIAN PHARMACY", "CARING PHARMACY", "WATSONS", "BIG PHARMACY", "ALPRO PHARMACY"),
-        "restaurant": ("RESTORAN NASI KANDAR PELITA", "OLD TOWN WHITE COFFEE", "SECRET RECIPE", "RESTORAN SRI MELAKA", "PAPA JOHN'S PIZZA"),
-        "wholesale": ("SYARIKAT PERNIAGAAN GIN KEE", "MR. D.I.Y. (M) SDN BHD", "UNIHAKKA INTERNATIONAL SDN BHD", "BOOK TA.K (TAMAN DAYA) SDN BHD", "OJC MARKETING SDN BHD"),
+        "supermarket": (
+            "TESCO EXTRA",
+            "AEON BIG (M) SDN BHD",
+            "GIANT HYPERMARKET",
+            "ECONSAVE CASH & CARRY",
+            "LOTUS'S STORES",
+        ),
+        "convenience": (
+            "99 SPEEDMART",
+            "7-ELEVEN MALAYSIA SDN BHD",
+            "FAMILYMART",
+            "KK SUPER MART",
+            "MYNEWS.COM",
+        ),
+        "pharmacy": (
+            "GUARDIAN PHARMACY",
+            "CARING PHARMACY",
+            "WATSONS",
+            "BIG PHARMACY",
+            "ALPRO PHARMACY",
+        ),
+        "restaurant": (
+            "RESTORAN NASI KANDAR PELITA",
+            "OLD TOWN WHITE COFFEE",
+            "SECRET RECIPE",
+            "RESTORAN SRI MELAKA",
+            "PAPA JOHN'S PIZZA",
+        ),
+        "wholesale": (
+            "SYARIKAT PERNIAGAAN GIN KEE",
+            "MR. D.I.Y. (M) SDN BHD",
+            "UNIHAKKA INTERNATIONAL SDN BHD",
+            "BOOK TA.K (TAMAN DAYA) SDN BHD",
+            "OJC MARKETING SDN BHD",
+        ),
     },
 }
 
 _PRODUCTS: dict[Language, dict[StoreKind, tuple[tuple[str, int], ...]]] = {
     "zh": {
-        "supermarket": (("可口可乐500ml", 350), ("农夫山泉550ml", 200), ("康师傅红烧牛肉面", 450), ("伊利纯牛奶250ml*12", 5990), ("乐事薯片70g", 790), ("海天酱油500ml", 1290), ("金龙鱼调和油5L", 7990), ("维达抽纸3包", 1590), ("青岛啤酒500ml", 550), ("德芙巧克力43g", 990), ("奥利奥饼干97g", 890), ("东北大米5kg", 3990)),
-        "convenience": (("可口可乐330ml", 300), ("雪碧500ml", 350), ("统一冰红茶", 300), ("旺仔牛奶245ml", 550), ("康师傅矿泉水", 200), ("茶叶蛋", 200), ("关东煮", 1200), ("士力架51g", 550), ("红牛250ml", 600), ("三明治", 890)),
-        "pharmacy": (("999感冒灵颗粒", 1850), ("布洛芬缓释胶囊", 2350), ("板蓝根颗粒", 1500), ("云南白药创可贴", 990), ("维生素C片", 2800), ("医用口罩10只", 1290), ("藿香正气水", 1650), ("阿莫西林胶囊", 1980)),
-        "restaurant": (("宫保鸡丁", 3800), ("鱼香肉丝", 3200), ("米饭", 200), ("酸辣土豆丝", 1800), ("红烧肉", 4800), ("西红柿蛋汤", 1600), ("可乐", 600), ("青岛啤酒", 1000)),
-        "wholesale": (("可口可乐500ml*24箱", 6500), ("农夫山泉550ml*24箱", 3600), ("康师傅方便面*24", 7200), ("金龙鱼大米10kg", 6900), ("青岛啤酒*24听", 9800), ("王老吉310ml*24", 8400)),
+        "supermarket": (
+            ("可口可乐500ml", 350),
+            ("农夫山泉550ml", 200),
+            ("康师傅红烧牛肉面", 450),
+            ("伊利纯牛奶250ml*12", 5990),
+            ("乐事薯片70g", 790),
+            ("海天酱油500ml", 1290),
+            ("金龙鱼调和油5L", 7990),
+            ("维达抽纸3包", 1590),
+            ("青岛啤酒500ml", 550),
+            ("德芙巧克力43g", 990),
+            ("奥利奥饼干97g", 890),
+            ("东北大米5kg", 3990),
+        ),
+        "convenience": (
+            ("可口可乐330ml", 300),
+            ("雪碧500ml", 350),
+            ("统一冰红茶", 300),
+            ("旺仔牛奶245ml", 550),
+            ("康师傅矿泉水", 200),
+            ("茶叶蛋", 200),
+            ("关东煮", 1200),
+            ("士力架51g", 550),
+            ("红牛250ml", 600),
+            ("三明治", 890),
+        ),
+        "pharmacy": (
+            ("999感冒灵颗粒", 1850),
+            ("布洛芬缓释胶囊", 2350),
+            ("板蓝根颗粒", 1500),
+            ("云南白药创可贴", 990),
+            ("维生素C片", 2800),
+            ("医用口罩10只", 1290),
+            ("藿香正气水", 1650),
+            ("阿莫西林胶囊", 1980),
+        ),
+        "restaurant": (
+            ("宫保鸡丁", 3800),
+            ("鱼香肉丝", 3200),
+            ("米饭", 200),
+            ("酸辣土豆丝", 1800),
+            ("红烧肉", 4800),
+            ("西红柿蛋汤", 1600),
+            ("可乐", 600),
+            ("青岛啤酒", 1000),
+        ),
+        "wholesale": (
+            ("可口可乐500ml*24箱", 6500),
+            ("农夫山泉550ml*24箱", 3600),
+            ("康师傅方便面*24", 7200),
+            ("金龙鱼大米10kg", 6900),
+            ("青岛啤酒*24听", 9800),
+            ("王老吉310ml*24", 8400),
+        ),
     },
     "en": {
-        "supermarket": (("MILO 1KG", 2890), ("NESCAFE CLASSIC 200G", 2450), ("COCA COLA 1.5L", 450), ("GARDENIA BREAD", 380), ("DUTCH LADY MILK 1L", 760), ("MAGGI CURRY 5S", 620), ("FAIRPRICE EGGS 10S", 590), ("BASMATI RICE 5KG", 3290), ("DETTOL SOAP 100G", 450), ("COLGATE 175G", 890)),
-        "convenience": (("100PLUS 500ML", 270), ("COCA COLA 320ML", 250), ("MINERAL WATER 600ML", 150), ("KIT KAT 4F", 350), ("SLURPEE REGULAR", 390), ("ONIGIRI TUNA", 550), ("RED BULL 250ML", 420), ("POTATO CHIPS", 490)),
-        "pharmacy": (("PANADOL ACTIFAST 20S", 1290), ("VITAMIN C 1000MG", 3990), ("DETTOL ANTISEPTIC", 1590), ("FACE MASK 50S", 2500), ("STREPSILS 16S", 1190), ("HAND SANITIZER 500ML", 1890), ("PLASTER 100S", 890)),
-        "restaurant": (("NASI LEMAK", 850), ("TEH TARIK", 280), ("KOPI O", 200), ("MEE GORENG", 750), ("CHICKEN RICE", 900), ("ROTI CANAI", 180), ("ICED LEMON TEA", 350), ("CURRY LAKSA", 1200)),
-        "wholesale": (("A4 PAPER 80GSM", 1450), ("CABLE TIE 100PCS", 590), ("PVC PIPE 20MM", 1280), ("SAFETY GLOVES", 450), ("CEMENT 50KG", 2100), ("PAINT BRUSH 2IN", 390), ("MASKING TAPE", 320)),
+        "supermarket": (
+            ("MILO 1KG", 2890),
+            ("NESCAFE CLASSIC 200G", 2450),
+            ("COCA COLA 1.5L", 450),
+            ("GARDENIA BREAD", 380),
+            ("DUTCH LADY MILK 1L", 760),
+            ("MAGGI CURRY 5S", 620),
+            ("FAIRPRICE EGGS 10S", 590),
+            ("BASMATI RICE 5KG", 3290),
+            ("DETTOL SOAP 100G", 450),
+            ("COLGATE 175G", 890),
+        ),
+        "convenience": (
+            ("100PLUS 500ML", 270),
+            ("COCA COLA 320ML", 250),
+            ("MINERAL WATER 600ML", 150),
+            ("KIT KAT 4F", 350),
+            ("SLURPEE REGULAR", 390),
+            ("ONIGIRI TUNA", 550),
+            ("RED BULL 250ML", 420),
+            ("POTATO CHIPS", 490),
+        ),
+        "pharmacy": (
+            ("PANADOL ACTIFAST 20S", 1290),
+            ("VITAMIN C 1000MG", 3990),
+            ("DETTOL ANTISEPTIC", 1590),
+            ("FACE MASK 50S", 2500),
+            ("STREPSILS 16S", 1190),
+            ("HAND SANITIZER 500ML", 1890),
+            ("PLASTER 100S", 890),
+        ),
+        "restaurant": (
+            ("NASI LEMAK", 850),
+            ("TEH TARIK", 280),
+            ("KOPI O", 200),
+            ("MEE GORENG", 750),
+            ("CHICKEN RICE", 900),
+            ("ROTI CANAI", 180),
+            ("ICED LEMON TEA", 350),
+            ("CURRY LAKSA", 1200),
+        ),
+        "wholesale": (
+            ("A4 PAPER 80GSM", 1450),
+            ("CABLE TIE 100PCS", 590),
+            ("PVC PIPE 20MM", 1280),
+            ("SAFETY GLOVES", 450),
+            ("CEMENT 50KG", 2100),
+            ("PAINT BRUSH 2IN", 390),
+            ("MASKING TAPE", 320),
+        ),
     },
 }
 
 _ADDRESSES: dict[Language, tuple[str, ...]] = {
-    "zh": ("深圳市南山区南海大道1088号", "广州市天河区天河路208号", "上海市徐汇区漕溪北路18号", "北京市朝阳区建国路88号", "杭州市西湖区文三路90号", "成都市武侯区人民南路四段12号"),
-    "en": ("NO 2 & 4, JALAN BAYU 4, BANDAR SERI ALAM", "LOT 1851-A, JALAN KPB 6, 43300 SERI KEMBANGAN", "NO. 31G, JALAN SETIA INDAH X, 40170 SETIA ALAM", "12 MAIN STREET, SPRINGFIELD", "NO 5, JALAN PJU 5/1, KOTA DAMANSARA"),
+    "zh": (
+        "深圳市南山区南海大道1088号",
+        "广州市天河区天河路208号",
+        "上海市徐汇区漕溪北路18号",
+        "北京市朝阳区建国路88号",
+        "杭州市西湖区文三路90号",
+        "成都市武侯区人民南路四段12号",
+    ),
+    "en": (
+        "NO 2 & 4, JALAN BAYU 4, BANDAR SERI ALAM",
+        "LOT 1851-A, JALAN KPB 6, 43300 SERI KEMBANGAN",
+        "NO. 31G, JALAN SETIA INDAH X, 40170 SETIA ALAM",
+        "12 MAIN STREET, SPRINGFIELD",
+        "NO 5, JALAN PJU 5/1, KOTA DAMANSARA",
+    ),
 }
 
 _TOTAL_LABELS: dict[Language, tuple[str, ...]] = {
-    "zh": ("合计", "总计", "应收", "实付", "应付金额", "合计金额", "消费金额", "总金额", "应收金额", "实付金额"),
-    "en": ("TOTAL", "GRAND TOTAL", "Total Amount", "AMOUNT DUE", "NETT TOTAL", "TOTAL (RM)", "Total Incl. GST", "Total Payable", "Total"),
+    "zh": (
+        "合计",
+        "总计",
+        "应收",
+        "实付",
+        "应付金额",
+        "合计金额",
+        "消费金额",
+        "总金额",
+        "应收金额",
+        "实付金额",
+    ),
+    "en": (
+        "TOTAL",
+        "GRAND TOTAL",
+        "Total Amount",
+        "AMOUNT DUE",
+        "NETT TOTAL",
+        "TOTAL (RM)",
+        "Total Incl. GST",
+        "Total Payable",
+        "Total",
+    ),
 }
 _NUMBER_LABELS: dict[Language, tuple[str, ...]] = {
     "zh": ("单号", "小票号", "流水号", "单据号", "销售单号", "NO.", "交易号"),
@@ -132,11 +311,29 @@ _DATE_LABELS: dict[Language, tuple[str, ...]] = {
 }
 _CASHIER: dict[Language, tuple[str, ...]] = {
     "zh": ("收银员: 001", "收银员:张丽", "收银台: 03", "操作员: 李明", "机号:02 收银员:08"),
-    "en": ("Cashier: NG CHUAN MIN", "CASHIER : 0012", "Served by: AMIRAH", "Counter 2  Staff 15", "POS 03 / OPR 11"),
+    "en": (
+        "Cashier: NG CHUAN MIN",
+        "CASHIER : 0012",
+        "Served by: AMIRAH",
+        "Counter 2  Staff 15",
+        "POS 03 / OPR 11",
+    ),
 }
 _THANKS: dict[Language, tuple[str, ...]] = {
-    "zh": ("谢谢惠顾,欢迎再次光临", "商品如有质量问题请凭小票7日内退换", "请妥善保管小票", "欢迎光临 谢谢惠顾", "会员积分请扫码"),
-    "en": ("THANK YOU, PLEASE COME AGAIN", "Goods sold are not returnable", "Thank you for shopping with us", "*** THANK YOU ***", "Please keep this receipt"),
+    "zh": (
+        "谢谢惠顾,欢迎再次光临",
+        "商品如有质量问题请凭小票7日内退换",
+        "请妥善保管小票",
+        "欢迎光临 谢谢惠顾",
+        "会员积分请扫码",
+    ),
+    "en": (
+        "THANK YOU, PLEASE COME AGAIN",
+        "Goods sold are not returnable",
+        "Thank you for shopping with us",
+        "*** THANK YOU ***",
+        "Please keep this receipt",
+    ),
 }
 
 
@@ -210,12 +407,14 @@ def _receipt_number(rng: random.Random, date: dt.date) -> str:
     return f"{rng.randrange(1, 99):02d}{rng.randrange(10**6, 10**8)}"
 
 
-def _build_lines(labels: SynthLabels, rng: random.Random, symbol: str, address: str) -> list[list[Segment]]:
+def _build_lines(
+    labels: SynthLabels, rng: random.Random, symbol: str, address: str
+) -> list[list[Segment]]:
     lang = labels.language
     zh = lang == "zh"
     sep_char = rng.choice("-=*.")
     separator: list[Segment] = [(sep_char * 40, 0.0, "l")]
-    colon = rng.choice(([":", "：", ": ", " "] if zh else [":", " : ", ": ", " "]))
+    colon = rng.choice([":", "：", ": ", " "] if zh else [":", " : ", ": ", " "])
     lines: list[list[Segment]] = []
     center = rng.random() < 0.6
     lines.append([(labels.merchant, 0.5, "c")] if center else [(labels.merchant, 0.0, "l")])
@@ -227,7 +426,11 @@ def _build_lines(labels: SynthLabels, rng: random.Random, symbol: str, address: 
     if not zh and rng.random() < 0.5:
         lines.append([(f"GST REG NO: {rng.randrange(10**11, 10**12)}", 0.0, "l")])
     if rng.random() < 0.5:
-        heading = rng.choice(("购物小票", "销售小票", "收银小票") if zh else ("TAX INVOICE", "RECEIPT", "CASH SALES", "OFFICIAL RECEIPT"))
+        heading = rng.choice(
+            ("购物小票", "销售小票", "收银小票")
+            if zh
+            else ("TAX INVOICE", "RECEIPT", "CASH SALES", "OFFICIAL RECEIPT")
+        )
         lines.append([(heading, 0.5, "c")])
     lines.append(separator)
     us = symbol.strip() == "$"
@@ -238,9 +441,14 @@ def _build_lines(labels: SynthLabels, rng: random.Random, symbol: str, address: 
     if labels.receipt_no is not None:
         number_line = [(rng.choice(_NUMBER_LABELS[lang]) + colon + labels.receipt_no, 0.0, "l")]
     cashier: list[Segment] = [(rng.choice(_CASHIER[lang]), 0.0, "l")]
-    header_rows = [date_line, number_line, cashier] if rng.random() < 0.5 else [number_line, date_line, cashier]
+    header_rows: list[list[Segment]] = (
+        [date_line, number_line, cashier]
+        if rng.random() < 0.5
+        else [number_line, date_line, cashier]
+    )
     if rng.random() < 0.3 and number_line:  # number and cashier on one row
-        header_rows = [date_line, [number_line[0], (cashier[0][0], 1.0, "r")]]
+        both: list[Segment] = [number_line[0], (cashier[0][0], 1.0, "r")]
+        header_rows = [date_line, both]
     lines.extend(row for row in header_rows if row)
     lines.append(separator)
 
@@ -248,17 +456,33 @@ def _build_lines(labels: SynthLabels, rng: random.Random, symbol: str, address: 
     qty_col, price_col = (0.60, 0.78) if layout != 3 else (0.78, 0.60)
     if layout in (0, 3) and rng.random() < 0.8:
         head = ("品名", "数量", "单价", "金额") if zh else ("DESCRIPTION", "QTY", "PRICE", "AMOUNT")
-        lines.append([(head[0], 0.0, "l"), (head[1], qty_col, "r"), (head[2], price_col, "r"), (head[3], 1.0, "r")])
+        lines.append(
+            [
+                (head[0], 0.0, "l"),
+                (head[1], qty_col, "r"),
+                (head[2], price_col, "r"),
+                (head[3], 1.0, "r"),
+            ]
+        )
     for item in labels.items:
         qty_text = str(item.qty)
         price = _money(item.unit_price, rng, "")
         amount = _money(item.amount, rng, "")
         if layout in (0, 3):
-            lines.append([(item.name, 0.0, "l"), (qty_text, qty_col, "r"), (price, price_col, "r"), (amount, 1.0, "r")])
+            lines.append(
+                [
+                    (item.name, 0.0, "l"),
+                    (qty_text, qty_col, "r"),
+                    (price, price_col, "r"),
+                    (amount, 1.0, "r"),
+                ]
+            )
         elif layout == 1:
             lines.append([(item.name, 0.0, "l")])
             code = f"69{rng.randrange(10**10, 10**11)}"
-            lines.append([(code, 0.04, "l"), (qty_text, 0.6, "r"), (price, 0.78, "r"), (amount, 1.0, "r")])
+            lines.append(
+                [(code, 0.04, "l"), (qty_text, 0.6, "r"), (price, 0.78, "r"), (amount, 1.0, "r")]
+            )
         else:
             lines.append([(item.name, 0.0, "l")])
             lines.append([(f"{qty_text} x {price}", 0.08, "l"), (amount, 1.0, "r")])
@@ -272,20 +496,40 @@ def _build_lines(labels: SynthLabels, rng: random.Random, symbol: str, address: 
             footer.append([("小计" + colon, 0.0, "l"), (_money(subtotal, rng, ""), 1.0, "r")])
         discount = subtotal - labels.total
         if discount > 0:
-            footer.append([(rng.choice(("优惠", "会员优惠", "折扣")) + colon, 0.0, "l"), ("-" + _money(discount, rng, ""), 1.0, "r")])
+            footer.append(
+                [
+                    (rng.choice(("优惠", "会员优惠", "折扣")) + colon, 0.0, "l"),
+                    ("-" + _money(discount, rng, ""), 1.0, "r"),
+                ]
+            )
         if rng.random() < 0.3:
             footer.append([(f"数量{colon}{sum(int(i.qty) for i in labels.items)}", 0.0, "l")])
     else:
         tax = labels.total - subtotal  # includes rounding
         if tax != 0 or rng.random() < 0.5:
-            footer.append([(rng.choice(("SUBTOTAL", "Sub Total", "Sub-total")), 0.0, "l"), (_money(subtotal, rng, ""), 1.0, "r")])
+            footer.append(
+                [
+                    (rng.choice(("SUBTOTAL", "Sub Total", "Sub-total")), 0.0, "l"),
+                    (_money(subtotal, rng, ""), 1.0, "r"),
+                ]
+            )
         if tax > 0:
             rounding = rng.choice((0, 0, -1, -2, 1, 2)) if tax > 3 else 0
             tax_amount = tax - rounding
             pre_total = subtotal + tax_amount
-            footer.append([(rng.choice(("GST 6%", "SST 6%", "Service Charge 10%", "TAX")), 0.0, "l"), (_money(tax_amount, rng, ""), 1.0, "r")])
+            footer.append(
+                [
+                    (rng.choice(("GST 6%", "SST 6%", "Service Charge 10%", "TAX")), 0.0, "l"),
+                    (_money(tax_amount, rng, ""), 1.0, "r"),
+                ]
+            )
             if rounding:
-                footer.append([(rng.choice(("Rounding", "Rounding Adj", "ROUNDING")), 0.0, "l"), (("-" if rounding < 0 else "") + _money(abs(rounding), rng, ""), 1.0, "r")])
+                footer.append(
+                    [
+                        (rng.choice(("Rounding", "Rounding Adj", "ROUNDING")), 0.0, "l"),
+                        (("-" if rounding < 0 else "") + _money(abs(rounding), rng, ""), 1.0, "r"),
+                    ]
+                )
         if rng.random() < 0.3:
             footer.append([(f"Total Qty: {sum(int(i.qty) for i in labels.items)}", 0.0, "l")])
     total_label = rng.choice(_TOTAL_LABELS[lang])
@@ -299,35 +543,68 @@ def _build_lines(labels: SynthLabels, rng: random.Random, symbol: str, address: 
     del pre_total
     method = rng.randrange(4)
     if method == 0:
-        paid = ((labels.total // 1000) + 1) * 1000 if rng.random() < 0.5 else ((labels.total // 10000) + 1) * 10000
+        paid = (
+            ((labels.total // 1000) + 1) * 1000
+            if rng.random() < 0.5
+            else ((labels.total // 10000) + 1) * 10000
+        )
         change = paid - labels.total
         if zh:
             footer.append([("现金" + colon, 0.0, "l"), (_money(paid, rng, ""), 1.0, "r")])
-            footer.append([(rng.choice(("找零", "找赎")) + colon, 0.0, "l"), (_money(change, rng, ""), 1.0, "r")])
+            footer.append(
+                [
+                    (rng.choice(("找零", "找赎")) + colon, 0.0, "l"),
+                    (_money(change, rng, ""), 1.0, "r"),
+                ]
+            )
         else:
-            footer.append([(rng.choice(("CASH", "Cash Tendered", "TENDERED")), 0.0, "l"), (_money(paid, rng, ""), 1.0, "r")])
-            footer.append([(rng.choice(("CHANGE", "Change Due", "Change")), 0.0, "l"), (_money(change, rng, ""), 1.0, "r")])
+            footer.append(
+                [
+                    (rng.choice(("CASH", "Cash Tendered", "TENDERED")), 0.0, "l"),
+                    (_money(paid, rng, ""), 1.0, "r"),
+                ]
+            )
+            footer.append(
+                [
+                    (rng.choice(("CHANGE", "Change Due", "Change")), 0.0, "l"),
+                    (_money(change, rng, ""), 1.0, "r"),
+                ]
+            )
     else:
         names = ("微信支付", "支付宝", "银行卡") if zh else ("VISA", "MASTERCARD", "TOUCH N GO")
-        footer.append([(names[method - 1] + colon, 0.0, "l"), (_money(labels.total, rng, ""), 1.0, "r")])
+        footer.append(
+            [(names[method - 1] + colon, 0.0, "l"), (_money(labels.total, rng, ""), 1.0, "r")]
+        )
     lines.extend(footer)
     lines.append(separator)
     lines.append([(rng.choice(_THANKS[lang]), 0.5, "c")])
     return lines
 
 
-def make_labels(rng: random.Random, *, language: Language | None = None, store: StoreKind | None = None, degraded: bool = True) -> tuple[SynthLabels, str, str]:
+def make_labels(
+    rng: random.Random,
+    *,
+    language: Language | None = None,
+    store: StoreKind | None = None,
+    degraded: bool = True,
+) -> tuple[SynthLabels, str, str]:
     """Random ground truth plus the currency symbol and address to print."""
     lang: Language = language or rng.choice(("zh", "en"))
     kind: StoreKind = store or rng.choice(STORE_KINDS)
     merchant = rng.choice(_MERCHANTS[lang][kind])
     date = dt.date(2018, 1, 1) + dt.timedelta(days=rng.randrange(0, 9 * 365))
-    time = dt.time(rng.randrange(7, 23), rng.randrange(60), rng.randrange(60)) if rng.random() < 0.9 else None
-    products = rng.sample(_PRODUCTS[lang][kind], k=min(len(_PRODUCTS[lang][kind]), rng.randint(1, 6)))
+    time = (
+        dt.time(rng.randrange(7, 23), rng.randrange(60), rng.randrange(60))
+        if rng.random() < 0.9
+        else None
+    )
+    products = rng.sample(
+        _PRODUCTS[lang][kind], k=min(len(_PRODUCTS[lang][kind]), rng.randint(1, 6))
+    )
     items: list[SynthItem] = []
-    for name, price in products:
+    for name, list_price in products:
         qty = Decimal(rng.choice((1, 1, 1, 2, 2, 3, 4, 6, 12 if kind == "wholesale" else 1)))
-        price = max(50, price + rng.choice((0, 0, 10, -10, 50, 100)))
+        price = max(50, list_price + rng.choice((0, 0, 10, -10, 50, 100)))
         items.append(SynthItem(name=name, qty=qty, unit_price=price, amount=int(price * qty)))
     subtotal = sum(item.amount for item in items)
     if lang == "zh":
@@ -363,7 +640,9 @@ def make_labels(rng: random.Random, *, language: Language | None = None, store: 
 # ------------------------------------------------------------------ rendering
 
 
-def _render(lines: Sequence[list[Segment]], font_path: str, font_index: int, rng: random.Random) -> Image.Image:
+def _render(
+    lines: Sequence[list[Segment]], font_path: str, font_index: int, rng: random.Random
+) -> Image.Image:
     size = rng.randint(20, 26)
     font = ImageFont.truetype(font_path, size, index=font_index)
     width = rng.randint(24, 30) * size
@@ -376,11 +655,14 @@ def _render(lines: Sequence[list[Segment]], font_path: str, font_index: int, rng
     ink = rng.randint(0, 60)
     for row, segments in enumerate(lines):
         y = margin + row * line_height
-        for text, fraction, anchor in segments:
+        for content, fraction, anchor in segments:
+            text = content
             if set(text) <= set("-=*."):
                 text = text[0] * int(width / max(draw.textlength(text[0], font=font), 1))
             x = margin + fraction * width
-            draw.text((x, y), text, font=font, fill=ink, anchor={"l": "la", "r": "ra", "c": "ma"}[anchor])
+            draw.text(
+                (x, y), text, font=font, fill=ink, anchor={"l": "la", "r": "ra", "c": "ma"}[anchor]
+            )
     return image
 
 
@@ -388,7 +670,9 @@ def _degrade(paper: Image.Image, rng: random.Random) -> Image.Image:
     """Phone-photo effects: background, perspective, rotation, shadow, blur, noise, scale."""
     w, h = paper.size
     pad = int(0.08 * max(w, h))
-    background = Image.new("RGB", (w + 2 * pad, h + 2 * pad), tuple(rng.randint(60, 200) for _ in range(3)))
+    background = Image.new(
+        "RGB", (w + 2 * pad, h + 2 * pad), tuple(rng.randint(60, 200) for _ in range(3))
+    )
     tint = paper.convert("RGB")
     background.paste(tint, (pad, pad))
     image = background
@@ -396,33 +680,50 @@ def _degrade(paper: Image.Image, rng: random.Random) -> Image.Image:
     bw, bh = image.size
     jitter = [(rng.uniform(-0.03, 0.03) * bw, rng.uniform(-0.03, 0.03) * bh) for _ in range(4)]
     quad = (
-        jitter[0][0], jitter[0][1],
-        jitter[1][0], bh + jitter[1][1],
-        bw + jitter[2][0], bh + jitter[2][1],
-        bw + jitter[3][0], jitter[3][1],
+        jitter[0][0],
+        jitter[0][1],
+        jitter[1][0],
+        bh + jitter[1][1],
+        bw + jitter[2][0],
+        bh + jitter[2][1],
+        bw + jitter[3][0],
+        jitter[3][1],
     )
     image = image.transform((bw, bh), Image.Transform.QUAD, quad, Image.Resampling.BICUBIC)
-    image = image.rotate(rng.uniform(-7, 7), resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(90, 90, 90))
-    pixels = np.asarray(image, dtype=np.float32)
+    image = image.rotate(
+        rng.uniform(-7, 7), resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(90, 90, 90)
+    )
+    pixels: NDArray[np.float32] = np.asarray(image, dtype=np.float32).copy()
     # shadow: a linear gradient darkening one side
     hh, ww = pixels.shape[:2]
     direction = rng.uniform(0, 2 * np.pi)
-    yy, xx = np.mgrid[0:hh, 0:ww].astype(np.float32)
+    grid: NDArray[np.float32] = np.mgrid[0:hh, 0:ww].astype(np.float32)
+    yy, xx = grid[0], grid[1]
     ramp = (np.cos(direction) * xx / ww + np.sin(direction) * yy / hh + 1) / 2
     strength = rng.uniform(0.0, 0.4)
     pixels *= (1 - strength * ramp)[..., None]
-    pixels += np.random.default_rng(rng.randrange(2**32)).normal(0, rng.uniform(0, 8), pixels.shape)
+    generator = np.random.default_rng(rng.randrange(2**32))
+    noise = generator.normal(0.0, rng.uniform(0, 8), size=(hh, ww, 3)).astype(np.float32)
+    pixels = pixels + noise
     image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
     radius = rng.uniform(0, 1.0)
     if radius > 0.2:
         image = image.filter(ImageFilter.GaussianBlur(radius))
     scale = rng.uniform(0.7, 1.0)
     if scale < 0.97:
-        image = image.resize((int(image.width * scale), int(image.height * scale)), Image.Resampling.BILINEAR)
+        image = image.resize(
+            (int(image.width * scale), int(image.height * scale)), Image.Resampling.BILINEAR
+        )
     return image
 
 
-def generate(seed: int, *, degrade: bool = True, language: Language | None = None, store: StoreKind | None = None) -> SynthReceipt:
+def generate(
+    seed: int,
+    *,
+    degrade: bool = True,
+    language: Language | None = None,
+    store: StoreKind | None = None,
+) -> SynthReceipt:
     """One labelled receipt, fully determined by `seed`."""
     rng = random.Random(seed)
     labels, symbol, address = make_labels(rng, language=language, store=store, degraded=degrade)
@@ -446,5 +747,7 @@ def generate_set(count: int, *, seed: int = 0, degrade: bool = True) -> list[Syn
     for i in range(count):
         language: Language = ("zh", "en")[i % 2]
         store = STORE_KINDS[(i // 2) % len(STORE_KINDS)]
-        receipts.append(generate(seed * 100_003 + i, degrade=degrade, language=language, store=store))
+        receipts.append(
+            generate(seed * 100_003 + i, degrade=degrade, language=language, store=store)
+        )
     return receipts

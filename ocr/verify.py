@@ -126,7 +126,8 @@ def verify_receipt(scan: ReceiptScan, expectations: ClaimExpectations) -> ClaimD
             add(
                 "total_below_minimum",
                 "reject",
-                f"total {format_minor(fields.total)} is below {format_minor(expectations.min_total)}",
+                f"total {format_minor(fields.total)} is below "
+                f"{format_minor(expectations.min_total)}",
             )
     if expectations.currency and fields.currency and fields.currency != expectations.currency:
         add(

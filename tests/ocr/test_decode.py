@@ -105,7 +105,11 @@ def test_sixteen_bit_greyscale_is_stretched_not_clipped() -> None:
 
 
 def test_palette_image_becomes_rgb() -> None:
-    image = decode_image(encode(Image.new("RGB", (64, 64), (10, 200, 30)).convert("P", palette=Image.Palette.ADAPTIVE)))
+    image = decode_image(
+        encode(
+            Image.new("RGB", (64, 64), (10, 200, 30)).convert("P", palette=Image.Palette.ADAPTIVE)
+        )
+    )
     assert image.mode == "RGB"
     assert image.getpixel((3, 3)) == (10, 200, 30)
 

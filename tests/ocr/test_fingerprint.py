@@ -12,8 +12,18 @@ from tests.ocr.factories import render_receipt
 
 
 def test_same_content_same_fingerprint_despite_spacing_and_case() -> None:
-    a = ReceiptFields(merchant="OJC Marketing Sdn Bhd", date=dt.date(2019, 1, 15), receipt_no="PEGIV-1030765", total=17000)
-    b = ReceiptFields(merchant="OJC MARKETING SDN. BHD", date=dt.date(2019, 1, 15), receipt_no="pegiv 1030765", total=17000)
+    a = ReceiptFields(
+        merchant="OJC Marketing Sdn Bhd",
+        date=dt.date(2019, 1, 15),
+        receipt_no="PEGIV-1030765",
+        total=17000,
+    )
+    b = ReceiptFields(
+        merchant="OJC MARKETING SDN. BHD",
+        date=dt.date(2019, 1, 15),
+        receipt_no="pegiv 1030765",
+        total=17000,
+    )
     assert content_fingerprint(a) == content_fingerprint(b)
     assert content_fingerprint(a) is not None
 

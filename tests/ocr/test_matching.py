@@ -8,7 +8,9 @@ from ocr.matching import Product, match_item, match_items
 from ocr.receipt import LineItem
 
 PRODUCTS = (
-    Product(sku="CK500", name="可口可乐 500ml", aliases=("可乐500ML",), barcodes=("6901234567890",)),
+    Product(
+        sku="CK500", name="可口可乐 500ml", aliases=("可乐500ML",), barcodes=("6901234567890",)
+    ),
     Product(sku="CK1L", name="可口可乐 1L"),
     Product(sku="NF550", name="农夫山泉 饮用天然水 550ml"),
     Product(sku="MILO1K", name="MILO Activ-Go 1kg"),
@@ -44,7 +46,12 @@ def test_other_products_do_not_match(printed: str) -> None:
 def test_barcode_wins_over_name() -> None:
     item = LineItem(name="unreadable", barcode="6901234567890")
     match = match_item(item, 3, PRODUCTS)
-    assert (match.sku, match.method, match.score, match.item_index) == ("CK500", "barcode", 100.0, 3)
+    assert (match.sku, match.method, match.score, match.item_index) == (
+        "CK500",
+        "barcode",
+        100.0,
+        3,
+    )
 
 
 def test_match_items_keeps_order_and_quantities() -> None:
@@ -52,4 +59,7 @@ def test_match_items_keeps_order_and_quantities() -> None:
 
     items = [LineItem(name="农夫山泉550ml", qty=Decimal(3), amount=600), LineItem(name="雪碧500ml")]
     matches = match_items(items, PRODUCTS)
-    assert [(m.item_index, m.sku, m.qty) for m in matches] == [(0, "NF550", Decimal(3)), (1, None, None)]
+    assert [(m.item_index, m.sku, m.qty) for m in matches] == [
+        (0, "NF550", Decimal(3)),
+        (1, None, None),
+    ]

@@ -48,7 +48,9 @@ def test_json_contract(engine: OcrEngine) -> None:
     assert record["date"] == "2026-11-20"
     assert record["time"] == "14:32"
     assert record["total"] == "186.30"
-    assert record["items"] == [{"name": "可口可乐500ml", "qty": 2, "unit_price": "3.50", "amount": "7.00"}]
+    assert record["items"] == [
+        {"name": "可口可乐500ml", "qty": 2, "unit_price": "3.50", "amount": "7.00"}
+    ]
     first = record["lines"][0]
     assert set(first) == {"text", "box", "score"} and len(first["box"]) == 4
 
@@ -74,7 +76,9 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("name", sorted(BAD_INPUTS))
-def test_bad_input_gives_a_clear_error_and_the_engine_still_works(engine: OcrEngine, name: str) -> None:
+def test_bad_input_gives_a_clear_error_and_the_engine_still_works(
+    engine: OcrEngine, name: str
+) -> None:
     data, code = BAD_INPUTS[name]
     with pytest.raises(OcrError) as info:
         scan_receipt(data, engine=engine)

@@ -10,7 +10,10 @@ from ocr.receipt import LineItem, ReceiptFields, ReceiptScan, TextLine
 from ocr.verify import ClaimExpectations, RequiredSku, verify_receipt
 
 LINE = TextLine(text="x", box=((0, 0), (1, 0), (1, 1), (0, 1)), score=0.99)
-PRODUCTS = (Product(sku="CK500", name="可口可乐 500ml"), Product(sku="NF550", name="农夫山泉 550ml"))
+PRODUCTS = (
+    Product(sku="CK500", name="可口可乐 500ml"),
+    Product(sku="NF550", name="农夫山泉 550ml"),
+)
 
 
 def make_scan(confidence: float = 0.97, **changes: object) -> ReceiptScan:
@@ -78,7 +81,9 @@ def test_below_minimum_amount_is_rejected() -> None:
 
 
 def test_too_few_units_is_rejected() -> None:
-    decision = verify_receipt(make_scan(), expectations(required=(RequiredSku(sku="CK500", min_qty=Decimal(12)),)))
+    decision = verify_receipt(
+        make_scan(), expectations(required=(RequiredSku(sku="CK500", min_qty=Decimal(12)),))
+    )
     assert decision.decision == "reject"
     assert "sku_quantity_short" in codes(decision.reasons)
 
@@ -115,14 +120,18 @@ def test_merchant_not_on_the_list_is_rejected() -> None:
 
 
 def test_duplicates_are_rejected() -> None:
-    seen = expectations(seen_fingerprints=frozenset({"abc"}), seen_image_hashes=("ffd8a0c0e0f0f8fd",))
+    seen = expectations(
+        seen_fingerprints=frozenset({"abc"}), seen_image_hashes=("ffd8a0c0e0f0f8fd",)
+    )
     decision = verify_receipt(make_scan(), seen)
     assert decision.decision == "reject"
     assert {"duplicate_content", "duplicate_image"} <= codes(decision.reasons)
 
 
 def test_no_text_is_reviewed_with_zero_confidence() -> None:
-    empty = ReceiptScan(fields=ReceiptFields(), lines=(), confidence=0.0, elapsed_ms=5, engine="rapidocr")
+    empty = ReceiptScan(
+        fields=ReceiptFields(), lines=(), confidence=0.0, elapsed_ms=5, engine="rapidocr"
+    )
     decision = verify_receipt(empty, ClaimExpectations())
     assert decision.decision == "review"
     assert decision.confidence == 0.0
