@@ -97,7 +97,7 @@ _MONTHS = {
             ("jul", "july"),
             ("aug", "august"),
             ("sep", "sept", "september"),
-            ("oct", "october"),
+            ("oct", "october", "0ct"),  # "0ct": OCR reads the O as a zero
             ("nov", "november"),
             ("dec", "december"),
         ),
@@ -116,11 +116,11 @@ _DMY = re.compile(
 )
 _YMD2 = re.compile(r"(?<![\d.])(?P<y>\d{2})年(?P<m>\d{1,2})月(?P<d>\d{1,2})日?")
 _TEXT_DMY = re.compile(
-    rf"(?<![\d])(?P<d>\d{{1,2}})(?:st|nd|rd|th)?[\s\-/.]*(?P<mon>{_MONTH_NAMES})\.?[\s\-/.,]*(?P<y>(?:19|20)?\d{{2}})(?!\d)",
+    rf"(?<![\d])(?P<d>\d{{1,2}})(?:st|nd|rd|th)?[\s\-/.]*(?P<mon>{_MONTH_NAMES})\.?[\s\-/.,]*(?P<y>(?:19|20)?\d{{2}}){_DAY_END}",
     re.IGNORECASE,
 )
 _TEXT_MDY = re.compile(
-    rf"(?<![a-z])(?P<mon>{_MONTH_NAMES})\.?[\s\-/.]*(?P<d>\d{{1,2}})(?:st|nd|rd|th)?[\s,\-/.]+(?P<y>(?:19|20)?\d{{2}})(?!\d)",
+    rf"(?<![a-z])(?P<mon>{_MONTH_NAMES})\.?[\s\-/.]*(?P<d>\d{{1,2}})(?:st|nd|rd|th)?[\s,\-/.]+(?P<y>(?:19|20)\d{{2}}|\d{{2}}){_DAY_END}",
     re.IGNORECASE,
 )
 _COMPACT = re.compile(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import statistics
 
+import numpy as np
+
 from ocr.receipt import Row, TextLine
 
 
@@ -28,7 +30,41 @@ def _center(line: TextLine) -> tuple[float, float]:
 
 
 def text_angle(lines: list[TextLine] | tuple[TextLine, ...]) -> float:
-    """Dominant text angle in radians (positive: text climbs to the right in image coords)."""
+    """Dominant text angle in radians (positive: text runs down to the right in image coords).
+
+    Short boxes are often returned axis-aligned even on a tilted photo, so the boxes' own
+    edges only give a first guess. The angle that best lines up boxes sitting side by side
+    (a label at the left edge, its amount at the right) decides.
+    """
+    guess = _edge_angle(lines)
+    if len(lines) < 3:
+        return guess
+    centers = np.array([_center(line) for line in lines], dtype=np.float64)
+    heights = np.array([_width_height(line)[1] for line in lines], dtype=np.float64)
+    unit = float(np.median(heights)) or 1.0
+    first, second = np.triu_indices(len(lines), k=1)
+    apart = np.abs(centers[first, 0] - centers[second, 0]) > 1.5 * unit
+    close = np.abs(centers[first, 1] - centers[second, 1]) < 12 * unit
+    first, second = first[apart & close], second[apart & close]
+    if first.size < 2:
+        return guess
+    candidates = np.radians(np.arange(-8.0, 8.01, 0.2))
+    sigma = 0.25 * unit
+    scores = np.empty(candidates.size)
+    for k, angle in enumerate(candidates):
+        ry = centers[:, 1] * math.cos(angle) - centers[:, 0] * math.sin(angle)
+        gap = (ry[first] - ry[second]) / sigma
+        scores[k] = float(np.exp(-(gap * gap)).sum())
+    best = float(scores.max())
+    if best < 1.0:
+        return guess
+    # Among the near-best angles take the one closest to the boxes' own edges.
+    near = candidates[scores >= 0.97 * best]
+    return float(near[np.argmin(np.abs(near - guess))])
+
+
+def _edge_angle(lines: list[TextLine] | tuple[TextLine, ...]) -> float:
+    """Width-weighted median angle of the boxes' top and bottom edges."""
     angles: list[float] = []
     weights: list[float] = []
     for line in lines:

@@ -235,6 +235,8 @@ def test_total_ignores_gst_summary_below_the_tender_lines() -> None:
         ("15/01/19", dt.date(2019, 1, 15)),
         ("12/25/2018", dt.date(2018, 12, 25)),  # month first when the day cannot be a month
         ("26年11月20日", dt.date(2026, 11, 20)),
+        ("Tarikh:11-Feb-2305:18 PM", dt.date(2023, 2, 11)),  # date glued to the time
+        ("DATE:0ct 23, 2018", dt.date(2018, 10, 23)),  # O read as zero
     ],
 )
 def test_date_formats(text: str, expected: dt.date) -> None:

@@ -53,3 +53,22 @@ def test_angle_is_estimated_from_the_boxes() -> None:
 
 def test_empty() -> None:
     assert group_rows([]) == []
+
+
+def test_axis_aligned_short_boxes_on_a_tilted_photo() -> None:
+    # The detector often returns short boxes unrotated; their positions still show the tilt.
+    def flat(text: str, x: float, y: float, width: float) -> TextLine:
+        box = ((x, y), (x + width, y), (x + width, y + 24), (x, y + 24))
+        return TextLine(text=text, box=box, score=0.99)
+
+    slope = math.tan(math.radians(2.0))
+    labels = ["小计:", "数量:6", "总金额:", "现金:", "找零:"]
+    amounts = ["121.80", "", "121.80", "130.00", "8.20"]
+    lines: list[TextLine] = []
+    for i, (label, amount) in enumerate(zip(labels, amounts, strict=True)):
+        y = 100 + i * 32
+        lines.append(flat(label, 50, y + 50 * slope, 60))
+        if amount:
+            lines.append(flat(amount, 580, y + 600 * slope, 70))
+    rows = [row.text for row in group_rows(lines)]
+    assert rows == ["小计: 121.80", "数量:6", "总金额: 121.80", "现金: 130.00", "找零: 8.20"]
