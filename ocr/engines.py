@@ -8,7 +8,6 @@ the ONNX models shipped inside the pinned `rapidocr` wheel; the PaddleOCR backen
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import os
 import threading
@@ -331,10 +330,10 @@ class PaddleOcrEngine:
 
 
 _engine_lock = threading.Lock()
+_engines: dict[str, OcrEngine] = {}
 
 
-@functools.cache
-def _cached_engine(name: EngineName, threads: int | None) -> OcrEngine:
+def _load_engine(name: EngineName, threads: int | None) -> OcrEngine:
     if name == "rapidocr":
         return RapidOcrEngine(threads=threads)
     if name == "paddle":
@@ -343,12 +342,20 @@ def _cached_engine(name: EngineName, threads: int | None) -> OcrEngine:
 
 
 def get_engine(name: EngineName = "rapidocr", *, threads: int | None = None) -> OcrEngine:
-    """The process-wide engine of that name, loaded on first use and then reused."""
+    """The process-wide engine of that name, loaded on first use and then reused.
+
+    `threads` applies when the engine is first loaded (a process-pool initializer passes
+    it); later calls get the loaded engine whatever they pass.
+    """
     with _engine_lock:
-        return _cached_engine(name, threads)
+        engine = _engines.get(name)
+        if engine is None:
+            engine = _load_engine(name, threads)
+            _engines[name] = engine
+        return engine
 
 
 def clear_engines() -> None:
     """Forget loaded engines (tests, or after a worker changes its settings)."""
     with _engine_lock:
-        _cached_engine.cache_clear()
+        _engines.clear()

@@ -108,3 +108,21 @@ async def test_async_scan_runs_off_the_event_loop(engine: OcrEngine) -> None:
     task.cancel()
     assert scan.fields.total == 1200
     assert ticks >= 3  # the loop kept running while OCR worked
+
+
+async def test_process_pool_worker_loads_the_engine_once() -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from ocr import init_worker
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        1, mp_context=context, initializer=init_worker, initargs=("rapidocr", 1)
+    ) as pool:
+        first = await scan_receipt_async(encode(render_receipt(["合计: 12.00"])), executor=pool)
+        with pytest.raises(OcrError) as info:
+            await scan_receipt_async(b"", executor=pool)
+        second = await scan_receipt_async(encode(render_receipt(["TOTAL 3.50"])), executor=pool)
+    assert info.value.code == "image_empty"  # the error crosses the process boundary intact
+    assert (first.fields.total, second.fields.total) == (1200, 350)
