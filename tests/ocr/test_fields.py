@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from ocr.fields import dates_in, find_total, parse_fields, times_in
+from ocr.dates import dates_in, times_in
+from ocr.fields import find_total, parse_fields
 from ocr.rowtext import find_money, parse_rows
 from tests.ocr.factories import make_rows
 
