@@ -48,7 +48,9 @@ def text_angle(lines: list[TextLine] | tuple[TextLine, ...]) -> float:
     first, second = first[apart & close], second[apart & close]
     if first.size < 2:
         return guess
-    candidates = np.radians(np.arange(-8.0, 8.01, 0.2))
+    # Search near the edges' estimate: far from it, a label lines up with the amount of the
+    # row above or below just as well (the angle of one line height across the receipt).
+    candidates = guess + np.radians(np.arange(-2.5, 2.51, 0.1))
     sigma = 0.25 * unit
     scores = np.empty(candidates.size)
     for k, angle in enumerate(candidates):
@@ -78,6 +80,11 @@ def _edge_angle(lines: list[TextLine] | tuple[TextLine, ...]) -> float:
         if abs(angle) < math.radians(30):
             angles.append(angle)
             weights.append(width)
+    # Boxes snapped to the axes say nothing about the tilt when others are visibly tilted.
+    tilted = [i for i, angle in enumerate(angles) if abs(angle) > 1e-4]
+    if sum(weights[i] for i in tilted) >= 0.2 * sum(weights):
+        angles = [angles[i] for i in tilted]
+        weights = [weights[i] for i in tilted]
     if not angles:
         return 0.0
     # Weighted median: robust to a few oddly drawn boxes.
