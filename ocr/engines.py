@@ -260,7 +260,12 @@ def default_paddle_model_root() -> Path:
 
 
 class PaddleOcrEngine:
-    """PaddleOCR's own pipeline over local model folders, on onnxruntime, fully offline."""
+    """PaddleOCR's own pipeline over local model folders, fully offline.
+
+    `inference_engine="onnxruntime"` (default) needs folders with `inference.onnx` and
+    `inference.yml`; `"paddle"` runs paddlepaddle itself (GPU via `device="gpu:0"`) over
+    folders with Paddle inference files, with oneDNN off as PaddleOCR 3 needs on CPU.
+    """
 
     def __init__(
         self,
@@ -269,16 +274,16 @@ class PaddleOcrEngine:
         rec_model_dir: Path | None = None,
         device: str | None = None,
         threads: int | None = None,
+        inference_engine: Literal["onnxruntime", "paddle"] = "onnxruntime",
     ) -> None:
+        # Never ask a model hosting platform: the folders below are all PaddleOCR gets.
         os.environ["PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK"] = "True"
         if det_model_dir is None or rec_model_dir is None:
             det_model_dir, rec_model_dir = write_paddle_model_dirs(default_paddle_model_root())
+        needed = "inference.onnx" if inference_engine == "onnxruntime" else "inference.json"
         for folder in (det_model_dir, rec_model_dir):
-            if (
-                not (folder / "inference.onnx").is_file()
-                or not (folder / "inference.yml").is_file()
-            ):
-                raise EngineUnavailable(f"{folder} must hold inference.onnx and inference.yml")
+            if not (folder / needed).is_file() or not (folder / "inference.yml").is_file():
+                raise EngineUnavailable(f"{folder} must hold {needed} and inference.yml")
         try:
             from paddleocr import PaddleOCR  # pyright: ignore[reportMissingTypeStubs]
         except ImportError as exc:
@@ -286,7 +291,7 @@ class PaddleOcrEngine:
                 "the paddle backend needs the optional extra: pip install 'channelhub[paddle]'"
             ) from exc
         kwargs: dict[str, Any] = {
-            "engine": "onnxruntime",
+            "engine": inference_engine,
             "text_detection_model_name": PADDLE_DET_MODEL_NAME,
             "text_detection_model_dir": str(det_model_dir),
             "text_recognition_model_name": PADDLE_REC_MODEL_NAME,
@@ -299,6 +304,8 @@ class PaddleOcrEngine:
             kwargs["device"] = device
         if threads:
             kwargs["cpu_threads"] = threads
+        if inference_engine == "paddle":
+            kwargs["enable_mkldnn"] = False
         try:
             self._ocr: Any = cast(Any, PaddleOCR)(**kwargs)
         except Exception as exc:
