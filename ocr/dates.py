@@ -20,7 +20,7 @@ _MONTHS = {
             ("jul", "july"),
             ("aug", "august"),
             ("sep", "sept", "september"),
-            ("oct", "october", "0ct"),  # "0ct": OCR reads the O as a zero
+            ("oct", "october"),
             ("nov", "november"),
             ("dec", "december"),
         ),
@@ -28,7 +28,18 @@ _MONTHS = {
     )
     for name in names
 }
-_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+# OCR confuses o/0, l/1/I and s/5 in month names ("0ct", "Ju1"); accept and undo that.
+_LOOKALIKES = {"o": "[o0]", "l": "[l1i]", "s": "[s5]"}
+_MONTH_NAMES = "|".join(
+    "".join(_LOOKALIKES.get(ch, ch) for ch in name)
+    for name in sorted(_MONTHS, key=len, reverse=True)
+)
+_UNDO_LOOKALIKES = str.maketrans({"0": "o", "1": "l", "5": "s"})
+
+
+def _month(text: str) -> int:
+    name = text.lower().translate(_UNDO_LOOKALIKES)
+    return _MONTHS.get(name) or _MONTHS[name.replace("i", "l")]
 _DAY_END = r"(?:(?!\d)|(?=\d{1,2}:\d{2}))"  # "2026-11-2014:32" is a date glued to a time
 
 _YMD = re.compile(
@@ -94,9 +105,9 @@ def _date_spans(text: str, *, month_first: bool = False) -> list[tuple[int, int,
     for m in _YMD2.finditer(text):
         add(m.start(), m.end(), _make_date(_year(m["y"]), int(m["m"]), int(m["d"])))
     for m in _TEXT_DMY.finditer(text):
-        add(m.start(), m.end(), _make_date(_year(m["y"]), _MONTHS[m["mon"].lower()], int(m["d"])))
+        add(m.start(), m.end(), _make_date(_year(m["y"]), _month(m["mon"]), int(m["d"])))
     for m in _TEXT_MDY.finditer(text):
-        add(m.start(), m.end(), _make_date(_year(m["y"]), _MONTHS[m["mon"].lower()], int(m["d"])))
+        add(m.start(), m.end(), _make_date(_year(m["y"]), _month(m["mon"]), int(m["d"])))
     for m in _DMY.finditer(text):
         day, month, year = int(m["d"]), int(m["m"]), _year(m["y"])
         if len(m["y"]) == 2 and int(m["d"]) > 31:

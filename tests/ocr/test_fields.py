@@ -238,6 +238,7 @@ def test_total_ignores_gst_summary_below_the_tender_lines() -> None:
         ("26年11月20日", dt.date(2026, 11, 20)),
         ("Tarikh:11-Feb-2305:18 PM", dt.date(2023, 2, 11)),  # date glued to the time
         ("DATE:0ct 23, 2018", dt.date(2018, 10, 23)),  # O read as zero
+        ("DATE : Ju1 28, 2024", dt.date(2024, 7, 28)),  # l read as one
     ],
 )
 def test_date_formats(text: str, expected: dt.date) -> None:
