@@ -40,6 +40,8 @@ _UNDO_LOOKALIKES = str.maketrans({"0": "o", "1": "l", "5": "s"})
 def _month(text: str) -> int:
     name = text.lower().translate(_UNDO_LOOKALIKES)
     return _MONTHS.get(name) or _MONTHS[name.replace("i", "l")]
+
+
 _DAY_END = r"(?:(?!\d)|(?=\d{1,2}:\d{2}))"  # "2026-11-2014:32" is a date glued to a time
 
 _YMD = re.compile(

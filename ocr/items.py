@@ -148,7 +148,11 @@ def parse_items(rows: list[ParsedRow]) -> list[LineItem]:
     stop = len(rows)
     for row in rows:
         kinds = {label.kind for label in row.labels}
-        if kinds & {"subtotal", "tendered", "change", "rounding"} or (
+        # "CASH SALES" or "TAX INVOICE" in the header are headings, not the footer.
+        money_footer = bool(kinds & {"subtotal", "tendered", "change", "rounding"}) and bool(
+            row.money
+        )
+        if money_footer or (
             "total" in kinds and (row.money or any(label.rank >= 2 for label in row.labels))
         ):
             stop = row.index
@@ -168,7 +172,7 @@ def parse_items(rows: list[ParsedRow]) -> list[LineItem]:
             pending = None
             continue
         if not money_like:
-            if has_name and not row.money:
+            if has_name and not row.money and not row.labels:
                 pending = row  # a name whose numbers are on the next row
             continue
         qty, price, amount = _qty_price(numbers, operator)

@@ -308,3 +308,23 @@ def test_item_with_weight_and_price_first_columns() -> None:
 def test_no_text_gives_empty_fields() -> None:
     fields = parse_fields([])
     assert fields.total is None and fields.date is None and fields.items == ()
+
+
+def test_cash_sales_heading_does_not_end_the_items() -> None:
+    text = """
+    7-ELEVEN MALAYSIA SDN BHD
+    CASH SALES
+    Date/Time: Jul 7, 2026 13:31:00
+    100PLUS 500ML
+    6911765186949 3 3.20 9.60
+    KIT KAT 4F|3.50
+    Sub Total 13.10
+    数量 2
+    TOTAL: RM13.10
+    """
+    fields = parse_fields(make_rows(text))
+    assert [(i.name, i.qty, i.amount) for i in fields.items] == [
+        ("100PLUS 500ML", Decimal(3), 960),
+        ("KIT KAT 4F", None, 350),
+    ]
+    assert fields.total == 1310
