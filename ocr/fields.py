@@ -79,7 +79,21 @@ def find_total(rows: list[ParsedRow]) -> tuple[int | None, float]:
         candidates = before or candidates
     best_rank = max(c.rank for c in candidates)
     best = [c for c in candidates if c.rank == best_rank][-1]
+    if best.rank == 1:
+        # "实收" alone is what the customer handed over when change follows: 实收 - 找零.
+        change = _change_after(rows, best.row)
+        if change is not None and 0 < change < best.value:
+            return best.value - change, best.score
     return best.value, best.score
+
+
+def _change_after(rows: list[ParsedRow], start: int) -> int | None:
+    for row in rows[start : start + 3]:
+        for money in row.money:
+            label = governing(row.labels, money.start)
+            if label is not None and label.kind == "change":
+                return money.value
+    return None
 
 
 # ---------------------------------------------------------------- receipt number

@@ -183,6 +183,14 @@ def test_restaurant_bill_pays_after_member_discount() -> None:
         ("Total (RM): 12.90", 1290),
         ("合计:\n186.30", 18630),  # amount printed under its label
         ("合计 25元", 2500),
+        ("合计 3 186.30", 18630),
+        ("应收 186.30 实收 200.00 找零 13.70", 18630),
+        ("实收: 200.00\n找零: 13.70", 18630),  # handed over minus change
+        ("实收 186.30", 18630),
+        ("BALANCE DUE 12.50", 1250),
+        ("消费金额:¥56.00\n优惠金额:¥6.00\n实付金额:¥50.00", 5000),
+        ("合计金额:1,280.00元", 128000),
+        ("TOTAL DUE $ 18.40", 1840),
     ],
 )
 def test_total_wordings(text: str, expected: int) -> None:
