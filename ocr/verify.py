@@ -66,7 +66,8 @@ class ClaimDecision(msgspec.Struct, frozen=True, kw_only=True):
     matches: tuple[SkuMatch, ...] = ()
 
 
-def _merchant_allowed(merchant: str, allowed: Sequence[str], threshold: float) -> float:
+def _merchant_score(merchant: str, allowed: Sequence[str]) -> float:
+    """Best rapidfuzz partial ratio between the shop name and an allowed name."""
     name = compact(merchant)
     return max((fuzz.partial_ratio(compact(a), name) for a in allowed if compact(a)), default=0.0)
 
@@ -141,9 +142,7 @@ def verify_receipt(scan: ReceiptScan, expectations: ClaimExpectations) -> ClaimD
         if fields.merchant is None:
             add("merchant_missing", "review", "the shop name could not be read")
         else:
-            score = _merchant_allowed(
-                fields.merchant, expectations.merchants, expectations.merchant_threshold
-            )
+            score = _merchant_score(fields.merchant, expectations.merchants)
             if score < expectations.merchant_threshold:
                 add(
                     "merchant_not_allowed",
