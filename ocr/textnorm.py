@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from decimal import Decimal
 
 _CJK = r"\u3400-\u9fff\uf900-\ufaff"
 _CJK_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
@@ -56,12 +55,3 @@ def format_minor(value: int) -> str:
     sign = "-" if value < 0 else ""
     value = abs(value)
     return f"{sign}{value // 100}.{value % 100:02d}"
-
-
-def decimal_text(value: str) -> Decimal | None:
-    """Parse '2', '0.532', '1,000' as a Decimal, or None."""
-    cleaned = value.replace(",", "")
-    try:
-        return Decimal(cleaned)
-    except ArithmeticError:
-        return None
