@@ -1,5 +1,7 @@
 # channelhub: `make run` serves the demo on the embedded default; `make test` runs everything.
 PYTHON ?= python3
+# `make test` skips the slow suites (OCR accuracy on 100 degraded receipts...); .ci/run runs all.
+PYTEST_ARGS ?= -m "not slow"
 VENV   := .venv
 BIN    := $(VENV)/bin
 
@@ -9,7 +11,7 @@ $(BIN)/channelhub: pyproject.toml
 	.ci/system-packages
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip uv
-	$(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev]'
+	$(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev,paddle]'
 	touch $@
 
 setup: $(BIN)/channelhub

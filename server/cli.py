@@ -9,12 +9,16 @@ from pathlib import Path
 
 import click
 
+from ocr.cli import ocr_group
 from server.settings import load_settings
 
 
 @click.group()
 def main() -> None:
     """channelhub: dealer-channel backend."""
+
+
+main.add_command(ocr_group)
 
 
 @main.command()
