@@ -14,6 +14,7 @@ from server.db.session import transaction
 from server.dealers.models import Dealer, DealerRegion, DealerTier
 from server.identity.models import Role, User
 from server.identity.passwords import hash_password
+from server.identity.principal import Principal
 from server.regions.models import Region, RegionLevel
 from server.settings import Settings
 from server.warehouses.models import Warehouse
@@ -104,6 +105,8 @@ async def seed(settings: Settings, password: str) -> list[tuple[str, str, str]]:
         async with transaction(database) as session:
             if await session.get(Region, "330000") is None:
                 await _insert(session, password)
+                await session.flush()
+                await _insert_trading(session)
             users = (
                 (
                     await session.execute(
@@ -232,3 +235,97 @@ async def _insert_catalog(session: object, rng: random.Random) -> None:
             )
         )
     await session.flush()
+
+
+WAREHOUSE_COVERAGE = {"WH-HZ": ["330000", "320000"], "WH-GZ": ["440000"], "WH-CD": ["510000"]}
+
+
+async def _insert_trading(session: object) -> None:
+    """Prices, stock, coverage and funds, through the domain services (ledgers stay sound)."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from server.accounts.funds import set_credit_limit, top_up
+    from server.accounts.schemas import TopUpIn
+    from server.inventory.policies import set_warehouse_regions
+    from server.inventory.schemas import WarehouseRegionIn, WarehouseRegionsIn
+    from server.inventory.stock import receive_stock
+    from server.pricelists import service as pricelists
+    from server.pricelists.schemas import ItemIn, PriceListCreate
+    from server.pricing import Scope
+
+    assert isinstance(session, AsyncSession)
+    rng = random.Random(7)
+    hq = (await session.execute(select(User).where(User.username == "hq"))).scalar_one()
+    actor = Principal(user_id=hq.id, role=hq.role)
+    skus = (await session.execute(select(Sku).order_by(Sku.code))).scalars().all()
+    base = {sku.code: rng.randrange(2400, 16800, 10) for sku in skus}
+    default = await pricelists.create_price_list(
+        session,
+        actor,
+        PriceListCreate(
+            code="STD-2026",
+            name="2026 标准经销价",
+            scope=Scope.DEFAULT,
+            items=[ItemIn(sku=code, unit_price=price) for code, price in base.items()],
+        ),
+    )
+    await pricelists.publish(session, actor, default.id)
+    core = await pricelists.create_price_list(
+        session,
+        actor,
+        PriceListCreate(
+            code="CORE-2026",
+            name="核心经销商价",
+            scope=Scope.TIER,
+            scope_key="core",
+            priority=10,
+            items=[
+                ItemIn(sku=code, unit_price=price * 95 // 100)
+                for code, price in list(base.items())[:120]
+            ],
+        ),
+    )
+    await pricelists.publish(session, actor, core.id)
+    warehouses = {w.code: w for w in (await session.execute(select(Warehouse))).scalars()}
+    for code, regions in WAREHOUSE_COVERAGE.items():
+        await set_warehouse_regions(
+            session,
+            actor,
+            warehouses[code].id,
+            WarehouseRegionsIn(regions=[WarehouseRegionIn(region_code=r) for r in regions]),
+        )
+        for sku in skus:
+            await receive_stock(
+                session,
+                warehouses[code].id,
+                sku.id,
+                rng.choice([6, 12, 60, 240, 600]),
+                reference="demo-opening",
+                reason="期初库存",
+            )
+    dealers = (await session.execute(select(Dealer).order_by(Dealer.code))).scalars().all()
+    for dealer in dealers:
+        await top_up(
+            session,
+            actor,
+            dealer.id,
+            TopUpIn(
+                account="prepaid",
+                amount=rng.randrange(50_000_00, 300_000_00, 100_00),
+                reason="期初预存款",
+                idempotency_key=f"demo-prepaid-{dealer.code}",
+            ),
+        )
+        if dealer.tier_code != "watch":
+            await set_credit_limit(session, actor, dealer.id, 200_000_00, "期初信用额度")
+        await top_up(
+            session,
+            actor,
+            dealer.id,
+            TopUpIn(
+                account="rebate",
+                amount=rng.randrange(1_000_00, 8_000_00, 100),
+                reason="上季度返利",
+                idempotency_key=f"demo-rebate-{dealer.code}",
+            ),
+        )
