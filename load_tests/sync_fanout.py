@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import resource
 import statistics
 import time
@@ -62,7 +63,13 @@ class _PokeCounter(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
         transport.write(self.handshake)
+
+    def _pong(self, payload: bytes) -> None:
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + mask + masked)
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -81,8 +88,12 @@ class _PokeCounter(asyncio.Protocol):
                 length, offset = int.from_bytes(self.buffer[2:4]), 4
             if len(self.buffer) < offset + length:
                 return
+            opcode = self.buffer[0] & 0x0F
             payload = self.buffer[offset : offset + length]
             self.buffer = self.buffer[offset + length :]
+            if opcode == 0x9:  # ping: answer like a real client, or the server hangs up
+                self._pong(payload)
+                continue
             if b'"hello"' in payload and not self.ready.done():
                 self.ready.set_result(None)
             elif b'"poke"' in payload:
