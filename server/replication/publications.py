@@ -7,6 +7,7 @@ lock short and coalesces several writes of one request into one change.
 
 from __future__ import annotations
 
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.funds import dealer_balances
@@ -14,6 +15,8 @@ from server.accounts.publication import pending_balance_changes
 from server.inventory.availability import band_of, safety_stocks
 from server.inventory.publication import pending_stock_changes
 from server.inventory.stock import read_levels
+from server.orders.publication import pending_order_changes
+from server.orders.service import order_out
 from server.replication.scopes import dealer_scope, stock_scope
 from server.warehouses.models import Warehouse
 from sync import publish
@@ -22,7 +25,20 @@ _DONE = "replication.published"
 
 
 async def publish_pending(session: AsyncSession) -> None:
-    """Publish stock bands and balances noted in this transaction (idempotent per commit)."""
+    """Publish orders, stock bands and balances noted in this transaction (once per commit)."""
+    for order in pending_order_changes(session):
+        state = inspect(order)
+        if state.persistent:  # not an order a rolled-back savepoint took away
+            if state.expired_attributes:
+                await session.refresh(order)
+            await publish(
+                session,
+                dealer_scope(order.dealer_id),
+                "order",
+                str(order.id),
+                "upsert",
+                order_out(order),
+            )
     stock = pending_stock_changes(session)
     balances = pending_balance_changes(session)
     done: set[object] = session.info.setdefault(_DONE, set())
