@@ -267,6 +267,14 @@ async def _price_cart(
 async def _price_quote(
     session: AsyncSession, actor: Principal, quote_id: uuid.UUID, now: datetime
 ) -> _Priced:
+    taken = await session.scalar(select(Order.id).where(Order.quote_id == quote_id))
+    if taken is not None:
+        raise Conflict(
+            "quote_already_ordered",
+            "该报价已下过订单",
+            "An order was already placed from this quote",
+            orderId=str(taken),
+        )
     quote = await convert_for_order(session, actor, quote_id, now)
     ids = await sku_ids_by_code(session, (ln.sku_code for ln in quote.lines))
     out = [
