@@ -368,7 +368,7 @@ async def place_order(
         basis_fingerprint=priced.fingerprint,
         note=body.note,
         created_by=actor.user_id,
-        lines=priced.lines,
+        lines=[],
         events=[],
         shipments=[],
     )
@@ -385,7 +385,7 @@ async def place_order(
             "order_id_conflict", "该订单号已被使用", "This order id is already in use"
         ) from exc
     wanted: dict[uuid.UUID, int] = {}
-    for ln in order.lines:
+    for ln in priced.lines:
         wanted[ln.sku_id] = wanted.get(ln.sku_id, 0) + ln.qty
     reservation = await reserve_for_dealer(
         session,
@@ -397,7 +397,9 @@ async def place_order(
     reserved: dict[uuid.UUID, int] = {}
     for rl in reservation.lines:
         reserved[rl.sku_id] = reserved.get(rl.sku_id, 0) + rl.quantity
-    _spread_reserved(order.lines, reserved)
+    # Lines are written with the reserved quantities known: one insert, no update after it.
+    _spread_reserved(priced.lines, reserved)
+    order.lines = priced.lines
     if order.amount > 0:
         await hold_funds(
             session,

@@ -7,6 +7,8 @@ lock short and coalesces several writes of one request into one change.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +21,7 @@ from server.orders.publication import pending_order_changes
 from server.orders.service import order_out
 from server.replication.scopes import dealer_scope, stock_scope
 from server.warehouses.models import Warehouse
-from sync import publish
+from sync import publish, publish_many
 
 _DONE = "replication.published"
 
@@ -56,18 +58,21 @@ async def _publish_stock(session: AsyncSession, stock: dict, done: set[object]) 
     levels = await read_levels(session, keys)
     safety = await safety_stocks(session, keys)
     codes = {w: (await session.get(Warehouse, w)) for w in stock}
+    changes: dict[str, list[tuple[str, Literal["upsert"], dict[str, str]]]] = {}
     for warehouse_id, sku_id in sorted(keys, key=lambda k: (str(k[0]), str(k[1]))):
         warehouse = codes[warehouse_id]
         if warehouse is None:
             continue
         level = levels.get((warehouse_id, sku_id))
         band = band_of(level.available if level else 0, safety[(warehouse_id, sku_id)])
-        await publish(
-            session,
-            stock_scope(warehouse.code),
-            "stock_band",
-            str(sku_id),
-            "upsert",
-            {"skuId": str(sku_id), "warehouse": warehouse.code, "band": str(band)},
+        changes.setdefault(stock_scope(warehouse.code), []).append(
+            (
+                str(sku_id),
+                "upsert",
+                {"skuId": str(sku_id), "warehouse": warehouse.code, "band": str(band)},
+            )
         )
         done.add((warehouse_id, sku_id))
+    # One version bump per warehouse scope: its row lock is taken once, late, and briefly.
+    for scope in sorted(changes):
+        await publish_many(session, scope, "stock_band", changes[scope])
