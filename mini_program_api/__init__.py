@@ -12,6 +12,7 @@ from mini_program_api.addresses import AddressController
 from mini_program_api.auth import DevAuthController, MeController, WechatAuthController
 from mini_program_api.catalog import CartController, CatalogController, CpqController
 from mini_program_api.funds import FundsController
+from mini_program_api.orders import OrderController
 from mini_program_api.quotes import QuoteController
 from mini_program_api.stock import StockController
 
@@ -27,6 +28,7 @@ def mobile_handlers(*, dev_mode: bool) -> list[ControllerRouterHandler]:
         CartController,
         CpqController,
         QuoteController,
+        OrderController,
     ]
     if dev_mode:
         handlers.append(DevAuthController)

@@ -1357,6 +1357,190 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/hq/orders/{order_id}/allocate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Allocate an order
+         * @description Confirm the warehouses reserved for an approved order: it goes to picking.
+         */
+        post: operations["HqOrdersOrderIdAllocateAllocate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/orders/{order_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve an order
+         * @description Approve a submitted order held for review (audited).
+         */
+        post: operations["HqOrdersOrderIdApproveApprove"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/orders/{order_id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete a received order
+         * @description Close a received order; funds still held (backorders never shipped) go back.
+         */
+        post: operations["HqOrdersOrderIdCompleteComplete"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/orders/{order_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an order
+         * @description One order with its lines, shipments and transition trail.
+         */
+        get: operations["HqOrdersOrderIdDetail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List orders
+         * @description Every dealer's orders, filtered by status and dealer.
+         */
+        get: operations["HqOrdersList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/orders/{order_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject an order
+         * @description Reject with a comment: the stock and funds held for it are released.
+         */
+        post: operations["HqOrdersOrderIdRejectReject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/orders/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Orders held for review
+         * @description Submitted orders waiting for HQ (amount above threshold, watch tier, diversion).
+         */
+        get: operations["HqOrdersReviewReview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/orders/{order_id}/shipments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ship an order (partially)
+         * @description Ship some or all reserved goods with carrier and tracking; funds captured pro rata.
+         */
+        post: operations["HqOrdersOrderIdShipmentsShip"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/order-settings/approval-threshold": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Order approval threshold
+         * @description Orders with a payable above this (fen) wait for HQ review.
+         */
+        get: operations["HqOrderSettingsApprovalThresholdThreshold"];
+        /**
+         * Set the order approval threshold
+         * @description Set the payable (fen) above which orders wait for review (audited).
+         */
+        put: operations["HqOrderSettingsApprovalThresholdSetThreshold"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/hq/catalog/bundles": {
         parameters: {
             query?: never;
@@ -1879,6 +2063,130 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mp/orders/{order_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel my order
+         * @description Cancel before allocation: the reserved stock and held funds are released.
+         */
+        post: operations["MpOrdersOrderIdCancelCancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/orders/{order_id}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm an amended order
+         * @description Accept the changed price or partial stock of an order pending my confirmation.
+         */
+        post: operations["MpOrdersOrderIdConfirmConfirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/orders/{order_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My order with shipments
+         * @description One of my orders with lines, shipments (carrier, tracking) and its trail.
+         */
+        get: operations["MpOrdersOrderIdDetail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List my orders
+         * @description My orders, a page at a time (cursor pagination).
+         */
+        get: operations["MpOrdersList"];
+        put?: never;
+        /**
+         * Place an order
+         * @description Place from cart lines or a quote; a retry of the same id answers the stored order.
+         */
+        post: operations["MpOrdersPlace"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/orders/{order_id}/receipt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm receipt
+         * @description I received every shipment of this order.
+         */
+        post: operations["MpOrdersOrderIdReceiptReceive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/orders/{order_id}/reorder": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Order again
+         * @description A new order (my id) with the old order's lines at today's prices.
+         */
+        post: operations["MpOrdersOrderIdReorderReorder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2030,6 +2338,11 @@ export interface components {
         CategoryUpdate: {
             name?: string | null;
             sortOrder?: number | null;
+        };
+        /** CommentIn */
+        CommentIn: {
+            /** @default  */
+            comment: string;
         };
         /** ComponentIn */
         ComponentIn: {
@@ -2192,6 +2505,15 @@ export interface components {
             createdAt: string;
             replayed: boolean;
             balances: components["schemas"]["BalancesOut"];
+        };
+        /** EventOut */
+        EventOut: {
+            fromStatus: string | null;
+            toStatus: string;
+            actorRole: string | null;
+            comment: string;
+            /** Format: date-time */
+            at: string;
         };
         /** ExplanationOut */
         ExplanationOut: {
@@ -2385,6 +2707,68 @@ export interface components {
             /** @default 1 */
             qty: number;
         };
+        /** OrderCreate */
+        OrderCreate: {
+            /** Format: uuid */
+            id: string;
+            lines?: components["schemas"]["OrderLineIn"][];
+            quoteId?: string | null;
+            addressId?: string | null;
+            /** @default false */
+            allowBackorder: boolean;
+            expectedAmount?: number | null;
+            /** @default  */
+            note: string;
+        };
+        /** OrderLineIn */
+        OrderLineIn: {
+            sku: string;
+            qty: number;
+        };
+        /** OrderLineOut */
+        OrderLineOut: {
+            line: number;
+            sku: string;
+            skuName: string;
+            qty: number;
+            gift: boolean;
+            unitPrice: number;
+            amount: number;
+            reserved: number;
+            shipped: number;
+        };
+        /** OrderOut */
+        OrderOut: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            dealerId: string;
+            status: components["schemas"]["OrderStatus"];
+            quoteId: string | null;
+            addressId: string | null;
+            shipRegionCode: string | null;
+            currency: string;
+            listAmount: number;
+            discount: number;
+            amount: number;
+            captured: number;
+            allowBackorder: boolean;
+            reviewReasons: string[];
+            amendments: string[];
+            note: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            lines: components["schemas"]["OrderLineOut"][];
+            shipments: components["schemas"]["ShipmentOut"][];
+            events: components["schemas"]["EventOut"][];
+        };
+        /**
+         * OrderStatus
+         * @enum {string}
+         */
+        OrderStatus: "pending_confirmation" | "submitted" | "approved" | "allocated" | "partially_shipped" | "shipped" | "received" | "completed" | "cancelled" | "rejected";
         /** Page[DealerSkuOut] */
         "Page_server.catalog.schemas.DealerSkuOut_": {
             items: components["schemas"]["DealerSkuOut"][];
@@ -2413,6 +2797,11 @@ export interface components {
         /** Page[StockOut] */
         "Page_server.inventory.schemas.StockOut_": {
             items: components["schemas"]["StockOut"][];
+            nextCursor?: string | null;
+        };
+        /** Page[OrderOut] */
+        "Page_server.orders.schemas.OrderOut_": {
+            items: components["schemas"]["OrderOut"][];
             nextCursor?: string | null;
         };
         /** Page[ItemOut] */
@@ -2662,6 +3051,14 @@ export interface components {
         RegionUpdate: {
             name?: string | null;
         };
+        /** ReorderIn */
+        ReorderIn: {
+            /** Format: uuid */
+            id: string;
+            addressId?: string | null;
+            /** @default false */
+            allowBackorder: boolean;
+        };
         /** ReservationOut */
         ReservationOut: {
             /** Format: uuid */
@@ -2716,6 +3113,28 @@ export interface components {
             rebate: number;
             prepaid: number;
             remaining: number;
+        };
+        /** ShipIn */
+        ShipIn: {
+            carrier: string;
+            trackingNo: string;
+            lines?: components["schemas"]["ShipLineIn"][];
+        };
+        /** ShipLineIn */
+        ShipLineIn: {
+            sku: string;
+            qty: number;
+        };
+        /** ShipmentOut */
+        ShipmentOut: {
+            /** Format: uuid */
+            id: string;
+            carrier: string;
+            trackingNo: string;
+            lines: components["schemas"]["ShipLineIn"][];
+            captured: number;
+            /** Format: date-time */
+            shippedAt: string;
         };
         /** SkuBandsOut */
         SkuBandsOut: {
@@ -2858,17 +3277,6 @@ export interface components {
             available: number;
             safetyStock: number;
             band: components["schemas"]["StockBand"];
-        };
-        /** ThresholdIn */
-        ThresholdIn: {
-            lineDiscountBp: number;
-            quoteDiscountBp: number;
-        };
-        /** ThresholdOut */
-        ThresholdOut: {
-            tierCode: string;
-            lineDiscountBp: number;
-            quoteDiscountBp: number;
         };
         /** TierCreate */
         TierCreate: {
@@ -3058,6 +3466,14 @@ export interface components {
             id: string;
             version: number;
         };
+        /** ThresholdIn */
+        orders_schemas_ThresholdIn: {
+            approvalThreshold: number;
+        };
+        /** ThresholdOut */
+        orders_schemas_ThresholdOut: {
+            approvalThreshold: number;
+        };
         /** RuleRefOut */
         pricelists_cart_RuleRefOut: {
             id: string;
@@ -3068,6 +3484,17 @@ export interface components {
             minQty: number;
             unitPrice: number;
             maxQty?: number | null;
+        };
+        /** ThresholdIn */
+        quotes_schemas_ThresholdIn: {
+            lineDiscountBp: number;
+            quoteDiscountBp: number;
+        };
+        /** ThresholdOut */
+        quotes_schemas_ThresholdOut: {
+            tierCode: string;
+            lineDiscountBp: number;
+            quoteDiscountBp: number;
         };
     };
     responses: never;
@@ -6213,7 +6640,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ThresholdOut"][];
+                    "application/json": components["schemas"]["quotes_schemas_ThresholdOut"][];
                 };
             };
         };
@@ -6229,7 +6656,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ThresholdIn"];
+                "application/json": components["schemas"]["quotes_schemas_ThresholdIn"];
             };
         };
         responses: {
@@ -6239,7 +6666,378 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ThresholdOut"];
+                    "application/json": components["schemas"]["quotes_schemas_ThresholdOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqOrdersOrderIdAllocateAllocate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqOrdersOrderIdApproveApprove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommentIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqOrdersOrderIdCompleteComplete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqOrdersOrderIdDetail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqOrdersList: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["OrderStatus"] | null;
+                dealerId?: string | null;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_server.orders.schemas.OrderOut_"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqOrdersOrderIdRejectReject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommentIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqOrdersReviewReview: {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_server.orders.schemas.OrderOut_"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqOrdersOrderIdShipmentsShip: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShipIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqOrderSettingsApprovalThresholdThreshold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_schemas_ThresholdOut"];
+                };
+            };
+        };
+    };
+    HqOrderSettingsApprovalThresholdSetThreshold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["orders_schemas_ThresholdIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_schemas_ThresholdOut"];
                 };
             };
             /** @description Bad request syntax or unsupported method */
@@ -7268,6 +8066,277 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["QuoteOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpOrdersOrderIdCancelCancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommentIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpOrdersOrderIdConfirmConfirm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpOrdersOrderIdDetail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpOrdersList: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["OrderStatus"] | null;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_server.orders.schemas.OrderOut_"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpOrdersPlace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderCreate"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpOrdersOrderIdReceiptReceive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpOrdersOrderIdReorderReorder: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReorderIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderOut"];
                 };
             };
             /** @description Bad request syntax or unsupported method */

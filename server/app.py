@@ -41,6 +41,8 @@ from server.identity.wechat import WechatClient
 from server.inventory.routes import InventoryController
 from server.jobs.queue import JobRegistry, JobRunner
 from server.observability import RequestIdMiddleware, configure_logging
+from server.orders import mutations as order_mutations
+from server.orders.routes import OrderAdminController, OrderSettingsController
 from server.pricelists.loading import PricingCache
 from server.pricelists.routes import PriceListController
 from server.quotes.routes import QuoteApprovalController, QuoteThresholdController
@@ -80,7 +82,12 @@ def create_app(settings: Settings) -> Litestar:
     sync_settings = SyncSettings(redis_url=settings.redis_url)
     hub = Hub.from_settings(sync_settings)
     install_sync_hooks(database, hub)
-    mutations = mutation_registry()
+    pricing_cache = PricingCache()
+    mutations = mutation_registry(
+        pricing_cache,
+        currency=settings.currency,
+        price_grace_bp=settings.order_price_grace_bp,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -143,6 +150,8 @@ def create_app(settings: Settings) -> Litestar:
         PriceListController,
         QuoteApprovalController,
         QuoteThresholdController,
+        OrderAdminController,
+        OrderSettingsController,
         BundleController,
         ConfigurableController,
         *mobile_handlers(dev_mode=settings.dev_mode),
@@ -165,16 +174,28 @@ def create_app(settings: Settings) -> Litestar:
             SyncError: handle_sync_error,
         },
         lifespan=[lifespan],
-        state=_initial_state(settings, database, storage, jobs),
+        state=_initial_state(settings, database, storage, jobs, pricing_cache),
         openapi_config=openapi_config(),
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
 
 
-def mutation_registry() -> MutationRegistry:
+def mutation_registry(
+    pricing_cache: PricingCache | None = None,
+    *,
+    currency: str = "CNY",
+    price_grace_bp: int = order_mutations.DEFAULT_PRICE_GRACE_BP,
+) -> MutationRegistry:
     """The offline mutations clients may push, registered by each domain."""
-    return MutationRegistry()
+    registry = MutationRegistry()
+    order_mutations.register(
+        registry,
+        pricing_cache or PricingCache(),
+        currency=currency,
+        price_grace_bp=price_grace_bp,
+    )
+    return registry
 
 
 def job_registry() -> JobRegistry:
@@ -183,7 +204,11 @@ def job_registry() -> JobRegistry:
 
 
 def _initial_state(
-    settings: Settings, database: Database, storage: object, jobs: JobRegistry
+    settings: Settings,
+    database: Database,
+    storage: object,
+    jobs: JobRegistry,
+    pricing_cache: PricingCache,
 ) -> Any:
     from litestar.datastructures import State
 
@@ -195,7 +220,7 @@ def _initial_state(
             "redis": None,
             "jobs": jobs,
             "job_wake": None,
-            "pricing_cache": PricingCache(),
+            "pricing_cache": pricing_cache,
         }
     )
 

@@ -62,6 +62,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     timezone: str = "Asia/Shanghai"
     currency: str = "CNY"
     quote_valid_days: int = 7
+    order_price_grace_bp: int = 50
     log_level: str = "INFO"
     log_json: bool = True
     max_body_bytes: int = 2 * 1024 * 1024

@@ -243,3 +243,12 @@ async def existing_sku_codes(session: AsyncSession, codes: Iterable[str] | None 
         chunk = wanted[start : start + 1000]
         found.update((await session.execute(select(Sku.code).where(Sku.code.in_(chunk)))).scalars())
     return found
+
+
+async def sku_ids_by_code(session: AsyncSession, codes: Iterable[str]) -> dict[str, uuid.UUID]:
+    """The ids of the SKUs with these codes (unknown codes are absent)."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    rows = await session.execute(select(Sku.code, Sku.id).where(Sku.code.in_(wanted)))
+    return {code: sku_id for code, sku_id in rows}

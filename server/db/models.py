@@ -12,6 +12,7 @@ from server.dealers import models as dealer_models
 from server.identity import models as identity_models
 from server.inventory import models as inventory_models
 from server.jobs import models as job_models
+from server.orders import models as order_models
 from server.pricelists import models as pricelist_models
 from server.quotes import models as quote_models
 from server.regions import models as region_models
@@ -28,6 +29,7 @@ __all__ = [
     "identity_models",
     "inventory_models",
     "job_models",
+    "order_models",
     "pricelist_models",
     "quote_models",
     "region_models",

@@ -369,3 +369,19 @@ async def set_threshold(
         line_discount_bp=row.line_discount_bp,
         quote_discount_bp=row.quote_discount_bp,
     )
+
+
+async def convert_for_order(
+    session: AsyncSession, actor: Principal, quote_id: uuid.UUID, now: datetime
+) -> Quote:
+    """The quote an order is placed from: accepted (or acceptable) and not expired; converted.
+
+    An accepted quote's prices are honoured until ``valid_until``; after that it is 409
+    ``quote_expired``.
+    """
+    quote = await _open_quote(session, quote_id, now)
+    if quote.status is QuoteStatus.CONVERTED:
+        if now >= quote.valid_until:
+            raise Conflict("quote_expired", "报价已过期，请重新报价", "The quote has expired")
+        return quote
+    return await accept(session, actor, quote_id, now)

@@ -16,6 +16,7 @@ from litestar.types import Scope
 from server.db.engine import Database
 from server.errors import Unauthorized, problem
 from server.identity.principal import Principal
+from server.orders.publication import discard_order_changes
 from server.replication.publications import publish_pending
 from server.replication.scopes import scopes_for
 from sync import Hub, SyncError, SyncPrincipal, compact, deliver_due_webhooks, discard_pokes
@@ -94,3 +95,4 @@ def install_sync_hooks(database: Database, hub: Hub) -> None:
     database.before_commit.append(publish_pending)
     database.after_commit.append(hub.flush_pokes)
     database.on_rollback.append(discard_pokes)
+    database.on_rollback.append(discard_order_changes)

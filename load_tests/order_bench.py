@@ -1,0 +1,350 @@
+"""Order submit throughput on a real server process and PostgreSQL; prints one JSON object.
+
+    python -m load_tests.order_bench --json
+
+- ``order_rps``: ``POST /mp/orders`` with 5 lines (price, reserve stock, hold funds, write
+  the order, publish it), each request a new client order id, against one uvicorn process.
+- ``baseline_orm_row_rps``: ``GET /hq/warehouses/{id}``, a one-row ORM read on the same
+  server in the same run. ``ratio = order_rps / baseline_orm_row_rps``.
+- ``errors``: non-2xx answers and socket errors during the order runs.
+
+Seeding: ``--dealers`` dealers (each with prepaid funds and its own token; requests rotate
+over them), 500 SKUs on a tier price list, one warehouse with plenty of stock. One dealer's
+orders are serialized by its ledger lock by design, so several dealers order at once, as
+in production. The load generator is ``wrk`` (bounded duration, ``--connections``); the two
+endpoints alternate for ``--rounds`` rounds and medians are reported.
+
+Measured on the shared dev box (2026-11-27, 32 connections, 16 dealers): ``order_rps`` 17,
+``baseline_orm_row_rps`` 566, ``ratio`` 0.03, no errors: below the 0.25 goal. A placement
+issues about 64 SQL statements (pricing ~8, allocation and reservation ~25, ledger ~10,
+publications ~12, the order ~6) at roughly 1 ms of ORM CPU each in one process; the
+statement count of inventory allocation, the ledger and the publications is what to cut.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from load_tests.pricing_bench import _free_port, _start_server
+
+ADMIN_URL = os.environ.get(
+    "CHANNELHUB_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+DATABASE = os.environ.get("CHANNELHUB_BENCH_PG_DB", "channelhub_bench_orders")
+SECRET = "bench-secret-" + "b" * 40
+SKUS = 500
+LINES = 5
+
+
+def _db_url() -> str:
+    base, _, _ = ADMIN_URL.rpartition("/")
+    return f"{base}/{DATABASE}"
+
+
+async def _recreate_database() -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE datname = '{DATABASE}'"
+            )
+        )
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}"'))
+        await conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
+    await engine.dispose()
+
+
+async def _seed(url: str, dealers: int) -> dict[str, Any]:
+    """Regions, tier, dealers with funds and users, HQ user, a warehouse, SKUs, prices, stock."""
+    from server.accounts.funds import top_up
+    from server.accounts.schemas import TopUpIn
+    from server.catalog.models import Category, Product, Sku
+    from server.catalog.service import bump_revision
+    from server.db.base import utcnow
+    from server.db.engine import Database
+    from server.db.session import transaction
+    from server.dealers.models import Dealer, DealerRegion, DealerTier
+    from server.identity.models import Role, User
+    from server.identity.principal import Principal
+    from server.inventory import receive_stock
+    from server.pricelists.models import PriceListEntry, PriceListStatus, PriceListVersion
+    from server.pricing import Scope
+    from server.regions.models import Region, RegionLevel
+    from server.settings import DatabaseSettings
+    from server.warehouses.models import Warehouse
+
+    database = Database(DatabaseSettings(url=url))
+    hq = Principal(user_id=uuid.uuid4(), role=Role.HQ_ADMIN)
+    async with transaction(database) as s:
+        s.add(Region(code="330000", name="浙江省", level=RegionLevel.PROVINCE))
+        await s.flush()
+        s.add(Region(code="330100", name="杭州市", level=RegionLevel.CITY, parent_code="330000"))
+        s.add(DealerTier(code="core", name_zh="核心", name_en="Core", rank=1))
+        await s.flush()
+        warehouse = Warehouse(
+            id=uuid.uuid4(), code="WH-HZ", name="华东杭州仓", region_code="330100"
+        )
+        s.add(warehouse)
+        users: list[User] = []
+        for n in range(dealers):
+            dealer = Dealer(
+                id=uuid.uuid4(),
+                code=f"D{n:03d}",
+                name=f"杭州经销商{n}",
+                tier_code="core",
+                regions=[DealerRegion(region_code="330100")],
+            )
+            s.add(dealer)
+            await s.flush()
+            user = User(
+                id=uuid.uuid4(),
+                display_name=f"店主{n}",
+                role=Role.DEALER_ADMIN,
+                dealer_id=dealer.id,
+            )
+            s.add(user)
+            users.append(user)
+        hq_user = User(id=hq.user_id, display_name="总部", role=Role.HQ_ADMIN)
+        s.add(hq_user)
+        category = Category(id=uuid.uuid4(), code="water", name="饮用水")
+        s.add(category)
+        await s.flush()
+        product = Product(
+            id=uuid.uuid4(),
+            code="P1",
+            name="农夫山泉天然水",
+            brand="农夫山泉",
+            category_id=category.id,
+        )
+        s.add(product)
+        await s.flush()
+        skus = [
+            Sku(
+                id=uuid.uuid4(),
+                code=f"SKU{n:04d}",
+                product_id=product.id,
+                name=f"农夫山泉天然水 {n}号",
+                pinyin="",
+                pinyin_initials="",
+            )
+            for n in range(SKUS)
+        ]
+        s.add_all(skus)
+        pl = PriceListVersion(
+            id=uuid.uuid4(),
+            code="PL-CORE",
+            version=1,
+            name="核心价",
+            scope=Scope.TIER,
+            scope_key="core",
+            currency="CNY",
+            status=PriceListStatus.PUBLISHED,
+            published_at=utcnow(),
+        )
+        s.add(pl)
+        await s.flush()
+        for n in range(SKUS):
+            s.add(
+                PriceListEntry(
+                    price_list_id=pl.id,
+                    sku_code=f"SKU{n:04d}",
+                    unit_price=900 + n,
+                    break_kind="range",
+                    breaks=[{"min_qty": 10, "unit_price": 850 + n, "max_qty": None}],
+                )
+            )
+        await bump_revision(s)
+        for sku in skus:
+            await receive_stock(s, warehouse.id, sku.id, 50_000_000, reason="bench")
+        for user in users:
+            assert user.dealer_id is not None
+            await top_up(
+                s,
+                hq,
+                user.dealer_id,
+                TopUpIn(
+                    account="prepaid",
+                    amount=90_000_000_000,
+                    reason="bench",
+                    idempotency_key=str(uuid.uuid4()),
+                ),
+            )
+    await database.dispose()
+    return {"dealer_users": users, "hq_user": hq_user, "warehouse": warehouse.id}
+
+
+_ORDER_LUA = """
+local tokens = {%(tokens)s}
+local skus = %(skus)d
+local lines = %(lines)d
+local counter = 0
+local prefix = ""
+
+function init(args)
+  math.randomseed(os.time() + tonumber(string.sub(tostring({}), 8), 16) %% 1000003)
+  prefix = string.format("%%08x", math.random(0, 0x7fffffff))
+end
+
+request = function()
+  counter = counter + 1
+  local id = string.format("%%s-%%04x-4%%03x-8%%03x-%%012x", prefix, math.random(0, 0xffff),
+    math.random(0, 0xfff), math.random(0, 0xfff), counter)
+  local start = math.random(0, skus - 1)
+  local parts = {}
+  for i = 0, lines - 1 do
+    parts[#parts + 1] = string.format('{"sku":"SKU%%04d","qty":%%d}', (start + i * 7) %% skus,
+      math.random(1, 12))
+  end
+  local body = '{"id":"' .. id .. '","lines":[' .. table.concat(parts, ",") .. ']}'
+  local token = tokens[math.random(1, #tokens)]
+  return wrk.format("POST", "/mp/orders", {
+    ["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"
+  }, body)
+end
+"""
+
+_GET_LUA = """
+request = function()
+  return wrk.format("GET", "%(path)s", {["Authorization"] = "Bearer %(token)s"})
+end
+"""
+
+
+def _wrk(base: str, script: str, seconds: int, connections: int) -> tuple[float, int]:
+    """(requests/sec, non-2xx + socket errors) of one bounded wrk run."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    command = [
+        "wrk",
+        "-t2",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        f.name,
+        base,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    Path(f.name).unlink()
+    match = re.search(r"Requests/sec:\s+([\d.]+)", result.stdout)
+    assert match, result.stdout
+    errors = 0
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", result.stdout)
+    if bad:
+        errors += int(bad.group(1))
+    sock = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", result.stdout
+    )
+    if sock:
+        errors += sum(int(x) for x in sock.groups())
+    return float(match.group(1)), errors
+
+
+def run(seconds: int, rounds: int, connections: int, dealers: int) -> dict[str, Any]:
+    import httpx
+
+    from server.db.migrate import upgrade
+    from server.identity.principal import Principal
+    from server.identity.tokens import issue_access_token
+    from server.settings import AuthSettings
+
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk not found: apt-get install wrk")
+    asyncio.run(_recreate_database())
+    url = _db_url()
+    upgrade(url)
+    ids = asyncio.run(_seed(url, dealers))
+    auth = AuthSettings(jwt_secret=SECRET)
+    tokens = [
+        issue_access_token(auth, Principal(user_id=u.id, role=u.role, dealer_id=u.dealer_id))
+        for u in ids["dealer_users"]
+    ]
+    hq_token = issue_access_token(
+        auth, Principal(user_id=ids["hq_user"].id, role=ids["hq_user"].role)
+    )
+    order_script = _ORDER_LUA % {
+        "tokens": ", ".join(json.dumps(t) for t in tokens),
+        "skus": SKUS,
+        "lines": LINES,
+    }
+    baseline_script = _GET_LUA % {"path": f"/hq/warehouses/{ids['warehouse']}", "token": hq_token}
+    port = _free_port()
+    server = _start_server(url, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        probe = httpx.post(
+            f"{base}/mp/orders",
+            json={
+                "id": str(uuid.uuid4()),
+                "lines": [{"sku": f"SKU{n:04d}", "qty": 2} for n in range(LINES)],
+            },
+            headers={"Authorization": f"Bearer {tokens[0]}"},
+            timeout=10,
+        )
+        assert probe.status_code == 201, probe.text[:1000]
+        _wrk(base, order_script, 2, connections)  # warm-up
+        _wrk(base, baseline_script, 2, connections)
+        orders: list[float] = []
+        baseline: list[float] = []
+        errors = 0
+        for _ in range(rounds):
+            rps, _bad = _wrk(base, baseline_script, seconds, connections)
+            baseline.append(rps)
+            rps, bad = _wrk(base, order_script, seconds, connections)
+            orders.append(rps)
+            errors += bad
+    finally:
+        server.terminate()
+        server.wait(10)
+    result: dict[str, Any] = {
+        "order_rps": round(statistics.median(orders), 1),
+        "baseline_orm_row_rps": round(statistics.median(baseline), 1),
+        "errors": errors,
+        "order_runs": [round(x) for x in orders],
+        "baseline_runs": [round(x) for x in baseline],
+        "lines_per_order": LINES,
+        "dealers": dealers,
+        "wrk_connections": connections,
+        "wrk_seconds": seconds,
+    }
+    result["ratio"] = round(result["order_rps"] / result["baseline_orm_row_rps"], 3)
+    result["ratio_median_per_round"] = round(
+        statistics.median(o / b for o, b in zip(orders, baseline, strict=True)), 3
+    )
+    return result
+
+
+def main() -> None:
+    """Run the benchmark and print one JSON object."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object (the default)")
+    parser.add_argument("--seconds", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--dealers", type=int, default=16)
+    args = parser.parse_args()
+    print(
+        json.dumps(
+            run(args.seconds, args.rounds, args.connections, args.dealers), separators=(",", ":")
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
