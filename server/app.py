@@ -42,6 +42,7 @@ from server.jobs.queue import JobRegistry, JobRunner
 from server.observability import RequestIdMiddleware, configure_logging
 from server.pricelists.loading import PricingCache
 from server.pricelists.routes import PriceListController
+from server.promotions.routes import PromotionController
 from server.quotes.routes import QuoteApprovalController, QuoteThresholdController
 from server.regions.routes import RegionController
 from server.replication.routes import SyncAdminController
@@ -141,6 +142,7 @@ def create_app(settings: Settings) -> Litestar:
         QuoteThresholdController,
         BundleController,
         ConfigurableController,
+        PromotionController,
         *mobile_handlers(dev_mode=settings.dev_mode),
     ]
     return Litestar(
