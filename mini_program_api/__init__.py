@@ -11,6 +11,7 @@ from litestar.types import ControllerRouterHandler
 from mini_program_api.addresses import AddressController
 from mini_program_api.auth import DevAuthController, MeController, WechatAuthController
 from mini_program_api.catalog import CartController, CatalogController, CpqController
+from mini_program_api.claims import ClaimablePromotionController, ClaimController
 from mini_program_api.funds import FundsController
 from mini_program_api.quotes import QuoteController
 from mini_program_api.stock import StockController
@@ -27,6 +28,8 @@ def mobile_handlers(*, dev_mode: bool) -> list[ControllerRouterHandler]:
         CartController,
         CpqController,
         QuoteController,
+        ClaimablePromotionController,
+        ClaimController,
     ]
     if dev_mode:
         handlers.append(DevAuthController)

@@ -28,6 +28,13 @@ from server.catalog.routes import (
     ProductController,
     SkuController,
 )
+from server.claims import (
+    ReceiptReader,
+    read_receipt,
+    register_claim_jobs,
+    register_claim_mutations,
+)
+from server.claims.routes import ClaimReviewController
 from server.db.engine import Database
 from server.db.session import provide_db_session
 from server.dealers.routes import DealerController, TierController
@@ -53,7 +60,7 @@ from server.replication.wiring import (
     provide_sync_principal,
 )
 from server.settings import Settings
-from server.storage.backends import create_storage
+from server.storage.backends import ObjectStorage, create_storage
 from server.storage.routes import LocalStorageController
 from server.warehouses.routes import WarehouseController
 from sync import Hub, MutationRegistry, SyncError, SyncSettings, create_sync_router
@@ -76,11 +83,11 @@ def create_app(settings: Settings) -> Litestar:
     configure_logging(settings)
     database = Database(settings.database)
     storage = create_storage(settings.storage, settings.public_base_url, settings.auth.jwt_secret)
-    jobs = job_registry()
+    jobs = job_registry(storage)
     sync_settings = SyncSettings(redis_url=settings.redis_url)
     hub = Hub.from_settings(sync_settings)
     install_sync_hooks(database, hub)
-    mutations = mutation_registry()
+    mutations = mutation_registry(storage)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -143,6 +150,7 @@ def create_app(settings: Settings) -> Litestar:
         BundleController,
         ConfigurableController,
         PromotionController,
+        ClaimReviewController,
         *mobile_handlers(dev_mode=settings.dev_mode),
     ]
     return Litestar(
@@ -170,14 +178,18 @@ def create_app(settings: Settings) -> Litestar:
     )
 
 
-def mutation_registry() -> MutationRegistry:
+def mutation_registry(storage: ObjectStorage) -> MutationRegistry:
     """The offline mutations clients may push, registered by each domain."""
-    return MutationRegistry()
+    registry = MutationRegistry()
+    register_claim_mutations(registry, storage)
+    return registry
 
 
-def job_registry() -> JobRegistry:
+def job_registry(storage: ObjectStorage, reader: ReceiptReader = read_receipt) -> JobRegistry:
     """Every domain's background jobs (the API's in-process runner and `channelhub worker`)."""
-    return JobRegistry()
+    registry = JobRegistry()
+    register_claim_jobs(registry, storage, reader)
+    return registry
 
 
 def _initial_state(

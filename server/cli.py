@@ -74,12 +74,16 @@ def worker(concurrency: int) -> None:
     from server.app import job_registry
     from server.db.engine import Database
     from server.jobs.queue import JobRunner
+    from server.storage.backends import create_storage
 
     settings = load_settings()
 
     async def run() -> None:
         database = Database(settings.database)
-        runner = JobRunner(database, job_registry(), concurrency=concurrency)
+        storage = create_storage(
+            settings.storage, settings.public_base_url, settings.auth.jwt_secret
+        )
+        runner = JobRunner(database, job_registry(storage), concurrency=concurrency)
         runner.start()
         try:
             await asyncio.Event().wait()

@@ -142,8 +142,7 @@ def test_order_of_application_line_steps_by_priority_then_order_steps() -> None:
     assert [
         r.rule_id
         for r in cart.explanation
-        if (r.step in (Step.LINE_PROMOTION, Step.ORDER_PROMOTION)
-        and r.line is None)
+        if (r.step in (Step.LINE_PROMOTION, Step.ORDER_PROMOTION) and r.line is None)
         or r.step is Step.LINE_PROMOTION
     ] == ["S", "P", "T"]
     assert cart.totals.payable == 7100
