@@ -211,7 +211,7 @@ async def test_cart_price_applies_live_promotions_with_explanations(
     applied = [
         (r["ruleId"], r["step"])
         for r in cart["explanation"]
-        if r["ruleId"] and r["line"] is None or r["step"] == "line_promotion"
+        if (r["ruleId"] and r["line"] is None) or r["step"] == "line_promotion"
     ]
     assert [rule for rule, _ in applied][:2] == ["SP", "PCT"]
     rules = {r["ruleId"] for r in cart["explanation"]}
