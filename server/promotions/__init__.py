@@ -6,11 +6,13 @@ Other domains use:
     claimable_promotions(session, dealer_facts, now) -> [Promotion]
     consume_budget(session, promotion, dealer_id, amount=, count=, key=) -> bool
     release_budget(session, key) -> bool
+    accrue_rebates(session, dealer_id, order_reference, amounts_by_sku, now) -> {code: fen}
     (pilots: ``server.promotions.pilots``, imported by the routes only: it reads quotes)
 """
 
 from server.promotions.budgets import BudgetExhausted, consume_budget, release_budget
 from server.promotions.models import Promotion, PromotionStatus
+from server.promotions.rebates import accrue_rebates
 from server.promotions.schemas import CLAIMABLE_KINDS, DisplayFee, SellOut
 from server.promotions.service import (
     PromotionSteps,
@@ -32,6 +34,7 @@ __all__ = [
     "PromotionStatus",
     "PromotionSteps",
     "SellOut",
+    "accrue_rebates",
     "claimable_promotions",
     "consume_budget",
     "eligibility_of",

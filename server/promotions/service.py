@@ -5,7 +5,7 @@ Order of application (the pipeline's, see ``server.pricing.steps``): all line pr
 bundles); within each phase by ``priority`` descending, then promotion code. Exclusive
 groups (first applicable wins) and the stackable flag apply as documented there. Rebate
 accrual, display fees and sell-out redemptions are not price steps: rebates accrue on
-orders (``accrue_rebate``), the claimable ones are paid through claims.
+orders (``server.promotions.rebates.accrue_rebates``), the claimable ones are paid through claims.
 """
 
 from __future__ import annotations
