@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from server.pricing import (
     BuyXGetY,
     CartLine,
@@ -218,3 +221,77 @@ def test_pilot_split_is_deterministic_and_near_the_share() -> None:
     assert 500 < len(test) < 700
     other = [d for d in range(2000) if in_pilot("promo-2", f"dealer-{d}", 3000)]
     assert other != test
+
+
+SKUS = ("A", "B", "G")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    qty=st.lists(st.integers(min_value=1, max_value=60), min_size=1, max_size=3),
+    amount_off=st.integers(min_value=0, max_value=3000),
+    special=st.integers(min_value=0, max_value=3000),
+    rungs=st.lists(
+        st.tuples(
+            st.integers(min_value=1, max_value=200_000), st.integers(min_value=0, max_value=300_000)
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    buy=st.integers(min_value=1, max_value=12),
+    priorities=st.lists(st.integers(min_value=-3, max_value=3), min_size=4, max_size=4),
+    stackable=st.lists(st.booleans(), min_size=4, max_size=4),
+)
+def test_any_mix_of_mechanics_keeps_lines_whole_and_sums_exact(
+    qty: list[int],
+    amount_off: int,
+    special: int,
+    rungs: list[tuple[int, int]],
+    buy: int,
+    priorities: list[int],
+    stackable: list[bool],
+) -> None:
+    line_steps = [
+        FixedAmountOffLine(
+            rule_id="F",
+            rule_version=1,
+            skus=frozenset({"A", "B"}),
+            amount_off=amount_off,
+            priority=priorities[0],
+            stackable=stackable[0],
+        ),
+        SpecialPriceLine(
+            rule_id="S",
+            rule_version=1,
+            skus=frozenset({"A"}),
+            unit_price=special,
+            priority=priorities[1],
+            stackable=stackable[1],
+        ),
+    ]
+    order_steps = [
+        TieredThreshold(
+            rule_id="T",
+            rule_version=1,
+            currency="CNY",
+            tiers=tuple(ThresholdTier(threshold=t, discount=d) for t, d in rungs),
+            priority=priorities[2],
+            stackable=stackable[2],
+        ),
+        BuyXGetY(
+            rule_id="G",
+            rule_version=1,
+            skus=frozenset({"A"}),
+            buy_qty=buy,
+            gift_sku="G",
+            gift_qty=1,
+            priority=priorities[3],
+            stackable=stackable[3],
+        ),
+    ]
+    lines = [CartLine(sku=SKUS[i], qty=n) for i, n in enumerate(qty)]
+    cart = price_cart(make_context([PRICES], line_steps=line_steps, order_steps=order_steps), lines)
+    assert all(0 <= line.amount <= line.amount_before_discounts for line in cart.lines)
+    assert sum(line.amount for line in cart.lines) == cart.totals.payable
+    assert all(line.amount == 0 for line in cart.lines if line.gift)
+    assert cart.totals.payable <= sum(n * p for n, p in zip(qty, (1000, 2500, 800), strict=False))
