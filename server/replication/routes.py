@@ -8,7 +8,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import record
@@ -44,7 +44,7 @@ class SyncAdminController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         scope_name: FromPath[str],
-        version: FromPath[int],
+        version: Annotated[int, Parameter(ge=0, le=2**63 - 1)],
     ) -> PublicationStatus:
         """How many nodes subscribed to the scope have acknowledged this version, and who lags."""
         return await publication_status(db_session, scope_name, version)
