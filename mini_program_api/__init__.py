@@ -11,6 +11,7 @@ from litestar.types import ControllerRouterHandler
 from mini_program_api.addresses import AddressController
 from mini_program_api.auth import DevAuthController, MeController, WechatAuthController
 from mini_program_api.catalog import CartController, CatalogController, CpqController
+from mini_program_api.claims import ClaimablePromotionController, ClaimController
 from mini_program_api.funds import FundsController
 from mini_program_api.orders import OrderController
 from mini_program_api.quotes import QuoteController
@@ -29,6 +30,8 @@ def mobile_handlers(*, dev_mode: bool) -> list[ControllerRouterHandler]:
         CpqController,
         QuoteController,
         OrderController,
+        ClaimablePromotionController,
+        ClaimController,
     ]
     if dev_mode:
         handlers.append(DevAuthController)

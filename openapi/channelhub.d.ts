@@ -1609,6 +1609,214 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/hq/promotions/{promotion_id}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Archive a promotion
+         * @description Take a promotion off: no longer priced or claimable; nodes receive a delete.
+         */
+        post: operations["HqPromotionsPromotionIdArchiveArchive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/promotions/{promotion_id}/budget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Budget status of a promotion
+         * @description Limits, use and what remains: the promotion's budget first, then per dealer.
+         */
+        get: operations["HqPromotionsPromotionIdBudgetBudget"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/promotions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List promotions
+         * @description Every promotion, optionally only drafts, published or archived ones.
+         */
+        get: operations["HqPromotionsList"];
+        put?: never;
+        /**
+         * Create a promotion (draft)
+         * @description A new draft: mechanic, eligibility, window (brand time zone), priority, budget.
+         */
+        post: operations["HqPromotionsCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/promotions/{promotion_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a promotion
+         * @description One promotion's definition and status.
+         */
+        get: operations["HqPromotionsPromotionIdDetail"];
+        /**
+         * Replace a draft promotion
+         * @description Replace a draft's definition (409 once published).
+         */
+        put: operations["HqPromotionsPromotionIdUpdate"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/promotions/{promotion_id}/pilot-report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pilot report: test vs control
+         * @description Order frequency, SKU breadth and amount of the test and control groups.
+         */
+        get: operations["HqPromotionsPromotionIdPilotReportPilotReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/promotions/{promotion_id}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish a promotion
+         * @description Make a draft live and send it to its sync scopes (idempotent).
+         */
+        post: operations["HqPromotionsPromotionIdPublishPublish"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/claims/{claim_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a claim
+         * @description Approve and pay to the dealer's rebate account once (409 when over budget).
+         */
+        post: operations["HqClaimsClaimIdApproveApprove"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/claims/{claim_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a claim
+         * @description One claim with its receipts (image links, OCR fields, boxes, checks) and history.
+         */
+        get: operations["HqClaimsClaimIdDetail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/claims": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Claims review queue
+         * @description Claims in a status (default: waiting for review), with receipts, OCR fields and boxes.
+         */
+        get: operations["HqClaimsQueue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/claims/{claim_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a claim
+         * @description Reject a claim under review with a comment.
+         */
+        post: operations["HqClaimsClaimIdRejectReject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/mp/auth/wechat/bind": {
         parameters: {
             query?: never;
@@ -2187,6 +2395,154 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mp/promotions/claimable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Promotions I can claim
+         * @description Display-fee and sell-out promotions open now for my dealer (reps name the dealer).
+         */
+        get: operations["MpPromotionsClaimableClaimable"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/claims/{claim_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Claim status and history
+         * @description One of my claims with its receipts, the checks' reasons and its history.
+         */
+        get: operations["MpClaimsClaimIdDetail"];
+        put?: never;
+        post?: never;
+        /**
+         * Withdraw a claim
+         * @description Withdraw a claim that is still open or in review.
+         */
+        delete: operations["MpClaimsClaimIdCancel"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/claims/{claim_id}/receipts/{receipt_id}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm an uploaded receipt
+         * @description Attach the image uploaded with the presigned form (checked to be an image).
+         */
+        post: operations["MpClaimsClaimIdReceiptsReceiptIdConfirmConfirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/claims": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My claims
+         * @description My claims (a rep's: those the rep made), newest first.
+         */
+        get: operations["MpClaimsList"];
+        put?: never;
+        /**
+         * Create a claim
+         * @description Open a claim with a client-generated id (201; a retry answers 200 with the same claim).
+         */
+        post: operations["MpClaimsCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/claims/{claim_id}/receipts/presign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Presigned upload form for a receipt
+         * @description A form for ``wx.uploadFile`` to post the image to storage; then confirm it.
+         */
+        post: operations["MpClaimsClaimIdReceiptsPresignPresign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/claims/{claim_id}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Submit a claim
+         * @description Send the claim to be read and checked; its decision arrives by sync and here.
+         */
+        post: operations["MpClaimsClaimIdSubmitSubmit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/claims/{claim_id}/receipts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a receipt image
+         * @description Multipart upload (``file`` and an optional client ``receiptId``) of one image.
+         */
+        post: operations["MpClaimsClaimIdReceiptsUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2237,6 +2593,12 @@ export interface components {
             reason: string;
             idempotencyKey: string;
         };
+        /** AmountOff */
+        AmountOff: {
+            amountOff: number;
+            /** @constant */
+            kind: "amount_off";
+        };
         /** BackorderOut */
         BackorderOut: {
             /** Format: uuid */
@@ -2262,6 +2624,12 @@ export interface components {
             rules: components["schemas"]["pricelists_cart_RuleRefOut"][];
             fingerprint: string;
         };
+        /** BoxOut */
+        BoxOut: {
+            text: string;
+            box: number[][];
+            score: number;
+        };
         /** BreakIn */
         BreakIn: {
             minQty: number;
@@ -2275,6 +2643,25 @@ export interface components {
          * @enum {string}
          */
         BreakKind: "range" | "slab";
+        /** BudgetIn */
+        BudgetIn: {
+            amount?: number | null;
+            count?: number | null;
+            dealerAmount?: number | null;
+            dealerCount?: number | null;
+        };
+        /** BudgetStatusOut */
+        BudgetStatusOut: {
+            /** Format: uuid */
+            promotionId: string;
+            dealerId: string | null;
+            limitAmount: number | null;
+            limitCount: number | null;
+            usedAmount: number;
+            usedCount: number;
+            remainingAmount: number | null;
+            remainingCount: number | null;
+        };
         /** BundleIn */
         BundleIn: {
             code: string;
@@ -2308,6 +2695,17 @@ export interface components {
             priority?: number | null;
             status?: components["schemas"]["ItemStatus"] | null;
         };
+        /** BuyGet */
+        BuyGet: {
+            buyQty: number;
+            giftSku: string;
+            giftQty: number;
+            /** @default true */
+            repeat: boolean;
+            maxGifts?: number | null;
+            /** @constant */
+            kind: "buy_get";
+        };
         /** CartIn */
         CartIn: {
             lines: components["schemas"]["CartLineIn"][];
@@ -2339,6 +2737,58 @@ export interface components {
             name?: string | null;
             sortOrder?: number | null;
         };
+        /** ClaimCreate */
+        ClaimCreate: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            promotionId: string;
+            dealerId?: string | null;
+            /** @default  */
+            note: string;
+        };
+        /** ClaimEventOut */
+        ClaimEventOut: {
+            /** Format: date-time */
+            at: string;
+            kind: string;
+            status: string;
+            detail: {
+                [key: string]: unknown;
+            };
+        };
+        /** ClaimOut */
+        ClaimOut: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            promotionId: string;
+            /** Format: uuid */
+            dealerId: string;
+            repId: string | null;
+            status: string;
+            currency: string;
+            amount: number;
+            approvedAmount: number | null;
+            note: string;
+            decidedBy: string | null;
+            confidence: number | null;
+            reasons: components["schemas"]["ReasonOut"][];
+            reviewComment: string;
+            submittedAt: string | null;
+            decidedAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            version: number;
+            receipts?: components["schemas"]["ReceiptOut"][];
+            history?: components["schemas"]["ClaimEventOut"][];
+        };
+        /**
+         * ClaimStatus
+         * @default review
+         * @enum {string}
+         */
+        ClaimStatus: "open" | "processing" | "review" | "approved" | "rejected" | "cancelled";
         /** CommentIn */
         CommentIn: {
             /** @default  */
@@ -2484,6 +2934,30 @@ export interface components {
             comment: string;
             /** Format: date-time */
             at: string;
+        };
+        /** DisplayFee */
+        DisplayFee: {
+            amount: number;
+            /** @default 5 */
+            maxImages: number;
+            /** @default 0 */
+            autoApproveLimit: number;
+            /** @default 0.85 */
+            minConfidence: number;
+            minTotal?: number | null;
+            /** @default 1 */
+            minQty: number;
+            /** @constant */
+            kind: "display_fee";
+        };
+        /** EligibilityIn */
+        EligibilityIn: {
+            tiers?: string[];
+            regions?: string[];
+            dealerIds?: string[];
+            segments?: string[];
+            skus?: string[];
+            categories?: string[];
         };
         /**
          * EntryKind
@@ -2829,6 +3303,33 @@ export interface components {
             items: components["schemas"]["WarehouseOut"][];
             nextCursor?: string | null;
         };
+        /** PercentOff */
+        PercentOff: {
+            percentOffBp: number;
+            /** @constant */
+            kind: "percent_off";
+        };
+        /** PilotGroupOut */
+        PilotGroupOut: {
+            group: string;
+            dealers: number;
+            activeDealers: number;
+            documents: number;
+            documentsPerDealer: number;
+            distinctSkusPerActiveDealer: number;
+            amount: number;
+            amountPerDealer: number;
+        };
+        /** PilotReportOut */
+        PilotReportOut: {
+            /** Format: uuid */
+            promotionId: string;
+            shareBp: number | null;
+            source: string;
+            note: string;
+            test: components["schemas"]["PilotGroupOut"];
+            control: components["schemas"]["PilotGroupOut"];
+        };
         /** PresignedPost */
         PresignedPost: {
             url: string;
@@ -2948,6 +3449,53 @@ export interface components {
             brand?: string | null;
             status?: components["schemas"]["ItemStatus"] | null;
         };
+        /** PromotionIn */
+        PromotionIn: {
+            code: string;
+            name: string;
+            mechanic: components["schemas"]["PercentOff"] | components["schemas"]["AmountOff"] | components["schemas"]["SpecialPrice"] | components["schemas"]["Threshold"] | components["schemas"]["Tiered"] | components["schemas"]["BuyGet"] | components["schemas"]["RebateShare"] | components["schemas"]["DisplayFee"] | components["schemas"]["SellOut"];
+            /** @default CNY */
+            currency: string;
+            eligibility?: components["schemas"]["EligibilityIn"];
+            startsOn?: string | null;
+            endsOn?: string | null;
+            /** @default 0 */
+            priority: number;
+            exclusiveGroup?: string | null;
+            /** @default true */
+            stackable: boolean;
+            budget?: components["schemas"]["BudgetIn"];
+            pilotShareBp?: number | null;
+        };
+        /** PromotionOut */
+        PromotionOut: {
+            /** Format: uuid */
+            id: string;
+            code: string;
+            name: string;
+            kind: string;
+            mechanic: components["schemas"]["PercentOff"] | components["schemas"]["AmountOff"] | components["schemas"]["SpecialPrice"] | components["schemas"]["Threshold"] | components["schemas"]["Tiered"] | components["schemas"]["BuyGet"] | components["schemas"]["RebateShare"] | components["schemas"]["DisplayFee"] | components["schemas"]["SellOut"];
+            currency: string;
+            status: string;
+            version: number;
+            eligibility: components["schemas"]["EligibilityIn"];
+            startsOn: string | null;
+            endsOn: string | null;
+            startsAt: string | null;
+            endsAt: string | null;
+            priority: number;
+            exclusiveGroup: string | null;
+            stackable: boolean;
+            budget: components["schemas"]["BudgetIn"];
+            pilotShareBp: number | null;
+            publishedAt: string | null;
+            claimable: boolean;
+        };
+        /**
+         * PromotionStatus
+         * @enum {string}
+         */
+        PromotionStatus: "draft" | "published" | "archived";
         /** PublicationStatus */
         PublicationStatus: {
             scope: string;
@@ -3022,6 +3570,61 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /** ReasonOut */
+        ReasonOut: {
+            code: string;
+            severity: string;
+            message: string;
+            receiptId?: string | null;
+            earlierClaimId?: string | null;
+        };
+        /** RebateShare */
+        RebateShare: {
+            shareBp: number;
+            /** @constant */
+            kind: "rebate";
+        };
+        /** ReceiptOut */
+        ReceiptOut: {
+            /** Format: uuid */
+            id: string;
+            status: string;
+            contentType: string;
+            size: number;
+            imageUrl: string | null;
+            width: number;
+            height: number;
+            ocrConfidence: number | null;
+            fields: {
+                [key: string]: unknown;
+            } | null;
+            boxes: components["schemas"]["BoxOut"][];
+            verification: {
+                [key: string]: unknown;
+            } | null;
+            fingerprint: string | null;
+            imageHash: string | null;
+            error: string | null;
+        };
+        /** ReceiptPresignIn */
+        ReceiptPresignIn: {
+            /** Format: uuid */
+            receiptId: string;
+            /** @default image/jpeg */
+            contentType: string;
+        };
+        /** ReceiptPresignOut */
+        ReceiptPresignOut: {
+            /** Format: uuid */
+            receiptId: string;
+            key: string;
+            url: string;
+            fields: {
+                [key: string]: string;
+            };
+            expiresAt: number;
+            maxBytes: number;
+        };
         /** RefreshRequest */
         RefreshRequest: {
             refreshToken: string;
@@ -3085,6 +3688,12 @@ export interface components {
             released: number;
             returned: number;
         };
+        /** ReviewIn */
+        ReviewIn: {
+            /** @default  */
+            comment: string;
+            amount?: number | null;
+        };
         /**
          * Role
          * @enum {string}
@@ -3108,6 +3717,21 @@ export interface components {
          * @enum {string}
          */
         Scope: "default" | "tier" | "region" | "dealer";
+        /** SellOut */
+        SellOut: {
+            amount: number;
+            /** @default 5 */
+            maxImages: number;
+            /** @default 0 */
+            autoApproveLimit: number;
+            /** @default 0.85 */
+            minConfidence: number;
+            minTotal?: number | null;
+            /** @default 1 */
+            minQty: number;
+            /** @constant */
+            kind: "sell_out";
+        };
         /** SettlementOut */
         SettlementOut: {
             rebate: number;
@@ -3202,6 +3826,12 @@ export interface components {
             status?: components["schemas"]["ItemStatus"] | null;
             imageKeys?: string[] | null;
         };
+        /** SpecialPrice */
+        SpecialPrice: {
+            unitPrice: number;
+            /** @constant */
+            kind: "special_price";
+        };
         /** StatementAccountOut */
         StatementAccountOut: {
             account: components["schemas"]["AccountKind"];
@@ -3278,6 +3908,21 @@ export interface components {
             safetyStock: number;
             band: components["schemas"]["StockBand"];
         };
+        /** Threshold */
+        Threshold: {
+            threshold: number;
+            discount: number;
+            /** @default false */
+            repeat: boolean;
+            maxTimes?: number | null;
+            /** @constant */
+            kind: "threshold";
+        };
+        /** Tier */
+        Tier: {
+            threshold: number;
+            discount: number;
+        };
         /** TierCreate */
         TierCreate: {
             code: string;
@@ -3306,6 +3951,12 @@ export interface components {
             rank?: number | null;
             requiresPrepayment?: boolean | null;
             creditDays?: number | null;
+        };
+        /** Tiered */
+        Tiered: {
+            tiers: components["schemas"]["Tier"][];
+            /** @constant */
+            kind: "tiered";
         };
         /** TokenPair */
         TokenPair: {
@@ -7216,6 +7867,465 @@ export interface operations {
             };
         };
     };
+    HqPromotionsPromotionIdArchiveArchive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                promotion_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromotionOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqPromotionsPromotionIdBudgetBudget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                promotion_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BudgetStatusOut"][];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqPromotionsList: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["PromotionStatus"] | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromotionOut"][];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqPromotionsCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PromotionIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromotionOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqPromotionsPromotionIdDetail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                promotion_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromotionOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqPromotionsPromotionIdUpdate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                promotion_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PromotionIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromotionOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqPromotionsPromotionIdPilotReportPilotReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                promotion_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PilotReportOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqPromotionsPromotionIdPublishPublish: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                promotion_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromotionOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqClaimsClaimIdApproveApprove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                claim_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClaimOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqClaimsClaimIdDetail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                claim_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClaimOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqClaimsQueue: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["ClaimStatus"] | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClaimOut"][];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    HqClaimsClaimIdRejectReject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                claim_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClaimOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
     MpAuthWechatBindWechatBind: {
         parameters: {
             query?: never;
@@ -8337,6 +9447,353 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrderOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpPromotionsClaimableClaimable: {
+        parameters: {
+            query?: {
+                dealerId?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromotionOut"][];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpClaimsClaimIdDetail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                claim_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClaimOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpClaimsClaimIdCancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                claim_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClaimOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpClaimsClaimIdReceiptsReceiptIdConfirmConfirm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                claim_id: string;
+                receipt_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReceiptOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpClaimsList: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["ClaimStatus"] | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClaimOut"][];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpClaimsCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClaimCreate"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClaimOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpClaimsClaimIdReceiptsPresignPresign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                claim_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReceiptPresignIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReceiptPresignOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpClaimsClaimIdSubmitSubmit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                claim_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClaimOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    MpClaimsClaimIdReceiptsUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                claim_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReceiptOut"];
                 };
             };
             /** @description Bad request syntax or unsupported method */

@@ -29,6 +29,13 @@ from server.catalog.routes import (
     ProductController,
     SkuController,
 )
+from server.claims import (
+    ReceiptReader,
+    read_receipt,
+    register_claim_jobs,
+    register_claim_mutations,
+)
+from server.claims.routes import ClaimReviewController
 from server.db.engine import Database
 from server.db.session import provide_db_session
 from server.dealers.routes import DealerController, TierController
@@ -45,6 +52,7 @@ from server.orders import mutations as order_mutations
 from server.orders.routes import OrderAdminController, OrderSettingsController
 from server.pricelists.loading import PricingCache
 from server.pricelists.routes import PriceListController
+from server.promotions.routes import PromotionController
 from server.quotes.routes import QuoteApprovalController, QuoteThresholdController
 from server.regions.routes import RegionController
 from server.replication.routes import SyncAdminController
@@ -55,7 +63,7 @@ from server.replication.wiring import (
     provide_sync_principal,
 )
 from server.settings import Settings
-from server.storage.backends import create_storage
+from server.storage.backends import ObjectStorage, create_storage
 from server.storage.routes import LocalStorageController
 from server.warehouses.routes import WarehouseController
 from sync import Hub, MutationRegistry, SyncError, SyncSettings, create_sync_router
@@ -78,12 +86,13 @@ def create_app(settings: Settings) -> Litestar:
     configure_logging(settings)
     database = Database(settings.database)
     storage = create_storage(settings.storage, settings.public_base_url, settings.auth.jwt_secret)
-    jobs = job_registry()
+    jobs = job_registry(storage)
     sync_settings = SyncSettings(redis_url=settings.redis_url)
     hub = Hub.from_settings(sync_settings)
     install_sync_hooks(database, hub)
     pricing_cache = PricingCache()
     mutations = mutation_registry(
+        storage,
         pricing_cache,
         currency=settings.currency,
         price_grace_bp=settings.order_price_grace_bp,
@@ -154,6 +163,8 @@ def create_app(settings: Settings) -> Litestar:
         OrderSettingsController,
         BundleController,
         ConfigurableController,
+        PromotionController,
+        ClaimReviewController,
         *mobile_handlers(dev_mode=settings.dev_mode),
     ]
     return Litestar(
@@ -182,6 +193,7 @@ def create_app(settings: Settings) -> Litestar:
 
 
 def mutation_registry(
+    storage: ObjectStorage,
     pricing_cache: PricingCache | None = None,
     *,
     currency: str = "CNY",
@@ -195,12 +207,15 @@ def mutation_registry(
         currency=currency,
         price_grace_bp=price_grace_bp,
     )
+    register_claim_mutations(registry, storage)
     return registry
 
 
-def job_registry() -> JobRegistry:
+def job_registry(storage: ObjectStorage, reader: ReceiptReader = read_receipt) -> JobRegistry:
     """Every domain's background jobs (the API's in-process runner and `channelhub worker`)."""
-    return JobRegistry()
+    registry = JobRegistry()
+    register_claim_jobs(registry, storage, reader)
+    return registry
 
 
 def _initial_state(

@@ -75,20 +75,37 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.option("--concurrency", default=2, show_default=True, type=int)
 def worker(concurrency: int) -> None:
     """Run background jobs (OCR, webhooks) until interrupted."""
+    from datetime import timedelta
+
     from server.app import job_registry
     from server.db.engine import Database
     from server.jobs.queue import JobRunner
+    from server.replication.wiring import SyncHousekeeping, install_sync_hooks
+    from server.storage.backends import create_storage
+    from sync import Hub, SyncSettings
 
     settings = load_settings()
 
     async def run() -> None:
         database = Database(settings.database)
-        runner = JobRunner(database, job_registry(), concurrency=concurrency)
+        storage = create_storage(
+            settings.storage, settings.public_base_url, settings.auth.jwt_secret
+        )
+        # Jobs publish like requests do: changes before the commit, pokes after it (through
+        # Redis when configured, so devices connected to the API processes hear of them).
+        hub = Hub.from_settings(SyncSettings(redis_url=settings.redis_url))
+        install_sync_hooks(database, hub)
+        await hub.start()
+        runner = JobRunner(database, job_registry(storage), concurrency=concurrency)
+        housekeeping = SyncHousekeeping(database, timedelta(days=settings.sync_retention_days))
         runner.start()
+        housekeeping.start()
         try:
             await asyncio.Event().wait()
         finally:
+            await housekeeping.stop()
             await runner.stop()
+            await hub.stop()
             await database.dispose()
 
     click.echo(f"worker: {concurrency} at a time on {settings.database.url}")

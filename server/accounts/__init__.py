@@ -5,9 +5,13 @@ The order state machine calls these (never commits):
     hold_funds(session, dealer_id, reference, amount, sources, rebate_cap_bp=0) -> Hold
     capture_hold(session, reference, amount=None, final=True) -> Hold
     release_hold(session, reference) -> Hold
+
+Claims and rebate accruals credit the rebate account once per idempotency key:
+
+    credit_rebate(session, dealer_id, amount, key=, reference=, reason=) -> (entry, replayed)
 """
 
-from server.accounts.funds import dealer_balances
+from server.accounts.funds import credit_rebate, dealer_balances
 from server.accounts.holds import Hold, capture_hold, get_hold, hold_funds, release_hold
 from server.accounts.ledger import Balances, ledger_faults, rebuild_balances
 from server.accounts.models import AccountKind, HoldStatus
@@ -18,6 +22,7 @@ __all__ = [
     "Hold",
     "HoldStatus",
     "capture_hold",
+    "credit_rebate",
     "dealer_balances",
     "get_hold",
     "hold_funds",

@@ -7,7 +7,14 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.ledger import Balances, balances_of, lock_accounts, post_entry, read_accounts
+from server.accounts.ledger import (
+    Balances,
+    balances_of,
+    check_amount,
+    lock_accounts,
+    post_entry,
+    read_accounts,
+)
 from server.accounts.models import AccountKind, EntryKind, JournalEntry
 from server.accounts.publication import publish_balance_change
 from server.accounts.schemas import AdjustmentIn, TopUpIn
@@ -164,3 +171,46 @@ async def set_credit_limit(
         {"from": before, "to": limit, "reason": reason},
     )
     return balances_of(dealer_id, accounts)
+
+
+async def credit_rebate(
+    session: AsyncSession,
+    dealer_id: uuid.UUID,
+    amount: int,
+    *,
+    key: str,
+    reference: str,
+    reason: str,
+    actor_id: uuid.UUID | None = None,
+) -> tuple[JournalEntry, bool]:
+    """Grant ``amount`` fen to the dealer's rebate account once per ``key``.
+
+    Returns the entry and whether it was a replay (the key had already paid): claims and
+    rebate accruals call this from retried jobs and requests.
+    """
+    check_amount(amount)
+    accounts = await lock_accounts(session, dealer_id)
+    replayed = await _replay(
+        session,
+        dealer_id=dealer_id,
+        key=key,
+        kind=EntryKind.TOP_UP,
+        account=AccountKind.REBATE,
+        amount=amount,
+    )
+    if replayed is not None:
+        return replayed, True
+    entry = post_entry(
+        session,
+        accounts,
+        EntryKind.TOP_UP,
+        {AccountKind.REBATE: amount, AccountKind.FUNDING: -amount},
+        reference=reference,
+        reason=reason,
+        account_kind=AccountKind.REBATE,
+        amount=amount,
+        idempotency_key=key,
+        actor_id=actor_id,
+    )
+    await session.flush()
+    return entry, False

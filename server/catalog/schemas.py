@@ -19,18 +19,19 @@ Barcode = Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Za-z-]{4,32}$")]
 Count = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
 ImageKey = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
 ImageKeys = Annotated[list[ImageKey], msgspec.Meta(max_length=20)]
+SortOrder = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]
 
 
 class CategoryCreate(Request, kw_only=True):
     code: Code
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     parent_id: uuid.UUID | None = None
-    sort_order: int = 0
+    sort_order: SortOrder = 0
 
 
 class CategoryUpdate(Request, kw_only=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
-    sort_order: int | None = None
+    sort_order: SortOrder | None = None
 
 
 class CategoryOut(Response, kw_only=True):

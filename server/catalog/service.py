@@ -252,3 +252,42 @@ async def sku_ids_by_code(session: AsyncSession, codes: Iterable[str]) -> dict[s
         return {}
     rows = await session.execute(select(Sku.code, Sku.id).where(Sku.code.in_(wanted)))
     return {code: sku_id for code, sku_id in rows}
+
+
+async def sku_codes_in_categories(
+    session: AsyncSession | AsyncConnection, category_codes: Iterable[str]
+) -> set[str]:
+    """Codes of the SKUs under these categories (and their sub-categories)."""
+    wanted = set(category_codes)
+    if not wanted:
+        return set()
+    rows = (await session.execute(select(Category.id, Category.code, Category.parent_id))).all()
+    children: dict[uuid.UUID | None, list[uuid.UUID]] = {}
+    for row in rows:
+        children.setdefault(row.parent_id, []).append(row.id)
+    frontier = [row.id for row in rows if row.code in wanted]
+    found: set[uuid.UUID] = set()
+    while frontier:
+        current = frontier.pop()
+        if current not in found:
+            found.add(current)
+            frontier.extend(children.get(current, []))
+    if not found:
+        return set()
+    stmt = (
+        select(Sku.code)
+        .join(Product, Product.id == Sku.product_id)
+        .where(Product.category_id.in_(sorted(found, key=str)))
+    )
+    return set((await session.execute(stmt)).scalars())
+
+
+async def sku_names(
+    session: AsyncSession | AsyncConnection, codes: Iterable[str]
+) -> dict[str, tuple[str, str | None]]:
+    """Name and barcode of each of these SKU codes that exists."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    stmt = select(Sku.code, Sku.name, Sku.barcode).where(Sku.code.in_(wanted))
+    return {r.code: (r.name, r.barcode) for r in (await session.execute(stmt)).all()}

@@ -7,6 +7,7 @@ from sqlalchemy import MetaData
 from server.accounts import models as account_models
 from server.audit import models as audit_models
 from server.catalog import models as catalog_models
+from server.claims import models as claim_models
 from server.db.base import Base
 from server.dealers import models as dealer_models
 from server.identity import models as identity_models
@@ -14,6 +15,7 @@ from server.inventory import models as inventory_models
 from server.jobs import models as job_models
 from server.orders import models as order_models
 from server.pricelists import models as pricelist_models
+from server.promotions import models as promotion_models
 from server.quotes import models as quote_models
 from server.regions import models as region_models
 from server.warehouses import models as warehouse_models
@@ -25,12 +27,14 @@ __all__ = [
     "account_models",
     "audit_models",
     "catalog_models",
+    "claim_models",
     "dealer_models",
     "identity_models",
     "inventory_models",
     "job_models",
     "order_models",
     "pricelist_models",
+    "promotion_models",
     "quote_models",
     "region_models",
     "target_metadata",

@@ -265,3 +265,9 @@ async def dealer_pricing_facts(
         regions=tuple(RegionCode(code=c, depth=d) for c, d in sorted(regions.items())),
         segments=frozenset(dealer.segments or ()),
     )
+
+
+async def active_dealer_ids(session: AsyncSession) -> list[uuid.UUID]:
+    """Every active dealer's id (pilot reports walk them)."""
+    stmt = select(Dealer.id).where(Dealer.status == DealerStatus.ACTIVE).order_by(Dealer.code)
+    return list((await session.execute(stmt)).scalars())

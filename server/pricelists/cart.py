@@ -24,6 +24,7 @@ from server.pricelists.loading import (
     load_dealer_facts,
     load_heads,
     load_lists_with_items,
+    load_promotion_steps,
     load_sku_rules,
 )
 from server.pricing import (
@@ -159,16 +160,17 @@ async def price_for_dealer(
     lists = await load_lists_with_items(
         session, heads, candidate_lists(heads, dealer, currency, now), rules
     )
+    promotions = await load_promotion_steps(session, cache, revision, currency)
+    bundles = tuple(
+        step for step in await bundle_steps(session, cache, revision) if step.currency == currency
+    )
     context = PricingContext(
         dealer=dealer,
         currency=currency,
         price_lists=lists,
         now=now,
-        order_steps=tuple(
-            step
-            for step in await bundle_steps(session, cache, revision)
-            if step.currency == currency
-        ),
+        line_steps=promotions.line_steps,
+        order_steps=(*promotions.order_steps, *bundles),
     )
     try:
         priced = price_cart(context, lines)

@@ -32,6 +32,7 @@ from server.pricing import (
     Scope,
     VolumeBreak,
 )
+from server.promotions.service import PromotionSteps, live_promotion_steps
 
 Executor = AsyncConnection | AsyncSession
 
@@ -85,6 +86,7 @@ class PricingCache:
         self._reader: AsyncEngine | None = None
         self._pool: Any = None
         self._bundles: tuple[int, tuple[Any, ...]] | None = None
+        self._promotions: dict[str, tuple[int, PromotionSteps]] = {}
         self._pool_lock = asyncio.Lock()
 
     def reader(self, database: Database) -> AsyncEngine:
@@ -138,6 +140,13 @@ class PricingCache:
 
     def store_bundles(self, revision: int, steps: tuple[Any, ...]) -> None:
         self._bundles = (revision, steps)
+
+    def promotions(self, revision: int, currency: str) -> PromotionSteps | None:
+        found = self._promotions.get(currency)
+        return found[1] if found is not None and found[0] == revision else None
+
+    def store_promotions(self, revision: int, currency: str, steps: PromotionSteps) -> None:
+        self._promotions[currency] = (revision, steps)
 
     def heads(self, revision: int) -> Heads | None:
         if self._heads is not None and self._heads[0] == revision:
@@ -281,3 +290,20 @@ async def load_lists_with_items(
     for entry in (await executor.execute(stmt)).all():
         items[entry.price_list_id][entry.sku_code] = price_item(entry, rules[entry.sku_code])
     return tuple(msgspec.structs.replace(pl, items=items[row_id]) for row_id, pl in by_row.items())
+
+
+async def load_promotion_steps(
+    executor: Executor, cache: PricingCache, revision: int, currency: str
+) -> PromotionSteps:
+    """Every live price promotion as pipeline steps, cached for this revision.
+
+    Publishing or archiving a promotion bumps the catalog revision; windows, tiers, regions,
+    segments, dealers and pilot groups are checked by each step against the priced dealer
+    and ``now``, so one cached set serves every dealer.
+    """
+    cached = cache.promotions(revision, currency)
+    if cached is not None:
+        return cached
+    steps = await live_promotion_steps(executor, currency)
+    cache.store_promotions(revision, currency, steps)
+    return steps

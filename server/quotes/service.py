@@ -385,3 +385,48 @@ async def convert_for_order(
             raise Conflict("quote_expired", "报价已过期，请重新报价", "The quote has expired")
         return quote
     return await accept(session, actor, quote_id, now)
+
+
+class DealerActivity(msgspec.Struct, frozen=True, kw_only=True):
+    """What a dealer quoted in a period: documents, distinct SKUs, amount (fen)."""
+
+    documents: int
+    skus: frozenset[str]
+    amount: int
+
+
+async def dealer_activity(
+    session: AsyncSession,
+    dealer_ids: Sequence[uuid.UUID],
+    since: datetime | None,
+    until: datetime | None,
+) -> dict[uuid.UUID, DealerActivity]:
+    """Per dealer, the quotes created in ``[since, until)`` (drafts and expired ones too)."""
+    if not dealer_ids:
+        return {}
+    stmt = select(Quote.id, Quote.dealer_id, Quote.amount).where(Quote.dealer_id.in_(dealer_ids))
+    if since is not None:
+        stmt = stmt.where(Quote.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(Quote.created_at < until)
+    quotes = (await session.execute(stmt)).all()
+    by_quote = {q.id: q.dealer_id for q in quotes}
+    skus: dict[uuid.UUID, set[str]] = {}
+    ids = list(by_quote)
+    for start in range(0, len(ids), 1000):
+        rows = await session.execute(
+            select(QuoteLine.quote_id, QuoteLine.sku_code).where(
+                QuoteLine.quote_id.in_(ids[start : start + 1000]), QuoteLine.gift.is_(False)
+            )
+        )
+        for quote_id, sku in rows:
+            skus.setdefault(by_quote[quote_id], set()).add(sku)
+    out: dict[uuid.UUID, DealerActivity] = {}
+    for q in quotes:
+        prev = out.get(q.dealer_id)
+        out[q.dealer_id] = DealerActivity(
+            documents=(prev.documents if prev else 0) + 1,
+            skus=frozenset(skus.get(q.dealer_id, ())),
+            amount=(prev.amount if prev else 0) + q.amount,
+        )
+    return out

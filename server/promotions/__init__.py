@@ -1,0 +1,48 @@
+"""Promotions (促销政策): mechanics, eligibility, windows, budgets, pilots.
+
+Other domains use:
+
+    live_promotion_steps(executor, currency) -> PromotionSteps   (pricing loader)
+    claimable_promotions(session, dealer_facts, now) -> [Promotion]
+    consume_budget(session, promotion, dealer_id, amount=, count=, key=) -> bool
+    release_budget(session, key) -> bool
+    accrue_rebates(session, dealer_id, order_reference, amounts_by_sku, now) -> {code: fen}
+    (pilots: ``server.promotions.pilots``, imported by the routes only: it reads quotes)
+"""
+
+from server.promotions.budgets import BudgetExhausted, consume_budget, release_budget
+from server.promotions.models import Promotion, PromotionStatus
+from server.promotions.rebates import accrue_rebates
+from server.promotions.schemas import CLAIMABLE_KINDS, DisplayFee, SellOut
+from server.promotions.service import (
+    PromotionSteps,
+    claimable_promotions,
+    eligibility_of,
+    get_promotion,
+    is_claimable,
+    live_promotion_steps,
+    mechanic_of,
+    promotion_out,
+    promotion_skus,
+)
+
+__all__ = [
+    "CLAIMABLE_KINDS",
+    "BudgetExhausted",
+    "DisplayFee",
+    "Promotion",
+    "PromotionStatus",
+    "PromotionSteps",
+    "SellOut",
+    "accrue_rebates",
+    "claimable_promotions",
+    "consume_budget",
+    "eligibility_of",
+    "get_promotion",
+    "is_claimable",
+    "live_promotion_steps",
+    "mechanic_of",
+    "promotion_out",
+    "promotion_skus",
+    "release_budget",
+]

@@ -1,0 +1,79 @@
+"""Pilots: a promotion runs for a deterministic share of its eligible dealers.
+
+A dealer's group is ``pilot_bucket(promotion id, dealer id) < share`` (``server.pricing``):
+stable across processes and restarts, independent per promotion. The control group is the
+rest of the eligible dealers: they never see the promotion in prices or claims.
+
+The report compares the two groups over the promotion's window. This branch has no orders
+table yet, so it reads quotes (CPQ 报价) as the stand-in for ordering activity.
+TODO(orders): switch ``dealer_activity`` to submitted orders once the orders domain lands.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.dealers.service import active_dealer_ids, dealer_pricing_facts
+from server.pricing import in_pilot
+from server.promotions.models import Promotion
+from server.promotions.schemas import PilotGroupOut, PilotReportOut
+from server.promotions.service import eligibility_of
+from server.quotes.service import DealerActivity, dealer_activity
+
+
+def pilot_group(p: Promotion, dealer_id: uuid.UUID) -> str | None:
+    """``test`` or ``control`` for a pilot promotion (None when it is not a pilot)."""
+    if p.pilot_share_bp is None:
+        return None
+    return "test" if in_pilot(str(p.id), str(dealer_id), p.pilot_share_bp) else "control"
+
+
+def _group(
+    name: str, dealers: list[uuid.UUID], activity: dict[uuid.UUID, DealerActivity]
+) -> PilotGroupOut:
+    rows = [activity[d] for d in dealers if d in activity]
+    documents = sum(r.documents for r in rows)
+    amount = sum(r.amount for r in rows)
+    n = len(dealers)
+    return PilotGroupOut(
+        group=name,
+        dealers=n,
+        active_dealers=len(rows),
+        documents=documents,
+        documents_per_dealer=round(documents / n, 3) if n else 0.0,
+        distinct_skus_per_active_dealer=round(sum(len(r.skus) for r in rows) / len(rows), 3)
+        if rows
+        else 0.0,
+        amount=amount,
+        amount_per_dealer=round(amount / n, 1) if n else 0.0,
+    )
+
+
+async def pilot_report(
+    session: AsyncSession, p: Promotion, now: datetime | None = None
+) -> PilotReportOut:
+    """Test vs control: quote frequency, SKU breadth and amount per dealer in the window."""
+    base = msgspec.structs.replace(
+        eligibility_of(p), pilot_share_bp=None, starts_at=None, ends_at=None
+    )
+    test: list[uuid.UUID] = []
+    control: list[uuid.UUID] = []
+    at = now or p.starts_at or datetime.now().astimezone()
+    for dealer_id in await active_dealer_ids(session):
+        facts = await dealer_pricing_facts(session, dealer_id)
+        if not base.admits(facts, at):
+            continue
+        (test if pilot_group(p, dealer_id) != "control" else control).append(dealer_id)
+    activity = await dealer_activity(session, test + control, p.starts_at, p.ends_at)
+    return PilotReportOut(
+        promotion_id=p.id,
+        share_bp=p.pilot_share_bp,
+        source="quotes",
+        note="TODO: read orders once the orders domain is merged; quotes stand in for orders",
+        test=_group("test", test, activity),
+        control=_group("control", control, activity),
+    )
