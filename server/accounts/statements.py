@@ -48,7 +48,9 @@ async def dealer_statement(
     timezone: str = "Asia/Shanghai",
 ) -> StatementOut:
     """The statement of one dealer for the days ``start``..``end`` (brand time zone)."""
-    if end < start or (end - start).days >= MAX_DAYS:
+    # Dates far outside the trading era (year 1, year 9999) overflow when shifted to UTC.
+    in_era = date(2000, 1, 1) <= start and end <= date(2099, 12, 31)
+    if not in_era or end < start or (end - start).days >= MAX_DAYS:
         raise Invalid(
             "period_invalid",
             "对账期间不合法（最长一年）",

@@ -70,6 +70,14 @@ def window(
     starts_on: date | None, ends_on: date | None, timezone: str
 ) -> tuple[datetime | None, datetime | None]:
     """Inclusive brand-time-zone days as a half-open UTC window."""
+    for day in (starts_on, ends_on):
+        # Year 1 or 9999 would overflow once shifted to UTC: refuse, never 500.
+        if day is not None and not date(2000, 1, 1) <= day <= date(2099, 12, 31):
+            raise Invalid(
+                "promotion_window_invalid",
+                "促销日期超出范围（2000–2099 年）",
+                "Promotion dates must fall in 2000-2099",
+            )
     zone = ZoneInfo(timezone)
     starts_at = datetime.combine(starts_on, time(0), zone) if starts_on else None
     ends_at = datetime.combine(ends_on + timedelta(days=1), time(0), zone) if ends_on else None
