@@ -95,6 +95,9 @@ def live_server(
 @settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
+    # The same cases every run, so CI's verdict is reproducible; raise
+    # CHANNELHUB_FUZZ_EXAMPLES (or drop this locally) to explore further.
+    derandomize=True,
     suppress_health_check=[
         HealthCheck.too_slow,
         HealthCheck.filter_too_much,
