@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,9 @@ class Database:
             database = self.url.database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+                # Switch the file to WAL once, before any pooled connection races to do it.
+                with contextlib.closing(sqlite3.connect(database, timeout=30)) as conn:
+                    conn.execute("PRAGMA journal_mode=WAL")
             self.engine = _sqlite_engine(settings.url, settings.echo, immediate=True)
             self.read_engine = _sqlite_engine(settings.url, settings.echo, immediate=False)
         else:
