@@ -67,15 +67,29 @@ async def publish_many(
     entity: str,
     changes: Sequence[tuple[str, Op, Any]],
 ) -> int:
-    """Append many ``(key, op, payload)`` changes to one scope with one version bump.
+    """Append many ``(key, op, payload)`` changes of one entity to one scope (one version bump).
+
+    See :func:`publish_changes`. Returns the last version.
+    """
+    return await publish_changes(
+        session, scope, [(entity, key, op, payload) for key, op, payload in changes]
+    )
+
+
+async def publish_changes(
+    session: AsyncSession,
+    scope: str,
+    changes: Sequence[tuple[str, str, Op, Any]],
+) -> int:
+    """Append many ``(entity, key, op, payload)`` changes to one scope with one version bump.
 
     Same guarantees as :func:`publish` (the scope row lock orders commits), but one
     statement reserves ``len(changes)`` consecutive versions and one bulk insert writes
     them: publishing a 50,000-item price list stays one short burst. Returns the last version.
     """
     if not changes:
-        raise ValueError("publish_many needs at least one change")
-    for _, op, _ in changes:
+        raise ValueError("publish_changes needs at least one change")
+    for _, _, op, _ in changes:
         if op not in ("upsert", "delete"):
             raise ValueError(f"op must be 'upsert' or 'delete', not {op!r}")
     count = len(changes)
@@ -100,7 +114,7 @@ async def publish_many(
             "data": None if op == "delete" else _encoder.encode(payload),
             "created_at": now,
         }
-        for n, (key, op, payload) in enumerate(changes)
+        for n, (entity, key, op, payload) in enumerate(changes)
     ]
     for start in range(0, count, 5000):
         await session.execute(insert(sync_change), rows[start : start + 5000])

@@ -161,7 +161,7 @@ async def set_credit_limit(
     before = accounts[AccountKind.CREDIT].credit_limit
     accounts[AccountKind.CREDIT].credit_limit = limit
     await session.flush()
-    publish_balance_change(session, dealer_id)
+    publish_balance_change(session, dealer_id, accounts)
     record(
         session,
         actor,

@@ -110,39 +110,7 @@ def split_amount(
     return parts, remaining
 
 
-async def hold_funds(
-    session: AsyncSession,
-    dealer_id: uuid.UUID,
-    reference: str,
-    amount: int,
-    sources: Sequence[AccountKind | str],
-    *,
-    rebate_cap_bp: int = 0,
-) -> Hold:
-    """Hold ``amount`` fen from the sources in order, all or nothing (409 ``funds_insufficient``).
-
-    Idempotent by reference: a repeated hold answers the existing one (another amount or
-    dealer for the same reference is 409 ``hold_reference_conflict``).
-    """
-    if not isinstance(reference, str) or not 0 < len(reference) <= 64:
-        raise Invalid("reference_invalid", "业务单号不合法", "A reference is 1 to 64 characters")
-    check_amount(amount)
-    kinds = _check_sources(sources)
-    if isinstance(rebate_cap_bp, bool) or not 0 <= rebate_cap_bp <= BASIS_POINTS:
-        raise Invalid(
-            "rebate_cap_invalid", "返利抵扣上限不合法", "The rebate cap is 0..10000 basis points"
-        )
-    dealer = await get_or_404(session, Dealer, dealer_id, "dealer")
-    accounts = await lock_accounts(session, dealer_id)
-    existing = await _find(session, reference)
-    if existing is not None:
-        if existing.dealer_id != dealer_id or existing.amount != amount:
-            raise Conflict(
-                "hold_reference_conflict",
-                "该单号已冻结了不同的金额",
-                "This reference already holds a different amount",
-            )
-        return _view(existing)
+async def _check_dealer(session: AsyncSession, dealer: Dealer, kinds: list[AccountKind]) -> None:
     if dealer.status is not DealerStatus.ACTIVE:
         raise Conflict("dealer_inactive", "经销商已停用", "The dealer is not active")
     if AccountKind.CREDIT in kinds:
@@ -153,6 +121,51 @@ async def hold_funds(
                 "该经销商等级须先款后货，不能使用信用额度",
                 "This dealer's tier must prepay: credit cannot pay",
             )
+
+
+async def hold_funds(
+    session: AsyncSession,
+    dealer_id: uuid.UUID,
+    reference: str,
+    amount: int,
+    sources: Sequence[AccountKind | str],
+    *,
+    rebate_cap_bp: int = 0,
+    dealer_checked: bool = False,
+    new_reference: bool = False,
+) -> Hold:
+    """Hold ``amount`` fen from the sources in order, all or nothing (409 ``funds_insufficient``).
+
+    Idempotent by reference: a repeated hold answers the existing one (another amount or
+    dealer for the same reference is 409 ``hold_reference_conflict``).
+
+    Order placement has already checked what the first two steps re-read: ``dealer_checked``
+    (the dealer is active and its tier allows these sources) skips loading the dealer, and
+    ``new_reference`` (the reference is the id of the order being created) skips the replay
+    lookup and the savepoint; a twin then fails on the unique reference when the caller's
+    transaction flushes.
+    """
+    if not isinstance(reference, str) or not 0 < len(reference) <= 64:
+        raise Invalid("reference_invalid", "业务单号不合法", "A reference is 1 to 64 characters")
+    check_amount(amount)
+    kinds = _check_sources(sources)
+    if isinstance(rebate_cap_bp, bool) or not 0 <= rebate_cap_bp <= BASIS_POINTS:
+        raise Invalid(
+            "rebate_cap_invalid", "返利抵扣上限不合法", "The rebate cap is 0..10000 basis points"
+        )
+    dealer = None if dealer_checked else await get_or_404(session, Dealer, dealer_id, "dealer")
+    accounts = await lock_accounts(session, dealer_id)
+    existing = None if new_reference else await _find(session, reference)
+    if existing is not None:
+        if existing.dealer_id != dealer_id or existing.amount != amount:
+            raise Conflict(
+                "hold_reference_conflict",
+                "该单号已冻结了不同的金额",
+                "This reference already holds a different amount",
+            )
+        return _view(existing)
+    if dealer is not None:
+        await _check_dealer(session, dealer, kinds)
     parts, short = split_amount(accounts, amount, kinds, rebate_cap_bp)
     if short:
         raise Conflict(
@@ -174,14 +187,17 @@ async def hold_funds(
         sources=",".join(kinds),
         rebate_cap_bp=rebate_cap_bp,
     )
-    try:
-        async with session.begin_nested():
-            session.add(hold)
-            await session.flush()
-    except IntegrityError as exc:  # the reference is another dealer's (invisible to this session)
-        raise Conflict(
-            "hold_reference_conflict", "该单号已被使用", "This reference is already in use"
-        ) from exc
+    if new_reference:
+        session.add(hold)
+    else:
+        try:
+            async with session.begin_nested():
+                session.add(hold)
+                await session.flush()
+        except IntegrityError as exc:  # the reference is another dealer's (invisible here)
+            raise Conflict(
+                "hold_reference_conflict", "该单号已被使用", "This reference is already in use"
+            ) from exc
     post_entry(
         session,
         accounts,

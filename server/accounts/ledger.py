@@ -57,25 +57,7 @@ def check_amount(amount: int, what: str = "amount") -> int:
 async def lock_accounts(
     session: AsyncSession, dealer_id: uuid.UUID, currency: str = "CNY"
 ) -> Accounts:
-    """Create the dealer's accounts if missing, then lock them all in kind order."""
-    await session.execute(
-        insert_ignoring_duplicates(
-            session,
-            LedgerAccount,
-            [
-                {
-                    "id": uuid.uuid4(),
-                    "dealer_id": dealer_id,
-                    "kind": kind,
-                    "currency": currency,
-                    "balance": 0,
-                    "credit_limit": 0,
-                    "updated_at": utcnow(),
-                }
-                for kind in AccountKind
-            ],
-        )
-    )
+    """Lock the dealer's accounts in kind order, creating the missing ones first."""
     stmt = (
         select(LedgerAccount)
         .where(LedgerAccount.dealer_id == dealer_id)
@@ -84,6 +66,26 @@ async def lock_accounts(
         .execution_options(populate_existing=True)
     )
     rows = (await session.execute(stmt)).scalars().all()
+    if len(rows) < len(AccountKind):  # only a dealer's first ledger write gets here
+        await session.execute(
+            insert_ignoring_duplicates(
+                session,
+                LedgerAccount,
+                [
+                    {
+                        "id": uuid.uuid4(),
+                        "dealer_id": dealer_id,
+                        "kind": kind,
+                        "currency": currency,
+                        "balance": 0,
+                        "credit_limit": 0,
+                        "updated_at": utcnow(),
+                    }
+                    for kind in AccountKind
+                ],
+            )
+        )
+        rows = (await session.execute(stmt)).scalars().all()
     return {row.kind: row for row in rows}
 
 
@@ -170,7 +172,7 @@ def post_entry(
             )
         )
         account.balance += value
-    publish_balance_change(session, dealer_id)
+    publish_balance_change(session, dealer_id, accounts)
     return entry
 
 

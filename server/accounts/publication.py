@@ -8,15 +8,30 @@ wires this one function to ``sync.publish`` with scope ``dealer:{id}``.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 _KEY = "accounts.balance_changes"
+_ACCOUNTS = "accounts.locked"
 
 
-def publish_balance_change(session: AsyncSession, dealer_id: uuid.UUID) -> None:
-    """Record that this dealer's balances changed."""
+def publish_balance_change(
+    session: AsyncSession, dealer_id: uuid.UUID, accounts: dict[Any, Any] | None = None
+) -> None:
+    """Record that this dealer's balances changed.
+
+    ``accounts``: the dealer's locked account rows (kind -> row) the change went through; the
+    publisher then reads the balances from them instead of querying again.
+    """
     session.info.setdefault(_KEY, set()).add(dealer_id)
+    if accounts:
+        session.info.setdefault(_ACCOUNTS, {})[dealer_id] = accounts
+
+
+def locked_accounts(session: AsyncSession, dealer_id: uuid.UUID) -> dict[Any, Any] | None:
+    """The account rows a balance change of this transaction went through, if noted."""
+    return session.info.get(_ACCOUNTS, {}).get(dealer_id)
 
 
 def pending_balance_changes(session: AsyncSession) -> set[uuid.UUID]:

@@ -11,12 +11,14 @@ from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from server.db.base import DealerOwned
 
 DEALER_KEY = "dealer_scope"
+_CRITERIA_KEY = "dealer_scope_criteria"
 
 
 def scope_to_dealer(session: Any, dealer_id: uuid.UUID) -> None:
     """From now on this session only sees rows of ``dealer_id`` (AsyncSession or Session)."""
     info = session.info
     info[DEALER_KEY] = dealer_id
+    info.pop(_CRITERIA_KEY, None)
 
 
 def dealer_scope(session: Any) -> uuid.UUID | None:
@@ -30,10 +32,12 @@ def _filter_dealer_rows(state: ORMExecuteState) -> None:
         return
     if state.is_column_load or state.is_relationship_load:
         return
-    state.statement = state.statement.options(
-        with_loader_criteria(
+    # Built once per session: constructing the option costs more than the query it filters.
+    criteria = state.session.info.get(_CRITERIA_KEY)
+    if criteria is None:
+        criteria = state.session.info[_CRITERIA_KEY] = with_loader_criteria(
             DealerOwned,
             lambda cls: cls.dealer_id == dealer_id,
             include_aliases=True,
         )
-    )
+    state.statement = state.statement.options(criteria)

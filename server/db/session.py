@@ -116,3 +116,29 @@ async def transaction(database: Database) -> AsyncIterator[AsyncSession]:
         raise
     finally:
         await session.close()
+
+
+def snapshot_notes(session: AsyncSession) -> dict[str, Any]:
+    """A copy of what domains noted on the session (two container levels deep).
+
+    Taken before a savepoint whose rollback the caller recovers from: what was noted inside
+    it (changes to publish, pokes, locked rows) must go with it (see :func:`restore_notes`).
+    """
+    return {key: _copy_note(value) for key, value in session.info.items()}
+
+
+def restore_notes(session: AsyncSession, snapshot: dict[str, Any]) -> None:
+    session.info.clear()
+    session.info.update(snapshot)
+
+
+def _copy_note(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy_shallow(v) for k, v in value.items()}  # type: ignore[misc]
+    return _copy_shallow(value)
+
+
+def _copy_shallow(value: Any) -> Any:
+    if isinstance(value, dict | list | set):
+        return type(value)(value)  # type: ignore[arg-type]
+    return value

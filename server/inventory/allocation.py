@@ -26,6 +26,7 @@ from server.inventory.reservations import (
     Reservation,
     StockLine,
     get_reservation,
+    reserve_new,
     reserve_stock,
 )
 from server.inventory.stock import check_quantity, read_levels
@@ -103,10 +104,18 @@ async def allocate(
     lines: Sequence[OrderLine],
     *,
     allow_backorder: bool,
+    region_codes: Sequence[str] | None = None,
 ) -> Allocation:
-    """Split each line over the dealer's warehouses by priority (reads only; reserves nothing)."""
+    """Split each line over the dealer's warehouses by priority (reads only; reserves nothing).
+
+    ``region_codes``: the dealer's regions when the caller has them already loaded.
+    """
     wanted = _merge(lines)
-    warehouses = await dealer_warehouses(session, dealer_id)
+    warehouses = (
+        await dealer_warehouses(session, dealer_id)
+        if region_codes is None
+        else await serving_warehouses(session, region_codes)
+    )
     levels = await read_levels(session, [(w, s) for w in warehouses for s in wanted])
     chosen: list[StockLine] = []
     missing: list[OrderLine] = []
@@ -146,17 +155,25 @@ async def reserve_for_dealer(
     lines: Sequence[OrderLine],
     *,
     allow_backorder: bool,
+    region_codes: Sequence[str] | None = None,
+    new_reference: bool = False,
 ) -> Reservation:
     """Allocate and reserve in one step; a race lost to another order re-allocates (3 tries).
 
-    Idempotent by reference: an order already reserved answers its reservation.
+    Idempotent by reference: an order already reserved answers its reservation. A caller that
+    knows the reference is new (``new_reference``: the order it is creating) skips that lookup;
+    see ``reserve_new``.
     """
-    try:
-        return await get_reservation(session, reference)
-    except NotFound:
-        pass
+    if not new_reference:
+        try:
+            return await get_reservation(session, reference)
+        except NotFound:
+            pass
+    reserve = reserve_new if new_reference else reserve_stock
     for attempt in range(_RETRIES):
-        allocation = await allocate(session, dealer_id, lines, allow_backorder=allow_backorder)
+        allocation = await allocate(
+            session, dealer_id, lines, allow_backorder=allow_backorder, region_codes=region_codes
+        )
         if not allocation.lines:
             raise Conflict(
                 "stock_insufficient",
@@ -168,7 +185,7 @@ async def reserve_for_dealer(
                 ],
             )
         try:
-            return await reserve_stock(
+            return await reserve(
                 session,
                 reference,
                 allocation.lines,

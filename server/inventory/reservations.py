@@ -27,7 +27,7 @@ from server.inventory.models import (
     StockReservation,
     StockReservationLine,
 )
-from server.inventory.stock import Key, check_quantity, move, read_levels
+from server.inventory.stock import Delta, Key, check_quantity, move_many, read_levels
 
 
 class StockLine(msgspec.Struct, frozen=True, kw_only=True):
@@ -197,41 +197,12 @@ async def reserve_stock(
             session.add(reservation)
             # The unique reference is claimed first: a concurrent twin waits here, then fails.
             await session.flush()
-            for (warehouse_id, sku_id), quantity in merged.items():
-                if not await move(
-                    session,
-                    warehouse_id,
-                    sku_id,
-                    MovementKind.RESERVATION,
-                    reserved=quantity,
-                    reference=reference,
-                ):
-                    short.append((warehouse_id, sku_id))
+            short = await _reserve_rows(session, reference, merged)
             if short:
                 raise _Short
-            rows = [
-                StockReservationLine(
-                    reservation_id=reservation.id, warehouse_id=w, sku_id=s, quantity=q
-                )
-                for (w, s), q in merged.items()
-            ]
-            session.add_all(rows)
+            rows = _reservation_rows(session, reservation, merged)
     except _Short:
-        levels = await read_levels(session, short)
-        raise Conflict(
-            "stock_insufficient",
-            "库存不足",
-            "Not enough stock for some lines",
-            shortLines=[
-                {
-                    "warehouseId": str(w),
-                    "skuId": str(s),
-                    "requested": merged[(w, s)],
-                    "available": levels[(w, s)].available if (w, s) in levels else 0,
-                }
-                for w, s in short
-            ],
-        ) from None
+        raise await _short_conflict(session, merged, short) from None
     except IntegrityError as exc:
         # A twin committed this reference while we waited on its key: answer as a replay.
         answer = await _existing_answer(session, reference, merged)
@@ -245,6 +216,83 @@ async def reserve_stock(
     return _view(reservation, rows)
 
 
+async def reserve_new(
+    session: AsyncSession,
+    reference: str,
+    lines: Sequence[StockLine],
+    *,
+    dealer_id: uuid.UUID | None = None,
+    backordered: Sequence[OrderLine] = (),
+) -> Reservation:
+    """Reserve for a reference the caller knows is new (an order id it is creating).
+
+    No replay lookup and no savepoint: a short line moves nothing (409 ``stock_insufficient``),
+    and a twin using the same reference fails on the unique reference when the caller's
+    transaction flushes, which the caller turns into its own replay answer.
+    """
+    check_reference(reference)
+    merged = merge_lines(lines)
+    short = await _reserve_rows(session, reference, merged)
+    if short:
+        raise await _short_conflict(session, merged, short)
+    reservation = StockReservation(
+        id=uuid.uuid4(),
+        reference=reference,
+        dealer_id=dealer_id,
+        backordered=[msgspec.to_builtins(b) for b in backordered],
+    )
+    session.add(reservation)
+    return _view(reservation, _reservation_rows(session, reservation, merged))
+
+
+async def _reserve_rows(session: AsyncSession, reference: str, merged: dict[Key, int]) -> list[Key]:
+    return await move_many(
+        session,
+        MovementKind.RESERVATION,
+        [Delta(w, s, reserved=q) for (w, s), q in merged.items()],
+        reference=reference,
+    )
+
+
+def _reservation_rows(
+    session: AsyncSession, reservation: StockReservation, merged: dict[Key, int]
+) -> list[StockReservationLine]:
+    rows = [
+        StockReservationLine(
+            reservation_id=reservation.id,
+            warehouse_id=w,
+            sku_id=s,
+            quantity=q,
+            shipped=0,
+            released=0,
+            returned=0,
+        )
+        for (w, s), q in merged.items()
+    ]
+    session.add_all(rows)
+    return rows
+
+
+async def _short_conflict(
+    session: AsyncSession, merged: dict[Key, int], short: list[Key]
+) -> Conflict:
+    levels = await read_levels(session, short)
+    return Conflict(
+        "stock_insufficient",
+        "库存不足",
+        "Not enough stock for some lines",
+        shortLines=[
+            {
+                "warehouseId": str(w),
+                "skuId": str(s),
+                "requested": merged[(w, s)],
+                "available": levels[(w, s)].available if (w, s) in levels else 0,
+            }
+            for w, s in short
+        ],
+    )
+
+
 async def release_reservation(session: AsyncSession, reference: str) -> Reservation:
     """Give back whatever is still reserved (cancel); releasing twice changes nothing."""
     reservation = await _load(session, reference, lock=True)
@@ -253,18 +301,16 @@ async def release_reservation(session: AsyncSession, reference: str) -> Reservat
             "reservation_not_found", "预占记录不存在", "No reservation for this reference"
         )
     lines = await _lines(session, reservation.id)
-    for line in lines:
-        open_quantity = line.quantity - line.shipped - line.released
+    opened = [(line, line.quantity - line.shipped - line.released) for line in lines]
+    short = await move_many(
+        session,
+        MovementKind.RELEASE,
+        [Delta(ln.warehouse_id, ln.sku_id, reserved=-q) for ln, q in opened if q > 0],
+        reference=reference,
+    )
+    assert not short, "a reservation's open quantity is always reserved"
+    for line, open_quantity in opened:
         if open_quantity > 0:
-            moved = await move(
-                session,
-                line.warehouse_id,
-                line.sku_id,
-                MovementKind.RELEASE,
-                reserved=-open_quantity,
-                reference=reference,
-            )
-            assert moved, "a reservation's open quantity is always reserved"
             line.released += open_quantity
     _settle_status(reservation, lines)
     await session.flush()
@@ -296,18 +342,15 @@ async def ship_reserved(
                 "Shipping more than is reserved for this reference",
                 errors=[{"key": "lines", "message": f"warehouse {key[0]} sku {key[1]}"}],
             )
+    short = await move_many(
+        session,
+        MovementKind.SHIPMENT,
+        [Delta(k[0], k[1], on_hand=-q, reserved=-q) for k, q in wanted.items() if q > 0],
+        reference=reference,
+    )
+    assert not short, "reserved goods are always on hand"
     for key, quantity in wanted.items():
         if quantity > 0:
-            moved = await move(
-                session,
-                key[0],
-                key[1],
-                MovementKind.SHIPMENT,
-                on_hand=-quantity,
-                reserved=-quantity,
-                reference=reference,
-            )
-            assert moved, "reserved goods are always on hand"
             by_key[key].shipped += quantity
     _settle_status(reservation, rows)
     await session.flush()
@@ -335,19 +378,15 @@ async def return_stock(
                 "Returning more than was shipped for this reference",
                 errors=[{"key": "lines", "message": f"warehouse {key[0]} sku {key[1]}"}],
             )
+    if await move_many(
+        session,
+        MovementKind.RETURN,
+        [Delta(k[0], k[1], on_hand=q) for k, q in wanted.items()],
+        reference=reference,
+        reason=reason,
+    ):
+        raise Conflict("stock_too_large", "库存数量超出上限", "On hand would exceed the maximum")
     for key, quantity in wanted.items():
-        if not await move(
-            session,
-            key[0],
-            key[1],
-            MovementKind.RETURN,
-            on_hand=quantity,
-            reference=reference,
-            reason=reason,
-        ):
-            raise Conflict(
-                "stock_too_large", "库存数量超出上限", "On hand would exceed the maximum"
-            )
         by_key[key].returned += quantity
     await session.flush()
     return _view(reservation, rows)

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, select, update
+import msgspec
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.catalog.models import Sku
@@ -21,8 +24,14 @@ from server.db.base import utcnow
 from server.db.dialect import insert_ignoring_duplicates
 from server.db.repository import get_or_404
 from server.errors import Conflict, Invalid
-from server.inventory.models import MovementKind, StockLevel, StockMovement
-from server.inventory.publication import publish_stock_change
+from server.inventory.models import (
+    MovementKind,
+    SkuSafetyStock,
+    StockLevel,
+    StockMovement,
+    WarehouseStockPolicy,
+)
+from server.inventory.publication import note_stock_level
 from server.warehouses.models import Warehouse
 
 MAX_QUANTITY = 100_000_000
@@ -59,6 +68,125 @@ async def ensure_levels(session: AsyncSession, keys: list[Key]) -> None:
         await session.execute(insert_ignoring_duplicates(session, StockLevel, rows))
 
 
+class Delta(msgspec.Struct, frozen=True):
+    """One change of one (warehouse, SKU): how much on hand and reserved move."""
+
+    warehouse_id: uuid.UUID
+    sku_id: uuid.UUID
+    on_hand: int = 0
+    reserved: int = 0
+
+
+def _safety_of_row() -> Any:
+    """The safety stock that applies to the updated row, read inside the UPDATE itself."""
+    by_sku = (
+        select(SkuSafetyStock.quantity)
+        .where(SkuSafetyStock.sku_id == StockLevel.sku_id)
+        .scalar_subquery()
+    )
+    by_warehouse = (
+        select(WarehouseStockPolicy.safety_stock)
+        .where(WarehouseStockPolicy.warehouse_id == StockLevel.warehouse_id)
+        .scalar_subquery()
+    )
+    return func.coalesce(by_sku, by_warehouse, 0)
+
+
+async def move_many(
+    session: AsyncSession,
+    kind: MovementKind,
+    deltas: Sequence[Delta],
+    *,
+    reference: str = "",
+    reason: str = "",
+    actor_id: uuid.UUID | None = None,
+) -> list[Key]:
+    """Apply every delta or none; the keys that would break an invariant ([] when all applied).
+
+    Rows are updated one by one in (warehouse, SKU) order, so two writers never lock rows in
+    opposite orders; each ``UPDATE`` returns the new figures and the safety stock, from which
+    the band change is noted for publication. The movements are then appended in one insert.
+    When a row refuses, the rows moved are moved back (the transaction still holds their
+    locks) and nothing is appended; the band notes of those rows net out to no change.
+    """
+    merged: dict[Key, list[int]] = {}
+    for d in deltas:
+        if d.on_hand or d.reserved:
+            pair = merged.setdefault((d.warehouse_id, d.sku_id), [0, 0])
+            pair[0] += d.on_hand
+            pair[1] += d.reserved
+    keys = sorted(merged, key=lambda k: (str(k[0]), str(k[1])))
+    done: list[Key] = []
+    short: list[Key] = []
+    figures: dict[Key, tuple[int, int]] = {}
+    for key in keys:
+        on_hand, reserved = merged[key]
+        row = (await session.execute(_update(key, on_hand, reserved, checked=True))).first()
+        if row is None:
+            short.append(key)  # go on: the caller names every short line at once
+            continue
+        done.append(key)
+        figures_row: tuple[Any, ...] = tuple(row)
+        new_on_hand, new_reserved, safety = (int(x) for x in figures_row)
+        before = (new_on_hand - on_hand) - (new_reserved - reserved)
+        figures[key] = (before, safety)
+        note_stock_level(
+            session,
+            key[0],
+            key[1],
+            before=before,
+            after=new_on_hand - new_reserved,
+            safety=safety,
+        )
+    if short:
+        for key in reversed(done):
+            on_hand, reserved = merged[key]
+            await session.execute(_update(key, -on_hand, -reserved, checked=False))
+            before, safety = figures[key]
+            note_stock_level(session, key[0], key[1], before=before, after=before, safety=safety)
+        return short
+    if done:
+        now = utcnow()
+        await session.execute(
+            insert(StockMovement),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "at": now,
+                    "warehouse_id": w,
+                    "sku_id": s,
+                    "kind": kind,
+                    "on_hand_delta": merged[(w, s)][0],
+                    "reserved_delta": merged[(w, s)][1],
+                    "reference": reference,
+                    "reason": reason,
+                    "actor_id": actor_id,
+                }
+                for w, s in done
+            ],
+        )
+    return []
+
+
+def _update(key: Key, on_hand: int, reserved: int, *, checked: bool) -> Any:
+    stmt = update(StockLevel).where(StockLevel.warehouse_id == key[0], StockLevel.sku_id == key[1])
+    if checked:
+        stmt = stmt.where(
+            StockLevel.reserved + reserved >= 0,
+            StockLevel.on_hand + on_hand - (StockLevel.reserved + reserved) >= 0,
+            StockLevel.on_hand + on_hand <= MAX_ON_HAND,
+        )
+    return (
+        stmt.values(
+            on_hand=StockLevel.on_hand + on_hand,
+            reserved=StockLevel.reserved + reserved,
+            updated_at=utcnow(),
+        )
+        .returning(StockLevel.on_hand, StockLevel.reserved, _safety_of_row())
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def move(
     session: AsyncSession,
     warehouse_id: uuid.UUID,
@@ -72,40 +200,15 @@ async def move(
     actor_id: uuid.UUID | None = None,
 ) -> bool:
     """Apply one movement if the result keeps the invariants; False (and nothing done) if not."""
-    if on_hand == 0 and reserved == 0:
-        return True
-    result = await session.execute(
-        update(StockLevel)
-        .where(
-            StockLevel.warehouse_id == warehouse_id,
-            StockLevel.sku_id == sku_id,
-            StockLevel.reserved + reserved >= 0,
-            StockLevel.on_hand + on_hand - (StockLevel.reserved + reserved) >= 0,
-            StockLevel.on_hand + on_hand <= MAX_ON_HAND,
-        )
-        .values(
-            on_hand=StockLevel.on_hand + on_hand,
-            reserved=StockLevel.reserved + reserved,
-            updated_at=utcnow(),
-        )
-        .execution_options(synchronize_session=False)
+    short = await move_many(
+        session,
+        kind,
+        [Delta(warehouse_id, sku_id, on_hand, reserved)],
+        reference=reference,
+        reason=reason,
+        actor_id=actor_id,
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    session.add(
-        StockMovement(
-            warehouse_id=warehouse_id,
-            sku_id=sku_id,
-            kind=kind,
-            on_hand_delta=on_hand,
-            reserved_delta=reserved,
-            reference=reference,
-            reason=reason,
-            actor_id=actor_id,
-        )
-    )
-    publish_stock_change(session, warehouse_id, [sku_id])
-    return True
+    return not short
 
 
 async def read_level(

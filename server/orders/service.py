@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,11 +23,12 @@ from server.accounts import hold_funds
 from server.audit.service import record
 from server.catalog.service import sku_ids_by_code
 from server.db.repository import get_or_404, keyset_page
-from server.dealers.models import Dealer, DealerAddress, DealerStatus, DealerTier
+from server.db.session import restore_notes, snapshot_notes
+from server.dealers.models import Dealer, DealerAddress, DealerRegion, DealerStatus, DealerTier
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.identity.principal import Principal
 from server.inventory import OrderLine as StockOrderLine
-from server.inventory import reserve_for_dealer
+from server.inventory import Reservation, reserve_for_dealer
 from server.orders.models import Order, OrderEvent, OrderLine, OrderSettings, OrderStatus
 from server.orders.publication import note_order_change
 from server.orders.schemas import (
@@ -192,21 +193,59 @@ async def set_approval_threshold(
     return ThresholdOut(approval_threshold=value)
 
 
-async def _check_dealer(session: AsyncSession, dealer_id: uuid.UUID) -> tuple[Dealer, DealerTier]:
-    dealer = await get_or_404(session, Dealer, dealer_id, "dealer")
-    if dealer.status is not DealerStatus.ACTIVE:
-        raise Forbidden(
-            f"dealer_{dealer.status}",
-            "经销商已暂停或关闭，不能下单",
-            f"The dealer is {dealer.status}: ordering is refused",
+class _Gate(msgspec.Struct, frozen=True, kw_only=True):
+    """What placement needs of the dealer, read in one statement."""
+
+    requires_prepayment: bool
+    region_codes: tuple[str, ...]
+    approval_threshold: int
+
+
+async def _check_dealer(session: AsyncSession, dealer_id: uuid.UUID) -> _Gate:
+    """The dealer may order (active, known tier); its regions and the approval threshold."""
+    regions = (
+        select(func.aggregate_strings(DealerRegion.region_code, ","))
+        .where(DealerRegion.dealer_id == Dealer.id)
+        .scalar_subquery()
+    )
+    threshold = (
+        select(OrderSettings.approval_threshold).where(OrderSettings.id == 1).scalar_subquery()
+    )
+    row = (
+        await session.execute(
+            select(
+                Dealer.status, DealerTier.code, DealerTier.requires_prepayment, regions, threshold
+            )
+            .outerjoin(DealerTier, DealerTier.code == Dealer.tier_code)
+            .where(Dealer.id == dealer_id)
         )
-    tier = await get_or_404(session, DealerTier, dealer.tier_code, "tier")
-    return dealer, tier
+    ).first()
+    if row is None:
+        raise NotFound("dealer_not_found", "dealer 不存在", "dealer not found")
+    status, tier_code, requires_prepayment, region_csv, threshold_value = row
+    status = DealerStatus(status)
+    if status is not DealerStatus.ACTIVE:
+        raise Forbidden(
+            f"dealer_{status}",
+            "经销商已暂停或关闭，不能下单",
+            f"The dealer is {status}: ordering is refused",
+        )
+    if tier_code is None:
+        raise NotFound("tier_not_found", "tier 不存在", "tier not found")
+    return _Gate(
+        requires_prepayment=bool(requires_prepayment),
+        region_codes=tuple(sorted(region_csv.split(","))) if region_csv else (),
+        approval_threshold=DEFAULT_APPROVAL_THRESHOLD
+        if threshold_value is None
+        else threshold_value,
+    )
 
 
-async def _is_diversion(session: AsyncSession, dealer: Dealer, region_code: str) -> bool:
+async def _is_diversion(
+    session: AsyncSession, region_codes: Sequence[str], region_code: str
+) -> bool:
     """A ship-to region not within any of the dealer's authorized regions is 窜货."""
-    return not set(await ancestry(session, region_code)) & set(dealer.region_codes)
+    return not set(await ancestry(session, region_code)) & set(region_codes)
 
 
 class _Priced(msgspec.Struct, kw_only=True):
@@ -336,7 +375,7 @@ async def place_order(
             "订单须来自购物车或报价之一",
             "Give either lines or a quote id, not both or neither",
         )
-    dealer, tier = await _check_dealer(session, dealer_id)
+    gate = await _check_dealer(session, dealer_id)
     if body.quote_id is not None:
         priced = await _price_quote(session, actor, body.quote_id, now)
     else:
@@ -350,84 +389,59 @@ async def place_order(
         if address is None or address.dealer_id != dealer_id:
             raise NotFound("address_not_found", "收货地址不存在", "address not found")
         region_code = address.region_code
-        if await _is_diversion(session, dealer, region_code):
+        if await _is_diversion(session, gate.region_codes, region_code):
             reasons.append("diversion")
-    order = Order(
-        id=body.id,
-        dealer_id=dealer_id,
-        status=OrderStatus.SUBMITTED,
-        content_hash=digest,
-        quote_id=body.quote_id,
-        address_id=body.address_id,
-        ship_region_code=region_code,
-        currency=currency,
-        list_amount=priced.list_amount,
-        discount=priced.discount,
-        amount=priced.amount,
-        allow_backorder=body.allow_backorder,
-        basis_fingerprint=priced.fingerprint,
-        note=body.note,
-        created_by=actor.user_id,
-        lines=[],
-        events=[],
-        shipments=[],
-    )
+    wanted: dict[uuid.UUID, int] = {}
+    for ln in priced.lines:
+        wanted[ln.sku_id] = wanted.get(ln.sku_id, 0) + ln.qty
+    reference = stock_reference(body.id)
+    notes = snapshot_notes(session)
     try:
+        # Stock, then funds, then the order rows, in one savepoint: a twin of this order id
+        # that committed first makes the final flush fail, and all of it is undone.
         async with session.begin_nested():
+            reservation = await reserve_for_dealer(
+                session,
+                reference,
+                dealer_id,
+                [StockOrderLine(sku_id=s, quantity=q) for s, q in wanted.items()],
+                allow_backorder=body.allow_backorder,
+                region_codes=gate.region_codes,
+                new_reference=True,
+            )
+            if priced.amount > 0:
+                await hold_funds(
+                    session,
+                    dealer_id,
+                    reference,
+                    priced.amount,
+                    PREPAID_ONLY if gate.requires_prepayment else ALL_SOURCES,
+                    dealer_checked=True,
+                    new_reference=True,
+                )
+            order = _new_order(
+                actor,
+                body,
+                digest,
+                priced,
+                reservation,
+                gate,
+                reasons,
+                region_code=region_code,
+                currency=currency,
+                now=now,
+                price_grace_bp=price_grace_bp,
+            )
             session.add(order)
-            # Claim the client's id first: a concurrent twin waits on the key, then replays.
             await session.flush()
     except IntegrityError as exc:
+        restore_notes(session, notes)
         twin = await find_order(session, body.id)
         if twin is not None:
             return _replay(twin, digest)
         raise Conflict(
             "order_id_conflict", "该订单号已被使用", "This order id is already in use"
         ) from exc
-    wanted: dict[uuid.UUID, int] = {}
-    for ln in priced.lines:
-        wanted[ln.sku_id] = wanted.get(ln.sku_id, 0) + ln.qty
-    reservation = await reserve_for_dealer(
-        session,
-        stock_reference(order.id),
-        dealer_id,
-        [StockOrderLine(sku_id=s, quantity=q) for s, q in wanted.items()],
-        allow_backorder=body.allow_backorder,
-    )
-    reserved: dict[uuid.UUID, int] = {}
-    for rl in reservation.lines:
-        reserved[rl.sku_id] = reserved.get(rl.sku_id, 0) + rl.quantity
-    # Lines are written with the reserved quantities known: one insert, no update after it.
-    _spread_reserved(priced.lines, reserved)
-    order.lines = priced.lines
-    if order.amount > 0:
-        await hold_funds(
-            session,
-            dealer_id,
-            stock_reference(order.id),
-            order.amount,
-            PREPAID_ONLY if tier.requires_prepayment else ALL_SOURCES,
-        )
-    amendments: list[str] = []
-    if reservation.backordered:
-        amendments.append("stock_partial")
-    if body.expected_amount is not None and order.amount * 10_000 > body.expected_amount * (
-        10_000 + price_grace_bp
-    ):
-        amendments.append("price_rose")
-    if tier.requires_prepayment:
-        reasons.append("watch_tier")
-    if order.amount > await approval_threshold(session):
-        reasons.append("amount_above_threshold")
-    order.review_reasons = reasons
-    order.amendments = amendments
-    add_event(order, actor, None, OrderStatus.SUBMITTED, now)
-    if amendments:
-        order.status = OrderStatus.PENDING_CONFIRMATION
-        add_event(order, actor, OrderStatus.SUBMITTED, OrderStatus.PENDING_CONFIRMATION, now)
-    elif not reasons:
-        order.status = OrderStatus.APPROVED
-        add_event(order, None, OrderStatus.SUBMITTED, OrderStatus.APPROVED, now, "auto")
     record(
         session,
         actor,
@@ -437,13 +451,77 @@ async def place_order(
         {
             "amount": order.amount,
             "status": str(order.status),
-            "review_reasons": reasons,
-            "amendments": amendments,
+            "review_reasons": order.review_reasons,
+            "amendments": order.amendments,
         },
     )
     note_order_change(session, order)
-    await session.flush()
     return Placement(order=order, created=True)
+
+
+def _new_order(
+    actor: Principal,
+    body: OrderCreate,
+    digest: str,
+    priced: _Priced,
+    reservation: Reservation,
+    gate: _Gate,
+    reasons: list[str],
+    *,
+    region_code: str | None,
+    currency: str,
+    now: datetime,
+    price_grace_bp: int,
+) -> Order:
+    """The order as placed: lines with what was reserved, review reasons, status and trail."""
+    reserved: dict[uuid.UUID, int] = {}
+    for rl in reservation.lines:
+        reserved[rl.sku_id] = reserved.get(rl.sku_id, 0) + rl.quantity
+    _spread_reserved(priced.lines, reserved)
+    amendments: list[str] = []
+    if reservation.backordered:
+        amendments.append("stock_partial")
+    if body.expected_amount is not None and priced.amount * 10_000 > body.expected_amount * (
+        10_000 + price_grace_bp
+    ):
+        amendments.append("price_rose")
+    if gate.requires_prepayment:
+        reasons.append("watch_tier")
+    if priced.amount > gate.approval_threshold:
+        reasons.append("amount_above_threshold")
+    order = Order(
+        id=body.id,
+        dealer_id=actor.dealer_id,
+        status=OrderStatus.SUBMITTED,
+        content_hash=digest,
+        quote_id=body.quote_id,
+        address_id=body.address_id,
+        ship_region_code=region_code,
+        currency=currency,
+        list_amount=priced.list_amount,
+        discount=priced.discount,
+        amount=priced.amount,
+        captured=0,
+        allow_backorder=body.allow_backorder,
+        basis_fingerprint=priced.fingerprint,
+        note=body.note,
+        review_reasons=reasons,
+        amendments=amendments,
+        created_by=actor.user_id,
+        created_at=now,
+        updated_at=now,
+        lines=priced.lines,
+        events=[],
+        shipments=[],
+    )
+    add_event(order, actor, None, OrderStatus.SUBMITTED, now)
+    if amendments:
+        order.status = OrderStatus.PENDING_CONFIRMATION
+        add_event(order, actor, OrderStatus.SUBMITTED, OrderStatus.PENDING_CONFIRMATION, now)
+    elif not reasons:
+        order.status = OrderStatus.APPROVED
+        add_event(order, None, OrderStatus.SUBMITTED, OrderStatus.APPROVED, now, "auto")
+    return order
 
 
 async def list_orders(

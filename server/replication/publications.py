@@ -1,78 +1,92 @@
 """Turn what domains changed in a transaction into sync publications, just before it commits.
 
 Domains only note what changed (``server.inventory.publication``,
-``server.accounts.publication``); publishing late and once per key keeps the scope's version
-lock short and coalesces several writes of one request into one change.
+``server.accounts.publication``, ``server.orders.publication``); publishing late and once per
+key keeps the scope's version lock short and coalesces several writes of one request into
+one change. All changes of one scope go out with one version bump, and scopes are taken in
+name order, so two committing transactions never lock scope rows in opposite orders.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import uuid
+from typing import Any
 
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.funds import dealer_balances
-from server.accounts.publication import pending_balance_changes
+from server.accounts.ledger import balances_of
+from server.accounts.publication import locked_accounts, pending_balance_changes
 from server.inventory.availability import band_of, safety_stocks
-from server.inventory.publication import pending_stock_changes
+from server.inventory.publication import noted_stock_levels, pending_stock_changes
 from server.inventory.stock import read_levels
 from server.orders.publication import pending_order_changes
 from server.orders.service import order_out
 from server.replication.scopes import dealer_scope, stock_scope
 from server.warehouses.models import Warehouse
-from sync import publish, publish_many
+from sync import Op, publish_changes
 
 _DONE = "replication.published"
+
+Changes = dict[str, list[tuple[str, str, Op, Any]]]
 
 
 async def publish_pending(session: AsyncSession) -> None:
     """Publish orders, stock bands and balances noted in this transaction (once per commit)."""
+    changes: Changes = {}
     for order in pending_order_changes(session):
         state = inspect(order)
         if state.persistent:  # not an order a rolled-back savepoint took away
             if state.expired_attributes:
                 await session.refresh(order)
-            await publish(
-                session,
-                dealer_scope(order.dealer_id),
-                "order",
-                str(order.id),
-                "upsert",
-                order_out(order),
+            changes.setdefault(dealer_scope(order.dealer_id), []).append(
+                ("order", str(order.id), "upsert", order_out(order))
             )
-    stock = pending_stock_changes(session)
-    balances = pending_balance_changes(session)
     done: set[object] = session.info.setdefault(_DONE, set())
-    stock = {w: s - {(w, x) for x in s if (w, x) in done} for w, s in stock.items()}
-    if any(stock.values()):
-        await _publish_stock(session, stock, done)
-    for dealer_id in sorted(balances - done, key=str):
-        b = await dealer_balances(session, dealer_id)
-        await publish(session, dealer_scope(dealer_id), "balances", "balances", "upsert", b)
+    await _stock_changes(session, done, changes)
+    for dealer_id in sorted(pending_balance_changes(session) - done, key=str):
+        accounts = locked_accounts(session, dealer_id)
+        balances = (
+            balances_of(dealer_id, accounts)
+            if accounts
+            else await dealer_balances(session, dealer_id)
+        )
+        changes.setdefault(dealer_scope(dealer_id), []).append(
+            ("balances", "balances", "upsert", balances)
+        )
         done.add(dealer_id)
+    for scope in sorted(changes):
+        await publish_changes(session, scope, changes[scope])
 
 
-async def _publish_stock(session: AsyncSession, stock: dict, done: set[object]) -> None:  # type: ignore[type-arg]
+async def _stock_changes(session: AsyncSession, done: set[object], changes: Changes) -> None:
+    """The stock bands to publish: keys noted with figures only when their band changed."""
+    stock: dict[uuid.UUID, set[uuid.UUID]] = {
+        w: {x for x in skus if (w, x) not in done}
+        for w, skus in pending_stock_changes(session).items()
+    }
+    for (warehouse_id, sku_id), (before, after, safety) in noted_stock_levels(session).items():
+        if band_of(before, safety) == band_of(after, safety):  # dealers would see no change
+            stock.get(warehouse_id, set()).discard(sku_id)
     keys = [(w, s) for w, skus in stock.items() for s in skus]
+    if not keys:
+        return
     levels = await read_levels(session, keys)
-    safety = await safety_stocks(session, keys)
-    codes = {w: (await session.get(Warehouse, w)) for w in stock}
-    changes: dict[str, list[tuple[str, Literal["upsert"], dict[str, str]]]] = {}
+    safety_by_key = await safety_stocks(session, keys)
+    codes = {w: (await session.get(Warehouse, w)) for w in stock if stock[w]}
     for warehouse_id, sku_id in sorted(keys, key=lambda k: (str(k[0]), str(k[1]))):
-        warehouse = codes[warehouse_id]
+        warehouse = codes.get(warehouse_id)
         if warehouse is None:
             continue
         level = levels.get((warehouse_id, sku_id))
-        band = band_of(level.available if level else 0, safety[(warehouse_id, sku_id)])
+        band = band_of(level.available if level else 0, safety_by_key[(warehouse_id, sku_id)])
         changes.setdefault(stock_scope(warehouse.code), []).append(
             (
+                "stock_band",
                 str(sku_id),
                 "upsert",
                 {"skuId": str(sku_id), "warehouse": warehouse.code, "band": str(band)},
             )
         )
         done.add((warehouse_id, sku_id))
-    # One version bump per warehouse scope: its row lock is taken once, late, and briefly.
-    for scope in sorted(changes):
-        await publish_many(session, scope, "stock_band", changes[scope])
