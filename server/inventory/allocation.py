@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.repository import get_or_404
@@ -30,7 +31,7 @@ from server.inventory.reservations import (
     reserve_stock,
 )
 from server.inventory.stock import check_quantity, read_levels
-from server.regions.service import ancestry
+from server.regions.models import Region
 from server.warehouses.models import Warehouse
 
 DEFAULT_PRIORITY = 100
@@ -42,43 +43,60 @@ class Allocation(msgspec.Struct, frozen=True, kw_only=True):
     backordered: tuple[OrderLine, ...] = ()
 
 
-async def region_depths(session: AsyncSession, region_codes: Sequence[str]) -> dict[str, int]:
-    """Each of the regions and their ancestors, with the distance from the dealer's own region."""
-    depths: dict[str, int] = {}
-    for code in region_codes:
-        for depth, ancestor in enumerate(await ancestry(session, code)):
-            depths[ancestor] = min(depth, depths.get(ancestor, depth))
-    return depths
+MAX_REGION_DEPTH = 8
+
+
+def _serving_statement() -> Any:
+    up = (
+        select(
+            Region.code.label("code"),
+            Region.parent_code.label("parent"),
+            literal(0).label("depth"),
+        )
+        .where(Region.code.in_(bindparam("codes", expanding=True)))
+        .cte("up", recursive=True)
+    )
+    up = up.union_all(
+        select(Region.code, Region.parent_code, up.c.depth + 1)
+        .join(up, Region.code == up.c.parent)
+        .where(up.c.depth < MAX_REGION_DEPTH)
+    )
+    linked = (
+        select(Warehouse.id, Warehouse.code, WarehouseRegion.priority, up.c.depth)
+        .join(Warehouse, Warehouse.id == WarehouseRegion.warehouse_id)
+        .join(up, up.c.code == WarehouseRegion.region_code)
+        .where(Warehouse.active.is_(True))
+    )
+    located = (
+        select(
+            Warehouse.id,
+            Warehouse.code,
+            func.coalesce(WarehouseStockPolicy.priority, DEFAULT_PRIORITY),
+            up.c.depth,
+        )
+        .join(up, up.c.code == Warehouse.region_code)
+        .outerjoin(WarehouseStockPolicy, WarehouseStockPolicy.warehouse_id == Warehouse.id)
+        .where(Warehouse.active.is_(True))
+    )
+    return union_all(linked, located)
+
+
+# Built once (it runs on every order): a recursive CTE walks from the regions up to the root
+# with the distance from the dealer's own region; warehouses linked to one of those regions
+# (the link's priority) or located in one (the warehouse policy's priority) come back.
+_SERVING = _serving_statement()
 
 
 async def serving_warehouses(session: AsyncSession, region_codes: Sequence[str]) -> list[uuid.UUID]:
-    """Active warehouses serving these regions, best first."""
-    depths = await region_depths(session, region_codes)
-    if not depths:
+    """Active warehouses serving these regions, best first (one statement)."""
+    if not region_codes:
         return []
     ranks: dict[uuid.UUID, tuple[int, int, str]] = {}
-    policies = {
-        p.warehouse_id: p.priority
-        for p in (await session.execute(select(WarehouseStockPolicy))).scalars()
-    }
-    linked = await session.execute(
-        select(WarehouseRegion, Warehouse.code)
-        .join(Warehouse, Warehouse.id == WarehouseRegion.warehouse_id)
-        .where(WarehouseRegion.region_code.in_(depths), Warehouse.active.is_(True))
-    )
-    for link, code in linked:
-        rank = (link.priority, depths[link.region_code], code)
-        ranks[link.warehouse_id] = min(rank, ranks.get(link.warehouse_id, rank))
-    located = await session.execute(
-        select(Warehouse).where(Warehouse.region_code.in_(depths), Warehouse.active.is_(True))
-    )
-    for warehouse in located.scalars():
-        rank = (
-            policies.get(warehouse.id, DEFAULT_PRIORITY),
-            depths[warehouse.region_code],
-            warehouse.code,
-        )
-        ranks[warehouse.id] = min(rank, ranks.get(warehouse.id, rank))
+    rows = await session.execute(_SERVING, {"codes": sorted(set(region_codes))})
+    for row in rows:
+        warehouse_id, code, priority, depth = tuple(row)
+        rank = (int(priority), int(depth), str(code))
+        ranks[warehouse_id] = min(rank, ranks.get(warehouse_id, rank))
     return sorted(ranks, key=lambda w: ranks[w])
 
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import msgspec
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.catalog.models import Sku
@@ -81,15 +81,50 @@ def _safety_of_row() -> Any:
     """The safety stock that applies to the updated row, read inside the UPDATE itself."""
     by_sku = (
         select(SkuSafetyStock.quantity)
-        .where(SkuSafetyStock.sku_id == StockLevel.sku_id)
+        .where(SkuSafetyStock.sku_id == _LEVELS.c.sku_id)
         .scalar_subquery()
     )
     by_warehouse = (
         select(WarehouseStockPolicy.safety_stock)
-        .where(WarehouseStockPolicy.warehouse_id == StockLevel.warehouse_id)
+        .where(WarehouseStockPolicy.warehouse_id == _LEVELS.c.warehouse_id)
         .scalar_subquery()
     )
     return func.coalesce(by_sku, by_warehouse, 0)
+
+
+_LEVELS = cast(Table, StockLevel.__table__)
+_ON_HAND, _RESERVED = bindparam("on_hand_delta"), bindparam("reserved_delta")
+_MOVE_ROW = _LEVELS.update().where(
+    _LEVELS.c.warehouse_id == bindparam("warehouse"), _LEVELS.c.sku_id == bindparam("sku")
+)
+_MOVE_VALUES = {
+    "on_hand": _LEVELS.c.on_hand + _ON_HAND,
+    "reserved": _LEVELS.c.reserved + _RESERVED,
+    "updated_at": bindparam("now"),
+}
+_MOVE_RETURNING = (_LEVELS.c.on_hand, _LEVELS.c.reserved, _safety_of_row())
+# Built once: a statement's construction costs more than its execution on this hot path.
+_CHECKED_MOVE = (
+    _MOVE_ROW.where(
+        _LEVELS.c.reserved + _RESERVED >= 0,
+        _LEVELS.c.on_hand + _ON_HAND - (_LEVELS.c.reserved + _RESERVED) >= 0,
+        _LEVELS.c.on_hand + _ON_HAND <= MAX_ON_HAND,
+    )
+    .values(_MOVE_VALUES)
+    .returning(*_MOVE_RETURNING)
+)
+_UNDO_MOVE = _MOVE_ROW.values(_MOVE_VALUES)
+_INSERT_MOVEMENTS = insert(cast(Table, StockMovement.__table__))
+
+
+def _move_params(key: Key, on_hand: int, reserved: int) -> dict[str, Any]:
+    return {
+        "warehouse": key[0],
+        "sku": key[1],
+        "on_hand_delta": on_hand,
+        "reserved_delta": reserved,
+        "now": utcnow(),
+    }
 
 
 async def move_many(
@@ -121,7 +156,7 @@ async def move_many(
     figures: dict[Key, tuple[int, int]] = {}
     for key in keys:
         on_hand, reserved = merged[key]
-        row = (await session.execute(_update(key, on_hand, reserved, checked=True))).first()
+        row = (await session.execute(_CHECKED_MOVE, _move_params(key, on_hand, reserved))).first()
         if row is None:
             short.append(key)  # go on: the caller names every short line at once
             continue
@@ -141,14 +176,14 @@ async def move_many(
     if short:
         for key in reversed(done):
             on_hand, reserved = merged[key]
-            await session.execute(_update(key, -on_hand, -reserved, checked=False))
+            await session.execute(_UNDO_MOVE, _move_params(key, -on_hand, -reserved))
             before, safety = figures[key]
             note_stock_level(session, key[0], key[1], before=before, after=before, safety=safety)
         return short
     if done:
         now = utcnow()
         await session.execute(
-            insert(StockMovement),
+            _INSERT_MOVEMENTS,
             [
                 {
                     "id": uuid.uuid4(),
@@ -166,25 +201,6 @@ async def move_many(
             ],
         )
     return []
-
-
-def _update(key: Key, on_hand: int, reserved: int, *, checked: bool) -> Any:
-    stmt = update(StockLevel).where(StockLevel.warehouse_id == key[0], StockLevel.sku_id == key[1])
-    if checked:
-        stmt = stmt.where(
-            StockLevel.reserved + reserved >= 0,
-            StockLevel.on_hand + on_hand - (StockLevel.reserved + reserved) >= 0,
-            StockLevel.on_hand + on_hand <= MAX_ON_HAND,
-        )
-    return (
-        stmt.values(
-            on_hand=StockLevel.on_hand + on_hand,
-            reserved=StockLevel.reserved + reserved,
-            updated_at=utcnow(),
-        )
-        .returning(StockLevel.on_hand, StockLevel.reserved, _safety_of_row())
-        .execution_options(synchronize_session=False)
-    )
 
 
 async def move(

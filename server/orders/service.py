@@ -13,9 +13,10 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -201,8 +202,7 @@ class _Gate(msgspec.Struct, frozen=True, kw_only=True):
     approval_threshold: int
 
 
-async def _check_dealer(session: AsyncSession, dealer_id: uuid.UUID) -> _Gate:
-    """The dealer may order (active, known tier); its regions and the approval threshold."""
+def _gate_statement() -> Any:
     regions = (
         select(func.aggregate_strings(DealerRegion.region_code, ","))
         .where(DealerRegion.dealer_id == Dealer.id)
@@ -211,18 +211,22 @@ async def _check_dealer(session: AsyncSession, dealer_id: uuid.UUID) -> _Gate:
     threshold = (
         select(OrderSettings.approval_threshold).where(OrderSettings.id == 1).scalar_subquery()
     )
-    row = (
-        await session.execute(
-            select(
-                Dealer.status, DealerTier.code, DealerTier.requires_prepayment, regions, threshold
-            )
-            .outerjoin(DealerTier, DealerTier.code == Dealer.tier_code)
-            .where(Dealer.id == dealer_id)
-        )
-    ).first()
+    return (
+        select(Dealer.status, DealerTier.code, DealerTier.requires_prepayment, regions, threshold)
+        .outerjoin(DealerTier, DealerTier.code == Dealer.tier_code)
+        .where(Dealer.id == bindparam("dealer"))
+    )
+
+
+_GATE = _gate_statement()  # built once: it runs on every order
+
+
+async def _check_dealer(session: AsyncSession, dealer_id: uuid.UUID) -> _Gate:
+    """The dealer may order (active, known tier); its regions and the approval threshold."""
+    row = (await session.execute(_GATE, {"dealer": dealer_id})).first()
     if row is None:
         raise NotFound("dealer_not_found", "dealer 不存在", "dealer not found")
-    status, tier_code, requires_prepayment, region_csv, threshold_value = row
+    status, tier_code, requires_prepayment, region_csv, threshold_value = tuple(row)
     status = DealerStatus(status)
     if status is not DealerStatus.ACTIVE:
         raise Forbidden(
