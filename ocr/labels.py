@@ -53,7 +53,7 @@ _LABELS: tuple[tuple[str, str, int], ...] = (
     ),
     (r"change\s*due|change|找零|找赎|找續|找续|baki", "change", 0),
     (
-        r"cash\s*tendered|tendered|amount\s*tendered|amount\s*paid|paid\s*amount|tender|现金支付|现金|cash|tunai|收现",
+        r"accepted\s*total|total\s*(?:tendered|received|accepted)|cash\s*tendered|tendered|amount\s*tendered|amount\s*paid|paid\s*amount|tender|现金支付|现金|cash|tunai|收现",
         "tendered",
         0,
     ),

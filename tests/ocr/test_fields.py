@@ -336,3 +336,41 @@ def test_cash_sales_heading_does_not_end_the_items() -> None:
         ("KIT KAT 4F", None, 350),
     ]
     assert fields.total == 1310
+
+
+# Patterns met on real scanned Malaysian receipts (SROIE), in our own wording and numbers.
+
+
+def test_parking_ticket_accepted_total_is_the_cash_handed_over() -> None:
+    text = "PARKWAY CAR PARK S/B\nPAY PARKING TICKET|3.20 RM\nTOTAL AMOUNT|3.20 RM\n"
+    text += "ACCEPTED TOTAL|5.00 RM\nCHANGE|1.80 RM"
+    assert parse_fields(make_rows(text)).total == 320
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("TOTAL (RM) 12.30\nCASH 20.00\nCHANGE 7.70", 1230),
+        ("Total Amount: RM6.40\nRounding: RM0.05\nNett Total: RM6.45", 645),
+        ("TOTAL INCL. GST 25.40\nCASH 30.00", 2540),
+        ("Total Sales Incl GST 8.97\nRounding Adj -0.02\nRounded Total (RM): 8.95", 895),
+        ("TOTAL|43.40 Z\nTTL CASH|RM43.40", 4340),
+        ("TOTAL SALES 31.90\nCASH 50.00", 3190),
+    ],
+)
+def test_malaysian_total_wordings(text: str, expected: int) -> None:
+    assert parse_fields(make_rows(f"KEDAI ABC SDN BHD\n{text}")).total == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("30 DEC 17 18:40:57", dt.date(2017, 12, 30)),
+        ("Date: 25/12/2018 10:12:33 AM", dt.date(2018, 12, 25)),
+        ("CB#: 67978 01/Apr/2017 01:25:02", dt.date(2017, 4, 1)),
+        ("21-04-18 20:29 SH01", dt.date(2018, 4, 21)),
+        ("ENTRY 23.03.18 14:59", dt.date(2018, 3, 23)),
+    ],
+)
+def test_malaysian_date_lines(line: str, expected: dt.date) -> None:
+    assert parse_fields(make_rows(f"KEDAI ABC SDN BHD\n{line}\nTOTAL 1.00")).date == expected
