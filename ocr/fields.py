@@ -154,6 +154,15 @@ _MERCHANT_HINT = re.compile(
     r"pharmacy|hardware|bakery|supermarket|hypermarket|\bltd\b|\bllc\b|\binc\b|\bplc\b|\bco\b",
     re.IGNORECASE,
 )
+# Legal-entity wording: the registered company name SROIE-style invoices are filed under.
+_LEGAL_ENTITY = re.compile(
+    r"sdn\.?\s*bhd|\bbhd\b|\bs/b\b|有限公司|有限责任公司|\bltd\b|\bllc\b|\binc\b|\bplc\b|\bpte\b",
+    re.IGNORECASE,
+)
+# A company registration number printed after the name: "(779763-K)", "(CO. NO:20154-T)".
+_COMPANY_REG = re.compile(
+    r"\s*[(\[](?:co(?:mpany)?\.?\s*(?:no|reg)[^)\]]*|[^)\]]*\d{4,}[^)\]]*)[)\]]\s*$", re.IGNORECASE
+)
 _KEY_VALUE = re.compile(r"^[^\d:：]{1,12}[:：]")  # "收银员: 001", "Cashier: AMIRAH"
 _ADDRESS = re.compile(
     r"地址|地點|addr(?:ess)?\b|[省市区县]\S{0,12}[路街道巷弄]\S{0,10}\d|\d+号|"
@@ -172,11 +181,18 @@ def _letters(text: str) -> int:
 
 def find_merchant(rows: list[ParsedRow]) -> tuple[str | None, float]:
     """Shop name: a heading near the top, preferring one that reads like a business name."""
-    candidates: list[ParsedRow] = []
+    candidates: list[tuple[ParsedRow, str]] = []
     for row in rows[:8]:
         text = row.text
-        if row.money or dates_in(text) or times_in(text) or _NUMBER_LABEL.match(text):
+        numbered = _NUMBER_LABEL.match(text)
+        # A receipt number ends the header; a phone or GST line only once a name was seen.
+        if numbered and (numbered["label"] is not None or candidates):
+            break
+        if row.money or dates_in(text) or times_in(text):
             break  # the shop's name is printed above the transaction details
+        stripped = _COMPANY_REG.sub("", text)
+        if _letters(stripped) >= 2:
+            text = stripped  # "SANJUNG REALITI SDN. BHD. (779763-K)" is not a phone line
         if _GENERIC_HEADING.match(text) or _letters(text) < 2 or _KEY_VALUE.search(text):
             continue
         if sum(ch.isdigit() for ch in text) > 0.3 * sum(ch.isalnum() for ch in text):
@@ -184,13 +200,17 @@ def find_merchant(rows: list[ParsedRow]) -> tuple[str | None, float]:
         hinted = _MERCHANT_HINT.search(text) is not None
         if _CONTACT.search(text) or (_ADDRESS.search(text) and not hinted):
             continue
-        candidates.append(row)
+        candidates.append((row, text))
         if len(candidates) >= 4:
             break
     if not candidates:
         return None, 0.0
-    chosen = next((row for row in candidates if _MERCHANT_HINT.search(row.text)), candidates[0])
-    name = re.sub(r"^(?:欢迎光临|欢迎您光临|welcome\s*to)\s*", "", chosen.text, flags=re.IGNORECASE)
+    # The registered company name beats a brand or outlet heading above it.
+    chosen, text = next(
+        (pair for pair in candidates if _LEGAL_ENTITY.search(pair[1])),
+        next((pair for pair in candidates if _MERCHANT_HINT.search(pair[1])), candidates[0]),
+    )
+    name = re.sub(r"^(?:欢迎光临|欢迎您光临|welcome\s*to)\s*", "", text, flags=re.IGNORECASE)
     name = re.sub(r"(?:欢迎您|欢迎光临)$", "", name).strip(" -*=~·")
     return (name or None), chosen.score
 

@@ -348,6 +348,33 @@ def test_parking_ticket_accepted_total_is_the_cash_handed_over() -> None:
 
 
 @pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        # registration number after the name: not a phone or GST line
+        ("KEDAI SERI MAJU SDN. BHD. (402117-K)\nNO 8, JALAN MAWAR 2", "KEDAI SERI MAJU SDN. BHD."),
+        ("TERAS PARKING SDN BHD (CO. NO:31877-X)\nTEL : 03-4411 2200", "TERAS PARKING SDN BHD"),
+        # a brand heading above the registered company
+        (
+            "KOPI HOUSE\nKOPI HOUSE MIDVALLEY\nRIMBA DINING SDN BHD (550123-A)\nTEL: 03-2200 1100",
+            "RIMBA DINING SDN BHD",
+        ),
+        ("SEMPURNA BAKERY S/B\nCOMPANY NO: 61234-U", "SEMPURNA BAKERY S/B"),
+        # a GST number printed above the name does not end the header
+        ("GST ID: 000712345678\nKEDAI RUNCIT AMAN\nNO 3, JALAN BUNGA", "KEDAI RUNCIT AMAN"),
+    ],
+)
+def test_merchant_is_the_registered_company(header: str, expected: str) -> None:
+    text = f"{header}\nTAX INVOICE\nDATE: 03/04/2019\nTOTAL 9.90"
+    assert parse_fields(make_rows(text)).merchant == expected
+
+
+def test_bill_to_customer_below_the_contact_lines_is_not_the_merchant() -> None:
+    text = "HUP SENG WELDING SUPPLY\nNO 7 JALAN KEMPAS 2\nTEL:07-355 1020\n"
+    text += "SIMPLIFIED TAX INVOICE\nMEGA STEEL WORKS SDN BHD\nRECEIPT#: CS00120044\nTOTAL 12.00"
+    assert parse_fields(make_rows(text)).merchant == "HUP SENG WELDING SUPPLY"
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("TOTAL (RM) 12.30\nCASH 20.00\nCHANGE 7.70", 1230),
