@@ -44,6 +44,7 @@ from server.orders.schemas import (
 from server.pricelists.cart import price_for_dealer
 from server.pricelists.loading import PricingCache
 from server.pricing import CartLine
+from server.promotions import consume_order_budgets, promotion_uses, snapshot_promotion_uses
 from server.quotes.service import convert_for_order
 from server.regions.service import ancestry
 
@@ -215,6 +216,7 @@ class _Priced(msgspec.Struct, kw_only=True):
     discount: int
     amount: int
     fingerprint: str
+    promotions: dict[str, int] = {}  # fen granted by each applied promotion, by code
 
 
 async def _price_cart(
@@ -261,6 +263,7 @@ async def _price_cart(
         discount=priced.totals.discount,
         amount=priced.totals.payable,
         fingerprint=priced.basis.fingerprint,
+        promotions=promotion_uses(priced),
     )
 
 
@@ -296,6 +299,7 @@ async def _price_quote(
         discount=quote.list_amount - quote.amount,
         amount=quote.amount,
         fingerprint=quote.basis_fingerprint,
+        promotions=snapshot_promotion_uses(quote.snapshot),
     )
 
 
@@ -408,6 +412,7 @@ async def place_order(
             order.amount,
             PREPAID_ONLY if tier.requires_prepayment else ALL_SOURCES,
         )
+    await consume_order_budgets(session, cache.budgets, dealer_id, order.id, priced.promotions)
     amendments: list[str] = []
     if reservation.backordered:
         amendments.append("stock_partial")

@@ -35,6 +35,7 @@ from server.pricing import (
     Scope,
     VolumeBreak,
 )
+from server.promotions.order_budgets import BudgetDirectory
 from server.promotions.service import PromotionSteps, live_promotion_steps
 
 Executor = AsyncConnection | AsyncSession
@@ -95,6 +96,7 @@ class PricingCache:
         self._rules: tuple[int, dict[str, SkuRule | None]] = (-1, {})
         self._items: tuple[int, dict[tuple[uuid.UUID, str], PriceItem | None]] = (-1, {})
         self._pool_lock = asyncio.Lock()
+        self.budgets = BudgetDirectory()  # which priced promotions have a budget
 
     def reader(self, database: Database) -> AsyncEngine:
         """The engine for hot-path reads: on PostgreSQL in autocommit, so a cache hit costs
@@ -154,6 +156,7 @@ class PricingCache:
 
     def store_promotions(self, revision: int, currency: str, steps: PromotionSteps) -> None:
         self._promotions[currency] = (revision, steps)
+        self.budgets.learn(steps)
 
     def sku_rules(self, revision: int) -> dict[str, SkuRule | None]:
         """This revision's SKU rules by code (``None``: no such SKU), filled as carts ask."""
