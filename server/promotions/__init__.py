@@ -10,6 +10,7 @@ Other domains use:
     release_order_budgets(session, dealer_id, order_id) -> int            (cancel / reject)
     promotion_uses(priced_cart) / snapshot_promotion_uses(snapshot) -> {code: fen}
     accrue_rebates(session, dealer_id, order_reference, amounts_by_sku, now) -> {code: fen}
+    shipment_amounts(order_lines, quantities_by_line) -> {sku: fen}       (at shipment)
     (pilots: ``server.promotions.pilots``, imported by the routes only: it reads quotes)
 """
 
@@ -22,7 +23,7 @@ from server.promotions.order_budgets import (
     release_order_budgets,
     snapshot_promotion_uses,
 )
-from server.promotions.rebates import accrue_rebates
+from server.promotions.rebates import accrue_rebates, shipment_amounts
 from server.promotions.schemas import CLAIMABLE_KINDS, DisplayFee, SellOut
 from server.promotions.service import (
     PromotionSteps,
@@ -59,5 +60,6 @@ __all__ = [
     "promotion_uses",
     "release_budget",
     "release_order_budgets",
+    "shipment_amounts",
     "snapshot_promotion_uses",
 ]
