@@ -11,7 +11,7 @@ Other domains use:
     promotion_uses(priced_cart) / snapshot_promotion_uses(snapshot) -> {code: fen}
     accrue_rebates(session, dealer_id, order_reference, amounts_by_sku, now) -> {code: fen}
     shipment_amounts(order_lines, quantities_by_line) -> {sku: fen}       (at shipment)
-    (pilots: ``server.promotions.pilots``, imported by the routes only: it reads quotes)
+    (pilots: ``server.promotions.pilots``, imported by the routes only: it reads orders)
 """
 
 from server.promotions.budgets import BudgetExhausted, consume_budget, release_budget
