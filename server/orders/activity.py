@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.orders.models import Order, OrderLine, OrderStatus
@@ -34,7 +34,10 @@ async def dealer_order_activity(
     out: dict[uuid.UUID, OrderActivity] = {}
     for start in range(0, len(dealer_ids), 1000):
         chunk = list(dealer_ids[start : start + 1000])
-        where = [Order.dealer_id.in_(chunk), Order.status.not_in(NOT_PLACED)]
+        where: list[ColumnElement[bool]] = [
+            Order.dealer_id.in_(chunk),
+            Order.status.not_in(NOT_PLACED),
+        ]
         if since is not None:
             where.append(Order.created_at >= since)
         if until is not None:
