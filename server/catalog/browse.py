@@ -240,6 +240,7 @@ async def sku_detail(
         min_qty=sku.min_order_qty,
         whole_cases=sku.whole_cases,
         active=True,
+        id=sku.id,
     )
     priced = await load_lists_with_items(session, heads, lists, {sku.code: rule})
     resolver = PriceResolver(priced, dealer, currency, now)

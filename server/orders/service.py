@@ -46,6 +46,7 @@ from server.orders.schemas import (
 from server.pricelists.cart import price_for_dealer
 from server.pricelists.loading import PricingCache
 from server.pricing import CartLine
+from server.promotions import consume_order_budgets, promotion_uses, snapshot_promotion_uses
 from server.quotes.service import convert_for_order
 from server.regions.service import ancestry
 
@@ -258,6 +259,7 @@ class _Priced(msgspec.Struct, kw_only=True):
     discount: int
     amount: int
     fingerprint: str
+    promotions: dict[str, int] = {}  # fen granted by each applied promotion, by code
 
 
 async def _price_cart(
@@ -284,7 +286,10 @@ async def _price_cart(
         now=now,
         lines=[CartLine(sku=ln.sku, qty=ln.qty) for ln in lines],
     )
-    ids = await sku_ids_by_code(session, (pl.sku for pl in priced.lines))
+    ids = {code: rule.id for code, rule in rules.items() if rule.id is not None}
+    unknown = {pl.sku for pl in priced.lines} - ids.keys()  # e.g. a gift of another SKU
+    if unknown:
+        ids.update(await sku_ids_by_code(session, unknown))
     out = [
         OrderLine(
             line=i,
@@ -304,6 +309,7 @@ async def _price_cart(
         discount=priced.totals.discount,
         amount=priced.totals.payable,
         fingerprint=priced.basis.fingerprint,
+        promotions=promotion_uses(priced),
     )
 
 
@@ -339,6 +345,7 @@ async def _price_quote(
         discount=quote.list_amount - quote.amount,
         amount=quote.amount,
         fingerprint=quote.basis_fingerprint,
+        promotions=snapshot_promotion_uses(quote.snapshot),
     )
 
 
@@ -423,6 +430,9 @@ async def place_order(
                     dealer_checked=True,
                     new_reference=True,
                 )
+            await consume_order_budgets(
+                session, cache.budgets, dealer_id, body.id, priced.promotions
+            )
             order = _new_order(
                 actor,
                 body,

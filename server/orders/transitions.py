@@ -32,6 +32,7 @@ from server.orders.models import Order, OrderShipment, OrderStatus
 from server.orders.publication import note_order_change
 from server.orders.schemas import ShipIn
 from server.orders.service import add_event, get_order, stock_reference
+from server.promotions import accrue_rebates, release_order_budgets, shipment_amounts
 
 S = OrderStatus
 ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
@@ -106,6 +107,7 @@ async def _release(session: AsyncSession, order: Order) -> None:
         ln.reserved = ln.shipped
     if order.amount > 0:
         await release_hold(session, reference)
+    await release_order_budgets(session, order.dealer_id, order.id)
 
 
 async def transition(
@@ -223,6 +225,10 @@ async def ship(
             shipped_at=now,
             actor_id=actor.user_id,
         )
+    )
+    rebate_ref = f"{order.id}/{len(order.shipments)}"  # the nth shipment accrues once
+    await accrue_rebates(
+        session, order.dealer_id, rebate_ref, shipment_amounts(order.lines, quantities), now
     )
     move_to(
         session,

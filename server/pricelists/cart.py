@@ -23,9 +23,9 @@ from server.pricelists.loading import (
     candidate_lists,
     load_dealer_facts,
     load_heads,
-    load_lists_with_items,
+    load_lists_with_items_cached,
     load_promotion_steps,
-    load_sku_rules,
+    load_sku_rules_cached,
 )
 from server.pricing import (
     CartInvalid,
@@ -152,13 +152,15 @@ async def price_for_dealer(
     lines: list[CartLine],
 ) -> tuple[PricedCart, dict[str, SkuRule]]:
     """Price ``lines`` for the dealer at ``now``; raises ``Invalid`` listing every bad line."""
-    rules = await load_sku_rules(session, (line.sku for line in lines))
-    errors = _sku_errors(lines, rules)
+    # The revision first: whatever is read after it is at least that fresh, so it may be
+    # remembered under it.
     revision = await read_revision(session)
+    rules = await load_sku_rules_cached(session, cache, revision, (line.sku for line in lines))
+    errors = _sku_errors(lines, rules)
     heads = await load_heads(session, cache, revision)
     dealer = await load_dealer_facts(session, cache, revision, dealer_id)
-    lists = await load_lists_with_items(
-        session, heads, candidate_lists(heads, dealer, currency, now), rules
+    lists = await load_lists_with_items_cached(
+        session, cache, revision, heads, candidate_lists(heads, dealer, currency, now), rules
     )
     promotions = await load_promotion_steps(session, cache, revision, currency)
     bundles = tuple(

@@ -3,7 +3,10 @@
 Everything loaded here is cached per process and keyed by the catalog revision
 (``server.catalog.service.read_revision``): every write that changes prices, SKUs or a
 dealer's pricing facts bumps it in its own transaction, so one tiny read per request is
-enough to know that nothing cached is stale.
+enough to know that nothing cached is stale. SKU rules and price items are remembered per
+revision as carts ask for them (a warm cart then costs that one read and no other
+statement); read the revision before anything remembered under it, so what is remembered is
+never older than its key.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import select
@@ -32,9 +35,12 @@ from server.pricing import (
     Scope,
     VolumeBreak,
 )
+from server.promotions.order_budgets import BudgetDirectory
 from server.promotions.service import PromotionSteps, live_promotion_steps
 
 Executor = AsyncConnection | AsyncSession
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class SkuRule(msgspec.Struct, frozen=True, kw_only=True):
@@ -46,6 +52,8 @@ class SkuRule(msgspec.Struct, frozen=True, kw_only=True):
     min_qty: int
     whole_cases: bool
     active: bool
+    id: uuid.UUID | None = None
+    """The SKU row's id (what an order line references), when the read selected it."""
 
 
 class Heads(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,7 +95,10 @@ class PricingCache:
         self._pool: Any = None
         self._bundles: tuple[int, tuple[Any, ...]] | None = None
         self._promotions: dict[str, tuple[int, PromotionSteps]] = {}
+        self._rules: tuple[int, dict[str, SkuRule | None]] = (-1, {})
+        self._items: tuple[int, dict[tuple[uuid.UUID, str], PriceItem | None]] = (-1, {})
         self._pool_lock = asyncio.Lock()
+        self.budgets = BudgetDirectory()  # which priced promotions have a budget
 
     def reader(self, database: Database) -> AsyncEngine:
         """The engine for hot-path reads: on PostgreSQL in autocommit, so a cache hit costs
@@ -147,6 +158,17 @@ class PricingCache:
 
     def store_promotions(self, revision: int, currency: str, steps: PromotionSteps) -> None:
         self._promotions[currency] = (revision, steps)
+        self.budgets.learn(steps)
+
+    def sku_rules(self, revision: int) -> dict[str, SkuRule | None]:
+        """This revision's SKU rules by code (``None``: no such SKU), filled as carts ask."""
+        self._rules = _memo_for(self._rules, revision)
+        return self._rules[1] if self._rules[0] == revision else {}
+
+    def price_items(self, revision: int) -> dict[tuple[uuid.UUID, str], PriceItem | None]:
+        """This revision's price items by (list row id, SKU) (``None``: not on that list)."""
+        self._items = _memo_for(self._items, revision)
+        return self._items[1] if self._items[0] == revision else {}
 
     def heads(self, revision: int) -> Heads | None:
         if self._heads is not None and self._heads[0] == revision:
@@ -175,6 +197,19 @@ class PricingCache:
         self._pages[key] = body
         while len(self._pages) > self.max_pages:
             self._pages.popitem(last=False)
+
+
+MEMO_LIMIT = 200_000
+
+
+def _memo_for(current: tuple[int, dict[K, V]], revision: int) -> tuple[int, dict[K, V]]:
+    """A newer revision starts an empty memo; an older one (a request that read the revision
+    just before a bump) is answered with a throwaway memo by the caller, so it never
+    evicts newer entries. Unknown SKU codes are remembered too, hence the size limit."""
+    found, memo = current
+    if revision > found or len(memo) > MEMO_LIMIT:
+        return (max(revision, found), {})
+    return current
 
 
 def head_from_row(row: Any) -> PriceList:
@@ -235,7 +270,15 @@ def candidate_lists(
     return PriceResolver(heads.lists, dealer, currency, now).candidates
 
 
-_SKU_COLUMNS = (Sku.code, Sku.name, Sku.pack_size, Sku.min_order_qty, Sku.whole_cases, Sku.status)
+_SKU_COLUMNS = (
+    Sku.code,
+    Sku.name,
+    Sku.pack_size,
+    Sku.min_order_qty,
+    Sku.whole_cases,
+    Sku.status,
+    Sku.id,
+)
 
 
 def sku_rule(row: Any) -> SkuRule:
@@ -246,6 +289,7 @@ def sku_rule(row: Any) -> SkuRule:
         min_qty=row.min_order_qty,
         whole_cases=row.whole_cases,
         active=row.status == ItemStatus.ACTIVE,
+        id=getattr(row, "id", None),
     )
 
 
@@ -255,6 +299,24 @@ async def load_sku_rules(executor: Executor, codes: Iterable[str]) -> dict[str, 
         return {}
     rows = (await executor.execute(select(*_SKU_COLUMNS).where(Sku.code.in_(wanted)))).all()
     return {r.code: sku_rule(r) for r in rows}
+
+
+async def load_sku_rules_cached(
+    executor: Executor, cache: PricingCache, revision: int, codes: Iterable[str]
+) -> dict[str, SkuRule]:
+    """``load_sku_rules`` through the revision's memo: a warm cart issues no statement."""
+    memo = cache.sku_rules(revision)
+    wanted = set(codes)
+    missing = [code for code in wanted if code not in memo]
+    found = await load_sku_rules(executor, missing) if missing else {}
+    for code in missing:
+        memo[code] = found.get(code)
+    out: dict[str, SkuRule] = {}
+    for code in sorted(wanted):
+        rule = memo.get(code)
+        if rule is not None:
+            out[code] = rule
+    return out
 
 
 def price_item(entry: Any, rule: SkuRule) -> PriceItem:
@@ -269,13 +331,12 @@ def price_item(entry: Any, rule: SkuRule) -> PriceItem:
     )
 
 
-async def load_lists_with_items(
-    executor: Executor, heads: Heads, candidates: Sequence[PriceList], rules: dict[str, SkuRule]
-) -> tuple[PriceList, ...]:
-    """The candidate lists, each holding its items for the given SKUs only."""
-    if not candidates or not rules:
-        return tuple(candidates)
-    by_row = {heads.row_ids[pl.id]: pl for pl in candidates}
+async def _load_items(
+    executor: Executor, row_ids: Iterable[uuid.UUID], rules: dict[str, SkuRule]
+) -> dict[uuid.UUID, dict[str, PriceItem]]:
+    """Items of the given list rows for the given SKUs, by row id, then SKU."""
+    rows = list(row_ids)
+    items: dict[uuid.UUID, dict[str, PriceItem]] = {row_id: {} for row_id in rows}
     stmt = select(
         PriceListEntry.price_list_id,
         PriceListEntry.sku_code,
@@ -283,13 +344,56 @@ async def load_lists_with_items(
         PriceListEntry.break_kind,
         PriceListEntry.breaks,
     ).where(
-        PriceListEntry.price_list_id.in_(list(by_row)),
+        PriceListEntry.price_list_id.in_(rows),
         PriceListEntry.sku_code.in_(sorted(rules)),
     )
-    items: dict[uuid.UUID, dict[str, PriceItem]] = {row_id: {} for row_id in by_row}
     for entry in (await executor.execute(stmt)).all():
         items[entry.price_list_id][entry.sku_code] = price_item(entry, rules[entry.sku_code])
+    return items
+
+
+async def load_lists_with_items(
+    executor: Executor, heads: Heads, candidates: Sequence[PriceList], rules: dict[str, SkuRule]
+) -> tuple[PriceList, ...]:
+    """The candidate lists, each holding its items for the given SKUs only."""
+    if not candidates or not rules:
+        return tuple(candidates)
+    by_row = {heads.row_ids[pl.id]: pl for pl in candidates}
+    items = await _load_items(executor, by_row, rules)
     return tuple(msgspec.structs.replace(pl, items=items[row_id]) for row_id, pl in by_row.items())
+
+
+async def load_lists_with_items_cached(
+    executor: Executor,
+    cache: PricingCache,
+    revision: int,
+    heads: Heads,
+    candidates: Sequence[PriceList],
+    rules: dict[str, SkuRule],
+) -> tuple[PriceList, ...]:
+    """``load_lists_with_items`` through the revision's memo (only unseen SKUs are read)."""
+    if not candidates or not rules:
+        return tuple(candidates)
+    memo = cache.price_items(revision)
+    by_row = {heads.row_ids[pl.id]: pl for pl in candidates}
+    missing = {
+        sku: rule for sku, rule in rules.items() if any((r, sku) not in memo for r in by_row)
+    }
+    loaded = await _load_items(executor, by_row, missing) if missing else {}
+    out: list[PriceList] = []
+    for row_id, pl in by_row.items():
+        fresh = loaded.get(row_id, {})
+        items: dict[str, PriceItem] = {}
+        for sku in rules:
+            if sku in missing:
+                item = fresh.get(sku)
+                memo[(row_id, sku)] = item
+            else:
+                item = memo.get((row_id, sku))
+            if item is not None:
+                items[sku] = item
+        out.append(msgspec.structs.replace(pl, items=items))
+    return tuple(out)
 
 
 async def load_promotion_steps(

@@ -11,7 +11,7 @@ from server.pricing.allocation import allocate
 from server.pricing.errors import RuleRef
 from server.pricing.model import ExplanationRow, PricedLine, PricingContext, Step
 from server.pricing.money import ZERO_ADJUSTMENT, format_fen, rounding_adjustment
-from server.pricing.steps import CartView, PromotionStep, step_order, step_ref
+from server.pricing.steps import CartView, PromotionStep, step_order, step_ref, step_skus
 
 SKIPPED_EXCLUSIVE = "skipped_exclusive_group"
 SKIPPED_NOT_STACKABLE = "skipped_not_stackable"
@@ -104,12 +104,13 @@ def run_line_steps(
     rows: list[ExplanationRow],
     applied: dict[tuple[str, int], RuleRef],
 ) -> None:
-    """Step 3: line promotions."""
+    """Step 3: line promotions (a step naming its SKUs only sees lines of those SKUs)."""
     for step in sorted(context.line_steps, key=step_order):
         ref = step_ref(step)
         group = step.exclusive_group
         stackable = step.stackable
-        for line in lines:
+        skus = step_skus(step)
+        for line in lines if skus is None else [ln for ln in lines if ln.sku in skus]:
             adjustment = step.apply_line(line, context)
             if adjustment is None:
                 continue

@@ -5,7 +5,9 @@ A promotion is a step object. Every step exposes ``rule_id``, ``rule_version``,
 all line steps, then all order steps, each phase in the order ``(-priority, rule_id)``.
 
 - A ``LineStep`` sees one priced line at a time and returns a ``LineAdjustment`` (a
-  discount in fen, capped by the pipeline at the line's current amount) or ``None``.
+  discount in fen, capped by the pipeline at the line's current amount) or ``None``. A
+  line step that holds a ``skus`` frozenset applies to those SKUs only (``None`` for every
+  other line): the pipeline then shows it only the lines of those SKUs (``step_skus``).
 - An ``OrderStep`` sees the cart (``CartView``) and returns an ``OrderAdjustment``: an
   order-level discount the pipeline allocates over the lines (all of the view's lines, or
   only ``lines``), and/or gift lines (买赠: unit price 0, pointing at the promotion).
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, cast
 
 import msgspec
 
@@ -135,6 +137,12 @@ class OrderStep(PromotionStep, Protocol):
 def step_ref(step: PromotionStep) -> RuleRef:
     """A step's id and version."""
     return RuleRef(id=step.rule_id, version=step.rule_version)
+
+
+def step_skus(step: LineStep) -> frozenset[str] | None:
+    """The only SKUs a line step can apply to, or ``None`` when it may apply to any line."""
+    skus: object = getattr(step, "skus", None)
+    return cast("frozenset[str]", skus) if isinstance(skus, frozenset) else None
 
 
 def step_order(step: PromotionStep) -> tuple[int, str]:

@@ -6,13 +6,24 @@ Other domains use:
     claimable_promotions(session, dealer_facts, now) -> [Promotion]
     consume_budget(session, promotion, dealer_id, amount=, count=, key=) -> bool
     release_budget(session, key) -> bool
+    consume_order_budgets(session, directory, dealer_id, order_id, uses)  (at placement)
+    release_order_budgets(session, dealer_id, order_id) -> int            (cancel / reject)
+    promotion_uses(priced_cart) / snapshot_promotion_uses(snapshot) -> {code: fen}
     accrue_rebates(session, dealer_id, order_reference, amounts_by_sku, now) -> {code: fen}
-    (pilots: ``server.promotions.pilots``, imported by the routes only: it reads quotes)
+    shipment_amounts(order_lines, quantities_by_line) -> {sku: fen}       (at shipment)
+    (pilots: ``server.promotions.pilots``, imported by the routes only: it reads orders)
 """
 
 from server.promotions.budgets import BudgetExhausted, consume_budget, release_budget
 from server.promotions.models import Promotion, PromotionStatus
-from server.promotions.rebates import accrue_rebates
+from server.promotions.order_budgets import (
+    BudgetDirectory,
+    consume_order_budgets,
+    promotion_uses,
+    release_order_budgets,
+    snapshot_promotion_uses,
+)
+from server.promotions.rebates import accrue_rebates, shipment_amounts
 from server.promotions.schemas import CLAIMABLE_KINDS, DisplayFee, SellOut
 from server.promotions.service import (
     PromotionSteps,
@@ -28,6 +39,7 @@ from server.promotions.service import (
 
 __all__ = [
     "CLAIMABLE_KINDS",
+    "BudgetDirectory",
     "BudgetExhausted",
     "DisplayFee",
     "Promotion",
@@ -37,6 +49,7 @@ __all__ = [
     "accrue_rebates",
     "claimable_promotions",
     "consume_budget",
+    "consume_order_budgets",
     "eligibility_of",
     "get_promotion",
     "is_claimable",
@@ -44,5 +57,9 @@ __all__ = [
     "mechanic_of",
     "promotion_out",
     "promotion_skus",
+    "promotion_uses",
     "release_budget",
+    "release_order_budgets",
+    "shipment_amounts",
+    "snapshot_promotion_uses",
 ]

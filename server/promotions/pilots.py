@@ -4,9 +4,9 @@ A dealer's group is ``pilot_bucket(promotion id, dealer id) < share`` (``server.
 stable across processes and restarts, independent per promotion. The control group is the
 rest of the eligible dealers: they never see the promotion in prices or claims.
 
-The report compares the two groups over the promotion's window. This branch has no orders
-table yet, so it reads quotes (CPQ 报价) as the stand-in for ordering activity.
-TODO(orders): switch ``dealer_activity`` to submitted orders once the orders domain lands.
+The report compares the two groups over the promotion's window with the orders they placed
+(``server.orders.activity``; cancelled and rejected orders do not count): order frequency,
+SKU breadth and amount. ``documents`` in the report are orders.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.dealers.service import active_dealer_ids, dealer_pricing_facts
+from server.orders.activity import OrderActivity, dealer_order_activity
 from server.pricing import in_pilot
 from server.promotions.models import Promotion
 from server.promotions.schemas import PilotGroupOut, PilotReportOut
 from server.promotions.service import eligibility_of
-from server.quotes.service import DealerActivity, dealer_activity
 
 
 def pilot_group(p: Promotion, dealer_id: uuid.UUID) -> str | None:
@@ -33,10 +33,10 @@ def pilot_group(p: Promotion, dealer_id: uuid.UUID) -> str | None:
 
 
 def _group(
-    name: str, dealers: list[uuid.UUID], activity: dict[uuid.UUID, DealerActivity]
+    name: str, dealers: list[uuid.UUID], activity: dict[uuid.UUID, OrderActivity]
 ) -> PilotGroupOut:
     rows = [activity[d] for d in dealers if d in activity]
-    documents = sum(r.documents for r in rows)
+    documents = sum(r.orders for r in rows)
     amount = sum(r.amount for r in rows)
     n = len(dealers)
     return PilotGroupOut(
@@ -56,7 +56,7 @@ def _group(
 async def pilot_report(
     session: AsyncSession, p: Promotion, now: datetime | None = None
 ) -> PilotReportOut:
-    """Test vs control: quote frequency, SKU breadth and amount per dealer in the window."""
+    """Test vs control: order frequency, SKU breadth and amount per dealer in the window."""
     base = msgspec.structs.replace(
         eligibility_of(p), pilot_share_bp=None, starts_at=None, ends_at=None
     )
@@ -68,12 +68,12 @@ async def pilot_report(
         if not base.admits(facts, at):
             continue
         (test if pilot_group(p, dealer_id) != "control" else control).append(dealer_id)
-    activity = await dealer_activity(session, test + control, p.starts_at, p.ends_at)
+    activity = await dealer_order_activity(session, test + control, p.starts_at, p.ends_at)
     return PilotReportOut(
         promotion_id=p.id,
         share_bp=p.pilot_share_bp,
-        source="quotes",
-        note="TODO: read orders once the orders domain is merged; quotes stand in for orders",
+        source="orders",
+        note="orders placed in the promotion's window; cancelled and rejected ones excluded",
         test=_group("test", test, activity),
         control=_group("control", control, activity),
     )

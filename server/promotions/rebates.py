@@ -1,17 +1,19 @@
 """返利 accrual: live ``rebate`` promotions credit a share of eligible order amounts.
 
-The orders domain calls ``accrue_rebates`` when an order's goods are captured; each
-promotion credits the dealer's rebate account once per order (key
-``rebate:{promotion}:{order}``) and consumes its budget under the same key, so a retried
-capture accrues nothing twice.
+The orders domain calls ``accrue_rebates`` at each shipment, with the value shipped by SKU
+(``shipment_amounts``) and the shipment's reference ``{order id}/{shipment number}``; each
+promotion credits the dealer's rebate account once per reference (key
+``rebate:{promotion}:{reference}``) and consumes its budget under the same key, so a retried
+shipment accrues nothing twice.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +25,21 @@ from server.promotions.budgets import BudgetExhausted, consume_budget
 from server.promotions.models import Promotion, PromotionStatus
 from server.promotions.schemas import RebateShare
 from server.promotions.service import eligibility_of, mechanic_of, promotion_skus
+
+
+def shipment_amounts(lines: Iterable[Any], quantities: Mapping[int, int]) -> dict[str, int]:
+    """Fen shipped now by SKU, from order lines (``line``, ``sku_code``, ``qty``, ``amount``,
+    ``shipped`` including this shipment) and this shipment's quantity by line number: each
+    line's amount pro rata, rounded down on the running total as funds are captured, so the
+    shipments of a line sum to its amount."""
+    out: dict[str, int] = {}
+    for ln in lines:
+        now = quantities.get(ln.line, 0)
+        if now <= 0 or ln.qty <= 0:
+            continue
+        value = ln.amount * ln.shipped // ln.qty - ln.amount * (ln.shipped - now) // ln.qty
+        out[ln.sku_code] = out.get(ln.sku_code, 0) + value
+    return out
 
 
 async def accrue_rebates(

@@ -60,10 +60,19 @@ Executor = AsyncConnection | AsyncSession
 
 
 class PromotionSteps(msgspec.Struct, frozen=True, kw_only=True):
-    """Live promotions as pipeline steps."""
+    """Live promotions as pipeline steps; ``codes`` names them all, ``budgeted`` those with
+    any budget (orders consume those, see ``server.promotions.order_budgets``)."""
 
     line_steps: tuple[LineStep, ...] = ()
     order_steps: tuple[OrderStep, ...] = ()
+    codes: frozenset[str] = frozenset()
+    budgeted: frozenset[str] = frozenset()
+
+
+def has_budget(p: Promotion) -> bool:
+    """Whether any limit (amount or count, whole or per dealer) is set."""
+    limits = (p.budget_amount, p.budget_count, p.dealer_budget_amount, p.dealer_budget_count)
+    return any(limit is not None for limit in limits)
 
 
 def window(
@@ -359,13 +368,25 @@ async def live_promotion_steps(executor: Executor, currency: str) -> PromotionSt
     rows = (await executor.execute(stmt)).scalars().all()
     line: list[LineStep] = []
     order: list[OrderStep] = []
+    codes: set[str] = set()
+    budgeted: set[str] = set()
     for p in rows:
         step = build_step(p, await promotion_skus(executor, p))
         if isinstance(step, PercentOffLine | FixedAmountOffLine | SpecialPriceLine):
             line.append(step)
         elif isinstance(step, ThresholdDiscount | TieredThreshold | BuyXGetY):
             order.append(step)
-    return PromotionSteps(line_steps=tuple(line), order_steps=tuple(order))
+        else:
+            continue
+        codes.add(p.code)
+        if has_budget(p):
+            budgeted.add(p.code)
+    return PromotionSteps(
+        line_steps=tuple(line),
+        order_steps=tuple(order),
+        codes=frozenset(codes),
+        budgeted=frozenset(budgeted),
+    )
 
 
 async def claimable_promotions(

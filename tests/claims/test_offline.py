@@ -112,7 +112,7 @@ async def test_pilot_split_and_report(client: Client, db: Database, settings: Se
     assert report.status_code == 200, report.text
     body = report.json()
     assert (body["test"]["dealers"], body["control"]["dealers"]) == (len(test), 40 - len(test))
-    assert body["source"] == "quotes"
+    assert body["source"] == "orders"
 
 
 async def test_rebate_promotions_accrue_once_per_order(

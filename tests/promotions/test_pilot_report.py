@@ -1,0 +1,85 @@
+"""The pilot report compares test and control groups by the orders their dealers placed."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+
+from server.db.base import utcnow
+from server.db.engine import Database
+from server.db.session import transaction
+from server.identity.models import Role
+from server.identity.principal import Principal
+from server.orders.models import OrderStatus
+from server.orders.schemas import OrderCreate, OrderLineIn
+from server.orders.service import place_order
+from server.orders.transitions import transition
+from server.pricelists.loading import PricingCache
+from server.promotions.models import Promotion
+from server.promotions.pilots import pilot_group, pilot_report
+from server.promotions.schemas import Mechanic, PromotionIn
+from server.promotions.service import create_promotion, publish_promotion
+from server.settings import Settings
+from tests.orders.conftest import Shop, make_shop
+
+HQ = Principal(user_id=uuid.uuid4(), role=Role.HQ_ADMIN)
+
+
+async def order(db: Database, cache: PricingCache, shop: Shop, **qty: int) -> uuid.UUID:
+    actor = Principal(user_id=shop.user.id, role=shop.user.role, dealer_id=shop.dealer.id)
+    body = OrderCreate(
+        id=uuid.uuid4(), lines=[OrderLineIn(sku=sku, qty=n) for sku, n in qty.items()]
+    )
+    async with transaction(db) as s:
+        await place_order(s, cache, actor, body, currency="CNY", now=utcnow())
+    return body.id
+
+
+async def test_the_pilot_report_reads_placed_orders(db: Database, settings: Settings) -> None:
+    async with transaction(db) as s:
+        p = await create_promotion(
+            s,
+            HQ,
+            PromotionIn(
+                code="PILOT",
+                name="试点",
+                mechanic=msgspec.convert({"kind": "display_fee", "amount": 5000}, Mechanic),
+                pilot_share_bp=5000,
+            ),
+            "Asia/Shanghai",
+        )
+        await publish_promotion(s, HQ, p.id)
+    shops = [await make_shop(db, settings)]
+    groups: dict[str, list[Shop]] = {"test": [], "control": []}
+    while True:  # a deterministic split: add dealers until each group has two
+        shop = shops.pop() if shops else await make_shop(db, settings, with_world=False)
+        group = pilot_group(p, shop.dealer.id)
+        assert group is not None
+        groups[group].append(shop)
+        if min(len(g) for g in groups.values()) >= 2:
+            break
+    cache = PricingCache()
+    test, control = groups["test"], groups["control"]
+    # Test: dealer 0 orders twice (2 SKUs), dealer 1 once; one more order is cancelled.
+    await order(db, cache, test[0], **{"W-550": 10})  # 1000
+    await order(db, cache, test[0], **{"W-1L": 2})  # 500
+    await order(db, cache, test[1], **{"W-550": 1, "TEA": 1})  # 499
+    cancelled = await order(db, cache, test[1], **{"W-1L": 40})
+    async with transaction(db) as s:
+        await transition(s, HQ, cancelled, OrderStatus.CANCELLED, utcnow())
+    # Control: one order by one dealer; the other places nothing.
+    await order(db, cache, control[0], **{"TEA": 3})  # 1197
+
+    async with db.session() as s:
+        row = await s.get(Promotion, p.id)
+        assert row is not None
+        report = await pilot_report(s, row)
+    assert report.source == "orders"
+    t, c = report.test, report.control
+    assert (t.dealers, t.active_dealers, t.documents, t.amount) == (len(test), 2, 3, 1_999)
+    assert t.distinct_skus_per_active_dealer == 2.0  # {W-550, W-1L} and {W-550, TEA}
+    assert t.amount_per_dealer == round(1_999 / len(test), 1)
+    assert (c.dealers, c.active_dealers, c.documents, c.amount) == (len(control), 1, 1, 1_197)
+    assert c.documents_per_dealer == round(1 / len(control), 3)
+    assert c.distinct_skus_per_active_dealer == 1.0
