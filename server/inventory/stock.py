@@ -16,12 +16,24 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import msgspec
-from sqlalchemy import Table, bindparam, func, insert, select
+from sqlalchemy import (
+    BigInteger,
+    Table,
+    Uuid,
+    bindparam,
+    column,
+    func,
+    insert,
+    literal,
+    select,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.catalog.models import Sku
 from server.db.base import utcnow
-from server.db.dialect import insert_ignoring_duplicates
+from server.db.dialect import insert_ignoring_duplicates, is_postgresql
 from server.db.repository import get_or_404
 from server.errors import Conflict, Invalid
 from server.inventory.models import (
@@ -117,6 +129,92 @@ _UNDO_MOVE = _MOVE_ROW.values(_MOVE_VALUES)
 _INSERT_MOVEMENTS = insert(cast(Table, StockMovement.__table__))
 
 
+def _batch_statements() -> tuple[Any, Any, Any]:
+    """PostgreSQL: lock rows in key order, then move them all in one ``UPDATE ... FROM unnest``."""
+    lock = (
+        select(literal(1))
+        .select_from(_LEVELS)
+        .where(
+            tuple_(_LEVELS.c.warehouse_id, _LEVELS.c.sku_id).in_(bindparam("keys", expanding=True))
+        )
+        .order_by(_LEVELS.c.warehouse_id, _LEVELS.c.sku_id)
+        .with_for_update()
+    )
+    v = (
+        func.unnest(
+            bindparam("warehouses", type_=ARRAY(Uuid)),
+            bindparam("skus", type_=ARRAY(Uuid)),
+            bindparam("on_hand_deltas", type_=ARRAY(BigInteger)),
+            bindparam("reserved_deltas", type_=ARRAY(BigInteger)),
+        )
+        .table_valued(
+            column("w", Uuid), column("s", Uuid), column("h", BigInteger), column("r", BigInteger)
+        )
+        .render_derived(name="v")
+    )
+    rows = _LEVELS.update().where(_LEVELS.c.warehouse_id == v.c.w, _LEVELS.c.sku_id == v.c.s)
+    values = {
+        "on_hand": _LEVELS.c.on_hand + v.c.h,
+        "reserved": _LEVELS.c.reserved + v.c.r,
+        "updated_at": bindparam("now"),
+    }
+    checked = (
+        rows.where(
+            _LEVELS.c.reserved + v.c.r >= 0,
+            _LEVELS.c.on_hand + v.c.h - (_LEVELS.c.reserved + v.c.r) >= 0,
+            _LEVELS.c.on_hand + v.c.h <= MAX_ON_HAND,
+        )
+        .values(values)
+        .returning(_LEVELS.c.warehouse_id, _LEVELS.c.sku_id, *_MOVE_RETURNING)
+    )
+    return lock, checked, rows.values(values)
+
+
+_LOCK_ROWS, _CHECKED_BATCH, _UNDO_BATCH = _batch_statements()
+
+
+def _batch_params(moves: list[tuple[Key, int, int]]) -> dict[str, Any]:
+    return {
+        "warehouses": [k[0] for k, _, _ in moves],
+        "skus": [k[1] for k, _, _ in moves],
+        "on_hand_deltas": [h for _, h, _ in moves],
+        "reserved_deltas": [r for _, _, r in moves],
+        "now": utcnow(),
+    }
+
+
+async def _apply(
+    session: AsyncSession, keys: list[Key], merged: dict[Key, list[int]]
+) -> dict[Key, tuple[int, int, int]]:
+    """Move the rows that keep their invariants: (on hand, reserved, safety) after, by key."""
+    if len(keys) > 1 and is_postgresql(session):
+        # Two round trips whatever the number of lines; the ordered lock keeps the
+        # no-deadlock rule of the row-by-row path.
+        await session.execute(_LOCK_ROWS, {"keys": keys})
+        params = _batch_params([(k, merged[k][0], merged[k][1]) for k in keys])
+        result = await session.execute(_CHECKED_BATCH, params)
+        rows: list[tuple[Any, ...]] = [tuple(r) for r in result]
+        return {(r[0], r[1]): (int(r[2]), int(r[3]), int(r[4])) for r in rows}
+    moved: dict[Key, tuple[int, int, int]] = {}
+    for key in keys:
+        on_hand, reserved = merged[key]
+        row = (await session.execute(_CHECKED_MOVE, _move_params(key, on_hand, reserved))).first()
+        if row is not None:
+            figures_row: tuple[Any, ...] = tuple(row)
+            moved[key] = (int(figures_row[0]), int(figures_row[1]), int(figures_row[2]))
+    return moved
+
+
+async def _undo(session: AsyncSession, keys: list[Key], merged: dict[Key, list[int]]) -> None:
+    if len(keys) > 1 and is_postgresql(session):
+        params = _batch_params([(k, -merged[k][0], -merged[k][1]) for k in keys])
+        await session.execute(_UNDO_BATCH, params)
+        return
+    for key in keys:
+        on_hand, reserved = merged[key]
+        await session.execute(_UNDO_MOVE, _move_params(key, -on_hand, -reserved))
+
+
 def _move_params(key: Key, on_hand: int, reserved: int) -> dict[str, Any]:
     return {
         "warehouse": key[0],
@@ -138,9 +236,11 @@ async def move_many(
 ) -> list[Key]:
     """Apply every delta or none; the keys that would break an invariant ([] when all applied).
 
-    Rows are updated one by one in (warehouse, SKU) order, so two writers never lock rows in
-    opposite orders; each ``UPDATE`` returns the new figures and the safety stock, from which
-    the band change is noted for publication. The movements are then appended in one insert.
+    Rows are locked in (warehouse, SKU) order, so two writers never lock rows in opposite
+    orders: on SQLite (and for one row) by updating them one by one in that order, on
+    PostgreSQL by one ordered ``SELECT ... FOR UPDATE`` and then one ``UPDATE ... FROM unnest``.
+    The updates return the new figures and the safety stock, from which the band change is
+    noted for publication. The movements are then appended in one insert.
     When a row refuses, the rows moved are moved back (the transaction still holds their
     locks) and nothing is appended; the band notes of those rows net out to no change.
     """
@@ -151,33 +251,22 @@ async def move_many(
             pair[0] += d.on_hand
             pair[1] += d.reserved
     keys = sorted(merged, key=lambda k: (str(k[0]), str(k[1])))
-    done: list[Key] = []
-    short: list[Key] = []
-    figures: dict[Key, tuple[int, int]] = {}
-    for key in keys:
+    moved = await _apply(session, keys, merged)
+    done = [k for k in keys if k in moved]
+    short = [k for k in keys if k not in moved]  # every short line, named at once
+    for key in done:
         on_hand, reserved = merged[key]
-        row = (await session.execute(_CHECKED_MOVE, _move_params(key, on_hand, reserved))).first()
-        if row is None:
-            short.append(key)  # go on: the caller names every short line at once
-            continue
-        done.append(key)
-        figures_row: tuple[Any, ...] = tuple(row)
-        new_on_hand, new_reserved, safety = (int(x) for x in figures_row)
+        new_on_hand, new_reserved, safety = moved[key]
         before = (new_on_hand - on_hand) - (new_reserved - reserved)
-        figures[key] = (before, safety)
         note_stock_level(
-            session,
-            key[0],
-            key[1],
-            before=before,
-            after=new_on_hand - new_reserved,
-            safety=safety,
+            session, key[0], key[1], before=before, after=new_on_hand - new_reserved, safety=safety
         )
     if short:
-        for key in reversed(done):
+        await _undo(session, done, merged)
+        for key in done:
             on_hand, reserved = merged[key]
-            await session.execute(_UNDO_MOVE, _move_params(key, -on_hand, -reserved))
-            before, safety = figures[key]
+            new_on_hand, new_reserved, safety = moved[key]
+            before = (new_on_hand - on_hand) - (new_reserved - reserved)
             note_stock_level(session, key[0], key[1], before=before, after=before, safety=safety)
         return short
     if done:

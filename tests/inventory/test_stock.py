@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 
 from server.db.engine import Database
@@ -29,7 +29,8 @@ from server.inventory.models import (
     WarehouseRegion,
     WarehouseStockPolicy,
 )
-from server.inventory.publication import pending_stock_changes
+from server.inventory.publication import noted_stock_levels, pending_stock_changes
+from server.inventory.reservations import reserve_new
 from server.inventory.stock import MAX_QUANTITY, read_level
 from tests.factories import make_dealer, make_regions, make_sku, make_warehouse
 
@@ -98,6 +99,40 @@ async def test_reservation_is_all_or_nothing_and_names_short_lines(db: Database)
         assert level is not None and level.reserved == 0
         with pytest.raises(NotFound):
             await release_reservation(s, "SO-2")
+
+
+async def test_short_line_of_a_new_reservation_moves_nothing_without_a_savepoint(
+    db: Database,
+) -> None:
+    """``reserve_new`` has no savepoint: lines already moved are moved back in place."""
+    await make_regions(db)
+    wh = await make_warehouse(db)
+    a, b, c = await make_sku(db), await make_sku(db), await make_sku(db)
+    async with transaction(db) as s:
+        for sku, quantity in ((a, 5), (b, 1), (c, 7)):
+            await receive_stock(s, wh.id, sku.id, quantity)
+    async with transaction(db) as s:
+        movements = await s.scalar(select(func.count()).select_from(StockMovement))
+        with pytest.raises(Conflict) as exc:
+            await reserve_new(
+                s,
+                "SO-NEW",
+                [
+                    StockLine(warehouse_id=wh.id, sku_id=a.id, quantity=5),
+                    StockLine(warehouse_id=wh.id, sku_id=b.id, quantity=2),
+                    StockLine(warehouse_id=wh.id, sku_id=c.id, quantity=7),
+                ],
+            )
+        assert exc.value.code == "stock_insufficient"
+        assert [line["skuId"] for line in exc.value.extra["shortLines"]] == [str(b.id)]
+        # The moved-back rows note no band change: nothing would be published.
+        assert all(before == after for before, after, _ in noted_stock_levels(s).values())
+    async with db.session() as s:  # committed: the refusal kept nothing
+        for sku, on_hand in ((a, 5), (b, 1), (c, 7)):
+            level = await read_level(s, wh.id, sku.id)
+            assert level is not None and (level.on_hand, level.reserved) == (on_hand, 0)
+        assert await s.scalar(select(func.count()).select_from(StockMovement)) == movements
+        assert await level_drift(s) == []
 
 
 @pytest.mark.parametrize("quantity", [0, -1, MAX_QUANTITY + 1, 10**30, True])
