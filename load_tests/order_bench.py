@@ -14,11 +14,19 @@ orders are serialized by its ledger lock by design, so several dealers order at 
 in production. The load generator is ``wrk`` (bounded duration, ``--connections``); the two
 endpoints alternate for ``--rounds`` rounds and medians are reported.
 
-Measured on the shared dev box (2026-11-27, 32 connections, 16 dealers): ``order_rps`` 17,
-``baseline_orm_row_rps`` 566, ``ratio`` 0.03, no errors: below the 0.25 goal. A placement
-issues about 64 SQL statements (pricing ~8, allocation and reservation ~25, ledger ~10,
-publications ~12, the order ~6) at roughly 1 ms of ORM CPU each in one process; the
-statement count of inventory allocation, the ledger and the publications is what to cut.
+Measured on the dev box (2026-11-27, 32 connections, 16 dealers, 2 cores shared with wrk
+and PostgreSQL): ``order_rps`` 105-114, ``baseline_orm_row_rps`` 1,170-1,190, ``ratio``
+0.088-0.097, no errors -- up from 33 rps (ratio 0.03) but still below the 0.25 goal.
+
+Where an order's time goes now (about 10 ms of server CPU): 25 SQL round trips, each
+costing roughly 0.25 ms of Python (SQLAlchemy, asyncpg, the event loop, the loopback send):
+the replay lookup, the dealer gate, the catalog revision, serving warehouses, the levels,
+two for the stock lines (ordered lock, one ``UPDATE ... FROM unnest``), the movements, the
+ledger lock, the savepoint pair, nine ORM inserts in one flush (reservation and its lines,
+hold, journal entry, ledger update, postings, order, lines, events), the audit row and the
+publication (scope bump, change). Reaching 0.25 needs about ten round trips: on PostgreSQL
+that means writing the flush's rows in one data-modifying CTE and folding the publication
+into one statement, which this code does not do yet.
 """
 
 from __future__ import annotations
