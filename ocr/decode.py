@@ -28,7 +28,7 @@ class DecodeLimits(msgspec.Struct, frozen=True, kw_only=True):
     max_pixels: int = 40_000_000
     min_side: int = 32
     # Larger pictures are scaled down before OCR: detection works at ~1-2k pixels anyway.
-    max_side: int = 2400
+    max_side: int = 2000
 
 
 DEFAULT_LIMITS = DecodeLimits()
@@ -89,9 +89,13 @@ def decode_image(data: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Image.Im
             )
         try:
             image.seek(0)  # first frame of an animation
-            # draft() lets JPEG decode at a reduced scale, so big photos cost less memory.
-            if image.format == "JPEG" and max(width, height) > 2 * limits.max_side:
-                image.draft("RGB", (limits.max_side, limits.max_side))
+            # draft() lets JPEG decode at 1/2, 1/4 or 1/8 scale while the longest side stays
+            # at least max_side: a 12-megapixel phone photo (4032 px) decodes at half size,
+            # a quarter of the work and memory, and needs almost no resize afterwards.
+            longest = max(width, height)
+            if image.format == "JPEG" and longest > limits.max_side:
+                scale = limits.max_side / longest
+                image.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
             image.load()
         except Image.DecompressionBombError as exc:
             raise ImageTooLarge(f"the image has too many pixels: {exc}") from exc
