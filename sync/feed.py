@@ -7,7 +7,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import insert
+from sqlalchemy import (
+    BigInteger,
+    LargeBinary,
+    String,
+    bindparam,
+    column,
+    func,
+    insert,
+    select,
+    true,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sync.schemas import Op
@@ -30,35 +41,13 @@ _encoder = msgspec.json.Encoder()
 async def publish(
     session: AsyncSession, scope: str, entity: str, key: str, op: Op, payload: Any = None
 ) -> int:
-    """Append a change to ``scope`` in the caller's transaction and return its version."""
-    if op not in ("upsert", "delete"):
-        raise ValueError(f"op must be 'upsert' or 'delete', not {op!r}")
-    # One statement takes the scope row lock until the caller commits: writers of one scope
-    # commit in version order, so a reader that sees version v has seen every version < v.
-    stmt = (
-        dialect_insert(session, sync_scope)
-        .values(scope=scope, version=1, floor=0)
-        .on_conflict_do_update(
-            index_elements=[sync_scope.c.scope], set_={"version": sync_scope.c.version + 1}
-        )
-        .returning(sync_scope.c.version)
-    )
-    version = int((await session.execute(stmt)).scalar_one())
-    data = None if op == "delete" else _encoder.encode(payload)
-    await session.execute(
-        insert(sync_change).values(
-            scope=scope,
-            version=version,
-            entity=entity,
-            key=key,
-            op=op,
-            data=data,
-            created_at=datetime.now(UTC),
-        )
-    )
-    pokes: dict[str, int] = session.info.setdefault(_POKES_KEY, {})
-    pokes[scope] = max(version, pokes.get(scope, 0))
-    return version
+    """Append a change to ``scope`` in the caller's transaction and return its version.
+
+    The scope's row lock, taken by the version bump, is held until the caller commits:
+    writers of one scope commit in version order, so a reader that sees version v has seen
+    every version < v.
+    """
+    return await publish_changes(session, scope, [(entity, key, op, payload)])
 
 
 async def publish_many(
@@ -93,6 +82,37 @@ async def publish_changes(
         if op not in ("upsert", "delete"):
             raise ValueError(f"op must be 'upsert' or 'delete', not {op!r}")
     count = len(changes)
+    now = datetime.now(UTC)
+    if count <= _ONE_STATEMENT_MAX and _is_postgresql(session):
+        params = {
+            "scope": scope,
+            "count": count,
+            "now": now,
+            "entities": [entity for entity, _, _, _ in changes],
+            "keys": [key for _, key, _, _ in changes],
+            "ops": [op for _, _, op, _ in changes],
+            "datas": [
+                None if op == "delete" else _encoder.encode(payload)
+                for _, _, op, payload in changes
+            ],
+        }
+        versions = (await session.execute(_PUBLISH_PG, params)).scalars().all()
+        last = int(max(versions))
+    else:
+        last = await _publish_in_two(session, scope, changes, now)
+    pokes: dict[str, int] = session.info.setdefault(_POKES_KEY, {})
+    pokes[scope] = max(last, pokes.get(scope, 0))
+    return last
+
+
+async def _publish_in_two(
+    session: AsyncSession,
+    scope: str,
+    changes: Sequence[tuple[str, str, Op, Any]],
+    now: datetime,
+) -> int:
+    """Bump the scope's version (its row lock), then insert the changes in bulk."""
+    count = len(changes)
     stmt = (
         dialect_insert(session, sync_scope)
         .values(scope=scope, version=count, floor=0)
@@ -103,7 +123,6 @@ async def publish_changes(
     )
     last = int((await session.execute(stmt)).scalar_one())
     first = last - count + 1
-    now = datetime.now(UTC)
     rows = [
         {
             "scope": scope,
@@ -118,9 +137,62 @@ async def publish_changes(
     ]
     for start in range(0, count, 5000):
         await session.execute(insert(sync_change), rows[start : start + 5000])
-    pokes: dict[str, int] = session.info.setdefault(_POKES_KEY, {})
-    pokes[scope] = max(last, pokes.get(scope, 0))
     return last
+
+
+_ONE_STATEMENT_MAX = 200
+"""Up to this many changes, PostgreSQL bumps the version and inserts them in one statement."""
+
+
+def _is_postgresql(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _publish_statement() -> Any:
+    """PostgreSQL: the version bump (a CTE that takes the scope row lock) and the inserts."""
+    count = bindparam("count", type_=BigInteger)
+    bumped = (
+        postgresql.insert(sync_scope)
+        .values(scope=bindparam("scope"), version=count, floor=0)
+        .on_conflict_do_update(
+            index_elements=[sync_scope.c.scope], set_={"version": sync_scope.c.version + count}
+        )
+        .returning(sync_scope.c.version)
+        .cte("bumped")
+    )
+    rows = (
+        func.unnest(
+            bindparam("entities", type_=postgresql.ARRAY(String)),
+            bindparam("keys", type_=postgresql.ARRAY(String)),
+            bindparam("ops", type_=postgresql.ARRAY(String)),
+            bindparam("datas", type_=postgresql.ARRAY(LargeBinary)),
+        )
+        .table_valued(
+            column("entity", String),
+            column("key", String),
+            column("op", String),
+            column("data", LargeBinary),
+            with_ordinality="n",
+        )
+        .render_derived(name="c")
+    )
+    chosen = select(
+        bindparam("scope", type_=String),
+        bumped.c.version - count + rows.c.n,
+        rows.c.entity,
+        rows.c.key,
+        rows.c.op,
+        rows.c.data,
+        bindparam("now", type_=sync_change.c.created_at.type),
+    ).select_from(bumped.join(rows, true()))
+    return (
+        insert(sync_change)
+        .from_select(["scope", "version", "entity", "key", "op", "data", "created_at"], chosen)
+        .returning(sync_change.c.version)
+    )
+
+
+_PUBLISH_PG = _publish_statement()
 
 
 def pending_pokes(session: AsyncSession) -> dict[str, int]:
