@@ -197,6 +197,35 @@ async def test_a_dealer_past_its_caps_is_priced_without_each_used_up_promotion(
     assert await used(db, a) == await used(db, b) == (2 * DISCOUNT, 2)
 
 
+async def test_a_queued_order_whose_promotion_ran_out_is_amended_not_rejected(
+    db: Database, settings: Settings, client: AsyncTestClient[Litestar]
+) -> None:
+    shop = await make_shop(db, settings)
+    await publish_amount_off(db, "MINE", BudgetIn(dealer_count=1))
+    await place(db, PricingCache(), shop)  # the dealer's one use, taken while offline
+    order_id = str(uuid.uuid4())
+    mutation = {
+        "mid": 1,
+        "name": "order.create",
+        "args": {"id": order_id, "lines": [{"sku": "W-550", "qty": 10}], "basis": 800},
+        "businessKey": order_id,
+    }
+    pushed = await client.post(
+        "/sync/push",
+        json={"clientId": f"dev-{shop.dealer.code}", "mutations": [mutation]},
+        headers={**shop.headers, "X-Sync-Protocol": "1"},
+    )
+    assert pushed.status_code == 200, pushed.text
+    [result] = pushed.json()["results"]
+    # The client queued it at 800 fen with the promotion: the order stands at 1000, waiting
+    # for the dealer, who is told why the price rose.
+    assert (result["status"], result["reason"]) == ("amended", "price_rose,promotion_ended")
+    assert (result["detail"]["status"], result["detail"]["amount"]) == (
+        "pending_confirmation",
+        1_000,
+    )
+
+
 @pytest.mark.parametrize(
     "budget", [BudgetIn(count=1), BudgetIn(amount=DISCOUNT)], ids=["count", "amount"]
 )
