@@ -84,7 +84,7 @@ class OrderController(Controller):
         principal: NamedDependency[Principal],
         order_id: FromPath[uuid.UUID],
     ) -> OrderOut:
-        """Accept the changed price or partial stock of an order pending my confirmation."""
+        """Accept the changed price, partial stock or ended promotion of my amended order."""
         order = await transitions.transition(
             db_session, principal, order_id, OrderStatus.SUBMITTED, utcnow()
         )

@@ -2302,7 +2302,7 @@ export interface paths {
         put?: never;
         /**
          * Confirm an amended order
-         * @description Accept the changed price or partial stock of an order pending my confirmation.
+         * @description Accept the changed price, partial stock or ended promotion of my amended order.
          */
         post: operations["MpOrdersOrderIdConfirmConfirm"];
         delete?: never;

@@ -2,9 +2,16 @@
 
 A placement runs: replay check -> dealer status -> lines (cart priced now, or the quote's
 pinned prices) -> ship-to check (窜货) -> claim the client's order id -> reserve stock ->
-hold funds -> review rules. Always stock first, then funds, so two orders never take the
-two locks in opposite orders. The client's order id is the primary key: a retry with the
-same content answers the stored order; a concurrent twin waits on the key, then does the same.
+hold funds -> consume promotion budgets -> review rules. Always stock first, then funds,
+so two orders never take the two locks in opposite orders. The client's order id is the
+primary key: a retry with the same content answers the stored order; a concurrent twin
+waits on the key, then does the same.
+
+A promotion whose budget ran out (for everyone, or for this dealer) does not block a cart
+order: the savepoint is undone, the cart priced again without that promotion and placed,
+with the amendment ``promotion_ended`` for the dealer to confirm. Each retry leaves out one
+more promotion that the previous pricing applied, so there are at most as many retries as
+promotions applied.
 """
 
 from __future__ import annotations
@@ -46,7 +53,12 @@ from server.orders.schemas import (
 from server.pricelists.cart import price_for_dealer
 from server.pricelists.loading import PricingCache
 from server.pricing import CartLine
-from server.promotions import consume_order_budgets, promotion_uses, snapshot_promotion_uses
+from server.promotions import (
+    BudgetExhausted,
+    consume_order_budgets,
+    promotion_uses,
+    snapshot_promotion_uses,
+)
 from server.quotes.service import convert_for_order
 from server.regions.service import ancestry
 
@@ -260,6 +272,7 @@ class _Priced(msgspec.Struct, kw_only=True):
     amount: int
     fingerprint: str
     promotions: dict[str, int] = {}  # fen granted by each applied promotion, by code
+    ended: tuple[str, ...] = ()  # promotions priced out: their budget ran out at placement
 
 
 async def _price_cart(
@@ -270,6 +283,7 @@ async def _price_cart(
     *,
     currency: str,
     now: datetime,
+    exclude_promotions: frozenset[str] = frozenset(),
 ) -> _Priced:
     if not lines:
         raise Invalid(
@@ -285,6 +299,7 @@ async def _price_cart(
         currency=currency,
         now=now,
         lines=[CartLine(sku=ln.sku, qty=ln.qty) for ln in lines],
+        exclude_promotions=exclude_promotions,
     )
     ids = {code: rule.id for code, rule in rules.items() if rule.id is not None}
     unknown = {pl.sku for pl in priced.lines} - ids.keys()  # e.g. a gift of another SKU
@@ -316,6 +331,12 @@ async def _price_cart(
 async def _price_quote(
     session: AsyncSession, actor: Principal, quote_id: uuid.UUID, now: datetime
 ) -> _Priced:
+    """The accepted quote's pinned lines and prices.
+
+    A quote is a price both sides agreed on, possibly approved at that price: an order from
+    it is never re-priced, so a quoted promotion whose budget ran out refuses the order (409
+    ``budget_exhausted``) instead of placing it without the promotion.
+    """
     taken = await session.scalar(select(Order.id).where(Order.quote_id == quote_id))
     if taken is not None:
         raise Conflict(
@@ -402,52 +423,74 @@ async def place_order(
         region_code = address.region_code
         if await _is_diversion(session, gate.region_codes, region_code):
             reasons.append("diversion")
-    wanted: dict[uuid.UUID, int] = {}
-    for ln in priced.lines:
-        wanted[ln.sku_id] = wanted.get(ln.sku_id, 0) + ln.qty
     reference = stock_reference(body.id)
     notes = snapshot_notes(session)
     try:
-        # Stock, then funds, then the order rows, in one savepoint: a twin of this order id
-        # that committed first makes the final flush fail, and all of it is undone.
-        async with session.begin_nested():
-            reservation = await reserve_for_dealer(
-                session,
-                reference,
-                dealer_id,
-                [StockOrderLine(sku_id=s, quantity=q) for s, q in wanted.items()],
-                allow_backorder=body.allow_backorder,
-                region_codes=gate.region_codes,
-                new_reference=True,
-            )
-            if priced.amount > 0:
-                await hold_funds(
+        while True:
+            wanted: dict[uuid.UUID, int] = {}
+            for ln in priced.lines:
+                wanted[ln.sku_id] = wanted.get(ln.sku_id, 0) + ln.qty
+            try:
+                # Stock, then funds, then budgets, then the order rows, in one savepoint: a
+                # twin of this order id that committed first makes the final flush fail, and
+                # all of it is undone.
+                async with session.begin_nested():
+                    reservation = await reserve_for_dealer(
+                        session,
+                        reference,
+                        dealer_id,
+                        [StockOrderLine(sku_id=s, quantity=q) for s, q in wanted.items()],
+                        allow_backorder=body.allow_backorder,
+                        region_codes=gate.region_codes,
+                        new_reference=True,
+                    )
+                    if priced.amount > 0:
+                        await hold_funds(
+                            session,
+                            dealer_id,
+                            reference,
+                            priced.amount,
+                            PREPAID_ONLY if gate.requires_prepayment else ALL_SOURCES,
+                            dealer_checked=True,
+                            new_reference=True,
+                        )
+                    await consume_order_budgets(
+                        session, cache.budgets, dealer_id, body.id, priced.promotions
+                    )
+                    order = _new_order(
+                        actor,
+                        body,
+                        digest,
+                        priced,
+                        reservation,
+                        gate,
+                        reasons,
+                        region_code=region_code,
+                        currency=currency,
+                        now=now,
+                        price_grace_bp=price_grace_bp,
+                    )
+                    session.add(order)
+                    await session.flush()
+                break
+            except BudgetExhausted as exc:
+                # The savepoint undid the reservation, the hold and every budget taken: price
+                # the cart again without the promotion and place that (the dealer confirms).
+                restore_notes(session, notes)
+                code = exc.extra.get("promotion")
+                if body.quote_id is not None or code not in priced.promotions:
+                    raise
+                ended = (*priced.ended, code)
+                priced = await _price_cart(
                     session,
+                    cache,
                     dealer_id,
-                    reference,
-                    priced.amount,
-                    PREPAID_ONLY if gate.requires_prepayment else ALL_SOURCES,
-                    dealer_checked=True,
-                    new_reference=True,
+                    body.lines,
+                    currency=currency,
+                    now=now,
+                    exclude_promotions=frozenset(ended),
                 )
-            await consume_order_budgets(
-                session, cache.budgets, dealer_id, body.id, priced.promotions
-            )
-            order = _new_order(
-                actor,
-                body,
-                digest,
-                priced,
-                reservation,
-                gate,
-                reasons,
-                region_code=region_code,
-                currency=currency,
-                now=now,
-                price_grace_bp=price_grace_bp,
-            )
-            session.add(order)
-            await session.flush()
+                priced.ended = ended
     except IntegrityError as exc:
         restore_notes(session, notes)
         twin = await find_order(session, body.id)
@@ -499,6 +542,8 @@ def _new_order(
         10_000 + price_grace_bp
     ):
         amendments.append("price_rose")
+    if priced.ended:
+        amendments.append("promotion_ended")
     if gate.requires_prepayment:
         reasons.append("watch_tier")
     if priced.amount > gate.approval_threshold:

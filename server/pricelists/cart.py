@@ -150,8 +150,13 @@ async def price_for_dealer(
     currency: str,
     now: datetime,
     lines: list[CartLine],
+    exclude_promotions: frozenset[str] = frozenset(),
 ) -> tuple[PricedCart, dict[str, SkuRule]]:
-    """Price ``lines`` for the dealer at ``now``; raises ``Invalid`` listing every bad line."""
+    """Price ``lines`` for the dealer at ``now``; raises ``Invalid`` listing every bad line.
+
+    ``exclude_promotions`` names promotion codes to price without (an order whose promotion
+    budget ran out); the cached steps are filtered per call, never changed.
+    """
     # The revision first: whatever is read after it is at least that fresh, so it may be
     # remembered under it.
     revision = await read_revision(session)
@@ -163,6 +168,10 @@ async def price_for_dealer(
         session, cache, revision, heads, candidate_lists(heads, dealer, currency, now), rules
     )
     promotions = await load_promotion_steps(session, cache, revision, currency)
+    line_steps, order_steps = promotions.line_steps, promotions.order_steps
+    if exclude_promotions:
+        line_steps = tuple(s for s in line_steps if s.rule_id not in exclude_promotions)
+        order_steps = tuple(s for s in order_steps if s.rule_id not in exclude_promotions)
     bundles = tuple(
         step for step in await bundle_steps(session, cache, revision) if step.currency == currency
     )
@@ -171,8 +180,8 @@ async def price_for_dealer(
         currency=currency,
         price_lists=lists,
         now=now,
-        line_steps=promotions.line_steps,
-        order_steps=(*promotions.order_steps, *bundles),
+        line_steps=line_steps,
+        order_steps=(*order_steps, *bundles),
     )
     try:
         priced = price_cart(context, lines)

@@ -7,12 +7,21 @@ has a budget, one use and that amount under the key ``order:{order id}:{code}``,
 in code order so concurrent orders lock budget rows in one order. ``release_order_budgets``
 gives back what an order took, exactly once however often it is called.
 
-An exhausted budget refuses the order: 409 ``budget_exhausted`` naming the promotion and the
-limit (``scope``: the promotion's or the dealer's), and nothing of the order is kept (the
-request's transaction, or the sync push's savepoint, rolls back). We do not place it priced
-without the promotion instead: the dealer agreed to a price (an offline client even queued
-it), and an order that silently costs more than the cart said is worse for a dealer than a
-clear refusal to re-price.
+An exhausted budget raises 409 ``budget_exhausted`` naming the promotion and the limit
+(``scope``: the promotion's or the dealer's). Placement (``server.orders.service``) takes
+it as "this promotion has ended for this order": it prices the cart again without it and
+asks the dealer to confirm (amendment ``promotion_ended``); only an order from a quote,
+which must keep the quote's prices, is refused with it.
+
+So that carts stop offering a promotion nobody can get any more, a consumption that spends
+the promotion's overall budget (count reached, or amount reached) bumps the catalog revision
+in the same transaction, and a release that reopens it bumps it again; the live steps built
+for a revision leave spent promotions out (``live_promotion_steps``). The bump comes after
+every budget row of the order is locked, so no transaction waits for a budget row while
+holding the revision row.
+Per-dealer caps are not part of the cached steps (they are built once for every dealer): a
+dealer past its own cap still sees the promotion in the cart, and the order-time re-pricing
+above takes it out.
 
 Which promotions have a budget is learned from the live sets the pricing loader builds
 (``BudgetDirectory``, held by the pricing cache): published promotions never change (only
@@ -30,8 +39,9 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.catalog.service import bump_revision
 from server.pricing import PricedCart, Step
-from server.promotions.budgets import consume_budget, release_budget
+from server.promotions.budgets import give_back_budget, take_budget
 from server.promotions.models import BudgetConsumption, ConsumptionStatus, Promotion
 from server.promotions.models import PromotionStatus as Status
 from server.promotions.service import PromotionSteps, has_budget
@@ -115,12 +125,16 @@ async def consume_order_budgets(
         return
     rows = (await session.execute(select(Promotion).where(Promotion.code.in_(codes)))).scalars()
     found = {p.code: p for p in rows}
+    spent = False
     for code in codes:
         p = found.get(code)
         directory.note(code, p)
         if p is not None and has_budget(p):
             key = order_budget_key(order_id, code)
-            await consume_budget(session, p, dealer_id, amount=max(uses[code], 0), key=key)
+            taken = await take_budget(session, p, dealer_id, amount=max(uses[code], 0), key=key)
+            spent = spent or taken.spent
+    if spent:  # carts priced from now on leave the promotion out
+        await bump_revision(session)
 
 
 async def release_order_budgets(
@@ -138,6 +152,11 @@ async def release_order_budgets(
         )
     ).scalars()
     released = 0
+    reopened = False
     for key in sorted(keys):
-        released += await release_budget(session, key)
+        given = await give_back_budget(session, key)
+        released += given.released
+        reopened = reopened or given.reopened
+    if reopened:  # carts priced from now on offer the promotion again
+        await bump_revision(session)
     return released

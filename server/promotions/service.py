@@ -17,7 +17,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from server.audit.service import record
@@ -39,7 +39,8 @@ from server.pricing import (
     ThresholdTier,
     TieredThreshold,
 )
-from server.promotions.models import Promotion, PromotionStatus
+from server.promotions.budgets import overall_budget_left
+from server.promotions.models import Promotion, PromotionBudget, PromotionStatus
 from server.promotions.schemas import (
     CLAIMABLE_KINDS,
     AmountOff,
@@ -358,12 +359,24 @@ async def promotion_skus(executor: Executor, p: Promotion) -> frozenset[str]:
 
 
 async def live_promotion_steps(executor: Executor, currency: str) -> PromotionSteps:
-    """Every published price promotion not yet ended, as steps (each checks eligibility)."""
+    """Every published price promotion not yet ended, as steps (each checks eligibility).
+
+    A promotion whose overall budget is spent is left out: consuming its last use bumps the
+    catalog revision, and so does a release that reopens it (``order_budgets``). Per-dealer
+    caps are not checked here (this set serves every dealer): placement re-prices an order
+    without a promotion the dealer has used up.
+    """
     now = utcnow()
-    stmt = select(Promotion).where(
-        Promotion.status == PromotionStatus.PUBLISHED,
-        Promotion.currency == currency,
-        or_(Promotion.ends_at.is_(None), Promotion.ends_at > now),
+    b = PromotionBudget
+    stmt = (
+        select(Promotion)
+        .outerjoin(b, and_(b.promotion_id == Promotion.id, b.dealer_key == ""))
+        .where(
+            Promotion.status == PromotionStatus.PUBLISHED,
+            Promotion.currency == currency,
+            or_(Promotion.ends_at.is_(None), Promotion.ends_at > now),
+            overall_budget_left(),
+        )
     )
     rows = (await executor.execute(stmt)).scalars().all()
     line: list[LineStep] = []
