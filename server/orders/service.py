@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts import hold_funds
 from server.audit.service import record
+from server.catalog.models import CatalogRevision
 from server.catalog.service import sku_ids_by_code
 from server.db.repository import get_or_404, keyset_page
 from server.db.session import restore_notes, snapshot_notes
@@ -208,11 +209,17 @@ async def set_approval_threshold(
 
 
 class _Gate(msgspec.Struct, frozen=True, kw_only=True):
-    """What placement needs of the dealer, read in one statement."""
+    """What placement needs to know first, read in one statement."""
 
+    order_exists: bool
+    """The client's order id is taken already (a retry, or another dealer's id)."""
+    status: DealerStatus
+    tier_known: bool
     requires_prepayment: bool
     region_codes: tuple[str, ...]
     approval_threshold: int
+    revision: int
+    """The catalog revision, read with the rest: pricing needs no statement of its own."""
 
 
 def _gate_statement() -> Any:
@@ -224,8 +231,18 @@ def _gate_statement() -> Any:
     threshold = (
         select(OrderSettings.approval_threshold).where(OrderSettings.id == 1).scalar_subquery()
     )
+    revision = select(CatalogRevision.value).where(CatalogRevision.id == 1).scalar_subquery()
+    taken = select(Order.id).where(Order.id == bindparam("order")).exists()
     return (
-        select(Dealer.status, DealerTier.code, DealerTier.requires_prepayment, regions, threshold)
+        select(
+            Dealer.status,
+            DealerTier.code,
+            DealerTier.requires_prepayment,
+            regions,
+            threshold,
+            revision,
+            taken,
+        )
         .outerjoin(DealerTier, DealerTier.code == Dealer.tier_code)
         .where(Dealer.id == bindparam("dealer"))
     )
@@ -234,28 +251,33 @@ def _gate_statement() -> Any:
 _GATE = _gate_statement()  # built once: it runs on every order
 
 
-async def _check_dealer(session: AsyncSession, dealer_id: uuid.UUID) -> _Gate:
-    """The dealer may order (active, known tier); its regions and the approval threshold."""
-    row = (await session.execute(_GATE, {"dealer": dealer_id})).first()
+async def _read_gate(session: AsyncSession, dealer_id: uuid.UUID, order_id: uuid.UUID) -> _Gate:
+    """Whether the order id is taken, the dealer's standing, regions, threshold, revision."""
+    row = (await session.execute(_GATE, {"dealer": dealer_id, "order": order_id})).first()
     if row is None:
         raise NotFound("dealer_not_found", "dealer 不存在", "dealer not found")
-    status, tier_code, requires_prepayment, region_csv, threshold_value = tuple(row)
-    status = DealerStatus(status)
-    if status is not DealerStatus.ACTIVE:
-        raise Forbidden(
-            f"dealer_{status}",
-            "经销商已暂停或关闭，不能下单",
-            f"The dealer is {status}: ordering is refused",
-        )
-    if tier_code is None:
-        raise NotFound("tier_not_found", "tier 不存在", "tier not found")
+    status, tier_code, requires_prepayment, region_csv, threshold, revision, taken = tuple(row)
     return _Gate(
+        order_exists=bool(taken),
+        status=DealerStatus(status),
+        tier_known=tier_code is not None,
         requires_prepayment=bool(requires_prepayment),
         region_codes=tuple(sorted(region_csv.split(","))) if region_csv else (),
-        approval_threshold=DEFAULT_APPROVAL_THRESHOLD
-        if threshold_value is None
-        else threshold_value,
+        approval_threshold=DEFAULT_APPROVAL_THRESHOLD if threshold is None else threshold,
+        revision=int(revision or 0),
     )
+
+
+def _check_dealer(gate: _Gate) -> None:
+    """The dealer may order: active, with a known tier."""
+    if gate.status is not DealerStatus.ACTIVE:
+        raise Forbidden(
+            f"dealer_{gate.status}",
+            "经销商已暂停或关闭，不能下单",
+            f"The dealer is {gate.status}: ordering is refused",
+        )
+    if not gate.tier_known:
+        raise NotFound("tier_not_found", "tier 不存在", "tier not found")
 
 
 async def _is_diversion(
@@ -284,6 +306,7 @@ async def _price_cart(
     currency: str,
     now: datetime,
     exclude_promotions: frozenset[str] = frozenset(),
+    revision: int | None = None,
 ) -> _Priced:
     if not lines:
         raise Invalid(
@@ -300,6 +323,7 @@ async def _price_cart(
         now=now,
         lines=[CartLine(sku=ln.sku, qty=ln.qty) for ln in lines],
         exclude_promotions=exclude_promotions,
+        revision=revision,
     )
     ids = {code: rule.id for code, rule in rules.items() if rule.id is not None}
     unknown = {pl.sku for pl in priced.lines} - ids.keys()  # e.g. a gift of another SKU
@@ -398,8 +422,13 @@ async def place_order(
     if dealer_id is None:
         raise Forbidden("dealer_required", "仅经销商可以下单", "Only dealers place orders")
     digest = content_hash(body)
-    existing = await find_order(session, body.id)
-    if existing is not None:
+    gate = await _read_gate(session, dealer_id, body.id)
+    if gate.order_exists:
+        existing = await find_order(session, body.id)
+        if existing is None:  # the id is another dealer's order
+            raise Conflict(
+                "order_id_conflict", "该订单号已被使用", "This order id is already in use"
+            )
         return _replay(existing, digest)
     if (body.quote_id is None) == (not body.lines):
         raise Invalid(
@@ -407,12 +436,18 @@ async def place_order(
             "订单须来自购物车或报价之一",
             "Give either lines or a quote id, not both or neither",
         )
-    gate = await _check_dealer(session, dealer_id)
+    _check_dealer(gate)
     if body.quote_id is not None:
         priced = await _price_quote(session, actor, body.quote_id, now)
     else:
         priced = await _price_cart(
-            session, cache, dealer_id, body.lines, currency=currency, now=now
+            session,
+            cache,
+            dealer_id,
+            body.lines,
+            currency=currency,
+            now=now,
+            revision=gate.revision,
         )
     reasons: list[str] = []
     region_code: str | None = None

@@ -151,15 +151,18 @@ async def price_for_dealer(
     now: datetime,
     lines: list[CartLine],
     exclude_promotions: frozenset[str] = frozenset(),
+    revision: int | None = None,
 ) -> tuple[PricedCart, dict[str, SkuRule]]:
     """Price ``lines`` for the dealer at ``now``; raises ``Invalid`` listing every bad line.
 
     ``exclude_promotions`` names promotion codes to price without (an order whose promotion
-    budget ran out); the cached steps are filtered per call, never changed.
+    budget ran out); the cached steps are filtered per call, never changed. ``revision``:
+    the catalog revision when the caller has just read it in one of its own statements.
     """
     # The revision first: whatever is read after it is at least that fresh, so it may be
     # remembered under it.
-    revision = await read_revision(session)
+    if revision is None:
+        revision = await read_revision(session)
     rules = await load_sku_rules_cached(session, cache, revision, (line.sku for line in lines))
     errors = _sku_errors(lines, rules)
     heads = await load_heads(session, cache, revision)
