@@ -6,7 +6,7 @@ reason in scope; the guards of protected routes turn that into 401 or 403.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Request
@@ -72,8 +72,10 @@ def current_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Princip
 
 def _role_guard(
     allowed: frozenset[Role], name: str
-) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]:
+    # A coroutine function: Litestar runs a plain function guard in a worker thread, a
+    # thread hop on every request for a check of a few attribute reads.
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         principal = current_principal(connection)
         if principal.role not in allowed:
             raise Forbidden("role_forbidden", "当前角色无权访问", f"Requires role: {name}")
