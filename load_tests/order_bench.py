@@ -15,18 +15,18 @@ in production. The load generator is ``wrk`` (bounded duration, ``--connections`
 endpoints alternate for ``--rounds`` rounds and medians are reported.
 
 Measured on the dev box (2026-11-27, 32 connections, 16 dealers, 2 cores shared with wrk
-and PostgreSQL): ``order_rps`` 105-114, ``baseline_orm_row_rps`` 1,170-1,190, ``ratio``
-0.088-0.097, no errors -- up from 33 rps (ratio 0.03) but still below the 0.25 goal.
+and PostgreSQL): ``order_rps`` 142, ``baseline_orm_row_rps`` 1,352, ``ratio`` 0.105, no
+errors -- up from 33 rps (ratio 0.03) at the start of the day, still below the 0.25 goal.
 
-Where an order's time goes now (about 10 ms of server CPU): 25 SQL round trips, each
+Where an order's time goes now (about 8 ms of server CPU): 22 SQL round trips, each
 costing roughly 0.25 ms of Python (SQLAlchemy, asyncpg, the event loop, the loopback send):
-the replay lookup, the dealer gate, the catalog revision, serving warehouses, the levels,
-two for the stock lines (ordered lock, one ``UPDATE ... FROM unnest``), the movements, the
-ledger lock, the savepoint pair, nine ORM inserts in one flush (reservation and its lines,
-hold, journal entry, ledger update, postings, order, lines, events), the audit row and the
-publication (scope bump, change). Reaching 0.25 needs about ten round trips: on PostgreSQL
-that means writing the flush's rows in one data-modifying CTE and folding the publication
-into one statement, which this code does not do yet.
+the gate (replay check, dealer, threshold and catalog revision in one), serving warehouses,
+the levels, two for the stock lines (ordered lock, one ``UPDATE ... FROM unnest``), the
+movements, the ledger lock, the savepoint pair, nine ORM inserts in one flush (reservation
+and its lines, hold, journal entry, ledger update, postings, order, lines, events), the
+audit row and the publication (one statement). Reaching 0.25 needs about ten round trips:
+on PostgreSQL, writing the flush's rows in one data-modifying CTE and checking for a twin
+order with a transaction-level advisory lock instead of the savepoint pair.
 """
 
 from __future__ import annotations
