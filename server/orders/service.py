@@ -545,6 +545,7 @@ async def place_order(
             "status": str(order.status),
             "review_reasons": order.review_reasons,
             "amendments": order.amendments,
+            "ended_promotions": sorted(priced.ended),  # priced out: their budget ran out
         },
     )
     note_order_change(session, order)

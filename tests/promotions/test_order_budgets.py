@@ -19,6 +19,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import event, func, select
 
 from server.accounts import dealer_balances
+from server.audit.models import AuditEvent
 from server.db.base import utcnow
 from server.db.engine import Database
 from server.db.scoping import scope_to_dealer
@@ -158,6 +159,12 @@ async def test_an_order_whose_promotion_ran_out_is_placed_without_it_for_the_dea
         keys = (await s.execute(select(BudgetConsumption.key))).scalars().all()
         assert keys == [f"order:{first.id}:ALMOST"]
         assert await s.scalar(select(func.sum(StockLevel.reserved))) == 20
+        trail = await s.scalar(
+            select(AuditEvent.data).where(
+                AuditEvent.action == "order.placed", AuditEvent.entity_id == body["id"]
+            )
+        )
+        assert trail is not None and trail["ended_promotions"] == ["ALMOST"]  # which one ended
     assert await held(db, shop) == held_before + 1_000  # held once, at the new price
 
     confirmed = await client.post(f"/mp/orders/{body['id']}/confirm", headers=shop.headers)
