@@ -242,7 +242,7 @@ async def move_many(
     The updates return the new figures and the safety stock, from which the band change is
     noted for publication. The movements are then appended in one insert.
     When a row refuses, the rows moved are moved back (the transaction still holds their
-    locks) and nothing is appended; the band notes of those rows net out to no change.
+    locks) and nothing is appended or noted.
     """
     merged: dict[Key, list[int]] = {}
     for d in deltas:
@@ -252,24 +252,18 @@ async def move_many(
             pair[1] += d.reserved
     keys = sorted(merged, key=lambda k: (str(k[0]), str(k[1])))
     moved = await _apply(session, keys, merged)
-    done = [k for k in keys if k in moved]
     short = [k for k in keys if k not in moved]  # every short line, named at once
-    for key in done:
+    if short:
+        await _undo(session, [k for k in keys if k in moved], merged)
+        return short
+    for key in keys:
         on_hand, reserved = merged[key]
         new_on_hand, new_reserved, safety = moved[key]
         before = (new_on_hand - on_hand) - (new_reserved - reserved)
         note_stock_level(
             session, key[0], key[1], before=before, after=new_on_hand - new_reserved, safety=safety
         )
-    if short:
-        await _undo(session, done, merged)
-        for key in done:
-            on_hand, reserved = merged[key]
-            new_on_hand, new_reserved, safety = moved[key]
-            before = (new_on_hand - on_hand) - (new_reserved - reserved)
-            note_stock_level(session, key[0], key[1], before=before, after=before, safety=safety)
-        return short
-    if done:
+    if keys:
         now = utcnow()
         await session.execute(
             _INSERT_MOVEMENTS,
@@ -286,7 +280,7 @@ async def move_many(
                     "reason": reason,
                     "actor_id": actor_id,
                 }
-                for w, s in done
+                for w, s in keys
             ],
         )
     return []
