@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import shutil
 import statistics
@@ -44,37 +43,17 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from load_tests.pricing_bench import _free_port, _start_server
-
-ADMIN_URL = os.environ.get(
-    "CHANNELHUB_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+from load_tests.server_process import (
+    SECRET,
+    bench_database,
+    free_port,
+    recreate_database,
+    start_server,
 )
-DATABASE = os.environ.get("CHANNELHUB_BENCH_PG_DB", "channelhub_bench_orders")
-SECRET = "bench-secret-" + "b" * 40
+
+DATABASE = bench_database("channelhub_bench_orders")
 SKUS = 500
 LINES = 5
-
-
-def _db_url() -> str:
-    base, _, _ = ADMIN_URL.rpartition("/")
-    return f"{base}/{DATABASE}"
-
-
-async def _recreate_database() -> None:
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                f"WHERE datname = '{DATABASE}'"
-            )
-        )
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}"'))
-        await conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
-    await engine.dispose()
 
 
 async def _seed(url: str, dealers: int) -> dict[str, Any]:
@@ -274,8 +253,7 @@ def run(seconds: int, rounds: int, connections: int, dealers: int) -> dict[str, 
 
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install wrk")
-    asyncio.run(_recreate_database())
-    url = _db_url()
+    url = asyncio.run(recreate_database(DATABASE))
     upgrade(url)
     ids = asyncio.run(_seed(url, dealers))
     auth = AuthSettings(jwt_secret=SECRET)
@@ -292,8 +270,8 @@ def run(seconds: int, rounds: int, connections: int, dealers: int) -> dict[str, 
         "lines": LINES,
     }
     baseline_script = _GET_LUA % {"path": f"/hq/warehouses/{ids['warehouse']}", "token": hq_token}
-    port = _free_port()
-    server = _start_server(url, port)
+    port = free_port()
+    server = start_server(url, port)
     base = f"http://127.0.0.1:{port}"
     try:
         probe = httpx.post(

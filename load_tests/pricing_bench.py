@@ -21,47 +21,26 @@ import argparse
 import asyncio
 import io
 import json
-import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-ADMIN_URL = os.environ.get(
-    "CHANNELHUB_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+from load_tests.server_process import (
+    SECRET,
+    bench_database,
+    free_port,
+    recreate_database,
+    start_server,
 )
-DATABASE = os.environ.get("CHANNELHUB_BENCH_PG_DB", "channelhub_bench_catalog")
-SECRET = "bench-secret-" + "b" * 40
+
+DATABASE = bench_database("channelhub_bench_catalog")
 SKUS = 50_000
-
-
-def _db_url() -> str:
-    base, _, _ = ADMIN_URL.rpartition("/")
-    return f"{base}/{DATABASE}"
-
-
-async def _recreate_database() -> None:
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                f"WHERE datname = '{DATABASE}'"
-            )
-        )
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}"'))
-        await conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
-    await engine.dispose()
 
 
 async def _seed(url: str) -> dict[str, Any]:
@@ -240,42 +219,6 @@ async def _import_50k(url: str) -> dict[str, float]:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start_server(url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "CHANNELHUB_DATABASE_URL": url,
-        "CHANNELHUB_AUTH_JWT_SECRET": SECRET,
-        "CHANNELHUB_LOG_LEVEL": "WARNING",
-        "CHANNELHUB_DATABASE_POOL_SIZE": "20",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from server.cli import main; main()", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    import httpx
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(
-        "server did not start: "
-        + (process.stderr.read() if process.stderr else b"").decode()[-2000:]
-    )
-
-
 def _wrk(base: str, paths: list[str], token: str, seconds: int, connections: int) -> float:
     """Requests/sec of one wrk run cycling over ``paths``; any non-2xx answer aborts."""
     lua = ", ".join(json.dumps(p) for p in paths)
@@ -315,8 +258,7 @@ def run(seconds: int, rounds: int, pages: int, connections: int) -> dict[str, An
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install wrk")
     result: dict[str, Any] = {"cart_p50_ms": round(measure_cart_p50_ms(), 3)}
-    asyncio.run(_recreate_database())
-    url = _db_url()
+    url = asyncio.run(recreate_database(DATABASE))
     upgrade(url)
     ids = asyncio.run(_seed(url))
     result.update(asyncio.run(_import_50k(url)))
@@ -326,8 +268,8 @@ def run(seconds: int, rounds: int, pages: int, connections: int) -> dict[str, An
         auth, Principal(user_id=dealer.id, role=dealer.role, dealer_id=dealer.dealer_id)
     )
     hq_token = issue_access_token(auth, Principal(user_id=hq.id, role=hq.role))
-    port = _free_port()
-    server = _start_server(url, port)
+    port = free_port()
+    server = start_server(url, port)
     base = f"http://127.0.0.1:{port}"
     try:
         import httpx

@@ -1,9 +1,11 @@
-"""Start the real ``channelhub serve`` for a benchmark: migrated, demo data, its own settings."""
+"""Start the real ``channelhub serve`` for a benchmark, on SQLite with demo data
+(``running_server``) or on a PostgreSQL database the benchmark seeded (``start_server``)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -13,6 +15,77 @@ from collections.abc import Iterator
 import httpx
 
 PASSWORD = "bench-password"
+SECRET = "bench-secret-" + "b" * 40
+"""The JWT secret of every benchmark server: benchmarks issue their tokens with it."""
+ADMIN_URL = os.environ.get(
+    "CHANNELHUB_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def bench_database(default: str) -> str:
+    """The benchmark's PostgreSQL database (``CHANNELHUB_BENCH_PG_DB``, else ``default``)."""
+    return os.environ.get("CHANNELHUB_BENCH_PG_DB", default)
+
+
+def database_url(name: str) -> str:
+    base, _, _ = ADMIN_URL.rpartition("/")
+    return f"{base}/{name}"
+
+
+async def recreate_database(name: str) -> str:
+    """Drop and create the PostgreSQL database ``name`` (empty); its URL."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(
+            text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+        )
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+    return database_url(name)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_healthy(server: subprocess.Popen[bytes], base: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            break
+        try:
+            if httpx.get(f"{base}/health", timeout=0.5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    server.kill()
+    stderr = server.stderr.read() if server.stderr else b""
+    raise RuntimeError("server did not start: " + stderr.decode()[-2000:])
+
+
+def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+    """``channelhub serve`` on a database already migrated and seeded by the benchmark."""
+    env = {
+        **os.environ,
+        "CHANNELHUB_DATABASE_URL": url,
+        "CHANNELHUB_AUTH_JWT_SECRET": SECRET,
+        "CHANNELHUB_LOG_LEVEL": "WARNING",
+        "CHANNELHUB_DATABASE_POOL_SIZE": "20",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "server", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _wait_healthy(server, f"http://127.0.0.1:{port}", 30)
+    return server
 
 
 @contextlib.contextmanager
@@ -22,7 +95,7 @@ def running_server(port: int, *, database_url: str = "", redis_url: str = "") ->
         env = {
             **os.environ,
             "CHANNELHUB_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{tmp}/bench.db",
-            "CHANNELHUB_AUTH_JWT_SECRET": "bench-secret-" + "b" * 40,
+            "CHANNELHUB_AUTH_JWT_SECRET": SECRET,
             "CHANNELHUB_AUTH_LOGIN_MAX_ATTEMPTS": "1000",
             "CHANNELHUB_STORAGE_LOCAL_DIR": f"{tmp}/storage",
             "CHANNELHUB_LOG_LEVEL": "WARNING",
@@ -43,14 +116,7 @@ def running_server(port: int, *, database_url: str = "", redis_url: str = "") ->
         server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, cwd=tmp)
         base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(300):
-                if server.poll() is not None:
-                    raise SystemExit("server did not start")
-                try:
-                    if httpx.get(f"{base}/health", timeout=0.5).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
+            _wait_healthy(server, base, 30)
             yield base
         finally:
             server.terminate()
