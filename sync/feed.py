@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sync.schemas import Op
-from sync.tables import dialect_insert, sync_change, sync_scope
+from sync.tables import dialect_insert, dialect_name, sync_change, sync_scope
 
 __all__ = [
     "Publisher",
@@ -83,7 +83,7 @@ async def publish_changes(
             raise ValueError(f"op must be 'upsert' or 'delete', not {op!r}")
     count = len(changes)
     now = datetime.now(UTC)
-    if count <= _ONE_STATEMENT_MAX and _is_postgresql(session):
+    if count <= _ONE_STATEMENT_MAX and dialect_name(session) == "postgresql":
         params = {
             "scope": scope,
             "count": count,
@@ -142,10 +142,6 @@ async def _publish_in_two(
 
 _ONE_STATEMENT_MAX = 200
 """Up to this many changes, PostgreSQL bumps the version and inserts them in one statement."""
-
-
-def _is_postgresql(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def _publish_statement() -> Any:

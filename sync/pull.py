@@ -13,7 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from sync.errors import SyncConflict, SyncForbidden
 from sync.schemas import Change, PullResult
-from sync.tables import sync_change, sync_scope
+from sync.tables import dialect_name, sync_change, sync_scope
 
 __all__ = ["pull", "read_scope_heads"]
 
@@ -30,8 +30,7 @@ _columns = (
 
 async def _begin_consistent(db: AsyncSession | AsyncConnection) -> None:
     """On PostgreSQL, open the transaction REPEATABLE READ so all reads share one snapshot."""
-    dialect = db.get_bind().dialect.name if isinstance(db, AsyncSession) else db.dialect.name
-    if db.in_transaction() or dialect != "postgresql":
+    if db.in_transaction() or dialect_name(db) != "postgresql":
         # SQLite: one transaction is one snapshot. A PostgreSQL transaction the caller began
         # and that ``pull`` could not read beside (see ``pull``): reads stay bounded by the
         # versions read first, which committed after every lower version: no holes.

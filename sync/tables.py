@@ -188,7 +188,11 @@ sync_webhook_delivery = Table(
 )
 
 
+def dialect_name(db: AsyncSession | AsyncConnection) -> str:
+    """``postgresql`` or ``sqlite``: the dialect behind ``db``."""
+    return db.get_bind().dialect.name if isinstance(db, AsyncSession) else db.dialect.name
+
+
 def dialect_insert(db: AsyncSession | AsyncConnection, table: Table) -> Any:
     """An INSERT with ``on_conflict_*`` for the dialect behind ``db`` (PostgreSQL or SQLite)."""
-    dialect = db.get_bind().dialect.name if isinstance(db, AsyncSession) else db.dialect.name
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return postgresql.insert(table) if dialect_name(db) == "postgresql" else sqlite.insert(table)
