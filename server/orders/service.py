@@ -458,82 +458,56 @@ async def place_order(
         region_code = address.region_code
         if await _is_diversion(session, gate.region_codes, region_code):
             reasons.append("diversion")
-    reference = stock_reference(body.id)
     notes = snapshot_notes(session)
-    try:
-        while True:
-            wanted: dict[uuid.UUID, int] = {}
-            for ln in priced.lines:
-                wanted[ln.sku_id] = wanted.get(ln.sku_id, 0) + ln.qty
-            try:
-                # Stock, then funds, then budgets, then the order rows, in one savepoint: a
-                # twin of this order id that committed first makes the final flush fail, and
-                # all of it is undone.
-                async with session.begin_nested():
-                    reservation = await reserve_for_dealer(
-                        session,
-                        reference,
-                        dealer_id,
-                        [StockOrderLine(sku_id=s, quantity=q) for s, q in wanted.items()],
-                        allow_backorder=body.allow_backorder,
-                        region_codes=gate.region_codes,
-                        new_reference=True,
-                    )
-                    if priced.amount > 0:
-                        await hold_funds(
-                            session,
-                            dealer_id,
-                            reference,
-                            priced.amount,
-                            PREPAID_ONLY if gate.requires_prepayment else ALL_SOURCES,
-                            dealer_checked=True,
-                            new_reference=True,
-                        )
-                    await consume_order_budgets(
-                        session, cache.budgets, dealer_id, body.id, priced.promotions
-                    )
-                    order = _new_order(
-                        actor,
-                        body,
-                        digest,
-                        priced,
-                        reservation,
-                        gate,
-                        reasons,
-                        region_code=region_code,
-                        currency=currency,
-                        now=now,
-                        price_grace_bp=price_grace_bp,
-                    )
-                    session.add(order)
-                    await session.flush()
-                break
-            except BudgetExhausted as exc:
-                # The savepoint undid the reservation, the hold and every budget taken: price
-                # the cart again without the promotion and place that (the dealer confirms).
-                restore_notes(session, notes)
-                code = exc.extra.get("promotion")
-                if body.quote_id is not None or code not in priced.promotions:
-                    raise
-                ended = (*priced.ended, code)
-                priced = await _price_cart(
-                    session,
-                    cache,
-                    dealer_id,
-                    body.lines,
+    while True:
+        try:
+            # Stock, then funds, then budgets, then the order rows, in one savepoint: a twin
+            # of this order id that committed first makes the final flush fail, and all of
+            # it is undone.
+            async with session.begin_nested():
+                reservation = await _reserve_and_hold(session, cache, dealer_id, body, priced, gate)
+                order = _new_order(
+                    actor,
+                    body,
+                    digest,
+                    priced,
+                    reservation,
+                    gate,
+                    reasons,
+                    region_code=region_code,
                     currency=currency,
                     now=now,
-                    exclude_promotions=frozenset(ended),
+                    price_grace_bp=price_grace_bp,
                 )
-                priced.ended = ended
-    except IntegrityError as exc:
-        restore_notes(session, notes)
-        twin = await find_order(session, body.id)
-        if twin is not None:
-            return _replay(twin, digest)
-        raise Conflict(
-            "order_id_conflict", "该订单号已被使用", "This order id is already in use"
-        ) from exc
+                session.add(order)
+                await session.flush()
+            break
+        except BudgetExhausted as exc:
+            # The savepoint undid the reservation, the hold and every budget taken: price
+            # the cart again without the promotion and place that (the dealer confirms).
+            restore_notes(session, notes)
+            code = exc.extra.get("promotion")
+            if body.quote_id is not None or code not in priced.promotions:
+                raise
+            ended = (*priced.ended, code)
+            priced = await _price_cart(
+                session,
+                cache,
+                dealer_id,
+                body.lines,
+                currency=currency,
+                now=now,
+                exclude_promotions=frozenset(ended),
+            )
+            priced.ended = ended
+        except IntegrityError as exc:
+            restore_notes(session, notes)
+            twin = await find_order(session, body.id)
+            if twin is not None:
+                return _replay(twin, digest)
+            raise Conflict(
+                "order_id_conflict", "该订单号已被使用", "This order id is already in use"
+            ) from exc
     record(
         session,
         actor,
@@ -550,6 +524,42 @@ async def place_order(
     )
     note_order_change(session, order)
     return Placement(order=order, created=True)
+
+
+async def _reserve_and_hold(
+    session: AsyncSession,
+    cache: PricingCache,
+    dealer_id: uuid.UUID,
+    body: OrderCreate,
+    priced: _Priced,
+    gate: _Gate,
+) -> Reservation:
+    """Reserve the priced lines' stock, hold the payable, take the promotions' budgets."""
+    reference = stock_reference(body.id)
+    wanted: dict[uuid.UUID, int] = {}
+    for ln in priced.lines:
+        wanted[ln.sku_id] = wanted.get(ln.sku_id, 0) + ln.qty
+    reservation = await reserve_for_dealer(
+        session,
+        reference,
+        dealer_id,
+        [StockOrderLine(sku_id=s, quantity=q) for s, q in wanted.items()],
+        allow_backorder=body.allow_backorder,
+        region_codes=gate.region_codes,
+        new_reference=True,
+    )
+    if priced.amount > 0:
+        await hold_funds(
+            session,
+            dealer_id,
+            reference,
+            priced.amount,
+            PREPAID_ONLY if gate.requires_prepayment else ALL_SOURCES,
+            dealer_checked=True,
+            new_reference=True,
+        )
+    await consume_order_budgets(session, cache.budgets, dealer_id, body.id, priced.promotions)
+    return reservation
 
 
 def _new_order(
