@@ -305,9 +305,10 @@ async def _price_cart(
     *,
     currency: str,
     now: datetime,
-    exclude_promotions: frozenset[str] = frozenset(),
+    ended: tuple[str, ...] = (),
     revision: int | None = None,
 ) -> _Priced:
+    """The cart priced for the dealer now, without the ``ended`` promotions."""
     if not lines:
         raise Invalid(
             "lines_empty",
@@ -322,7 +323,7 @@ async def _price_cart(
         currency=currency,
         now=now,
         lines=[CartLine(sku=ln.sku, qty=ln.qty) for ln in lines],
-        exclude_promotions=exclude_promotions,
+        exclude_promotions=frozenset(ended),
         revision=revision,
     )
     ids = {code: rule.id for code, rule in rules.items() if rule.id is not None}
@@ -349,6 +350,7 @@ async def _price_cart(
         amount=priced.totals.payable,
         fingerprint=priced.basis.fingerprint,
         promotions=promotion_uses(priced),
+        ended=ended,
     )
 
 
@@ -489,7 +491,6 @@ async def place_order(
             code = exc.extra.get("promotion")
             if body.quote_id is not None or code not in priced.promotions:
                 raise
-            ended = (*priced.ended, code)
             priced = await _price_cart(
                 session,
                 cache,
@@ -497,9 +498,8 @@ async def place_order(
                 body.lines,
                 currency=currency,
                 now=now,
-                exclude_promotions=frozenset(ended),
+                ended=(*priced.ended, code),
             )
-            priced.ended = ended
         except IntegrityError as exc:
             restore_notes(session, notes)
             twin = await find_order(session, body.id)
