@@ -31,6 +31,7 @@ from server.accounts import hold_funds
 from server.audit.service import record
 from server.catalog.models import CatalogRevision
 from server.catalog.service import sku_ids_by_code
+from server.db.bulk import flush_in_one
 from server.db.repository import get_or_404, keyset_page
 from server.db.session import restore_notes, snapshot_notes
 from server.dealers.models import Dealer, DealerAddress, DealerRegion, DealerStatus, DealerTier
@@ -464,25 +465,30 @@ async def place_order(
     while True:
         try:
             # Stock, then funds, then budgets, then the order rows, in one savepoint: a twin
-            # of this order id that committed first makes the final flush fail, and all of
-            # it is undone.
+            # of this order id that committed first makes the final write fail, and all of
+            # it is undone. Nothing is flushed before that write: the rows of the
+            # reservation, the hold, the ledger, the order and its audit go in one statement.
             async with session.begin_nested():
-                reservation = await _reserve_and_hold(session, cache, dealer_id, body, priced, gate)
-                order = _new_order(
-                    actor,
-                    body,
-                    digest,
-                    priced,
-                    reservation,
-                    gate,
-                    reasons,
-                    region_code=region_code,
-                    currency=currency,
-                    now=now,
-                    price_grace_bp=price_grace_bp,
-                )
-                session.add(order)
-                await session.flush()
+                with session.no_autoflush:
+                    reservation = await _reserve_and_hold(
+                        session, cache, dealer_id, body, priced, gate
+                    )
+                    order = _new_order(
+                        actor,
+                        body,
+                        digest,
+                        priced,
+                        reservation,
+                        gate,
+                        reasons,
+                        region_code=region_code,
+                        currency=currency,
+                        now=now,
+                        price_grace_bp=price_grace_bp,
+                    )
+                    session.add(order)
+                    _record_placed(session, actor, order, priced)
+                    await flush_in_one(session)
             break
         except BudgetExhausted as exc:
             # The savepoint undid the reservation, the hold and every budget taken: price
@@ -508,6 +514,11 @@ async def place_order(
             raise Conflict(
                 "order_id_conflict", "该订单号已被使用", "This order id is already in use"
             ) from exc
+    note_order_change(session, order)
+    return Placement(order=order, created=True)
+
+
+def _record_placed(session: AsyncSession, actor: Principal, order: Order, priced: _Priced) -> None:
     record(
         session,
         actor,
@@ -522,8 +533,6 @@ async def place_order(
             "ended_promotions": sorted(priced.ended),  # priced out: their budget ran out
         },
     )
-    note_order_change(session, order)
-    return Placement(order=order, created=True)
 
 
 async def _reserve_and_hold(
