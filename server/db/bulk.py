@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.interfaces import MANYTOONE, ONETOMANY
 
+from server.db import fast
 from server.db.dialect import is_postgresql
 
 # (table, "insert" | "update", columns) per part -> the statement; the shapes of one
@@ -273,8 +274,7 @@ async def flush_in_one(session: AsyncSession) -> None:
     except _Unsupported:
         await session.flush()
         return
-    connection = await session.connection()
-    await connection.execute(_statement(parts), params)
+    await fast.rows(session, _statement(parts), params)
     # Written: the objects become persistent with what was written as their committed state,
     # exactly as the flush's own last step does.
     session.sync_session._register_persistent({inspect(obj) for obj in (*new, *dirty)})
@@ -316,3 +316,25 @@ def _plan(
         for n, f in enumerate(fields):
             params[f"update_{table.name}_{f.column.name}"] = [r[n] for r in rows]
     return parts, params
+
+
+async def insert_many(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows given as dicts by column name (missing columns take their default).
+
+    On PostgreSQL one ``INSERT ... SELECT unnest(...)`` whatever the number of rows; elsewhere
+    SQLAlchemy's executemany.
+    """
+    if not rows:
+        return
+    if not is_postgresql(session):
+        await session.execute(insert(table), rows)
+        return
+    columns = tuple(table.columns)
+    params: dict[str, Any] = {}
+    for column in columns:
+        produce = _default(column)
+        values = [r[column.name] if column.name in r else (produce and produce()) for r in rows]
+        if _is_json(column):
+            values = [_wire(column, v, column.name in r) for v, r in zip(values, rows, strict=True)]
+        params[f"insert_{table.name}_{column.name}"] = values
+    await fast.rows(session, _statement([(table, "insert", columns)]), params)

@@ -15,9 +15,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, func, literal, select, union_all
+from sqlalchemy import String, any_, bindparam, func, literal, select, union_all
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db import fast
+from server.db.dialect import is_postgresql
 from server.db.repository import get_or_404
 from server.dealers.models import Dealer
 from server.errors import Conflict, Invalid, NotFound
@@ -30,7 +33,7 @@ from server.inventory.reservations import (
     reserve_new,
     reserve_stock,
 )
-from server.inventory.stock import check_quantity, read_levels
+from server.inventory.stock import check_quantity, read_available
 from server.regions.models import Region
 from server.warehouses.models import Warehouse
 
@@ -46,14 +49,19 @@ class Allocation(msgspec.Struct, frozen=True, kw_only=True):
 MAX_REGION_DEPTH = 8
 
 
-def _serving_statement() -> Any:
+def _serving_statement(*, array: bool) -> Any:
+    codes = (
+        Region.code == any_(bindparam("codes", type_=ARRAY(String)))
+        if array
+        else Region.code.in_(bindparam("codes", expanding=True))
+    )
     up = (
         select(
             Region.code.label("code"),
             Region.parent_code.label("parent"),
             literal(0).label("depth"),
         )
-        .where(Region.code.in_(bindparam("codes", expanding=True)))
+        .where(codes)
         .cte("up", recursive=True)
     )
     up = up.union_all(
@@ -84,7 +92,8 @@ def _serving_statement() -> Any:
 # Built once (it runs on every order): a recursive CTE walks from the regions up to the root
 # with the distance from the dealer's own region; warehouses linked to one of those regions
 # (the link's priority) or located in one (the warehouse policy's priority) come back.
-_SERVING = _serving_statement()
+_SERVING = _serving_statement(array=False)
+_SERVING_PG = _serving_statement(array=True)  # the codes as one array (server.db.fast)
 
 
 async def serving_warehouses(session: AsyncSession, region_codes: Sequence[str]) -> list[uuid.UUID]:
@@ -92,9 +101,9 @@ async def serving_warehouses(session: AsyncSession, region_codes: Sequence[str])
     if not region_codes:
         return []
     ranks: dict[uuid.UUID, tuple[int, int, str]] = {}
-    rows = await session.execute(_SERVING, {"codes": sorted(set(region_codes))})
-    for row in rows:
-        warehouse_id, code, priority, depth = tuple(row)
+    statement = _SERVING_PG if is_postgresql(session) else _SERVING
+    for row in await fast.rows(session, statement, {"codes": sorted(set(region_codes))}):
+        warehouse_id, code, priority, depth = row
         rank = (int(priority), int(depth), str(code))
         ranks[warehouse_id] = min(rank, ranks.get(warehouse_id, rank))
     return sorted(ranks, key=lambda w: ranks[w])
@@ -134,14 +143,13 @@ async def allocate(
         if region_codes is None
         else await serving_warehouses(session, region_codes)
     )
-    levels = await read_levels(session, [(w, s) for w in warehouses for s in wanted])
+    available = await read_available(session, [(w, s) for w in warehouses for s in wanted])
     chosen: list[StockLine] = []
     missing: list[OrderLine] = []
     for sku_id, quantity in wanted.items():
         remaining = quantity
         for warehouse_id in warehouses:
-            level = levels.get((warehouse_id, sku_id))
-            take = min(remaining, level.available if level else 0)
+            take = min(remaining, available.get((warehouse_id, sku_id), 0))
             if take > 0:
                 chosen.append(StockLine(warehouse_id=warehouse_id, sku_id=sku_id, quantity=take))
                 remaining -= take

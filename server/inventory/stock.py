@@ -20,19 +20,21 @@ from sqlalchemy import (
     BigInteger,
     Table,
     Uuid,
+    and_,
+    any_,
     bindparam,
     column,
     func,
-    insert,
     literal,
     select,
-    tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.catalog.models import Sku
+from server.db import fast
 from server.db.base import utcnow
+from server.db.bulk import insert_many
 from server.db.dialect import insert_ignoring_duplicates, is_postgresql
 from server.db.repository import get_or_404
 from server.errors import Conflict, Invalid
@@ -126,19 +128,24 @@ _CHECKED_MOVE = (
     .returning(*_MOVE_RETURNING)
 )
 _UNDO_MOVE = _MOVE_ROW.values(_MOVE_VALUES)
-_INSERT_MOVEMENTS = insert(cast(Table, StockMovement.__table__))
+_MOVEMENTS = cast(Table, StockMovement.__table__)
 
 
 def _batch_statements() -> tuple[Any, Any, Any]:
     """PostgreSQL: lock rows in key order, then move them all in one ``UPDATE ... FROM unnest``."""
+    keys = (
+        func.unnest(
+            bindparam("warehouses", type_=ARRAY(Uuid)), bindparam("skus", type_=ARRAY(Uuid))
+        )
+        .table_valued(column("w", Uuid), column("s", Uuid))
+        .render_derived(name="k")
+    )
     lock = (
         select(literal(1))
         .select_from(_LEVELS)
-        .where(
-            tuple_(_LEVELS.c.warehouse_id, _LEVELS.c.sku_id).in_(bindparam("keys", expanding=True))
-        )
+        .join(keys, and_(_LEVELS.c.warehouse_id == keys.c.w, _LEVELS.c.sku_id == keys.c.s))
         .order_by(_LEVELS.c.warehouse_id, _LEVELS.c.sku_id)
-        .with_for_update()
+        .with_for_update(of=_LEVELS)
     )
     v = (
         func.unnest(
@@ -190,10 +197,9 @@ async def _apply(
     if len(keys) > 1 and is_postgresql(session):
         # Two round trips whatever the number of lines; the ordered lock keeps the
         # no-deadlock rule of the row-by-row path.
-        await session.execute(_LOCK_ROWS, {"keys": keys})
         params = _batch_params([(k, merged[k][0], merged[k][1]) for k in keys])
-        result = await session.execute(_CHECKED_BATCH, params)
-        rows: list[tuple[Any, ...]] = [tuple(r) for r in result]
+        await fast.rows(session, _LOCK_ROWS, params)
+        rows = await fast.rows(session, _CHECKED_BATCH, params)
         return {(r[0], r[1]): (int(r[2]), int(r[3]), int(r[4])) for r in rows}
     moved: dict[Key, tuple[int, int, int]] = {}
     for key in keys:
@@ -208,7 +214,7 @@ async def _apply(
 async def _undo(session: AsyncSession, keys: list[Key], merged: dict[Key, list[int]]) -> None:
     if len(keys) > 1 and is_postgresql(session):
         params = _batch_params([(k, -merged[k][0], -merged[k][1]) for k in keys])
-        await session.execute(_UNDO_BATCH, params)
+        await fast.rows(session, _UNDO_BATCH, params)
         return
     for key in keys:
         on_hand, reserved = merged[key]
@@ -265,8 +271,9 @@ async def move_many(
         )
     if keys:
         now = utcnow()
-        await session.execute(
-            _INSERT_MOVEMENTS,
+        await insert_many(
+            session,
+            _MOVEMENTS,
             [
                 {
                     "id": uuid.uuid4(),
@@ -334,6 +341,39 @@ async def read_levels(session: AsyncSession, keys: list[Key]) -> dict[Key, Stock
     )
     rows = (await session.execute(stmt.execution_options(populate_existing=True))).scalars()
     return {(r.warehouse_id, r.sku_id): r for r in rows if (r.warehouse_id, r.sku_id) in set(keys)}
+
+
+def _available_statement(*, array: bool) -> Any:
+    figures = select(
+        _LEVELS.c.warehouse_id, _LEVELS.c.sku_id, _LEVELS.c.on_hand - _LEVELS.c.reserved
+    )
+    if array:
+        return figures.where(
+            _LEVELS.c.warehouse_id == any_(bindparam("warehouses", type_=ARRAY(Uuid))),
+            _LEVELS.c.sku_id == any_(bindparam("skus", type_=ARRAY(Uuid))),
+        )
+    return figures.where(
+        _LEVELS.c.warehouse_id.in_(bindparam("warehouses", expanding=True)),
+        _LEVELS.c.sku_id.in_(bindparam("skus", expanding=True)),
+    )
+
+
+_AVAILABLE = _available_statement(array=False)
+_AVAILABLE_PG = _available_statement(array=True)  # one array per column (server.db.fast)
+
+
+async def read_available(session: AsyncSession, keys: list[Key]) -> dict[Key, int]:
+    """On hand minus reserved by (warehouse, SKU), as of now; keys without a row are left out."""
+    if not keys:
+        return {}
+    wanted = set(keys)
+    params = {"warehouses": list({w for w, _ in keys}), "skus": list({s for _, s in keys})}
+    statement = _AVAILABLE_PG if is_postgresql(session) else _AVAILABLE
+    return {
+        (w, s): int(available)
+        for w, s, available in await fast.rows(session, statement, params)
+        if (w, s) in wanted
+    }
 
 
 async def _check_place(session: AsyncSession, warehouse_id: uuid.UUID, sku_id: uuid.UUID) -> None:

@@ -31,6 +31,7 @@ from server.accounts import hold_funds
 from server.audit.service import record
 from server.catalog.models import CatalogRevision
 from server.catalog.service import sku_ids_by_code
+from server.db import fast
 from server.db.bulk import flush_in_one
 from server.db.repository import get_or_404, keyset_page
 from server.db.session import restore_notes, snapshot_notes
@@ -254,10 +255,10 @@ _GATE = _gate_statement()  # built once: it runs on every order
 
 async def _read_gate(session: AsyncSession, dealer_id: uuid.UUID, order_id: uuid.UUID) -> _Gate:
     """Whether the order id is taken, the dealer's standing, regions, threshold, revision."""
-    row = (await session.execute(_GATE, {"dealer": dealer_id, "order": order_id})).first()
-    if row is None:
+    found = await fast.rows(session, _GATE, {"dealer": dealer_id, "order": order_id})
+    if not found:
         raise NotFound("dealer_not_found", "dealer 不存在", "dealer not found")
-    status, tier_code, requires_prepayment, region_csv, threshold, revision, taken = tuple(row)
+    status, tier_code, requires_prepayment, region_csv, threshold, revision, taken = found[0]
     return _Gate(
         order_exists=bool(taken),
         status=DealerStatus(status),

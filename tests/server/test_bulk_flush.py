@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import event, inspect, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import AccountKind, LedgerAccount
 from server.audit.models import AuditEvent
@@ -25,18 +27,44 @@ from tests.factories import make_dealer, make_sku
 AT = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
 
-@contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
+@asynccontextmanager
+async def statements(db: Database, session: AsyncSession) -> AsyncIterator[list[str]]:
+    """The statements the session sends meanwhile (transaction control left out)."""
     seen: list[str] = []
 
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
+    def keep(query: str) -> None:
+        if query.split(maxsplit=1)[0].upper() not in _CONTROL and not _asyncpg_own(query):
+            seen.append(query)
 
-    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    def engine_event(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        keep(statement)
+
+    def driver_log(record: Any) -> None:
+        keep(record.query)
+
+    if db.is_sqlite:
+        event.listen(db.engine.sync_engine, "before_cursor_execute", engine_event)
+    else:  # statements that skip SQLAlchemy (server.db.fast) show only in asyncpg's log
+        raw = await (await session.connection()).get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        driver.add_query_logger(driver_log)
     try:
         yield seen
     finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+        if db.is_sqlite:
+            event.remove(db.engine.sync_engine, "before_cursor_execute", engine_event)
+        else:
+            await asyncio.sleep(0.05)  # asyncpg calls its query loggers soon, not at once
+            driver.remove_query_logger(driver_log)
+
+
+def _asyncpg_own(query: str) -> bool:
+    """asyncpg's introspection of the types of a statement it prepares for the first time."""
+    return "'jit'" in query or "pg_catalog.pg_type" in query
+
+
+_CONTROL = {"BEGIN", "BEGIN;", "COMMIT", "COMMIT;", "ROLLBACK", "SAVEPOINT", "RELEASE"}
 
 
 def new_order(dealer: Dealer, sku: Sku, **fields: Any) -> Order:
@@ -79,7 +107,7 @@ async def test_new_rows_written_and_persistent(
         )
         audit = AuditEvent(action="order.placed", entity="order", entity_id=str(order.id))
         s.add_all([order, audit])
-        with statements(db) as seen:
+        async with statements(db, s) as seen:
             await flush_in_one(s)
             s.add(shipment)  # a second call, after the first rows are persistent
             await flush_in_one(s)
@@ -196,7 +224,7 @@ async def test_child_added_to_a_stored_parent_takes_its_key(
         stored = (await s.execute(select(Order))).scalar_one()
         stored.status = OrderStatus.APPROVED
         stored.events.append(OrderEvent(seq=2, from_status="submitted", to_status="approved"))
-        with statements(db) as seen:
+        async with statements(db, s) as seen:
             await flush_in_one(s)
         if backend == "postgres":
             assert len(seen) == 1
