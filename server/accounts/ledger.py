@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
+from typing import cast
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import AccountKind, EntryKind, JournalEntry, LedgerAccount, Posting
 from server.accounts.publication import publish_balance_change
+from server.db import fast
 from server.db.base import utcnow
-from server.db.dialect import insert_ignoring_duplicates
+from server.db.dialect import insert_ignoring_duplicates, is_postgresql
 from server.errors import Invalid
 
 MAX_AMOUNT = 100_000_000_000
@@ -54,6 +57,15 @@ def check_amount(amount: int, what: str = "amount") -> int:
     return amount
 
 
+_ACCOUNTS = cast(Table, LedgerAccount.__table__)
+_LOCK = (
+    select(*_ACCOUNTS.columns)
+    .where(_ACCOUNTS.c.dealer_id == bindparam("dealer"))
+    .order_by(_ACCOUNTS.c.kind)
+    .with_for_update()
+)
+
+
 async def lock_accounts(
     session: AsyncSession, dealer_id: uuid.UUID, currency: str = "CNY"
 ) -> Accounts:
@@ -65,7 +77,13 @@ async def lock_accounts(
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    rows = (await session.execute(stmt)).scalars().all()
+
+    async def locked() -> Sequence[LedgerAccount]:
+        if is_postgresql(session):  # every order and payment takes this lock
+            return await fast.persistent(session, LedgerAccount, _LOCK, {"dealer": dealer_id})
+        return (await session.execute(stmt)).scalars().all()
+
+    rows = await locked()
     if len(rows) < len(AccountKind):  # only a dealer's first ledger write gets here
         await session.execute(
             insert_ignoring_duplicates(
@@ -85,7 +103,7 @@ async def lock_accounts(
                 ],
             )
         )
-        rows = (await session.execute(stmt)).scalars().all()
+        rows = await locked()
     return {row.kind: row for row in rows}
 
 

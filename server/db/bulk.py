@@ -243,9 +243,11 @@ def _insert_row(obj: Any, model: _Model) -> list[Any]:
 def _update_row(obj: Any, model: _Model) -> tuple[tuple[_Field, ...], list[Any]] | None:
     state = inspect(obj)
     for key, _one_to_many, _pairs in model.links:
-        if state.attrs[key].history.deleted:
+        if key in state.committed_state and state.attrs[key].history.deleted:
             raise _Unsupported(f"{key}: removed children may be orphans to delete")
-    changed = tuple(f for f in model.fields if state.attrs[f.key].history.has_changes())
+    # What the flush's history would show: attributes set since loaded, to another value.
+    before, now = state.committed_state, state.dict
+    changed = tuple(f for f in model.fields if f.key in before and before[f.key] != now.get(f.key))
     if not changed:
         return None
     if any(f.column.primary_key for f in changed):
@@ -266,7 +268,7 @@ async def flush_in_one(session: AsyncSession) -> None:
         await session.flush()
         return
     new = list(session.new)
-    dirty = [obj for obj in session.dirty if session.is_modified(obj)]
+    dirty = list(session.dirty)  # marked modified; _update_row skips those set to the same
     if not new and not dirty:
         return
     try:

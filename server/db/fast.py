@@ -17,15 +17,19 @@ statements built once at import.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from sqlalchemy import Integer, bindparam, func, inspect, select
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from server.db.dialect import is_postgresql
 
@@ -168,3 +172,64 @@ def _translated(
     except Exception as adapted:
         return DBAPIError.instance(sql, args, adapted, dbapi.Error, dialect=dialect)
     raise AssertionError("unreachable: the adapter always raises")
+
+
+_COLUMN_KEYS: dict[Any, tuple[tuple[str, ...], tuple[int, ...]]] = {}
+
+
+async def persistent(
+    session: AsyncSession, model: type[Any], statement: Any, params: Mapping[str, Any]
+) -> list[Any]:
+    """The rows of ``statement`` as persistent objects of ``model``, as a query would load them.
+
+    ``statement`` selects the model's table columns, in table order. An object the session
+    holds already is refreshed with the row (a query's ``populate_existing``); the others are
+    created and put in the identity map. Pending changes are flushed first, as a query
+    autoflushes them (not under ``no_autoflush``).
+    """
+    sync = session.sync_session
+    if sync.autoflush and (sync.new or sync.dirty or sync.deleted):
+        await session.flush()
+    mapper = inspect(model)
+    shape = _COLUMN_KEYS.get(mapper)
+    if shape is None:
+        columns = list(mapper.local_table.columns)
+        shape = _COLUMN_KEYS[mapper] = (
+            tuple(mapper.get_property_by_column(c).key for c in columns),
+            tuple(n for n, c in enumerate(columns) if c.primary_key),
+        )
+    keys, primary = shape
+    identity_map = sync.identity_map
+    loaded = []
+    for row in await rows(session, statement, params):
+        identity = mapper.identity_key_from_primary_key([row[n] for n in primary])
+        obj = identity_map.get(identity)
+        fresh = obj is None
+        if fresh:
+            obj = mapper.class_manager.new_instance()
+        for key, value in zip(keys, row, strict=True):
+            set_committed_value(obj, key, value)
+        if fresh:
+            make_transient_to_detached(obj)
+            session.add(obj)
+        loaded.append(obj)
+    return loaded
+
+
+_LOCK_KEY = select(
+    func.pg_advisory_xact_lock(
+        bindparam("namespace", type_=Integer), bindparam("key", type_=Integer)
+    )
+)
+
+
+async def lock_key(session: AsyncSession, namespace: int, key: uuid.UUID) -> None:
+    """Hold a transaction-long lock on ``key`` within ``namespace`` (PostgreSQL advisory lock).
+
+    A second transaction locking the same key waits until the first ends, and its next
+    statement sees what the first committed. SQLite needs none: its writers run one at a time
+    (``BEGIN IMMEDIATE``). Keys share a lock 1 time in 2**32: then two writers only wait.
+    """
+    if is_postgresql(session):
+        folded = int.from_bytes(key.bytes[:4], "big", signed=True)
+        await rows(session, _LOCK_KEY, {"namespace": namespace, "key": folded})

@@ -406,6 +406,9 @@ def _spread_reserved(lines: list[OrderLine], reserved_by_sku: dict[uuid.UUID, in
         left[ln.sku_id] = left.get(ln.sku_id, 0) - take
 
 
+ORDER_ID_LOCKS = 0x4F52  # advisory lock namespace of client order ids ("OR")
+
+
 def stock_reference(order_id: uuid.UUID) -> str:
     """The reference of an order's reservation and funds hold."""
     return str(order_id)
@@ -426,6 +429,9 @@ async def place_order(
     if dealer_id is None:
         raise Forbidden("dealer_required", "仅经销商可以下单", "Only dealers place orders")
     digest = content_hash(body)
+    # Concurrent twins of one order id queue here: the one that goes second reads the order
+    # the first committed (a replay), so neither writes anything twice.
+    await fast.lock_key(session, ORDER_ID_LOCKS, body.id)
     gate = await _read_gate(session, dealer_id, body.id)
     if gate.order_exists:
         existing = await find_order(session, body.id)
@@ -464,36 +470,39 @@ async def place_order(
             reasons.append("diversion")
     notes = snapshot_notes(session)
     while True:
+        # A budgeted promotion can run out at placement: then stock, funds and budgets are
+        # taken in a savepoint, undone if it does, and the cart priced again without it.
+        budgeted = bool(cache.budgets.to_check(priced.promotions))
+        savepoint = await session.begin_nested() if budgeted else None
         try:
-            # Stock, then funds, then budgets, then the order rows, in one savepoint: a twin
-            # of this order id that committed first makes the final write fail, and all of
-            # it is undone. Nothing is flushed before that write: the rows of the
-            # reservation, the hold, the ledger, the order and its audit go in one statement.
-            async with session.begin_nested():
-                with session.no_autoflush:
-                    reservation = await _reserve_and_hold(
-                        session, cache, dealer_id, body, priced, gate
-                    )
-                    order = _new_order(
-                        actor,
-                        body,
-                        digest,
-                        priced,
-                        reservation,
-                        gate,
-                        reasons,
-                        region_code=region_code,
-                        currency=currency,
-                        now=now,
-                        price_grace_bp=price_grace_bp,
-                    )
-                    session.add(order)
-                    _record_placed(session, actor, order, priced)
-                    await flush_in_one(session)
+            # Nothing is flushed before the end: the rows of the reservation, the hold, the
+            # ledger, the order and its audit go in one statement.
+            with session.no_autoflush:
+                reservation = await _reserve_and_hold(session, cache, dealer_id, body, priced, gate)
+                order = _new_order(
+                    actor,
+                    body,
+                    digest,
+                    priced,
+                    reservation,
+                    gate,
+                    reasons,
+                    region_code=region_code,
+                    currency=currency,
+                    now=now,
+                    price_grace_bp=price_grace_bp,
+                )
+                session.add(order)
+                _record_placed(session, actor, order, priced)
+                await flush_in_one(session)
+            if savepoint is not None:
+                await savepoint.commit()
             break
         except BudgetExhausted as exc:
-            # The savepoint undid the reservation, the hold and every budget taken: price
+            # The savepoint undoes the reservation, the hold and every budget taken: price
             # the cart again without the promotion and place that (the dealer confirms).
+            assert savepoint is not None
+            await savepoint.rollback()
             restore_notes(session, notes)
             code = exc.extra.get("promotion")
             if body.quote_id is not None or code not in priced.promotions:
@@ -508,10 +517,9 @@ async def place_order(
                 ended=(*priced.ended, code),
             )
         except IntegrityError as exc:
+            # Not a twin (those wait at the lock above): the id is taken by a row this
+            # dealer cannot see. The transaction is spoiled; the request rolls back.
             restore_notes(session, notes)
-            twin = await find_order(session, body.id)
-            if twin is not None:
-                return _replay(twin, digest)
             raise Conflict(
                 "order_id_conflict", "该订单号已被使用", "This order id is already in use"
             ) from exc

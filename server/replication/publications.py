@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.funds import dealer_balances
 from server.accounts.ledger import balances_of
 from server.accounts.publication import locked_accounts, pending_balance_changes
+from server.db import fast
 from server.inventory.availability import band_of, safety_stocks
 from server.inventory.publication import noted_stock_levels, pending_stock_changes
 from server.inventory.stock import read_levels
@@ -57,7 +58,7 @@ async def publish_pending(session: AsyncSession) -> None:
         )
         done.add(dealer_id)
     for scope in sorted(changes):
-        await publish_changes(session, scope, changes[scope])
+        await publish_changes(session, scope, changes[scope], run=fast.rows)
 
 
 async def _stock_changes(session: AsyncSession, done: set[object], changes: Changes) -> None:
