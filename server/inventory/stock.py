@@ -25,6 +25,7 @@ from sqlalchemy import (
     bindparam,
     column,
     func,
+    insert,
     literal,
     select,
 )
@@ -131,8 +132,9 @@ _UNDO_MOVE = _MOVE_ROW.values(_MOVE_VALUES)
 _MOVEMENTS = cast(Table, StockMovement.__table__)
 
 
-def _batch_statements() -> tuple[Any, Any, Any]:
-    """PostgreSQL: lock rows in key order, then move them all in one ``UPDATE ... FROM unnest``."""
+def _batch_statements() -> tuple[Any, Any]:
+    """PostgreSQL, one statement: lock the rows in key order, move them all with one
+    ``UPDATE ... FROM unnest``, and append the movements only if every row moved."""
     keys = (
         func.unnest(
             bindparam("warehouses", type_=ARRAY(Uuid)), bindparam("skus", type_=ARRAY(Uuid))
@@ -140,14 +142,85 @@ def _batch_statements() -> tuple[Any, Any, Any]:
         .table_valued(column("w", Uuid), column("s", Uuid))
         .render_derived(name="k")
     )
-    lock = (
+    in_order = (
         select(literal(1))
         .select_from(_LEVELS)
         .join(keys, and_(_LEVELS.c.warehouse_id == keys.c.w, _LEVELS.c.sku_id == keys.c.s))
         .order_by(_LEVELS.c.warehouse_id, _LEVELS.c.sku_id)
         .with_for_update(of=_LEVELS)
+        .subquery("locked")
     )
+    # An uncorrelated condition: PostgreSQL evaluates it once, before the update touches a
+    # row, so every row is locked in key order first (no two movers deadlock).
+    locked_first = select(func.count()).select_from(in_order).scalar_subquery() >= 0
     v = (
+        func.unnest(
+            bindparam("warehouses", type_=ARRAY(Uuid)),
+            bindparam("skus", type_=ARRAY(Uuid)),
+            bindparam("on_hand_deltas", type_=ARRAY(BigInteger)),
+            bindparam("reserved_deltas", type_=ARRAY(BigInteger)),
+            bindparam("ids", type_=ARRAY(Uuid)),
+        )
+        .table_valued(
+            column("w", Uuid),
+            column("s", Uuid),
+            column("h", BigInteger),
+            column("r", BigInteger),
+            column("id", Uuid),
+        )
+        .render_derived(name="v")
+    )
+    rows = _LEVELS.update().where(_LEVELS.c.warehouse_id == v.c.w, _LEVELS.c.sku_id == v.c.s)
+    values = {
+        "on_hand": _LEVELS.c.on_hand + v.c.h,
+        "reserved": _LEVELS.c.reserved + v.c.r,
+        "updated_at": bindparam("now"),
+    }
+    moved = (
+        rows.where(
+            locked_first,
+            _LEVELS.c.reserved + v.c.r >= 0,
+            _LEVELS.c.on_hand + v.c.h - (_LEVELS.c.reserved + v.c.r) >= 0,
+            _LEVELS.c.on_hand + v.c.h <= MAX_ON_HAND,
+        )
+        .values(values)
+        .returning(
+            _LEVELS.c.warehouse_id,
+            _LEVELS.c.sku_id,
+            _LEVELS.c.on_hand,
+            _LEVELS.c.reserved,
+            _safety_of_row().label("safety"),
+        )
+        .cte("moved")
+    )
+    m = _MOVEMENTS.c
+    logged = (
+        insert(_MOVEMENTS)
+        .from_select(
+            [
+                *(m.id, m.at, m.warehouse_id, m.sku_id, m.kind, m.on_hand_delta),
+                *(m.reserved_delta, m.reference, m.reason, m.actor_id),
+            ],
+            select(
+                v.c.id,
+                bindparam("at", type_=m.at.type),
+                v.c.w,
+                v.c.s,
+                bindparam("kind", type_=m.kind.type),
+                v.c.h,
+                v.c.r,
+                bindparam("reference", type_=m.reference.type),
+                bindparam("reason", type_=m.reason.type),
+                bindparam("actor", type_=m.actor_id.type),
+            ).where(
+                select(func.count()).select_from(moved).scalar_subquery()
+                == func.cardinality(bindparam("ids", type_=ARRAY(Uuid)))
+            ),
+        )
+        .cte("logged")
+    )
+    move_and_log = select(*moved.c).add_cte(logged)
+    back = (
         func.unnest(
             bindparam("warehouses", type_=ARRAY(Uuid)),
             bindparam("skus", type_=ARRAY(Uuid)),
@@ -159,25 +232,19 @@ def _batch_statements() -> tuple[Any, Any, Any]:
         )
         .render_derived(name="v")
     )
-    rows = _LEVELS.update().where(_LEVELS.c.warehouse_id == v.c.w, _LEVELS.c.sku_id == v.c.s)
-    values = {
-        "on_hand": _LEVELS.c.on_hand + v.c.h,
-        "reserved": _LEVELS.c.reserved + v.c.r,
-        "updated_at": bindparam("now"),
-    }
-    checked = (
-        rows.where(
-            _LEVELS.c.reserved + v.c.r >= 0,
-            _LEVELS.c.on_hand + v.c.h - (_LEVELS.c.reserved + v.c.r) >= 0,
-            _LEVELS.c.on_hand + v.c.h <= MAX_ON_HAND,
+    undo = (
+        _LEVELS.update()
+        .where(_LEVELS.c.warehouse_id == back.c.w, _LEVELS.c.sku_id == back.c.s)
+        .values(
+            on_hand=_LEVELS.c.on_hand + back.c.h,
+            reserved=_LEVELS.c.reserved + back.c.r,
+            updated_at=bindparam("now"),
         )
-        .values(values)
-        .returning(_LEVELS.c.warehouse_id, _LEVELS.c.sku_id, *_MOVE_RETURNING)
     )
-    return lock, checked, rows.values(values)
+    return move_and_log, undo
 
 
-_LOCK_ROWS, _CHECKED_BATCH, _UNDO_BATCH = _batch_statements()
+_MOVE_AND_LOG, _UNDO_BATCH = _batch_statements()
 
 
 def _batch_params(moves: list[tuple[Key, int, int]]) -> dict[str, Any]:
@@ -190,17 +257,23 @@ def _batch_params(moves: list[tuple[Key, int, int]]) -> dict[str, Any]:
     }
 
 
+async def _move_and_log(
+    session: AsyncSession,
+    keys: list[Key],
+    merged: dict[Key, list[int]],
+    log: dict[str, Any],
+) -> dict[Key, tuple[int, int, int]]:
+    """PostgreSQL: move the rows and, if all of them moved, append the movements (one trip)."""
+    params = _batch_params([(k, merged[k][0], merged[k][1]) for k in keys])
+    params.update(log, ids=[uuid.uuid4() for _ in keys], at=params["now"])
+    rows = await fast.rows(session, _MOVE_AND_LOG, params)
+    return {(r[0], r[1]): (int(r[2]), int(r[3]), int(r[4])) for r in rows}
+
+
 async def _apply(
     session: AsyncSession, keys: list[Key], merged: dict[Key, list[int]]
 ) -> dict[Key, tuple[int, int, int]]:
-    """Move the rows that keep their invariants: (on hand, reserved, safety) after, by key."""
-    if len(keys) > 1 and is_postgresql(session):
-        # Two round trips whatever the number of lines; the ordered lock keeps the
-        # no-deadlock rule of the row-by-row path.
-        params = _batch_params([(k, merged[k][0], merged[k][1]) for k in keys])
-        await fast.rows(session, _LOCK_ROWS, params)
-        rows = await fast.rows(session, _CHECKED_BATCH, params)
-        return {(r[0], r[1]): (int(r[2]), int(r[3]), int(r[4])) for r in rows}
+    """Row by row in key order: (on hand, reserved, safety) after, by key, of those moved."""
     moved: dict[Key, tuple[int, int, int]] = {}
     for key in keys:
         on_hand, reserved = merged[key]
@@ -212,7 +285,7 @@ async def _apply(
 
 
 async def _undo(session: AsyncSession, keys: list[Key], merged: dict[Key, list[int]]) -> None:
-    if len(keys) > 1 and is_postgresql(session):
+    if is_postgresql(session):
         params = _batch_params([(k, -merged[k][0], -merged[k][1]) for k in keys])
         await fast.rows(session, _UNDO_BATCH, params)
         return
@@ -243,12 +316,12 @@ async def move_many(
     """Apply every delta or none; the keys that would break an invariant ([] when all applied).
 
     Rows are locked in (warehouse, SKU) order, so two writers never lock rows in opposite
-    orders: on SQLite (and for one row) by updating them one by one in that order, on
-    PostgreSQL by one ordered ``SELECT ... FOR UPDATE`` and then one ``UPDATE ... FROM unnest``.
+    orders. On SQLite they are updated one by one in that order and the movements appended in
+    one insert. On PostgreSQL one statement locks them all in that order, moves them with one
+    ``UPDATE ... FROM unnest`` and appends the movements if every row moved.
     The updates return the new figures and the safety stock, from which the band change is
-    noted for publication. The movements are then appended in one insert.
-    When a row refuses, the rows moved are moved back (the transaction still holds their
-    locks) and nothing is appended or noted.
+    noted for publication. When a row refuses, the rows moved are moved back (the
+    transaction still holds their locks) and nothing is appended or noted.
     """
     merged: dict[Key, list[int]] = {}
     for d in deltas:
@@ -257,7 +330,14 @@ async def move_many(
             pair[0] += d.on_hand
             pair[1] += d.reserved
     keys = sorted(merged, key=lambda k: (str(k[0]), str(k[1])))
-    moved = await _apply(session, keys, merged)
+    if not keys:
+        return []
+    postgresql = is_postgresql(session)
+    if postgresql:
+        log = {"kind": kind, "reference": reference, "reason": reason, "actor": actor_id}
+        moved = await _move_and_log(session, keys, merged, log)
+    else:
+        moved = await _apply(session, keys, merged)
     short = [k for k in keys if k not in moved]  # every short line, named at once
     if short:
         await _undo(session, [k for k in keys if k in moved], merged)
@@ -269,7 +349,7 @@ async def move_many(
         note_stock_level(
             session, key[0], key[1], before=before, after=new_on_hand - new_reserved, safety=safety
         )
-    if keys:
+    if not postgresql:
         now = utcnow()
         await insert_many(
             session,
