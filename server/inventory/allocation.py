@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import String, any_, bindparam, func, literal, select, union_all
+from sqlalchemy import String, Uuid, and_, any_, bindparam, func, literal, select, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +24,7 @@ from server.db.dialect import is_postgresql
 from server.db.repository import get_or_404
 from server.dealers.models import Dealer
 from server.errors import Conflict, Invalid, NotFound
-from server.inventory.models import WarehouseRegion, WarehouseStockPolicy
+from server.inventory.models import StockLevel, WarehouseRegion, WarehouseStockPolicy
 from server.inventory.reservations import (
     OrderLine,
     Reservation,
@@ -96,6 +96,31 @@ _SERVING = _serving_statement(array=False)
 _SERVING_PG = _serving_statement(array=True)  # the codes as one array (server.db.fast)
 
 
+def _serving_stock_statement() -> Any:
+    """PostgreSQL: the serving warehouses with what is available of the given SKUs in each."""
+    serving = _SERVING_PG.subquery("serving")
+    levels = StockLevel.__table__
+    return select(*serving.c, levels.c.sku_id, levels.c.on_hand - levels.c.reserved).select_from(
+        serving.outerjoin(
+            levels,
+            and_(
+                levels.c.warehouse_id == serving.c.id,
+                levels.c.sku_id == any_(bindparam("skus", type_=ARRAY(Uuid))),
+            ),
+        )
+    )
+
+
+_SERVING_STOCK_PG = _serving_stock_statement()
+
+
+def _ranked(ranks: dict[uuid.UUID, tuple[int, int, str]], row: Sequence[Any]) -> uuid.UUID:
+    warehouse_id, code, priority, depth = row[:4]
+    rank = (int(priority), int(depth), str(code))
+    ranks[warehouse_id] = min(rank, ranks.get(warehouse_id, rank))
+    return warehouse_id
+
+
 async def serving_warehouses(session: AsyncSession, region_codes: Sequence[str]) -> list[uuid.UUID]:
     """Active warehouses serving these regions, best first (one statement)."""
     if not region_codes:
@@ -103,10 +128,26 @@ async def serving_warehouses(session: AsyncSession, region_codes: Sequence[str])
     ranks: dict[uuid.UUID, tuple[int, int, str]] = {}
     statement = _SERVING_PG if is_postgresql(session) else _SERVING
     for row in await fast.rows(session, statement, {"codes": sorted(set(region_codes))}):
-        warehouse_id, code, priority, depth = row
-        rank = (int(priority), int(depth), str(code))
-        ranks[warehouse_id] = min(rank, ranks.get(warehouse_id, rank))
+        _ranked(ranks, row)
     return sorted(ranks, key=lambda w: ranks[w])
+
+
+async def _serving_stock(
+    session: AsyncSession, region_codes: Sequence[str], skus: Sequence[uuid.UUID]
+) -> tuple[list[uuid.UUID], dict[tuple[uuid.UUID, uuid.UUID], int]]:
+    """The serving warehouses, best first, and what each has available of ``skus``."""
+    if not is_postgresql(session) or not region_codes:
+        warehouses = await serving_warehouses(session, region_codes)
+        keys = [(w, s) for w in warehouses for s in skus]
+        return warehouses, await read_available(session, keys)
+    ranks: dict[uuid.UUID, tuple[int, int, str]] = {}
+    available: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
+    params = {"codes": sorted(set(region_codes)), "skus": list(skus)}
+    for row in await fast.rows(session, _SERVING_STOCK_PG, params):  # one trip, not two
+        warehouse_id = _ranked(ranks, row)
+        if row[4] is not None:
+            available[(warehouse_id, row[4])] = int(row[5])
+    return sorted(ranks, key=lambda w: ranks[w]), available
 
 
 async def dealer_warehouses(session: AsyncSession, dealer_id: uuid.UUID) -> list[uuid.UUID]:
@@ -138,12 +179,9 @@ async def allocate(
     ``region_codes``: the dealer's regions when the caller has them already loaded.
     """
     wanted = _merge(lines)
-    warehouses = (
-        await dealer_warehouses(session, dealer_id)
-        if region_codes is None
-        else await serving_warehouses(session, region_codes)
-    )
-    available = await read_available(session, [(w, s) for w in warehouses for s in wanted])
+    if region_codes is None:
+        region_codes = (await get_or_404(session, Dealer, dealer_id, "dealer")).region_codes
+    warehouses, available = await _serving_stock(session, region_codes, list(wanted))
     chosen: list[StockLine] = []
     missing: list[OrderLine] = []
     for sku_id, quantity in wanted.items():
