@@ -31,7 +31,6 @@ from sqlalchemy import (
     cast,
     func,
     insert,
-    inspect,
     literal,
     select,
     update,
@@ -39,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.interfaces import MANYTOONE, ONETOMANY
 
 from server.db import fast
@@ -241,7 +241,7 @@ def _insert_row(obj: Any, model: _Model) -> list[Any]:
 
 
 def _update_row(obj: Any, model: _Model) -> tuple[tuple[_Field, ...], list[Any]] | None:
-    state = inspect(obj)
+    state = instance_state(obj)
     for key, _one_to_many, _pairs in model.links:
         if key in state.committed_state and state.attrs[key].history.deleted:
             raise _Unsupported(f"{key}: removed children may be orphans to delete")
@@ -279,14 +279,14 @@ async def flush_in_one(session: AsyncSession) -> None:
     await fast.rows(session, _statement(parts), params)
     # Written: the objects become persistent with what was written as their committed state,
     # exactly as the flush's own last step does.
-    session.sync_session._register_persistent({inspect(obj) for obj in (*new, *dirty)})
+    session.sync_session._register_persistent({instance_state(obj) for obj in (*new, *dirty)})
 
 
 def _plan(
     new: list[Any], dirty: list[Any]
 ) -> tuple[list[tuple[Table, str, tuple[Column[Any], ...]]], dict[str, Any]]:
-    models = [(obj, _model(inspect(obj).mapper)) for obj in new]
-    changed = [(obj, _model(inspect(obj).mapper)) for obj in dirty]
+    models = [(obj, _model(instance_state(obj).mapper)) for obj in new]
+    changed = [(obj, _model(instance_state(obj).mapper)) for obj in dirty]
     # Children added to a new or a changed parent take its key.
     _sync_foreign_keys([*models, *changed])
     inserts: dict[Table, tuple[_Model, list[list[Any]]]] = {}
