@@ -78,8 +78,6 @@ def _rows_of(table: Table, columns: tuple[Column[Any], ...], kind: str) -> Any:
 
 def _wire(column: Column[Any], value: Any, explicit: bool) -> Any:
     """A JSON column's value as the text the flush would send (``None`` is SQL NULL)."""
-    if not _is_json(column):
-        return value
     if value is None and not (explicit and not column.type.none_as_null):  # type: ignore[attr-defined]
         return None
     return json.dumps(value)
@@ -318,25 +316,3 @@ def _plan(
         for n, f in enumerate(fields):
             params[f"update_{table.name}_{f.column.name}"] = [r[n] for r in rows]
     return parts, params
-
-
-async def insert_many(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert rows given as dicts by column name (missing columns take their default).
-
-    On PostgreSQL one ``INSERT ... SELECT unnest(...)`` whatever the number of rows; elsewhere
-    SQLAlchemy's executemany.
-    """
-    if not rows:
-        return
-    if not is_postgresql(session):
-        await session.execute(insert(table), rows)
-        return
-    columns = tuple(table.columns)
-    params: dict[str, Any] = {}
-    for column in columns:
-        produce = _default(column)
-        values = [r[column.name] if column.name in r else (produce and produce()) for r in rows]
-        if _is_json(column):
-            values = [_wire(column, v, column.name in r) for v, r in zip(values, rows, strict=True)]
-        params[f"insert_{table.name}_{column.name}"] = values
-    await fast.rows(session, _statement([(table, "insert", columns)]), params)

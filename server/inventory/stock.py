@@ -35,7 +35,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.catalog.models import Sku
 from server.db import fast
 from server.db.base import utcnow
-from server.db.bulk import insert_many
 from server.db.dialect import insert_ignoring_duplicates, is_postgresql
 from server.db.repository import get_or_404
 from server.errors import Conflict, Invalid
@@ -351,9 +350,8 @@ async def move_many(
         )
     if not postgresql:
         now = utcnow()
-        await insert_many(
-            session,
-            _MOVEMENTS,
+        await session.execute(
+            insert(_MOVEMENTS),
             [
                 {
                     "id": uuid.uuid4(),
