@@ -106,20 +106,20 @@ def _statement(parts: list[tuple[Table, str, tuple[Column[Any], ...]]]) -> Any:
     return stmt
 
 
-def _default(column: Column[Any]) -> Any:
+def _default(column: Column[Any]) -> Callable[[], Any] | None:
     """A zero-argument producer of the column's Python-side default (``None``: NULL)."""
-    default = column.default
-    if default is None:
+    if column.default is None:
         if column.server_default is not None:
             raise _Unsupported(f"{column} has a server default")
         return None
-    if getattr(default, "is_scalar", False):
-        value = default.arg  # type: ignore[attr-defined]
-        return lambda: value
-    if getattr(default, "is_callable", False):
-        produce = default.arg  # type: ignore[attr-defined]
-        return lambda: produce(None)
-    raise _Unsupported(f"{column} has a SQL default")
+    return _python(column.default, column)
+
+
+def _python(default: Any, column: Column[Any]) -> Callable[[], Any]:
+    try:
+        return fast.python_default(default)
+    except ValueError as exc:
+        raise _Unsupported(f"{column} has a SQL default or onupdate") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +157,6 @@ def _model(mapper: Mapper[Any]) -> _Model:
     fields = []
     for column in table.columns:
         onupdate = column.onupdate
-        if onupdate is not None and not getattr(onupdate, "is_callable", False):
-            raise _Unsupported(f"{column} has a SQL onupdate")
-        produce = onupdate.arg if onupdate is not None else None  # type: ignore[attr-defined]
         fields.append(
             _Field(
                 column=column,
@@ -167,7 +164,7 @@ def _model(mapper: Mapper[Any]) -> _Model:
                 default=_default(column),
                 json=_is_json(column),
                 evaluate_none=bool(column.type.should_evaluate_none),
-                onupdate=(lambda p=produce: p(None)) if produce is not None else None,
+                onupdate=None if onupdate is None else _python(onupdate, column),
             )
         )
     links = []

@@ -51,21 +51,23 @@ class _Compiled:
 _COMPILED: dict[int, _Compiled] = {}
 
 
+def python_default(default: Any) -> Callable[[], Any]:
+    """A zero-argument producer of a column's Python-side default or onupdate, as
+    ``execute`` computes it; ``ValueError`` for a SQL expression (only the database has it)."""
+    if default is None:
+        return lambda: None
+    if getattr(default, "is_scalar", False):
+        value = default.arg
+        return lambda: value
+    if getattr(default, "is_callable", False):
+        fn = default.arg
+        return lambda: fn(None)
+    raise ValueError(f"{default!r}: only Python-side defaults can be computed here")
+
+
 @dataclass(frozen=True, slots=True)
 class _Default:
     produce: Callable[[], Any]
-
-
-def _producer(default: Any) -> _Default:
-    if default is None:
-        return _Default(lambda: None)
-    if getattr(default, "is_scalar", False):
-        value = default.arg
-        return _Default(lambda: value)
-    if getattr(default, "is_callable", False):
-        fn = default.arg
-        return _Default(lambda: fn(None))
-    raise ValueError(f"{default!r}: only Python-side defaults can be computed here")
 
 
 def _compile(statement: Any, dialect: Dialect) -> _Compiled:
@@ -90,7 +92,7 @@ def _compile(statement: Any, dialect: Dialect) -> _Compiled:
         process = _array_processor(bind.type, dialect) if isinstance(bind.type, ARRAY) else None
         process = process or processors.get(name)
         if name in defaults:
-            params.append((name, _producer(defaults[name]), process))
+            params.append((name, _Default(python_default(defaults[name])), process))
             continue
         user_key = bind.key if bind.required else None
         constant = None if bind.required else bind.effective_value
@@ -151,9 +153,10 @@ async def rows(
     session: AsyncSession, statement: Any, params: Mapping[str, Any] | None = None
 ) -> Sequence[Sequence[Any]]:
     """The statement's rows, by position."""
-    if not is_postgresql(session):
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
         return [tuple(r) for r in await session.execute(statement, params)]
-    compiled = _compile(statement, session.get_bind().dialect)
+    compiled = _compile(statement, dialect)
     given = params or {}
     args = []
     for key, constant, process in compiled.params:

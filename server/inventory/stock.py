@@ -21,7 +21,6 @@ from sqlalchemy import (
     Table,
     Uuid,
     and_,
-    any_,
     bindparam,
     column,
     func,
@@ -131,6 +130,33 @@ _UNDO_MOVE = _MOVE_ROW.values(_MOVE_VALUES)
 _MOVEMENTS = cast(Table, StockMovement.__table__)
 
 
+def _deltas(*, ids: bool) -> Any:
+    """The moves as rows ``v(w, s, h, r[, id])``, from one array parameter per column."""
+    arrays = [
+        ("warehouses", "w", Uuid),
+        ("skus", "s", Uuid),
+        ("on_hand_deltas", "h", BigInteger),
+        ("reserved_deltas", "r", BigInteger),
+        *([("ids", "id", Uuid)] if ids else []),
+    ]
+    return (
+        func.unnest(*(bindparam(name, type_=ARRAY(kind)) for name, _, kind in arrays))
+        .table_valued(*(column(label, kind) for _, label, kind in arrays))
+        .render_derived(name="v")
+    )
+
+
+def _moving(v: Any) -> tuple[Any, dict[str, Any]]:
+    """The update of the levels named by ``v`` and the values that move them by its deltas."""
+    rows = _LEVELS.update().where(_LEVELS.c.warehouse_id == v.c.w, _LEVELS.c.sku_id == v.c.s)
+    values = {
+        "on_hand": _LEVELS.c.on_hand + v.c.h,
+        "reserved": _LEVELS.c.reserved + v.c.r,
+        "updated_at": bindparam("now"),
+    }
+    return rows, values
+
+
 def _batch_statements() -> tuple[Any, Any]:
     """PostgreSQL, one statement: lock the rows in key order, move them all with one
     ``UPDATE ... FROM unnest``, and append the movements only if every row moved."""
@@ -152,29 +178,8 @@ def _batch_statements() -> tuple[Any, Any]:
     # An uncorrelated condition: PostgreSQL evaluates it once, before the update touches a
     # row, so every row is locked in key order first (no two movers deadlock).
     locked_first = select(func.count()).select_from(in_order).scalar_subquery() >= 0
-    v = (
-        func.unnest(
-            bindparam("warehouses", type_=ARRAY(Uuid)),
-            bindparam("skus", type_=ARRAY(Uuid)),
-            bindparam("on_hand_deltas", type_=ARRAY(BigInteger)),
-            bindparam("reserved_deltas", type_=ARRAY(BigInteger)),
-            bindparam("ids", type_=ARRAY(Uuid)),
-        )
-        .table_valued(
-            column("w", Uuid),
-            column("s", Uuid),
-            column("h", BigInteger),
-            column("r", BigInteger),
-            column("id", Uuid),
-        )
-        .render_derived(name="v")
-    )
-    rows = _LEVELS.update().where(_LEVELS.c.warehouse_id == v.c.w, _LEVELS.c.sku_id == v.c.s)
-    values = {
-        "on_hand": _LEVELS.c.on_hand + v.c.h,
-        "reserved": _LEVELS.c.reserved + v.c.r,
-        "updated_at": bindparam("now"),
-    }
+    v = _deltas(ids=True)
+    rows, values = _moving(v)
     moved = (
         rows.where(
             locked_first,
@@ -219,27 +224,8 @@ def _batch_statements() -> tuple[Any, Any]:
         .cte("logged")
     )
     move_and_log = select(*moved.c).add_cte(logged)
-    back = (
-        func.unnest(
-            bindparam("warehouses", type_=ARRAY(Uuid)),
-            bindparam("skus", type_=ARRAY(Uuid)),
-            bindparam("on_hand_deltas", type_=ARRAY(BigInteger)),
-            bindparam("reserved_deltas", type_=ARRAY(BigInteger)),
-        )
-        .table_valued(
-            column("w", Uuid), column("s", Uuid), column("h", BigInteger), column("r", BigInteger)
-        )
-        .render_derived(name="v")
-    )
-    undo = (
-        _LEVELS.update()
-        .where(_LEVELS.c.warehouse_id == back.c.w, _LEVELS.c.sku_id == back.c.s)
-        .values(
-            on_hand=_LEVELS.c.on_hand + back.c.h,
-            reserved=_LEVELS.c.reserved + back.c.r,
-            updated_at=bindparam("now"),
-        )
-    )
+    undo_rows, undo_values = _moving(_deltas(ids=False))
+    undo = undo_rows.values(undo_values)
     return move_and_log, undo
 
 
@@ -421,23 +407,12 @@ async def read_levels(session: AsyncSession, keys: list[Key]) -> dict[Key, Stock
     return {(r.warehouse_id, r.sku_id): r for r in rows if (r.warehouse_id, r.sku_id) in set(keys)}
 
 
-def _available_statement(*, array: bool) -> Any:
-    figures = select(
-        _LEVELS.c.warehouse_id, _LEVELS.c.sku_id, _LEVELS.c.on_hand - _LEVELS.c.reserved
-    )
-    if array:
-        return figures.where(
-            _LEVELS.c.warehouse_id == any_(bindparam("warehouses", type_=ARRAY(Uuid))),
-            _LEVELS.c.sku_id == any_(bindparam("skus", type_=ARRAY(Uuid))),
-        )
-    return figures.where(
-        _LEVELS.c.warehouse_id.in_(bindparam("warehouses", expanding=True)),
-        _LEVELS.c.sku_id.in_(bindparam("skus", expanding=True)),
-    )
-
-
-_AVAILABLE = _available_statement(array=False)
-_AVAILABLE_PG = _available_statement(array=True)  # one array per column (server.db.fast)
+_AVAILABLE = select(
+    _LEVELS.c.warehouse_id, _LEVELS.c.sku_id, _LEVELS.c.on_hand - _LEVELS.c.reserved
+).where(
+    _LEVELS.c.warehouse_id.in_(bindparam("warehouses", expanding=True)),
+    _LEVELS.c.sku_id.in_(bindparam("skus", expanding=True)),
+)
 
 
 async def read_available(session: AsyncSession, keys: list[Key]) -> dict[Key, int]:
@@ -446,10 +421,9 @@ async def read_available(session: AsyncSession, keys: list[Key]) -> dict[Key, in
         return {}
     wanted = set(keys)
     params = {"warehouses": list({w for w, _ in keys}), "skus": list({s for _, s in keys})}
-    statement = _AVAILABLE_PG if is_postgresql(session) else _AVAILABLE
     return {
         (w, s): int(available)
-        for w, s, available in await fast.rows(session, statement, params)
+        for w, s, available in await session.execute(_AVAILABLE, params)
         if (w, s) in wanted
     }
 
