@@ -4,8 +4,12 @@ The ORM's flush writes one statement per table (and per shape of row), each with
 round trip and its own bookkeeping: an order of five lines with its reservation, hold,
 ledger postings, events and audit row costs nine statements and, on the dev box, more CPU
 than everything else the placement does. :func:`flush_in_one` writes the same rows with one
-data-modifying CTE: one ``INSERT ... SELECT unnest(...)`` per table of new rows and one
-``UPDATE ... FROM unnest(...)`` per table of changed rows, the columns sent as arrays.
+data-modifying CTE: one ``INSERT ... SELECT`` per table of new rows and one ``UPDATE ... FROM``
+per table of changed rows, each table's rows sent as one JSON document that PostgreSQL reads
+back into rows of the table's own type (``json_populate_recordset``). A JSON document costs
+the client a fraction of what the same values cost as one array per column: on the dev box
+~100 us against ~600 us for an order's hundred columns, most of it asyncpg's array encoding.
+Values are what SQLAlchemy's bind processors make of them, as ``execute`` would send them.
 The objects then become persistent in the session exactly as after a flush (identity map,
 committed attribute state), so the code after it cannot tell the difference.
 
@@ -17,25 +21,28 @@ rows of one statement are checked at its end, so parents and children go togethe
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from sqlalchemy import (
     JSON,
     Column,
     MetaData,
+    String,
     Table,
-    Text,
     bindparam,
     cast,
     func,
     insert,
     literal,
+    literal_column,
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.attributes import instance_state
@@ -44,10 +51,11 @@ from sqlalchemy.orm.interfaces import MANYTOONE, ONETOMANY
 from server.db import fast
 from server.db.dialect import is_postgresql
 
-# (table, "insert" | "update", columns) per part -> the statement; the shapes of one
+# (table, "insert" | "update", fields) per part -> the statement; the shapes of one
 # service's writes are few, and a statement built once keeps SQLAlchemy's compiled cache warm.
-_Shape = tuple[tuple[str, str, tuple[str, ...]], ...]
+_Shape = tuple[tuple[Table, str, tuple["_Field", ...]], ...]
 _STATEMENTS: dict[_Shape, Any] = {}
+_ENCODE = msgspec.json.Encoder().encode
 
 
 class _Unsupported(Exception):
@@ -58,48 +66,36 @@ def _is_json(column: Column[Any]) -> bool:
     return isinstance(column.type, JSON)
 
 
-def _values(table: Table, column: Column[Any], kind: str) -> Any:
-    """The column's values unnested from one array parameter.
-
-    JSON documents travel as text and are cast back: a list-valued document would otherwise
-    be taken for one more dimension of the array.
-    """
-    name = f"{kind}_{table.name}_{column.name}"
-    if _is_json(column):
-        return cast(func.unnest(bindparam(name, type_=ARRAY(Text()))), column.type)
-    return func.unnest(bindparam(name, type_=ARRAY(column.type)))
-
-
-def _rows_of(table: Table, columns: tuple[Column[Any], ...], kind: str) -> Any:
-    return select(*(_values(table, c, kind).label(c.name) for c in columns)).subquery(
-        f"v_{kind}_{table.name}"
+def _rows_of(table: Table, fields: tuple[_Field, ...], kind: str) -> Any:
+    """The rows of the parameter ``{kind}_{table}``: a JSON array of objects by column name,
+    read as rows of the table's type (absent keys are NULL; the statement names its columns)."""
+    quote = '"{}"'.format
+    name = (
+        quote(table.name) if table.schema is None else f"{quote(table.schema)}.{quote(table.name)}"
+    )
+    document = cast(bindparam(f"{kind}_{table.name}", type_=String()), JSON)
+    return func.json_populate_recordset(literal_column(f"NULL::{name}"), document).table_valued(
+        *(f.column.name for f in fields), name=f"v_{kind}_{table.name}"
     )
 
 
-def _wire(column: Column[Any], value: Any, explicit: bool) -> Any:
-    """A JSON column's value as the text the flush would send (``None`` is SQL NULL)."""
-    if value is None and not (explicit and not column.type.none_as_null):  # type: ignore[attr-defined]
-        return None
-    return json.dumps(value)
-
-
-def _statement(parts: list[tuple[Table, str, tuple[Column[Any], ...]]]) -> Any:
-    shape: _Shape = tuple((t.name, kind, tuple(c.name for c in cols)) for t, kind, cols in parts)
+def _statement(shape: _Shape) -> Any:
     stmt = _STATEMENTS.get(shape)
     if stmt is not None:
         return stmt
     ctes = []
-    for n, (table, kind, columns) in enumerate(parts):
+    for n, (table, kind, fields) in enumerate(shape):
+        v = _rows_of(table, fields, kind)
         if kind == "insert":
-            rows = select(*(_values(table, c, kind) for c in columns))
-            part: Any = insert(table).from_select([c.name for c in columns], rows)
+            names = [f.column.name for f in fields]
+            part: Any = insert(table).from_select(names, select(*(v.c[c] for c in names)))
         else:
-            keys = [c for c in columns if c.primary_key]
-            v = _rows_of(table, columns, kind)
             part = (
                 update(table)
-                .values({c.name: v.c[c.name] for c in columns if not c.primary_key})
-                .where(*(table.c[k.name] == v.c[k.name] for k in keys))
+                .values({f.column.name: v.c[f.column.name] for f in fields if not f.primary_key})
+                .where(
+                    *(table.c[f.column.name] == v.c[f.column.name] for f in fields if f.primary_key)
+                )
             )
         ctes.append(part.cte(f"w{n}"))
     stmt = _STATEMENTS[shape] = select(literal(1)).add_cte(*ctes)
@@ -122,14 +118,18 @@ def _python(default: Any, column: Column[Any]) -> Callable[[], Any]:
         raise _Unsupported(f"{column} has a SQL default or onupdate") from exc
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # compared and hashed by identity
 class _Field:
     column: Column[Any]
-    key: str
+    name: str  # the column's
+    key: str  # the mapped attribute's
+    primary_key: bool
     default: Callable[[], Any] | None
-    json: bool
-    evaluate_none: bool
     onupdate: Callable[[], Any] | None
+    evaluate_none: bool  # None set explicitly is a value of the type (a JSON null)
+    # The value as it goes into the JSON document: the type's bind processor (what execute
+    # sends to asyncpg), a JSON column's document as SQLAlchemy serializes it.
+    wire: Callable[[Any, bool], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,12 +143,52 @@ class _Model:
     links: tuple[tuple[str, bool, tuple[tuple[str, str], ...]], ...]
 
 
-_MODELS: dict[Mapper[Any], _Model] = {}
+_MODELS: dict[tuple[Mapper[Any], type[Dialect]], _Model] = {}
 _TABLE_ORDER: dict[MetaData, dict[Table, int]] = {}
 
 
-def _model(mapper: Mapper[Any]) -> _Model:
-    model = _MODELS.get(mapper)
+def _as_is(value: Any, _explicit: bool) -> Any:
+    return value
+
+
+def _wire(column: Column[Any], dialect: Dialect) -> Callable[[Any, bool], Any]:
+    """The column's value as it goes into the JSON document (``None``: SQL NULL)."""
+    type_ = column.type
+    if _is_json(column):
+        serialize = getattr(dialect, "_json_serializer", None) or json.dumps
+        none_as_null = bool(type_.none_as_null)  # type: ignore[attr-defined]
+
+        def document(value: Any, explicit: bool) -> Any:
+            if value is None:
+                if explicit and not none_as_null:  # a JSON null, which would read as NULL
+                    raise _Unsupported(f"{column} holds a JSON null")
+                return None
+            return msgspec.Raw(serialize(value).encode())
+
+        return document
+    try:
+        python = type_.python_type
+    except NotImplementedError:
+        python = object
+    if python is bytes:
+        raise _Unsupported(f"{column} is binary")
+    process = type_.dialect_impl(dialect).bind_processor(dialect)
+    if python is float:
+
+        def number(value: Any, _explicit: bool) -> Any:
+            value = value if process is None else process(value)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise _Unsupported(f"{column}: {value} has no JSON spelling")
+            return value
+
+        return number
+    if process is None:
+        return _as_is
+    return lambda value, _explicit: process(value)
+
+
+def _model(mapper: Mapper[Any], dialect: Dialect) -> _Model:
+    model = _MODELS.get((mapper, type(dialect)))
     if model is not None:
         return model
     table = mapper.local_table
@@ -160,11 +200,13 @@ def _model(mapper: Mapper[Any]) -> _Model:
         fields.append(
             _Field(
                 column=column,
+                name=column.name,
                 key=mapper.get_property_by_column(column).key,
+                primary_key=column.primary_key,
                 default=_default(column),
-                json=_is_json(column),
                 evaluate_none=bool(column.type.should_evaluate_none),
                 onupdate=None if onupdate is None else _python(onupdate, column),
+                wire=_wire(column, dialect),
             )
         )
     links = []
@@ -180,10 +222,10 @@ def _model(mapper: Mapper[Any]) -> _Model:
             for source, target in prop.synchronize_pairs
         )
         links.append((prop.key, one_to_many, pairs))
-    model = _MODELS[mapper] = _Model(
+    model = _MODELS[mapper, type(dialect)] = _Model(
         table=table,
         fields=tuple(fields),
-        keys=tuple(f for f in fields if f.column.primary_key),
+        keys=tuple(f for f in fields if f.primary_key),
         links=tuple(links),
     )
     return model
@@ -220,22 +262,24 @@ def _copy(source: Any, target: Any, pairs: tuple[tuple[str, str], ...]) -> None:
         setattr(target, target_key, value)
 
 
-def _insert_row(obj: Any, model: _Model) -> list[Any]:
+def _insert_row(obj: Any, model: _Model) -> dict[str, Any]:
     state = obj.__dict__
-    row = []
+    row: dict[str, Any] = {}
     for f in model.fields:
         value = state.get(f.key)
         explicit = f.evaluate_none and f.key in state
         if value is None and not explicit and f.default is not None:
             value = f.default()
             setattr(obj, f.key, value)
-        if value is None and f.column.primary_key:
+        if value is None and f.primary_key:
             raise _Unsupported(f"{f.column} is generated by the database")
-        row.append(_wire(f.column, value, explicit) if f.json else value)
+        wired = f.wire(value, explicit)
+        if wired is not None:  # absent is NULL
+            row[f.name] = wired
     return row
 
 
-def _update_row(obj: Any, model: _Model) -> tuple[tuple[_Field, ...], list[Any]] | None:
+def _update_row(obj: Any, model: _Model) -> tuple[tuple[_Field, ...], dict[str, Any]] | None:
     state = instance_state(obj)
     for key, _one_to_many, _pairs in model.links:
         if key in state.committed_state and state.attrs[key].history.deleted:
@@ -245,16 +289,18 @@ def _update_row(obj: Any, model: _Model) -> tuple[tuple[_Field, ...], list[Any]]
     changed = tuple(f for f in model.fields if f.key in before and before[f.key] != now.get(f.key))
     if not changed:
         return None
-    if any(f.column.primary_key for f in changed):
+    if any(f.primary_key for f in changed):
         raise _Unsupported(f"{model.table}: a primary key changed")
     touched = tuple(f for f in model.fields if f.onupdate is not None and f not in changed)
     for f in touched:
         setattr(obj, f.key, f.onupdate())  # type: ignore[misc]
     fields = changed + touched + model.keys
-    return fields, [
-        _wire(f.column, getattr(obj, f.key), True) if f.json else getattr(obj, f.key)
-        for f in fields
-    ]
+    row: dict[str, Any] = {}
+    for f in fields:
+        wired = f.wire(now.get(f.key), True)
+        if wired is not None:
+            row[f.name] = wired
+    return fields, row
 
 
 async def flush_in_one(session: AsyncSession) -> None:
@@ -267,27 +313,25 @@ async def flush_in_one(session: AsyncSession) -> None:
     if not new and not dirty:
         return
     try:
-        parts, params = _plan(new, dirty)
+        shape, params = _plan(new, dirty, session.get_bind().dialect)
     except _Unsupported:
         await session.flush()
         return
-    await fast.rows(session, _statement(parts), params)
+    await fast.rows(session, _statement(shape), params)
     # Written: the objects become persistent with what was written as their committed state,
     # exactly as the flush's own last step does.
     session.sync_session._register_persistent({instance_state(obj) for obj in (*new, *dirty)})
 
 
-def _plan(
-    new: list[Any], dirty: list[Any]
-) -> tuple[list[tuple[Table, str, tuple[Column[Any], ...]]], dict[str, Any]]:
-    models = [(obj, _model(instance_state(obj).mapper)) for obj in new]
-    changed = [(obj, _model(instance_state(obj).mapper)) for obj in dirty]
+def _plan(new: list[Any], dirty: list[Any], dialect: Dialect) -> tuple[_Shape, dict[str, Any]]:
+    models = [(obj, _model(instance_state(obj).mapper, dialect)) for obj in new]
+    changed = [(obj, _model(instance_state(obj).mapper, dialect)) for obj in dirty]
     # Children added to a new or a changed parent take its key.
     _sync_foreign_keys([*models, *changed])
-    inserts: dict[Table, tuple[_Model, list[list[Any]]]] = {}
+    inserts: dict[Table, tuple[_Model, list[dict[str, Any]]]] = {}
     for obj, model in models:
         inserts.setdefault(model.table, (model, []))[1].append(_insert_row(obj, model))
-    updates: dict[Table, tuple[tuple[_Field, ...], list[list[Any]]]] = {}
+    updates: dict[Table, tuple[tuple[_Field, ...], list[dict[str, Any]]]] = {}
     for obj, model in changed:
         update = _update_row(obj, model)
         if update is None:
@@ -300,16 +344,14 @@ def _plan(
     if not tables or len({t.metadata for t in tables}) != 1:
         raise _Unsupported("rows of several metadata")
     order = _table_order(tables[0])
-    parts: list[tuple[Table, str, tuple[Column[Any], ...]]] = []
+    shape: list[tuple[Table, str, tuple[_Field, ...]]] = []
     params: dict[str, Any] = {}
     for table in sorted(inserts, key=order.__getitem__):
         model, rows = inserts[table]
-        parts.append((table, "insert", tuple(f.column for f in model.fields)))
-        for n, f in enumerate(model.fields):
-            params[f"insert_{table.name}_{f.column.name}"] = [r[n] for r in rows]
+        shape.append((table, "insert", model.fields))
+        params[f"insert_{table.name}"] = _ENCODE(rows).decode()
     for table in sorted(updates, key=order.__getitem__):
         fields, rows = updates[table]
-        parts.append((table, "update", tuple(f.column for f in fields)))
-        for n, f in enumerate(fields):
-            params[f"update_{table.name}_{f.column.name}"] = [r[n] for r in rows]
-    return parts, params
+        shape.append((table, "update", fields))
+        params[f"update_{table.name}"] = _ENCODE(rows).decode()
+    return tuple(shape), params

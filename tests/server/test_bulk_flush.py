@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -233,3 +233,34 @@ async def test_child_added_to_a_stored_parent_takes_its_key(
         stored = (await s.execute(select(Order))).scalar_one()
         assert stored.status is OrderStatus.APPROVED
         assert [e.to_status for e in stored.events] == ["submitted", "approved"]
+
+
+async def test_values_arrive_as_written(db: Database, parties: tuple[Dealer, Sku]) -> None:
+    """What JSON could bend arrives intact: quotes and escapes, big integers, instants."""
+    dealer, sku = parties
+    note = 'a "quote", a \\ backslash,\nnew line, \u2028, 表情 😀, {"not": "json"}'
+    reasons = ['he said "no"', "tab\there", "\\u0041"]
+    big = 2**53 + 1  # a JSON number no float holds
+    east = timezone(timedelta(hours=8))
+    at = datetime(2026, 11, 27, 16, 0, 0, 123456, tzinfo=east)
+    order = new_order(dealer, sku, note=note)
+    order.amount, order.list_amount, order.review_reasons = big, -big, reasons
+    order.created_at = at
+    audit = AuditEvent(
+        action="order.placed",
+        entity="order",
+        entity_id=str(order.id),
+        data={"nested": {"list": [1, "二", None, True]}, "quote": '"'},
+    )
+    async with transaction(db) as s:
+        s.add_all([order, audit])
+        await flush_in_one(s)
+    async with db.session() as s:
+        stored = (await s.execute(select(Order).where(Order.id == order.id))).scalar_one()
+        assert (stored.note, stored.review_reasons) == (note, reasons)
+        assert (stored.amount, stored.list_amount) == (big, -big)
+        assert stored.created_at == at  # the same instant, microseconds kept
+        assert stored.status is OrderStatus.SUBMITTED
+        kept = await s.get(AuditEvent, audit.id)
+        assert kept is not None
+        assert kept.data == {"nested": {"list": [1, "二", None, True]}, "quote": '"'}
