@@ -29,7 +29,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 from server.db.dialect import is_postgresql
 
@@ -220,16 +220,28 @@ async def persistent(
         )
     keys, primary = shape
     identity_map = sync.identity_map
+    manager = mapper.class_manager
+    # A new object is set up the way the ORM's loader sets one up (identity, session,
+    # committed values in its dict); with "load" listeners the public, slower way.
+    as_loader = not manager.dispatch.load
     loaded = []
     for row in await rows(session, statement, params):
         identity = mapper.identity_key_from_primary_key([row[n] for n in primary])
         obj = identity_map.get(identity)
-        fresh = obj is None
-        if fresh:
-            obj = mapper.class_manager.new_instance()
-        for key, value in zip(keys, row, strict=True):
-            set_committed_value(obj, key, value)
-        if fresh:
+        if obj is not None:  # refreshed, as populate_existing does
+            for key, value in zip(keys, row, strict=True):
+                set_committed_value(obj, key, value)
+        elif as_loader:
+            obj = manager.new_instance()
+            state = instance_state(obj)
+            state.key, state.identity_token = identity, None
+            state.session_id = sync.hash_key
+            identity_map._add_unpresent(state, identity)
+            state.dict.update(zip(keys, row, strict=True))
+        else:
+            obj = manager.new_instance()
+            for key, value in zip(keys, row, strict=True):
+                set_committed_value(obj, key, value)
             make_transient_to_detached(obj)
             session.add(obj)
         loaded.append(obj)

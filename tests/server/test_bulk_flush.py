@@ -264,3 +264,27 @@ async def test_values_arrive_as_written(db: Database, parties: tuple[Dealer, Sku
         kept = await s.get(AuditEvent, audit.id)
         assert kept is not None
         assert kept.data == {"nested": {"list": [1, "二", None, True]}, "quote": '"'}
+
+
+async def test_constructed_objects_behave_as_the_orms_own(
+    db: Database, parties: tuple[Dealer, Sku]
+) -> None:
+    """The models' constructor skips column events; relationships and flushes are unchanged."""
+    dealer, sku = parties
+    with pytest.raises(TypeError, match="'colour' is an invalid keyword argument for OrderLine"):
+        OrderLine(line=1, colour="red")
+    order = new_order(dealer, sku)  # its lines and events given to the constructor
+    assert inspect(order).transient and order.note is None  # not set: the flush's default
+    assert inspect(order).attrs.lines.history.added == order.lines  # a tracked collection
+    async with transaction(db) as s:
+        s.add(order)
+        order.lines.append(
+            OrderLine(line=3, sku_id=sku.id, sku_code=sku.code, qty=3, unit_price=1, amount=3)
+        )
+        order.note = "加急"  # a column set after construction, before the flush
+        await flush_in_one(s)
+        assert inspect(order.lines[2]).persistent  # cascaded from the collection
+    async with db.session() as s:
+        stored = (await s.execute(select(Order).where(Order.id == order.id))).scalar_one()
+        assert stored.note == "加急"
+        assert [ln.line for ln in stored.lines] == [1, 2, 3]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, any_, bindparam, insert, select, text, update
+from sqlalchemy import Table, any_, bindparam, insert, inspect, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -109,3 +109,32 @@ async def test_key_locks_fold_the_whole_key(db: Database, backend: str) -> None:
         await fast.lock_key(other, 8, first)  # another namespace: no wait
         await other.rollback()
         await holder.rollback()
+
+
+_DEALER_ROWS = select(*_DEALERS.columns).where(
+    _DEALERS.c.id == any_(bindparam("ids", type_=ARRAY(Dealer.id.type)))
+)
+
+
+async def test_persistent_loads_objects_as_a_query_does(db: Database, backend: str) -> None:
+    first, second = await make_dealer(db), await make_dealer(db)
+    statement = (
+        _DEALER_ROWS
+        if backend == "postgres"
+        else select(*_DEALERS.columns).where(_DEALERS.c.id.in_(bindparam("ids", expanding=True)))
+    )
+    async with transaction(db) as s:
+        held = await s.get(Dealer, first.id)  # in the session already, with a change
+        assert held is not None
+        held.name = "改名待写"
+        loaded = await fast.persistent(s, Dealer, statement, {"ids": [first.id, second.id]})
+        assert {d.id for d in loaded} == {first.id, second.id}
+        assert held in loaded and held.name == "改名待写"  # autoflushed, then read back
+        fresh = next(d for d in loaded if d.id == second.id)
+        assert inspect(fresh).persistent and not s.is_modified(fresh)
+        assert await s.get(Dealer, second.id) is fresh  # from the identity map
+        fresh.name = "新名"
+        assert fresh in s.dirty
+    async with db.session() as s:
+        names = {d.id: d.name for d in (await s.execute(select(Dealer))).scalars()}
+        assert (names[first.id], names[second.id]) == ("改名待写", "新名")
