@@ -23,15 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import ARRAY, Integer, bindparam, func, inspect, select
+from sqlalchemy import ARRAY, func, inspect
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
-
-from server.db.dialect import is_postgresql
 
 _DRIVER = "fast_driver"
 
@@ -248,31 +246,20 @@ async def persistent(
     return loaded
 
 
-_LOCK_KEY = select(
-    func.pg_advisory_xact_lock(
-        bindparam("namespace", type_=Integer), bindparam("key", type_=Integer)
-    ),
-    func.set_config("plan_cache_mode", "force_generic_plan", True),
-)
+def lock_key(key: uuid.UUID) -> int:
+    """The 32-bit key of a PostgreSQL advisory lock on ``key`` (with a namespace beside it).
 
-
-async def lock_key(session: AsyncSession, namespace: int, key: uuid.UUID) -> None:
-    """Hold a transaction-long lock on ``key`` within ``namespace`` (PostgreSQL advisory lock).
-
-    A second transaction locking the same key waits until the first ends, and its next
-    statement sees what the first committed. SQLite needs none: its writers run one at a time
-    (``BEGIN IMMEDIATE``). The whole key is folded into the lock's 32 bits: ULIDs and UUIDv7
-    ids share their leading (timestamp) bytes for a minute, so a prefix would make every order
-    of that minute wait on one lock. Keys share a lock 1 time in 2**32: then two writers only
-    wait.
-
-    The same statement makes the rest of the transaction plan each prepared statement once
-    (``plan_cache_mode``, transaction-local): the hot statements here take arrays, for which
-    PostgreSQL's default keeps planning them anew on every execution (measured on the order
-    path: 5.8 -> 4.1 ms of PostgreSQL CPU per order).
+    The whole key is folded in: ULIDs and UUIDv7 ids share their leading (timestamp) bytes
+    for a minute, so a prefix would make every order of that minute wait on one lock. Keys
+    share a lock 1 time in 2**32: then two writers only wait.
     """
-    if is_postgresql(session):
-        whole = key.int
-        folded = (whole ^ (whole >> 32) ^ (whole >> 64) ^ (whole >> 96)) & 0xFFFFFFFF
-        folded -= (folded & 0x80000000) << 1  # PostgreSQL's integer is signed
-        await rows(session, _LOCK_KEY, {"namespace": namespace, "key": folded})
+    whole = key.int
+    folded = (whole ^ (whole >> 32) ^ (whole >> 64) ^ (whole >> 96)) & 0xFFFFFFFF
+    return folded - ((folded & 0x80000000) << 1)  # PostgreSQL's integer is signed
+
+
+GENERIC_PLANS = func.set_config("plan_cache_mode", "force_generic_plan", True)
+"""A column for a transaction's first statement: from then on the transaction plans each
+prepared statement once (transaction-local). The hot statements take arrays, for which
+PostgreSQL's default keeps planning them anew on every execution (measured on the order
+path: 5.8 -> 4.1 ms of PostgreSQL CPU per order)."""

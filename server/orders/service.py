@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Integer, Uuid, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +33,7 @@ from server.catalog.models import CatalogRevision
 from server.catalog.service import sku_ids_by_code
 from server.db import fast
 from server.db.bulk import flush_in_one
+from server.db.dialect import is_postgresql
 from server.db.repository import get_or_404, keyset_page
 from server.db.session import restore_notes, snapshot_notes
 from server.dealers.models import Dealer, DealerAddress, DealerRegion, DealerStatus, DealerTier
@@ -224,7 +225,14 @@ class _Gate(msgspec.Struct, frozen=True, kw_only=True):
     """The catalog revision, read with the rest: pricing needs no statement of its own."""
 
 
-def _gate_statement() -> Any:
+ORDER_ID_LOCKS = 0x4F52  # advisory lock namespace of client order ids ("OR")
+
+
+def _gate_statement(*, postgresql: bool) -> Any:
+    """The gate's one statement. On PostgreSQL it first claims the order id
+    (``claim_order_id``, migration 0009): twins of one id queue on its advisory lock, and the
+    one that waited sees the order the other committed. SQLite writers queue on their own.
+    """
     regions = (
         select(func.aggregate_strings(DealerRegion.region_code, ","))
         .where(DealerRegion.dealer_id == Dealer.id)
@@ -234,9 +242,15 @@ def _gate_statement() -> Any:
         select(OrderSettings.approval_threshold).where(OrderSettings.id == 1).scalar_subquery()
     )
     revision = select(CatalogRevision.value).where(CatalogRevision.id == 1).scalar_subquery()
-    taken = select(Order.id).where(Order.id == bindparam("order")).exists()
+    taken: Any = select(Order.id).where(Order.id == bindparam("order")).exists()
+    first: tuple[Any, ...] = ()
+    if postgresql:
+        key = bindparam("key", type_=Integer)
+        taken = func.claim_order_id(ORDER_ID_LOCKS, key, bindparam("order", type_=Uuid))
+        first = (fast.GENERIC_PLANS,)
     return (
         select(
+            *first,
             Dealer.status,
             DealerTier.code,
             DealerTier.requires_prepayment,
@@ -250,12 +264,18 @@ def _gate_statement() -> Any:
     )
 
 
-_GATE = _gate_statement()  # built once: it runs on every order
+# Built once: they run on every order.
+_GATE = _gate_statement(postgresql=False)
+_GATE_PG = _gate_statement(postgresql=True)
 
 
 async def _read_gate(session: AsyncSession, dealer_id: uuid.UUID, order_id: uuid.UUID) -> _Gate:
     """Whether the order id is taken, the dealer's standing, regions, threshold, revision."""
-    found = await fast.rows(session, _GATE, {"dealer": dealer_id, "order": order_id})
+    if is_postgresql(session):
+        params = {"dealer": dealer_id, "order": order_id, "key": fast.lock_key(order_id)}
+        found = [row[1:] for row in await fast.rows(session, _GATE_PG, params)]
+    else:
+        found = await fast.rows(session, _GATE, {"dealer": dealer_id, "order": order_id})
     if not found:
         raise NotFound("dealer_not_found", "dealer 不存在", "dealer not found")
     status, tier_code, requires_prepayment, region_csv, threshold, revision, taken = found[0]
@@ -406,9 +426,6 @@ def _spread_reserved(lines: list[OrderLine], reserved_by_sku: dict[uuid.UUID, in
         left[ln.sku_id] = left.get(ln.sku_id, 0) - take
 
 
-ORDER_ID_LOCKS = 0x4F52  # advisory lock namespace of client order ids ("OR")
-
-
 def stock_reference(order_id: uuid.UUID) -> str:
     """The reference of an order's reservation and funds hold."""
     return str(order_id)
@@ -429,9 +446,8 @@ async def place_order(
     if dealer_id is None:
         raise Forbidden("dealer_required", "仅经销商可以下单", "Only dealers place orders")
     digest = content_hash(body)
-    # Concurrent twins of one order id queue here: the one that goes second reads the order
-    # the first committed (a replay), so neither writes anything twice.
-    await fast.lock_key(session, ORDER_ID_LOCKS, body.id)
+    # Concurrent twins of one order id queue at the gate: the one that goes second reads the
+    # order the first committed (a replay), so neither writes anything twice.
     gate = await _read_gate(session, dealer_id, body.id)
     if gate.order_exists:
         existing = await find_order(session, body.id)

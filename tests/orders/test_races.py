@@ -6,9 +6,11 @@ import asyncio
 import uuid
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from server.accounts import dealer_balances, ledger_faults
+from server.db import fast
 from server.db.base import utcnow
 from server.db.engine import Database
 from server.db.scoping import scope_to_dealer
@@ -18,7 +20,7 @@ from server.identity.principal import Principal
 from server.inventory.models import StockLevel
 from server.orders.models import Order
 from server.orders.schemas import OrderCreate, OrderLineIn
-from server.orders.service import place_order
+from server.orders.service import ORDER_ID_LOCKS, place_order
 from server.pricelists.loading import PricingCache
 from server.settings import Settings
 from tests.orders.conftest import make_shop
@@ -63,3 +65,57 @@ async def test_concurrent_duplicates_create_one_order(
         assert await s.scalar(select(func.sum(StockLevel.reserved))) == 12
         assert (await dealer_balances(s, shop.dealer.id)).held == 1000 + 2 * 399
         assert await ledger_faults(s) == []
+
+
+_CLAIM = text("SELECT claim_order_id(:ns, :key, :id)")
+
+
+def _claim(order_id: uuid.UUID) -> dict[str, object]:
+    return {"ns": ORDER_ID_LOCKS, "key": fast.lock_key(order_id), "id": order_id}
+
+
+async def test_a_twin_that_waited_sees_the_committed_order(
+    backend: str, settings: Settings, db: Database
+) -> None:
+    """The claim's existence check runs after its lock wait, on a fresh snapshot."""
+    if backend == "sqlite":
+        pytest.skip("SQLite takes no claims (BEGIN IMMEDIATE serializes its writers)")
+    shop = await make_shop(db, settings)
+    actor = Principal(user_id=shop.user.id, role=shop.user.role, dealer_id=shop.dealer.id)
+    cache = PricingCache()
+    body = OrderCreate(id=uuid.uuid4(), lines=[OrderLineIn(sku="W-550", qty=10)])
+    other = Database(settings.database)
+
+    async def twin() -> bool:
+        async with other.session() as s:
+            return bool(await s.scalar(_CLAIM, _claim(body.id)))
+
+    try:
+        async with transaction(db) as holder:
+            scope_to_dealer(holder, shop.dealer.id)
+            assert await holder.scalar(_CLAIM, _claim(body.id)) is False
+            waiting = asyncio.create_task(twin())
+            await asyncio.sleep(0.3)
+            assert not waiting.done()  # queued on the claim's lock
+            placed = await place_order(holder, cache, actor, body, currency="CNY", now=utcnow())
+            assert placed.created
+        assert await asyncio.wait_for(waiting, 10) is True  # committed while it waited
+    finally:
+        await other.dispose()
+        await cache.aclose()
+
+
+async def test_claims_of_ids_sharing_a_prefix_do_not_wait(backend: str, db: Database) -> None:
+    if backend == "sqlite":
+        pytest.skip("SQLite takes no claims (BEGIN IMMEDIATE serializes its writers)")
+    # Two UUIDv7 ids of one millisecond: the same leading 8 bytes, different random tails.
+    first = uuid.UUID("01936b2a-7c00-7000-8000-00000000a001")
+    second = uuid.UUID("01936b2a-7c00-7000-8000-00000000b002")
+    async with db.session() as holder, db.session() as other:
+        assert await holder.scalar(_CLAIM, _claim(first)) is False
+        await other.execute(text("SET LOCAL lock_timeout = '300ms'"))
+        assert await other.scalar(_CLAIM, _claim(second)) is False  # no wait
+        with pytest.raises(DBAPIError, match="lock timeout"):
+            await other.scalar(_CLAIM, _claim(first))  # the held id waits, then times out
+        await other.rollback()
+        await holder.rollback()
