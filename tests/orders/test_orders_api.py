@@ -11,10 +11,13 @@ from sqlalchemy import func, select
 
 from server.accounts import dealer_balances, ledger_faults
 from server.db.engine import Database
+from server.db.session import transaction
 from server.dealers.models import DealerStatus
-from server.inventory.models import StockLevel
+from server.inventory import receive_stock
+from server.inventory.models import StockLevel, WarehouseStockPolicy
 from server.orders.models import Order
 from server.settings import Settings
+from tests.factories import make_warehouse
 from tests.orders.conftest import Shop, make_shop
 
 Client = AsyncTestClient[Litestar]
@@ -277,3 +280,28 @@ async def test_reorder_and_list_pages(client: Client, db: Database, shop: Shop) 
     assert {page["items"][0]["id"], rest["items"][0]["id"]} == {body["id"], new_id}
     hq = (await client.get(f"/hq/orders?dealerId={shop.dealer.id}", headers=shop.hq)).json()
     assert len(hq["items"]) == 2
+
+
+async def test_lines_split_over_the_dealers_warehouses_by_priority(
+    client: Client, db: Database, settings: Settings
+) -> None:
+    shop = await make_shop(db, settings, stock=5)  # 5 of each in 杭州 (HZ-01)
+    province = await make_warehouse(db, region="330000", code="ZJ-01")
+    async with transaction(db) as s:
+        await receive_stock(s, province.id, shop.skus["W-550"], 5)
+        s.add(WarehouseStockPolicy(warehouse_id=province.id, safety_stock=0, priority=10))
+    body = {"id": str(uuid.uuid4()), "lines": [{"sku": "W-550", "qty": 7}]}
+    response = await client.post("/mp/orders", json=body, headers=shop.headers)
+    assert response.status_code == 201, response.text
+    async with db.session() as s:
+        levels = {
+            (lv.warehouse_id, lv.sku_id): lv.reserved
+            for lv in (await s.execute(select(StockLevel))).scalars()
+        }
+    sku = shop.skus["W-550"]
+    assert levels[(province.id, sku)] == 5  # the preferred warehouse first
+    assert levels[(shop.warehouse_id, sku)] == 2  # the rest from the next one
+    too_many = {"id": str(uuid.uuid4()), "lines": [{"sku": "W-550", "qty": 4}]}
+    response = await client.post("/mp/orders", json=too_many, headers=shop.headers)
+    assert response.status_code == 409, response.text
+    assert response.json()["shortLines"] == [{"skuId": str(sku), "requested": 4, "available": 3}]

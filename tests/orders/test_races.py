@@ -17,12 +17,14 @@ from server.db.scoping import scope_to_dealer
 from server.db.session import transaction
 from server.errors import ChannelhubError
 from server.identity.principal import Principal
-from server.inventory.models import StockLevel
+from server.inventory import receive_stock
+from server.inventory.models import StockLevel, WarehouseStockPolicy
 from server.orders.models import Order
 from server.orders.schemas import OrderCreate, OrderLineIn
 from server.orders.service import ORDER_ID_LOCKS, place_order
 from server.pricelists.loading import PricingCache
 from server.settings import Settings
+from tests.factories import make_warehouse
 from tests.orders.conftest import make_shop
 
 
@@ -119,3 +121,52 @@ async def test_claims_of_ids_sharing_a_prefix_do_not_wait(backend: str, db: Data
             await other.scalar(_CLAIM, _claim(first))  # the held id waits, then times out
         await other.rollback()
         await holder.rollback()
+
+
+async def test_orders_that_lost_the_preferred_stock_take_the_next_warehouse(
+    backend: str, settings: Settings, db: Database
+) -> None:
+    """Every order reads availability in its first statement; one whose preferred stock is
+    taken meanwhile is refused by the stock move, then allocates again on a fresh read."""
+    if backend == "sqlite":
+        pytest.skip("SQLite serializes writers (BEGIN IMMEDIATE): no race to test")
+    shop = await make_shop(db, settings, stock=100)  # 杭州 (HZ-01)
+    preferred = await make_warehouse(db, region="330000", code="ZJ-01")
+    sku = shop.skus["W-550"]
+    async with transaction(db) as s:
+        await receive_stock(s, preferred.id, sku, 5)
+        s.add(WarehouseStockPolicy(warehouse_id=preferred.id, safety_stock=0, priority=10))
+    actor = Principal(user_id=shop.user.id, role=shop.user.role, dealer_id=shop.dealer.id)
+    cache = PricingCache()
+    databases = [Database(settings.database) for _ in range(6)]
+    start = asyncio.Event()
+
+    async def one(database: Database) -> str:
+        body = OrderCreate(id=uuid.uuid4(), lines=[OrderLineIn(sku="W-550", qty=5)])
+        await start.wait()
+        try:
+            async with transaction(database) as s:
+                scope_to_dealer(s, shop.dealer.id)
+                await place_order(s, cache, actor, body, currency="CNY", now=utcnow())
+        except ChannelhubError as exc:
+            return exc.code
+        return "placed"
+
+    tasks = [asyncio.create_task(one(d)) for d in databases]
+    try:
+        await asyncio.sleep(0.05)
+        start.set()
+        outcomes = await asyncio.gather(*tasks)
+    finally:
+        for d in databases:
+            await d.dispose()
+        await cache.aclose()
+    assert outcomes == ["placed"] * 6
+    async with db.session() as s:
+        levels = {
+            lv.warehouse_id: lv.reserved
+            for lv in (
+                await s.execute(select(StockLevel).where(StockLevel.sku_id == sku))
+            ).scalars()
+        }
+    assert levels == {preferred.id: 5, shop.warehouse_id: 25}
