@@ -141,6 +141,7 @@ class _Model:
     keys: tuple[_Field, ...]
     # (relationship key, one-to-many?, ((source attribute, target attribute), ...))
     links: tuple[tuple[str, bool, tuple[tuple[str, str], ...]], ...]
+    positions: dict[str, int]  # attribute key -> its field's position in ``fields``
 
 
 _MODELS: dict[tuple[Mapper[Any], type[Dialect]], _Model] = {}
@@ -227,6 +228,7 @@ def _model(mapper: Mapper[Any], dialect: Dialect) -> _Model:
         fields=tuple(fields),
         keys=tuple(f for f in fields if f.primary_key),
         links=tuple(links),
+        positions={f.key: n for n, f in enumerate(fields)},
     )
     return model
 
@@ -286,7 +288,15 @@ def _update_row(obj: Any, model: _Model) -> tuple[tuple[_Field, ...], dict[str, 
             raise _Unsupported(f"{key}: removed children may be orphans to delete")
     # What the flush's history would show: attributes set since loaded, to another value.
     before, now = state.committed_state, state.dict
-    changed = tuple(f for f in model.fields if f.key in before and before[f.key] != now.get(f.key))
+    positions = model.positions
+    changed = tuple(
+        model.fields[n]
+        for n in sorted(
+            positions[key]
+            for key, value in before.items()
+            if key in positions and value != now.get(key)
+        )
+    )
     if not changed:
         return None
     if any(f.primary_key for f in changed):
