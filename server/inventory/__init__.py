@@ -9,15 +9,7 @@ The order state machine calls these (never commits):
     return_stock(session, reference, lines, reason=) -> Reservation
 """
 
-from server.inventory.allocation import (
-    Allocation,
-    ServingStock,
-    allocate,
-    dealer_serving_stock,
-    dealer_warehouses,
-    reserve_for_dealer,
-    serving_stock_from,
-)
+from server.inventory.allocation import Allocation, allocate, dealer_warehouses, reserve_for_dealer
 from server.inventory.availability import StockBand, dealer_stock_bands
 from server.inventory.reservations import (
     OrderLine,
@@ -43,12 +35,10 @@ __all__ = [
     "OrderLine",
     "Reservation",
     "ReservedLine",
-    "ServingStock",
     "StockBand",
     "StockLine",
     "adjust_stock",
     "allocate",
-    "dealer_serving_stock",
     "dealer_stock_bands",
     "dealer_warehouses",
     "get_reservation",
@@ -59,7 +49,6 @@ __all__ = [
     "reserve_for_dealer",
     "reserve_stock",
     "return_stock",
-    "serving_stock_from",
     "set_stock",
     "ship_reserved",
 ]

@@ -11,20 +11,18 @@ otherwise the whole order is refused with the short lines named.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 from sqlalchemy import String, Uuid, and_, any_, bindparam, func, literal, select, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import NullType
 
-from server.catalog.models import Sku
 from server.db import fast
 from server.db.dialect import is_postgresql
 from server.db.repository import get_or_404
-from server.dealers.models import Dealer, DealerRegion
+from server.dealers.models import Dealer
 from server.errors import Conflict, Invalid, NotFound
 from server.inventory.models import StockLevel, WarehouseRegion, WarehouseStockPolicy
 from server.inventory.reservations import (
@@ -51,7 +49,12 @@ class Allocation(msgspec.Struct, frozen=True, kw_only=True):
 MAX_REGION_DEPTH = 8
 
 
-def _serving_statement(codes: Any) -> Any:
+def _serving_statement(*, array: bool) -> Any:
+    codes = (
+        Region.code == any_(bindparam("codes", type_=ARRAY(String)))
+        if array
+        else Region.code.in_(bindparam("codes", expanding=True))
+    )
     up = (
         select(
             Region.code.label("code"),
@@ -89,60 +92,26 @@ def _serving_statement(codes: Any) -> Any:
 # Built once (it runs on every order): a recursive CTE walks from the regions up to the root
 # with the distance from the dealer's own region; warehouses linked to one of those regions
 # (the link's priority) or located in one (the warehouse policy's priority) come back.
-_SERVING = _serving_statement(Region.code.in_(bindparam("codes", expanding=True)))
-# The codes as one array (server.db.fast).
-_SERVING_PG = _serving_statement(Region.code == any_(bindparam("codes", type_=ARRAY(String))))
+_SERVING = _serving_statement(array=False)
+_SERVING_PG = _serving_statement(array=True)  # the codes as one array (server.db.fast)
 
 
-def _with_stock(serving: Any, wanted: Callable[[Any], Any]) -> Any:
-    """The serving warehouses with what is available in each of the SKUs that ``wanted``
-    (a condition on the SKU id column) admits."""
-    serving = serving.subquery("serving")
+def _serving_stock_statement() -> Any:
+    """PostgreSQL: the serving warehouses with what is available of the given SKUs in each."""
+    serving = _SERVING_PG.subquery("serving")
     levels = StockLevel.__table__
     return select(*serving.c, levels.c.sku_id, levels.c.on_hand - levels.c.reserved).select_from(
         serving.outerjoin(
-            levels, and_(levels.c.warehouse_id == serving.c.id, wanted(levels.c.sku_id))
+            levels,
+            and_(
+                levels.c.warehouse_id == serving.c.id,
+                levels.c.sku_id == any_(bindparam("skus", type_=ARRAY(Uuid))),
+            ),
         )
     )
 
 
-_SERVING_STOCK_PG = _with_stock(
-    _SERVING_PG, lambda sku: sku == any_(bindparam("skus", type_=ARRAY(Uuid)))
-)
-
-
-class ServingStock(msgspec.Struct, frozen=True):
-    """The warehouses serving a dealer, best first, and what each has available (by
-    (warehouse, SKU); absent: none), as read once before an order's lines are allocated."""
-
-    warehouses: list[uuid.UUID]
-    available: dict[tuple[uuid.UUID, uuid.UUID], int]
-
-
-def dealer_serving_stock() -> Any:
-    """PostgreSQL: a column for an order's first statement, so that allocation needs no
-    statement of its own. The serving warehouses of the dealer ``:dealer`` with what each
-    has of the SKUs coded ``:sku_codes``, as an array of rows; see :func:`serving_stock_from`.
-    """
-    regions = select(DealerRegion.region_code).where(DealerRegion.dealer_id == bindparam("dealer"))
-    codes = bindparam("sku_codes", type_=ARRAY(String))
-    skus = select(Sku.id).where(Sku.code == any_(codes))
-    rows = _with_stock(
-        _serving_statement(Region.code.in_(regions)), lambda sku: sku.in_(skus)
-    ).subquery("stock")
-    # An array of anonymous records: the driver decodes it into typed tuples.
-    return select(func.array_agg(func.row(*rows.c), type_=NullType())).scalar_subquery()
-
-
-def serving_stock_from(rows: Sequence[Sequence[Any]] | None) -> ServingStock:
-    """What :func:`dealer_serving_stock` read (no rows: NULL)."""
-    ranks: dict[uuid.UUID, tuple[int, int, str]] = {}
-    available: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
-    for row in rows or ():
-        warehouse_id = _ranked(ranks, row)
-        if row[4] is not None:
-            available[(warehouse_id, row[4])] = int(row[5])
-    return ServingStock(sorted(ranks, key=lambda w: ranks[w]), available)
+_SERVING_STOCK_PG = _serving_stock_statement()
 
 
 def _ranked(ranks: dict[uuid.UUID, tuple[int, int, str]], row: Sequence[Any]) -> uuid.UUID:
@@ -204,20 +173,15 @@ async def allocate(
     *,
     allow_backorder: bool,
     region_codes: Sequence[str] | None = None,
-    stock: ServingStock | None = None,
 ) -> Allocation:
     """Split each line over the dealer's warehouses by priority (reads only; reserves nothing).
 
-    ``region_codes``: the dealer's regions when the caller has them already loaded; ``stock``:
-    the serving warehouses and availability when the caller read them already.
+    ``region_codes``: the dealer's regions when the caller has them already loaded.
     """
     wanted = _merge(lines)
-    if stock is not None:
-        warehouses, available = stock.warehouses, stock.available
-    else:
-        if region_codes is None:
-            region_codes = (await get_or_404(session, Dealer, dealer_id, "dealer")).region_codes
-        warehouses, available = await _serving_stock(session, region_codes, list(wanted))
+    if region_codes is None:
+        region_codes = (await get_or_404(session, Dealer, dealer_id, "dealer")).region_codes
+    warehouses, available = await _serving_stock(session, region_codes, list(wanted))
     chosen: list[StockLine] = []
     missing: list[OrderLine] = []
     for sku_id, quantity in wanted.items():
@@ -257,14 +221,12 @@ async def reserve_for_dealer(
     allow_backorder: bool,
     region_codes: Sequence[str] | None = None,
     new_reference: bool = False,
-    stock: ServingStock | None = None,
 ) -> Reservation:
     """Allocate and reserve in one step; a race lost to another order re-allocates (3 tries).
 
     Idempotent by reference: an order already reserved answers its reservation. A caller that
     knows the reference is new (``new_reference``: the order it is creating) skips that lookup;
-    see ``reserve_new``. ``stock``: availability the caller read (the first try uses it; a
-    retry reads afresh).
+    see ``reserve_new``.
     """
     if not new_reference:
         try:
@@ -274,12 +236,7 @@ async def reserve_for_dealer(
     reserve = reserve_new if new_reference else reserve_stock
     for attempt in range(_RETRIES):
         allocation = await allocate(
-            session,
-            dealer_id,
-            lines,
-            allow_backorder=allow_backorder,
-            region_codes=region_codes,
-            stock=stock if attempt == 0 else None,
+            session, dealer_id, lines, allow_backorder=allow_backorder, region_codes=region_codes
         )
         if not allocation.lines:
             raise Conflict(

@@ -40,13 +40,7 @@ from server.dealers.models import Dealer, DealerAddress, DealerRegion, DealerSta
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.identity.principal import Principal
 from server.inventory import OrderLine as StockOrderLine
-from server.inventory import (
-    Reservation,
-    ServingStock,
-    dealer_serving_stock,
-    reserve_for_dealer,
-    serving_stock_from,
-)
+from server.inventory import Reservation, reserve_for_dealer
 from server.orders.models import Order, OrderEvent, OrderLine, OrderSettings, OrderStatus
 from server.orders.publication import note_order_change
 from server.orders.schemas import (
@@ -229,9 +223,6 @@ class _Gate(msgspec.Struct, frozen=True, kw_only=True):
     approval_threshold: int
     revision: int
     """The catalog revision, read with the rest: pricing needs no statement of its own."""
-    stock: ServingStock | None = None
-    """PostgreSQL, cart orders: the serving warehouses and what they have of the cart's SKUs,
-    read with the rest: allocation needs no statement of its own (a retry reads afresh)."""
 
 
 ORDER_ID_LOCKS = 0x4F52  # advisory lock namespace of client order ids ("OR")
@@ -253,12 +244,10 @@ def _gate_statement(*, postgresql: bool) -> Any:
     revision = select(CatalogRevision.value).where(CatalogRevision.id == 1).scalar_subquery()
     taken: Any = select(Order.id).where(Order.id == bindparam("order")).exists()
     first: tuple[Any, ...] = ()
-    last: tuple[Any, ...] = ()
     if postgresql:
         key = bindparam("key", type_=Integer)
         taken = func.claim_order_id(ORDER_ID_LOCKS, key, bindparam("order", type_=Uuid))
         first = (fast.GENERIC_PLANS,)
-        last = (dealer_serving_stock(),)
     return (
         select(
             *first,
@@ -269,7 +258,6 @@ def _gate_statement(*, postgresql: bool) -> Any:
             threshold,
             revision,
             taken,
-            *last,
         )
         .outerjoin(DealerTier, DealerTier.code == Dealer.tier_code)
         .where(Dealer.id == bindparam("dealer"))
@@ -281,30 +269,17 @@ _GATE = _gate_statement(postgresql=False)
 _GATE_PG = _gate_statement(postgresql=True)
 
 
-async def _read_gate(
-    session: AsyncSession, dealer_id: uuid.UUID, order_id: uuid.UUID, sku_codes: list[str]
-) -> _Gate:
-    """Whether the order id is taken, the dealer's standing, regions, threshold, revision;
-    on PostgreSQL also the stock of ``sku_codes`` in the dealer's warehouses."""
-    stock = None
+async def _read_gate(session: AsyncSession, dealer_id: uuid.UUID, order_id: uuid.UUID) -> _Gate:
+    """Whether the order id is taken, the dealer's standing, regions, threshold, revision."""
     if is_postgresql(session):
-        params = {
-            "dealer": dealer_id,
-            "order": order_id,
-            "key": fast.lock_key(order_id),
-            "sku_codes": sku_codes,
-        }
-        read = await fast.rows(session, _GATE_PG, params)
-        found = [row[1:-1] for row in read]
-        if read and sku_codes:
-            stock = serving_stock_from(read[0][-1])
+        params = {"dealer": dealer_id, "order": order_id, "key": fast.lock_key(order_id)}
+        found = [row[1:] for row in await fast.rows(session, _GATE_PG, params)]
     else:
         found = await fast.rows(session, _GATE, {"dealer": dealer_id, "order": order_id})
     if not found:
         raise NotFound("dealer_not_found", "dealer 不存在", "dealer not found")
     status, tier_code, requires_prepayment, region_csv, threshold, revision, taken = found[0]
     return _Gate(
-        stock=stock,
         order_exists=bool(taken),
         status=DealerStatus(status),
         tier_known=tier_code is not None,
@@ -473,7 +448,7 @@ async def place_order(
     digest = content_hash(body)
     # Concurrent twins of one order id queue at the gate: the one that goes second reads the
     # order the first committed (a replay), so neither writes anything twice.
-    gate = await _read_gate(session, dealer_id, body.id, [ln.sku for ln in body.lines])
+    gate = await _read_gate(session, dealer_id, body.id)
     if gate.order_exists:
         existing = await find_order(session, body.id)
         if existing is None:  # the id is another dealer's order
@@ -606,7 +581,6 @@ async def _reserve_and_hold(
         allow_backorder=body.allow_backorder,
         region_codes=gate.region_codes,
         new_reference=True,
-        stock=gate.stock,
     )
     if priced.amount > 0:
         await hold_funds(

@@ -126,7 +126,7 @@ async def test_claims_of_ids_sharing_a_prefix_do_not_wait(backend: str, db: Data
 async def test_orders_that_lost_the_preferred_stock_take_the_next_warehouse(
     backend: str, settings: Settings, db: Database
 ) -> None:
-    """Every order reads availability in its first statement; one whose preferred stock is
+    """Orders allocate from availability read without locks; one whose preferred stock is
     taken meanwhile is refused by the stock move, then allocates again on a fresh read."""
     if backend == "sqlite":
         pytest.skip("SQLite serializes writers (BEGIN IMMEDIATE): no race to test")
