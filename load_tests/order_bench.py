@@ -18,26 +18,29 @@ The box's speed drifts by up to 2x over tens of seconds (the one-row read alone 
 250 to 630 rps in one minute), so the defaults are five rounds of eight seconds; compare
 runs only when ``baseline_runs`` are steady.
 
-Measured on the dev box (2026-11-27, second session, defaults, steady baseline runs):
-``order_rps`` 136 and 131 against ``baseline_orm_row_rps`` 698 and 673: ``ratio`` 0.196 and
-0.195, no errors (0.10 at this session's start, 0.03 at the start of the one before); still
-below 0.25.
+Measured on the dev box (2026-11-27, fourth session, defaults; the box ran in a slow phase all
+session: the one-row read at 270-390 rps): ``ratio`` 0.23 at the session's start, then 0.28-0.30
+(e.g. ``order_rps`` 84.7 against 300.6, per-round median 0.288; 99.3 against 340.2), no errors.
+The largest step was a bug, not a speed-up: the order id's advisory lock took the id's first
+four bytes as its key, and ULIDs / UUIDv7 ids (and this script's ids, by wrk thread) share
+those, so orders queued on one lock. In instructions (callgrind, one process, sequential
+requests, jobs running) an order went from 16.9M to 14.4M; with the jobs off, 13.3M against
+4.0M for the read.
 
-Where an order's time goes now (about 6-7 ms of server CPU at that speed). On PostgreSQL the
-placement is nine statements, and its hot ones skip SQLAlchemy's execution layer
-(``server.db.fast``: ~300 us of Python per statement through the session against ~40 us
-through asyncpg): the advisory lock on the order id (twins queue there, so no savepoint),
-the gate, the serving warehouses with their availability, the stock move (ordered lock,
-``UPDATE ... FROM unnest`` and the movements in one statement), the ledger lock, one
-data-modifying CTE for every new and changed row (reservation, hold, journal, postings,
-balances, order, lines, events, audit: ``server.db.bulk.flush_in_one``), the publication,
-and the transaction's BEGIN and COMMIT; the pool's pre-ping adds three round trips to every
-request, the one-row read included. What is left is spread thin: the HTTP stack and the
-token (as for the read), ORM objects for the ~25 rows and their registration as persistent,
-pricing, and the driver's encoding of ~60 array parameters. The server process runs at
-85-90 % of a core: a dealer's orders also queue on its ledger and publication rows, which
-are held until the commit. Going further means fewer rows built as ORM objects, or moving
-the placement into the database.
+Where an order's time goes (about 8-10 ms of server CPU in the slow phase, against 3 ms for the
+read). On PostgreSQL the placement is the gate (it claims the order id: ``claim_order_id``,
+whose advisory lock queues twins and whose existence check sees what a twin committed, then
+the dealer's standing, regions, threshold and catalog revision), the serving warehouses with
+their availability, the stock move (ordered lock, ``UPDATE ... FROM unnest`` and the movements
+in one statement), the ledger lock, one data-modifying CTE for every new and changed row (each
+table's rows one JSON document: ``server.db.bulk.flush_in_one``), the publication, and the
+transaction's BEGIN and COMMIT; the pool's pre-ping adds three round trips to every request,
+the read included. Hot statements skip SQLAlchemy's execution layer (``server.db.fast``). What
+is left is spread thin: the HTTP stack and the token (as for the read), ~19 ORM objects and
+their registration, pricing, and the round trips themselves (each about 100 us of client CPU
+on this box, measured one at a time). The
+server process runs at 85-90 % of a core: a dealer's orders queue on its ledger and
+publication rows, which are held until the commit (and its WAL flush).
 """
 
 from __future__ import annotations
