@@ -75,7 +75,7 @@ def _rows_of(table: Table, fields: tuple[_Field, ...], kind: str) -> Any:
     )
     document = cast(bindparam(f"{kind}_{table.name}", type_=String()), JSON)
     return func.json_populate_recordset(literal_column(f"NULL::{name}"), document).table_valued(
-        *(f.column.name for f in fields), name=f"v_{kind}_{table.name}"
+        *(f.name for f in fields), name=f"v_{kind}_{table.name}"
     )
 
 
@@ -87,15 +87,13 @@ def _statement(shape: _Shape) -> Any:
     for n, (table, kind, fields) in enumerate(shape):
         v = _rows_of(table, fields, kind)
         if kind == "insert":
-            names = [f.column.name for f in fields]
+            names = [f.name for f in fields]
             part: Any = insert(table).from_select(names, select(*(v.c[c] for c in names)))
         else:
             part = (
                 update(table)
-                .values({f.column.name: v.c[f.column.name] for f in fields if not f.primary_key})
-                .where(
-                    *(table.c[f.column.name] == v.c[f.column.name] for f in fields if f.primary_key)
-                )
+                .values({f.name: v.c[f.name] for f in fields if not f.primary_key})
+                .where(*(table.c[f.name] == v.c[f.name] for f in fields if f.primary_key))
             )
         ctes.append(part.cte(f"w{n}"))
     stmt = _STATEMENTS[shape] = select(literal(1)).add_cte(*ctes)

@@ -226,20 +226,21 @@ async def persistent(
     for row in await rows(session, statement, params):
         identity = mapper.identity_key_from_primary_key([row[n] for n in primary])
         obj = identity_map.get(identity)
-        if obj is not None:  # refreshed, as populate_existing does
-            for key, value in zip(keys, row, strict=True):
-                set_committed_value(obj, key, value)
-        elif as_loader:
+        if obj is None and as_loader:
             obj = manager.new_instance()
             state = instance_state(obj)
             state.key, state.identity_token = identity, None
             state.session_id = sync.hash_key
             identity_map._add_unpresent(state, identity)
             state.dict.update(zip(keys, row, strict=True))
-        else:
+            loaded.append(obj)
+            continue
+        fresh = obj is None  # else refreshed, as populate_existing does
+        if fresh:
             obj = manager.new_instance()
-            for key, value in zip(keys, row, strict=True):
-                set_committed_value(obj, key, value)
+        for key, value in zip(keys, row, strict=True):
+            set_committed_value(obj, key, value)
+        if fresh:
             make_transient_to_detached(obj)
             session.add(obj)
         loaded.append(obj)

@@ -533,7 +533,7 @@ async def place_order(
                 ended=(*priced.ended, code),
             )
         except IntegrityError as exc:
-            # Not a twin (those wait at the lock above): the id is taken by a row this
+            # Not a twin (those wait at the gate's claim): the id is taken by a row this
             # dealer cannot see. The transaction is spoiled; the request rolls back.
             restore_notes(session, notes)
             raise Conflict(

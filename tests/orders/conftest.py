@@ -42,6 +42,11 @@ class Shop:
     home: uuid.UUID  # a ship-to address in the dealer's region
     away: uuid.UUID  # one outside it (窜货)
 
+    @property
+    def actor(self) -> Principal:
+        """The shop's user as the services see it."""
+        return Principal(user_id=self.user.id, role=self.user.role, dealer_id=self.dealer.id)
+
 
 async def fund(db: Database, dealer_id: uuid.UUID, prepaid: int = 0, credit: int = 0) -> None:
     async with transaction(db) as s:

@@ -16,16 +16,27 @@ from server.db.engine import Database
 from server.db.scoping import scope_to_dealer
 from server.db.session import transaction
 from server.errors import ChannelhubError
-from server.identity.principal import Principal
 from server.inventory import receive_stock
 from server.inventory.models import StockLevel, WarehouseStockPolicy
 from server.orders.models import Order
 from server.orders.schemas import OrderCreate, OrderLineIn
-from server.orders.service import ORDER_ID_LOCKS, place_order
+from server.orders.service import ORDER_ID_LOCKS, Placement, place_order
 from server.pricelists.loading import PricingCache
 from server.settings import Settings
 from tests.factories import make_warehouse
-from tests.orders.conftest import make_shop
+from tests.orders.conftest import Shop, make_shop
+
+
+async def _place(
+    database: Database, shop: Shop, cache: PricingCache, body: OrderCreate
+) -> Placement | str:
+    """Place ``body`` as the shop in a transaction of its own: the placement, or the error code."""
+    try:
+        async with transaction(database) as s:
+            scope_to_dealer(s, shop.dealer.id)
+            return await place_order(s, cache, shop.actor, body, currency="CNY", now=utcnow())
+    except ChannelhubError as exc:
+        return exc.code
 
 
 async def test_concurrent_duplicates_create_one_order(
@@ -34,29 +45,19 @@ async def test_concurrent_duplicates_create_one_order(
     if backend == "sqlite":
         pytest.skip("SQLite serializes writers (BEGIN IMMEDIATE): no race to test")
     shop = await make_shop(db, settings)
-    actor = Principal(user_id=shop.user.id, role=shop.user.role, dealer_id=shop.dealer.id)
     cache = PricingCache()
     body = OrderCreate(
         id=uuid.uuid4(),
         lines=[OrderLineIn(sku="W-550", qty=10), OrderLineIn(sku="TEA", qty=2)],
     )
     databases = [Database(settings.database) for _ in range(8)]
-
-    async def attempt(database: Database) -> tuple[uuid.UUID, bool] | str:
-        try:
-            async with transaction(database) as s:
-                scope_to_dealer(s, shop.dealer.id)
-                placed = await place_order(s, cache, actor, body, currency="CNY", now=utcnow())
-                return placed.order.id, placed.created
-        except ChannelhubError as exc:
-            return exc.code
-
     try:
-        outcomes = await asyncio.gather(*(attempt(d) for d in databases))
+        placed = await asyncio.gather(*(_place(d, shop, cache, body) for d in databases))
     finally:
         for d in databases:
             await d.dispose()
         await cache.aclose()
+    outcomes = [p if isinstance(p, str) else (p.order.id, p.created) for p in placed]
     created = [o for o in outcomes if isinstance(o, tuple) and o[1]]
     replays = [o for o in outcomes if isinstance(o, tuple) and not o[1]]
     assert len(created) == 1, outcomes
@@ -83,7 +84,6 @@ async def test_a_twin_that_waited_sees_the_committed_order(
     if backend == "sqlite":
         pytest.skip("SQLite takes no claims (BEGIN IMMEDIATE serializes its writers)")
     shop = await make_shop(db, settings)
-    actor = Principal(user_id=shop.user.id, role=shop.user.role, dealer_id=shop.dealer.id)
     cache = PricingCache()
     body = OrderCreate(id=uuid.uuid4(), lines=[OrderLineIn(sku="W-550", qty=10)])
     other = Database(settings.database)
@@ -99,7 +99,9 @@ async def test_a_twin_that_waited_sees_the_committed_order(
             waiting = asyncio.create_task(twin())
             await asyncio.sleep(0.3)
             assert not waiting.done()  # queued on the claim's lock
-            placed = await place_order(holder, cache, actor, body, currency="CNY", now=utcnow())
+            placed = await place_order(
+                holder, cache, shop.actor, body, currency="CNY", now=utcnow()
+            )
             assert placed.created
         assert await asyncio.wait_for(waiting, 10) is True  # committed while it waited
     finally:
@@ -136,7 +138,6 @@ async def test_orders_that_lost_the_preferred_stock_take_the_next_warehouse(
     async with transaction(db) as s:
         await receive_stock(s, preferred.id, sku, 5)
         s.add(WarehouseStockPolicy(warehouse_id=preferred.id, safety_stock=0, priority=10))
-    actor = Principal(user_id=shop.user.id, role=shop.user.role, dealer_id=shop.dealer.id)
     cache = PricingCache()
     databases = [Database(settings.database) for _ in range(6)]
     start = asyncio.Event()
@@ -144,13 +145,8 @@ async def test_orders_that_lost_the_preferred_stock_take_the_next_warehouse(
     async def one(database: Database) -> str:
         body = OrderCreate(id=uuid.uuid4(), lines=[OrderLineIn(sku="W-550", qty=5)])
         await start.wait()
-        try:
-            async with transaction(database) as s:
-                scope_to_dealer(s, shop.dealer.id)
-                await place_order(s, cache, actor, body, currency="CNY", now=utcnow())
-        except ChannelhubError as exc:
-            return exc.code
-        return "placed"
+        placed = await _place(database, shop, cache, body)
+        return placed if isinstance(placed, str) else "placed"
 
     tasks = [asyncio.create_task(one(d)) for d in databases]
     try:
