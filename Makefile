@@ -5,43 +5,67 @@ PYTEST_ARGS ?= -m "not slow"
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup run test lint openapi types ocr-eval bench clean
+UV_VERSION := 0.13.9
+PORT   ?= 8000
 
-$(BIN)/channelhub: pyproject.toml
-	.ci/system-packages
+.PHONY: setup setup-test run test lint openapi types ocr-eval bench lock upgrade clean
+
+# Installs come from the committed, hash-checked lock files in requirements/ (see the README).
+$(BIN)/uv:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip uv
-	$(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev,paddle]'
+	$(BIN)/python -m pip install -q "uv==$(UV_VERSION)"
+
+$(VENV)/.run-installed: requirements/run.lock pyproject.toml | $(BIN)/uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements/run.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	touch $@
 
-setup: $(BIN)/channelhub
+$(VENV)/.test-installed: requirements/test.lock pyproject.toml .ci/system-packages.txt | $(BIN)/uv
+	.ci/system-packages
+	$(BIN)/uv pip sync -q --python $(BIN)/python requirements/test.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	touch $@ $(VENV)/.run-installed
+
+setup: $(VENV)/.run-installed
+
+setup-test: $(VENV)/.test-installed
 
 run: setup
 	$(BIN)/channelhub migrate
 	$(BIN)/channelhub seed-demo
-	@echo "channelhub on http://127.0.0.1:8000  (API docs: http://127.0.0.1:8000/docs)"
-	CHANNELHUB_DEV_MODE=$${CHANNELHUB_DEV_MODE:-true} $(BIN)/channelhub serve --host 127.0.0.1 --port 8000
+	@echo "channelhub on http://127.0.0.1:$(PORT)  (API docs: http://127.0.0.1:$(PORT)/docs)"
+	CHANNELHUB_DEV_MODE=$${CHANNELHUB_DEV_MODE:-true} $(BIN)/channelhub serve --host 127.0.0.1 --port $(PORT)
 
-test: setup lint
+test: setup-test lint
 	CHANNELHUB_TEST_S3_URL=$$(.ci/seaweedfs start) $(BIN)/pytest -q $(PYTEST_ARGS)
 
-lint: setup
+lint: setup-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/pyright
 
-openapi: setup
+openapi: setup-test
 	$(BIN)/channelhub openapi -o openapi/openapi.json
 
 types: openapi
 	npx --yes openapi-typescript@7 openapi/openapi.json -o openapi/channelhub.d.ts
 
-ocr-eval: setup
+ocr-eval: setup-test
 	$(BIN)/python -m ocr.eval
 
-bench: setup
+bench: setup-test
 	$(BIN)/python -m load_tests.pricing_cart_bench
+
+# Re-resolve the locks from pyproject.toml (after changing a bound); `upgrade` also moves every
+# pin to the newest release its bounds allow. Review the diff, run `make test`, commit the locks.
+LOCK = $(BIN)/uv pip compile -q pyproject.toml --universal --generate-hashes --python-version 3.11
+lock: $(BIN)/uv
+	$(LOCK) $(UPGRADE) -o requirements/run.lock
+	$(LOCK) $(UPGRADE) --extra dev --extra paddle -o requirements/test.lock
+
+upgrade:
+	$(MAKE) lock UPGRADE=--upgrade
 
 clean:
 	.ci/seaweedfs stop

@@ -9,6 +9,7 @@ cannot be reached fails the run instead of skipping.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
@@ -35,13 +36,14 @@ from server.settings import (
     WechatSettings,
 )
 from tests.fakes.wechat import APPID, SECRET, FakeWechat
+from tests.run_names import RUN_ID, run_name
 
 IN_CI = os.environ.get("CI") == "true"
 logging.getLogger("httpx").setLevel(logging.WARNING)
 PG_ADMIN_URL = os.environ.get(
     "CHANNELHUB_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
-PG_DATABASE = os.environ.get("CHANNELHUB_TEST_PG_DB", "channelhub_test")
+PG_DATABASE = os.environ.get("CHANNELHUB_TEST_PG_DB") or run_name("channelhub_test")
 REDIS_URL = os.environ.get("CHANNELHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 S3_URL = os.environ.get("CHANNELHUB_TEST_S3_URL", "")
 BACKENDS = [
@@ -77,6 +79,28 @@ async def _recreate_pg_database() -> str:
     finally:
         await engine.dispose()
     return _pg_url(PG_DATABASE)
+
+
+async def _drop_run_databases() -> None:
+    engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            names = (
+                await conn.execute(
+                    text("SELECT datname FROM pg_database WHERE datname LIKE :pattern"),
+                    {"pattern": f"%{RUN_ID}"},
+                )
+            ).scalars()
+            for name in list(names):
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await engine.dispose()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Drop the databases this run created, so runs leave nothing behind on a shared server."""
+    with contextlib.suppress(Exception):  # the server may be down (fault tests) or absent
+        asyncio.run(asyncio.wait_for(_drop_run_databases(), timeout=30))
 
 
 def _table_names() -> list[str]:

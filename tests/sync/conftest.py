@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from tests.run_names import run_name
 from sync import (
     Amended,
     Applied,
@@ -51,7 +52,7 @@ from sync import (
 PG_ADMIN_URL = os.environ.get(
     "SYNC_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
-PG_DB = "sync_test"
+PG_DB = run_name("sync_test")
 REDIS_URL = os.environ.get("SYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 # -- demo domain: orders with stock, published to dealer scopes ---------------------------

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from sync import Hub, SyncPrincipal, metadata, publish
+from tests.run_names import run_name
 from sync.client import SyncClient
 from sync.compaction import compact
 from sync.tables import sync_change
@@ -331,5 +332,5 @@ def _fresh_postgres_database(name: str) -> str:
     ("examples", "steps"), [(8, 25), pytest.param(60, 40, marks=pytest.mark.slow)]
 )
 def test_clients_converge_on_postgresql(examples: int, steps: int) -> None:
-    url = _fresh_postgres_database("sync_test_stateful")
+    url = _fresh_postgres_database(run_name("sync_test_stateful"))
     _run(lambda: url, examples, steps)
