@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.engine import Database
+from server.db.errors import is_transient
 from server.db.scoping import scope_to_dealer
 from server.errors import ChannelhubError, Unavailable
 
@@ -85,7 +86,7 @@ async def provide_db_session(
         try:
             await commit(database, session)
         except (OperationalError, DBAPIError) as exc:
-            if _is_transient(exc):
+            if is_transient(exc):
                 raise Unavailable("database_busy") from exc
             raise
     except BaseException:
@@ -94,13 +95,6 @@ async def provide_db_session(
         raise
     finally:
         await session.close()
-
-
-def _is_transient(exc: DBAPIError) -> bool:
-    text = str(exc.orig).lower()
-    return any(
-        s in text for s in ("database is locked", "deadlock", "could not serialize", "connection")
-    )
 
 
 @asynccontextmanager
