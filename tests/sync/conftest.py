@@ -28,7 +28,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from tests.run_names import run_name
 from sync import (
     Amended,
     Applied,
@@ -48,6 +47,7 @@ from sync import (
     publish,
     sync_exception_handler,
 )
+from tests.run_names import run_name
 
 PG_ADMIN_URL = os.environ.get(
     "SYNC_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

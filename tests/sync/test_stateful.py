@@ -31,10 +31,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from sync import Hub, SyncPrincipal, metadata, publish
-from tests.run_names import run_name
 from sync.client import SyncClient
 from sync.compaction import compact
 from sync.tables import sync_change
+from tests.run_names import run_name
 from tests.sync.conftest import (
     build_app,
     demo_metadata,
