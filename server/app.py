@@ -20,6 +20,7 @@ from litestar.response import Redirect
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 
+from console import console_router, console_stores, console_templates
 from mini_program_api import mobile_handlers
 from server.accounts.routes import AccountController
 from server.catalog.routes import (
@@ -166,6 +167,7 @@ def create_app(settings: Settings) -> Litestar:
         PromotionController,
         ClaimReviewController,
         *mobile_handlers(dev_mode=settings.dev_mode),
+        console_router(settings),
     ]
     return Litestar(
         route_handlers=route_handlers,
@@ -185,8 +187,10 @@ def create_app(settings: Settings) -> Litestar:
             SyncError: handle_sync_error,
         },
         lifespan=[lifespan],
-        state=_initial_state(settings, database, storage, jobs, pricing_cache),
+        state=_initial_state(settings, database, storage, jobs, pricing_cache, hub),
         openapi_config=openapi_config(),
+        template_config=console_templates(settings),
+        stores=console_stores(settings),
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
@@ -224,6 +228,7 @@ def _initial_state(
     storage: object,
     jobs: JobRegistry,
     pricing_cache: PricingCache,
+    hub: Hub,
 ) -> Any:
     from litestar.datastructures import State
 
@@ -236,6 +241,7 @@ def _initial_state(
             "jobs": jobs,
             "job_wake": None,
             "pricing_cache": pricing_cache,
+            "hub": hub,
         }
     )
 

@@ -4,7 +4,16 @@ Domain-agnostic: domains register the entities they publish and the mutations th
 """
 
 from sync.compaction import compact
-from sync.delivery import NodeLag, PublicationStatus, node_lags, publication_status, record_ack
+from sync.delivery import (
+    NodeLag,
+    PublicationStatus,
+    ScopeHead,
+    latest_publications,
+    node_dealers,
+    node_lags,
+    publication_status,
+    record_ack,
+)
 from sync.errors import (
     SyncBadRequest,
     SyncConflict,
@@ -84,6 +93,7 @@ __all__ = [
     "PushResult",
     "RedisPokeBackend",
     "Rejected",
+    "ScopeHead",
     "SyncBadRequest",
     "SyncConflict",
     "SyncError",
@@ -99,7 +109,9 @@ __all__ = [
     "dealer_scope",
     "deliver_due_webhooks",
     "discard_pokes",
+    "latest_publications",
     "metadata",
+    "node_dealers",
     "node_lags",
     "pending_pokes",
     "publication_status",

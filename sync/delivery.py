@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import and_, case, delete, func, select
+from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from sync.errors import SyncForbidden
-from sync.tables import dialect_insert, sync_node, sync_node_cursor, sync_scope
+from sync.tables import dialect_insert, sync_change, sync_node, sync_node_cursor, sync_scope
 
-__all__ = ["NodeLag", "PublicationStatus", "node_lags", "publication_status", "record_ack"]
+__all__ = [
+    "NodeLag",
+    "PublicationStatus",
+    "ScopeHead",
+    "latest_publications",
+    "node_dealers",
+    "node_lags",
+    "publication_status",
+    "record_ack",
+]
 
 NodeKind = Literal["client", "webhook"]
 
@@ -182,3 +191,41 @@ async def node_lags(
         query = query.where(lag > 0)
     rows = await db.execute(query.order_by(lag.desc(), sync_node_cursor.c.node_id).limit(limit))
     return [_to_lag(row) for row in rows]
+
+
+class ScopeHead(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """A scope's latest publication: its version and when it was written."""
+
+    scope: str
+    version: int
+    published_at: datetime
+
+
+async def latest_publications(
+    db: AsyncSession | AsyncConnection, prefixes: Sequence[str], *, limit: int = 20
+) -> list[ScopeHead]:
+    """The most recently published scopes whose names start with one of ``prefixes``."""
+    latest = func.max(sync_change.c.created_at)
+    query = (
+        select(sync_change.c.scope, func.max(sync_change.c.version), latest)
+        .where(or_(*[sync_change.c.scope.startswith(p) for p in prefixes]))
+        .group_by(sync_change.c.scope)
+        .order_by(latest.desc(), sync_change.c.scope)
+        .limit(limit)
+    )
+    rows = await db.execute(query)
+    return [ScopeHead(scope=r[0], version=int(r[1]), published_at=r[2]) for r in rows]
+
+
+async def node_dealers(
+    db: AsyncSession | AsyncConnection, node_ids: Sequence[str]
+) -> dict[str, str | None]:
+    """The dealer (as registered by the node's token) of each of these nodes."""
+    if not node_ids:
+        return {}
+    rows = await db.execute(
+        select(sync_node.c.node_id, sync_node.c.dealer_id).where(
+            sync_node.c.node_id.in_(list(node_ids))
+        )
+    )
+    return {r[0]: r[1] for r in rows}

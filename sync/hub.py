@@ -193,6 +193,7 @@ class Hub:
         self._dirty: dict[Connection, None] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._listeners: set[Callable[[Mapping[str, int]], None]] = set()
         self.dropped = 0
 
     @classmethod
@@ -276,8 +277,20 @@ class Hub:
 
     # -- fan-out -----------------------------------------------------------------------
 
+    def listen(self, listener: Callable[[Mapping[str, int]], None]) -> Callable[[], None]:
+        """Call ``listener`` with every batch of pokes this process receives, whatever the
+        scope (e.g. a page that refreshes its figures); returns the function that stops it.
+        A listener must not block: it runs in the delivery path."""
+        self._listeners.add(listener)
+        return lambda: self._listeners.discard(listener)
+
     def deliver(self, pokes: Mapping[str, int]) -> None:
         """Queue pokes for this process's subscribers (called by the backend)."""
+        for listener in tuple(self._listeners):
+            try:
+                listener(pokes)
+            except Exception:  # a listener's bug must not stop the fan-out
+                log.exception("poke listener failed")
         for scope, version in pokes.items():
             for conn in self._by_scope.get(scope, ()):
                 if conn.pending.get(scope, 0) < version:

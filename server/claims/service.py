@@ -375,11 +375,25 @@ async def pay_claim(
     claim.decided_at = utcnow()
 
 
+def _check_seen_version(claim: Claim, body: ReviewIn) -> None:
+    # Read under the row lock: of two reviewers deciding at once, the second sees the first's
+    # version bump and is refused instead of deciding again.
+    if body.version is not None and body.version != claim.version:
+        raise Conflict(
+            "claim_changed",
+            "该核销单已被他人处理或已变更，请刷新后再审",
+            "This claim was decided or changed by someone else; reload it",
+            status=str(claim.status),
+            version=claim.version,
+        )
+
+
 async def approve_claim(
     session: AsyncSession, actor: Principal, claim_id: uuid.UUID, body: ReviewIn
 ) -> Claim:
     """HQ approves a claim under review and pays it (409 when the budget is exhausted)."""
     claim = await load_claim(session, actor, claim_id, lock=True)
+    _check_seen_version(claim, body)
     if claim.status is ClaimStatus.APPROVED:
         return claim
     if claim.status is not ClaimStatus.REVIEW:
@@ -406,6 +420,7 @@ async def reject_claim(
 ) -> Claim:
     """HQ rejects a claim under review with a comment."""
     claim = await load_claim(session, actor, claim_id, lock=True)
+    _check_seen_version(claim, body)
     if claim.status is ClaimStatus.REJECTED:
         return claim
     if claim.status is not ClaimStatus.REVIEW:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -271,3 +271,33 @@ async def active_dealer_ids(session: AsyncSession) -> list[uuid.UUID]:
     """Every active dealer's id (pilot reports walk them)."""
     stmt = select(Dealer.id).where(Dealer.status == DealerStatus.ACTIVE).order_by(Dealer.code)
     return list((await session.execute(stmt)).scalars())
+
+
+async def dealer_labels(
+    session: AsyncSession, dealer_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str, str]]:
+    """Code and name of each of these dealers (for pages that list many)."""
+    ids = set(dealer_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Dealer.id, Dealer.code, Dealer.name).where(Dealer.id.in_(ids))
+    )
+    return {r.id: (r.code, r.name) for r in rows}
+
+
+async def dealer_id_by_code(session: AsyncSession, code: str) -> uuid.UUID | None:
+    """The dealer with this code, if any."""
+    return (
+        await session.execute(select(Dealer.id).where(Dealer.code == code.strip()))
+    ).scalar_one_or_none()
+
+
+async def dealer_region_codes(session: AsyncSession, dealer_id: uuid.UUID) -> list[str]:
+    """The regions a dealer is authorized for."""
+    rows = await session.execute(
+        select(DealerRegion.region_code)
+        .where(DealerRegion.dealer_id == dealer_id)
+        .order_by(DealerRegion.region_code)
+    )
+    return list(rows.scalars())

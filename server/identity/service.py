@@ -79,16 +79,32 @@ async def login(
     address: str,
 ) -> schemas.TokenPair:
     """Password login for HQ and app users, throttled per username and address."""
-    await throttle.check(body.username, address)
+    user = await authenticate(session, throttle, body.username, body.password, address)
+    return await issue_tokens(session, settings, user)
+
+
+async def authenticate(
+    session: AsyncSession, throttle: LoginThrottle, username: str, password: str, address: str
+) -> User:
+    """The user these credentials name (throttled per username and address), or 401."""
+    await throttle.check(username, address)
     user = (
-        await session.execute(select(User).where(User.username == body.username.strip()))
+        await session.execute(select(User).where(User.username == username.strip()))
     ).scalar_one_or_none()
-    if not verify_password(user.password_hash if user else None, body.password) or user is None:
-        await throttle.failed(body.username, address)
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        await throttle.failed(username, address)
         raise Unauthorized(*_BAD_LOGIN)
     await _assert_can_login(session, user)
-    await throttle.succeeded(body.username, address)
-    return await issue_tokens(session, settings, user)
+    await throttle.succeeded(username, address)
+    return user
+
+
+async def session_user(session: AsyncSession, user_id: uuid.UUID, generation: int) -> User | None:
+    """The user a browser session names, while active and unchanged since it signed in."""
+    user = await session.get(User, user_id)
+    if user is None or not user.active or user.token_generation != generation:
+        return None
+    return user
 
 
 async def refresh(session: AsyncSession, settings: AuthSettings, secret: str) -> schemas.TokenPair:
@@ -342,7 +358,9 @@ async def update_user(
     if body.active is not None:
         user.active = changes["active"] = body.active
     if body.password is not None or body.active is False:
-        # A password change or a disabled account ends every open session.
+        # A password change or a disabled account ends every open session (browser sessions
+        # compare the generation).
+        user.token_generation += 1
         await session.execute(
             update(RefreshToken)
             .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))

@@ -462,3 +462,8 @@ async def list_items(
     await get_or_404(session, PriceListVersion, price_list_id, "price_list")
     stmt = select(PriceListEntry).where(PriceListEntry.price_list_id == price_list_id)
     return await keyset_page(session, stmt, PriceListEntry.sku_code, cursor, limit)
+
+
+async def get_price_list(session: AsyncSession, price_list_id: uuid.UUID) -> PriceListVersion:
+    """One version (404 ``price_list_not_found``)."""
+    return await get_or_404(session, PriceListVersion, price_list_id, "price_list")

@@ -11,7 +11,7 @@ orders (``server.promotions.rebates.accrue_rebates``), the claimable ones are pa
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -416,3 +416,23 @@ async def claimable_promotions(
     )
     rows = (await session.execute(stmt)).scalars().all()
     return [p for p in rows if eligibility_of(p).admits(dealer, now)]
+
+
+async def promotion_labels(
+    session: AsyncSession, promotion_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str, str]]:
+    """Code and name of each of these promotions (for pages that list many)."""
+    ids = set(promotion_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Promotion.id, Promotion.code, Promotion.name).where(Promotion.id.in_(ids))
+    )
+    return {r.id: (r.code, r.name) for r in rows}
+
+
+async def promotion_id_by_code(session: AsyncSession, code: str) -> uuid.UUID | None:
+    """The promotion with this code, if any."""
+    return (
+        await session.execute(select(Promotion.id).where(Promotion.code == code.strip()))
+    ).scalar_one_or_none()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -97,3 +97,12 @@ async def ancestry(session: AsyncSession, code: str) -> list[str]:
         chain.append(region.code)
         current = region.parent_code
     return chain
+
+
+async def region_names(session: AsyncSession, codes: Iterable[str]) -> dict[str, str]:
+    """The name of each of these region codes (unknown codes are left out)."""
+    wanted = set(codes)
+    if not wanted:
+        return {}
+    rows = await session.execute(select(Region.code, Region.name).where(Region.code.in_(wanted)))
+    return {r.code: r.name for r in rows}
