@@ -9,6 +9,7 @@ from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.repository import get_or_404
+from server.dealers import dealer_standing
 from server.dealers.models import Dealer
 from server.dealers.schemas import DealerOut
 from server.dealers.service import dealer_out
@@ -36,7 +37,9 @@ class WechatAuthController(Controller):
         data: JSONBody[schemas.WechatLoginRequest],
     ) -> schemas.WechatLoginResult:
         """Bound users get tokens; new users get a binding token for /mp/auth/wechat/bind."""
-        return await service.wechat_login(db_session, state.settings.auth, state.wechat, data.code)
+        return await service.wechat_login(
+            db_session, state.settings.auth, state.wechat, data.code, dealer_standing
+        )
 
     @post("/wechat/bind", summary="Bind a WeChat user with an invitation code")
     async def wechat_bind(
@@ -46,7 +49,7 @@ class WechatAuthController(Controller):
         data: JSONBody[schemas.WechatBindRequest],
     ) -> schemas.TokenPair:
         """Spend a one-time invitation code from HQ and log in."""
-        return await service.wechat_bind(db_session, state.settings.auth, data)
+        return await service.wechat_bind(db_session, state.settings.auth, data, dealer_standing)
 
 
 class DevAuthController(Controller):
@@ -63,7 +66,9 @@ class DevAuthController(Controller):
         data: JSONBody[schemas.DevLoginRequest],
     ) -> schemas.TokenPair:
         """Tokens for a username without password or WeChat; exists only in dev mode."""
-        return await service.dev_login(db_session, state.settings.auth, data.username)
+        return await service.dev_login(
+            db_session, state.settings.auth, data.username, dealer_standing
+        )
 
 
 class MeController(Controller):
