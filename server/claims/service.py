@@ -35,7 +35,7 @@ from server.db.base import utcnow
 from server.db.repository import flush_or_conflict
 from server.dealers.service import dealer_pricing_facts
 from server.errors import Conflict, Invalid, NotFound
-from server.identity.models import Role
+from server.identity import Role
 from server.identity.principal import Principal
 from server.jobs.queue import enqueue
 from server.promotions import (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.repository import get_or_404
@@ -23,9 +24,27 @@ async def dealer_standing(session: AsyncSession, dealer_id: uuid.UUID) -> bool |
     return dealer.status is not DealerStatus.CLOSED
 
 
+async def open_dealer(session: AsyncSession, dealer_id: uuid.UUID) -> Dealer | None:
+    """The dealer unless it is closed (None as well when there is no such dealer)."""
+    dealer = await session.get(Dealer, dealer_id)
+    return dealer if dealer is not None and dealer.status is not DealerStatus.CLOSED else None
+
+
 async def get_dealer(session: AsyncSession, dealer_id: uuid.UUID) -> Dealer:
     """The dealer, or ``dealer_not_found`` (404)."""
     return await get_or_404(session, Dealer, dealer_id, "dealer")
+
+
+async def tier_requires_prepayment(session: AsyncSession, tier_code: str) -> bool:
+    """Whether the tier's dealers must pay before delivery (no credit); False for no tier."""
+    tier = await session.get(DealerTier, tier_code)
+    return tier is not None and tier.requires_prepayment
+
+
+async def tier_codes(session: AsyncSession) -> list[str]:
+    """Every tier's code, by rank."""
+    stmt = select(DealerTier.code).order_by(DealerTier.rank)
+    return list((await session.execute(stmt)).scalars())
 
 
 async def get_tier(session: AsyncSession, code: str) -> DealerTier:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
 from server.errors import ChannelhubError
-from server.identity.models import Role
+from server.identity import Role
 from server.identity.principal import Principal
 from server.orders.models import OrderStatus
 from server.orders.schemas import OrderCreate, OrderLineIn
