@@ -9,10 +9,9 @@ from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.repository import get_or_404
-from server.dealers import dealer_standing
+from server.dealers import dealer_out, dealer_standing
 from server.dealers.models import Dealer
 from server.dealers.schemas import DealerOut
-from server.dealers.service import dealer_out
 from server.identity import schemas, service
 from server.identity.guards import requires_login
 from server.identity.models import User

@@ -22,7 +22,7 @@ from server.claims.schemas import (
     ReceiptPresignOut,
 )
 from server.db.base import utcnow
-from server.dealers.service import dealer_pricing_facts
+from server.dealers import dealer_pricing_facts
 from server.errors import Invalid
 from server.identity.guards import requires_field
 from server.identity.principal import Principal

@@ -15,9 +15,8 @@ from server.db.base import utcnow
 from server.db.repository import get_or_404
 from server.identity.guards import requires_dealer
 from server.identity.principal import Principal
-from server.quotes import service
+from server.quotes import quote_pdf, service
 from server.quotes.models import Quote, QuoteStatus
-from server.quotes.pdf import quote_pdf
 from server.quotes.schemas import DecisionIn, QuoteCreate, QuoteOut
 from server.schemas import Page
 

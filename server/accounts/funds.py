@@ -18,7 +18,7 @@ from server.accounts.ledger import (
 from server.accounts.models import AccountKind, EntryKind, JournalEntry
 from server.accounts.publication import publish_balance_change
 from server.accounts.schemas import AdjustmentIn, TopUpIn
-from server.audit.service import record
+from server.audit import record
 from server.dealers import get_dealer
 from server.errors import Conflict, Invalid
 from server.identity.principal import Principal

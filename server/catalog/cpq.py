@@ -11,7 +11,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import record
+from server.audit import record
 from server.catalog.models import Bundle, ConfigurableProductRow, ItemStatus
 from server.catalog.service import bump_revision, existing_sku_codes
 from server.db.repository import flush_or_conflict, get_or_404

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -55,13 +55,12 @@ __all__ = [
     "get_active_sku",
     "is_active",
     "require_sku",
-    "sku_ids_by_code",
     "sku_page_select",
     "sku_rules_select",
 ]
 
 
-def sku_rules_select(codes: Iterable[str]) -> Select[Unpack[tuple[Any, ...]]]:
+def sku_rules_select(codes: Iterable[str]) -> Select[*tuple[Any, ...]]:
     """``SKU_RULE_COLUMNS`` of these SKU codes, any status."""
     return select(*SKU_RULE_COLUMNS).where(Sku.code.in_(list(codes)))
 
@@ -73,7 +72,7 @@ def is_active(status: object) -> bool:
 
 def sku_page_select(
     *, category_id: uuid.UUID | None, q: str | None, after: str | None, limit: int
-) -> Select[Unpack[tuple[Any, ...]]]:
+) -> Select[*tuple[Any, ...]]:
     """Active SKUs of active products by code after ``after`` (``limit`` rows), with brand and
     category, optionally within a category (and its children) or matching a search."""
     stmt = (
@@ -130,9 +129,3 @@ async def active_bundles(executor: AsyncConnection | AsyncSession) -> tuple[Fixe
 async def require_sku(session: AsyncSession, sku_id: uuid.UUID) -> None:
     """Nothing, or ``sku_not_found`` (404)."""
     await get_or_404(session, Sku, sku_id, "sku")
-
-
-async def sku_ids_by_code(session: AsyncSession, codes: Iterable[str]) -> dict[str, uuid.UUID]:
-    """``{code: id}`` of the SKUs with these codes (any status)."""
-    stmt = select(Sku.code, Sku.id).where(Sku.code.in_(set(codes)))
-    return {code: id_ for code, id_ in (await session.execute(stmt)).all()}

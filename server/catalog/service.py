@@ -11,7 +11,7 @@ from sqlalchemy import Table, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from server.audit.service import record
+from server.audit import record
 from server.catalog.models import CatalogRevision, Category, ItemStatus, Product, Sku
 from server.catalog.schemas import (
     CategoryCreate,

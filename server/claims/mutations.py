@@ -17,7 +17,7 @@ from server.claims.schemas import ClaimCreate
 from server.errors import ChannelhubError
 from server.identity import Role
 from server.identity.principal import Principal
-from server.storage.backends import ObjectStorage
+from server.storage import ObjectStorage
 from sync import Applied, MutationContext, MutationRegistry, Outcome, Rejected, SyncPrincipal
 
 

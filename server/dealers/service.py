@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from server.audit.service import record
-from server.catalog.service import bump_revision
+from server.audit import record
+from server.catalog import bump_revision
 from server.db.repository import flush_or_conflict, get_or_404, keyset_page
 from server.dealers.models import Dealer, DealerRegion, DealerStatus, DealerTier
 from server.dealers.schemas import (

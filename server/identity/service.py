@@ -10,7 +10,7 @@ from typing import Protocol
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import record
+from server.audit import record
 from server.db.repository import flush_or_conflict, get_or_404
 from server.errors import Forbidden, Invalid, NotFound, Unauthorized
 from server.identity import schemas

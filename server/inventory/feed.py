@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import record
-from server.catalog.read import sku_ids_by_code
+from server.audit import record
+from server.catalog import sku_ids_by_code
 from server.errors import Conflict
 from server.identity.principal import Principal
 from server.inventory.models import MovementKind, StockFeedBatch

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import record
-from server.catalog.read import require_sku
+from server.audit import record
+from server.catalog import require_sku
 from server.errors import Invalid
 from server.identity.principal import Principal
 from server.inventory.availability import StockFigures, one_stock

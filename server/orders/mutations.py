@@ -23,7 +23,7 @@ from server.orders.models import OrderStatus
 from server.orders.schemas import OrderCreate, OrderLineIn
 from server.orders.service import DEFAULT_PRICE_GRACE_BP, order_out, place_order
 from server.orders.transitions import transition
-from server.pricelists.loading import PricingCache
+from server.pricelists import PricingCache
 from sync import (
     Amended,
     Applied,

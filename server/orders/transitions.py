@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts import HoldStatus, capture_hold, get_hold, release_hold
-from server.audit.service import record
+from server.audit import record
 from server.errors import Conflict, Invalid, NotFound
 from server.identity.principal import Principal
 from server.inventory import StockLine, get_reservation, release_reservation, ship_reserved

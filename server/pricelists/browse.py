@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.catalog.read import get_active_sku, sku_page_select
+from server.catalog import get_active_sku, read_revision, sku_page_select
 from server.catalog.schemas import (
     BreakOut,
     DealerSkuOut,
@@ -25,7 +25,6 @@ from server.catalog.schemas import (
     PriceProblem,
     RuleRefOut,
 )
-from server.catalog.service import read_revision
 from server.db.engine import Database
 from server.pricelists.loading import (
     Executor,

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.catalog.service import read_revision
+from server.catalog import read_revision
 from server.errors import Invalid
 from server.pricelists.loading import (
     PricingCache,

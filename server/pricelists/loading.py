@@ -22,9 +22,9 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from server.catalog.read import REVISION_SQL, active_bundles, is_active, sku_rules_select
+from server.catalog import REVISION_SQL, active_bundles, is_active, sku_rules_select
 from server.db.engine import Database
-from server.dealers.service import dealer_pricing_facts
+from server.dealers import dealer_pricing_facts
 from server.pricelists.models import PriceListEntry, PriceListStatus, PriceListVersion
 from server.pricing import (
     BreakKind,
@@ -36,8 +36,7 @@ from server.pricing import (
     Scope,
     VolumeBreak,
 )
-from server.promotions.order_budgets import BudgetDirectory
-from server.promotions.service import PromotionSteps, live_promotion_steps
+from server.promotions import BudgetDirectory, PromotionSteps, live_promotion_steps
 
 Executor = AsyncConnection | AsyncSession
 K = TypeVar("K")

@@ -16,8 +16,8 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import record
-from server.catalog.service import bump_revision, existing_sku_codes
+from server.audit import record
+from server.catalog import bump_revision, existing_sku_codes
 from server.db.base import utcnow
 from server.db.repository import get_or_404, keyset_page
 from server.dealers import get_dealer, get_tier

@@ -21,7 +21,7 @@ from typing import Protocol
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.dealers.service import active_dealer_ids, dealer_pricing_facts
+from server.dealers import active_dealer_ids, dealer_pricing_facts
 from server.pricing import in_pilot
 from server.promotions.models import Promotion
 from server.promotions.schemas import PilotGroupOut, PilotReportOut

@@ -24,14 +24,13 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import record
-from server.catalog.service import read_revision
+from server.audit import record
+from server.catalog import read_revision
 from server.db.repository import flush_or_conflict, get_or_404, keyset_page
 from server.dealers import get_tier, tier_codes
 from server.errors import Conflict, Invalid
 from server.identity.principal import Principal
-from server.pricelists.cart import price_for_dealer, priced_cart_out
-from server.pricelists.loading import PricingCache, load_dealer_facts
+from server.pricelists import PricingCache, load_dealer_facts, price_for_dealer, priced_cart_out
 from server.pricing import CartLine
 from server.quotes.models import Quote, QuoteDecision, QuoteLine, QuoteStatus, QuoteThreshold
 from server.quotes.schemas import (

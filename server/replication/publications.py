@@ -15,14 +15,14 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.funds import dealer_balances
+from server.accounts import dealer_balances
 from server.accounts.ledger import balances_of
 from server.accounts.publication import locked_accounts, pending_balance_changes
 from server.db import fast
 from server.inventory.availability import band_of, safety_stocks
 from server.inventory.publication import noted_stock_levels, pending_stock_changes
 from server.inventory.stock import read_levels
-from server.orders.publication import pending_order_changes
+from server.orders import pending_order_changes
 from server.orders.service import order_out
 from server.replication.scopes import dealer_scope, stock_scope
 from server.warehouses import warehouse_code

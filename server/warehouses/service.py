@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import record
+from server.audit import record
 from server.db.repository import flush_or_conflict, get_or_404, keyset_page
 from server.identity.principal import Principal
 from server.regions import require_region
