@@ -8,13 +8,10 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.repository import get_or_404
-from server.dealers import dealer_out, dealer_standing
-from server.dealers.models import Dealer
+from server.dealers import dealer_out, dealer_standing, get_dealer
 from server.dealers.schemas import DealerOut
-from server.identity import schemas, service
+from server.identity import get_user, schemas, service
 from server.identity.guards import requires_login
-from server.identity.models import User
 from server.identity.principal import Principal
 from server.schemas import Response
 
@@ -80,10 +77,6 @@ class MeController(Controller):
         self, db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
     ) -> MeOut:
         """The logged-in user and, for dealer users, their dealer."""
-        user = await get_or_404(db_session, User, principal.user_id, "user")
-        dealer = (
-            await get_or_404(db_session, Dealer, principal.dealer_id, "dealer")
-            if principal.dealer_id
-            else None
-        )
+        user = await get_user(db_session, principal.user_id)
+        dealer = await get_dealer(db_session, principal.dealer_id) if principal.dealer_id else None
         return MeOut(user=service.user_out(user), dealer=dealer_out(dealer) if dealer else None)

@@ -12,8 +12,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.claims import service
-from server.claims.models import ClaimStatus
+from server.claims import ClaimStatus, service
 from server.claims.schemas import (
     ClaimCreate,
     ClaimOut,

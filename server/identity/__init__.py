@@ -22,7 +22,7 @@ from server.identity.guards import (
 )
 from server.identity.models import DEALER_ROLES, HQ_ROLES, Role
 from server.identity.principal import Principal
-from server.identity.service import DealerStanding
+from server.identity.service import DealerStanding, get_user, user_out
 
 __all__ = [
     "DEALER_ROLES",
@@ -31,6 +31,7 @@ __all__ = [
     "Principal",
     "Role",
     "current_principal",
+    "get_user",
     "requires_dealer",
     "requires_dealer_admin",
     "requires_field",
@@ -38,4 +39,5 @@ __all__ = [
     "requires_hq_admin",
     "requires_login",
     "requires_rep",
+    "user_out",
 ]

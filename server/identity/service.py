@@ -309,6 +309,11 @@ async def _check_role_dealer(
         )
 
 
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
+    """The user, or ``user_not_found`` (404)."""
+    return await get_or_404(session, User, user_id, "user")
+
+
 def user_out(user: User) -> schemas.UserOut:
     return schemas.UserOut(
         id=user.id,

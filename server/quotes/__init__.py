@@ -8,6 +8,6 @@ Above price lists, below orders. Other domains use:
 
 from server.quotes.models import QuoteStatus
 from server.quotes.pdf import quote_pdf
-from server.quotes.service import convert_for_order, quote_out
+from server.quotes.service import convert_for_order, get_quote, quote_out
 
-__all__ = ["QuoteStatus", "convert_for_order", "quote_out", "quote_pdf"]
+__all__ = ["QuoteStatus", "convert_for_order", "get_quote", "quote_out", "quote_pdf"]

@@ -321,6 +321,11 @@ async def accept(
     return quote
 
 
+async def get_quote(session: AsyncSession, quote_id: uuid.UUID) -> Quote:
+    """The quote (dealer scoping applies: another dealer's quote is 404)."""
+    return await get_or_404(session, Quote, quote_id, "quote")
+
+
 async def list_quotes(
     session: AsyncSession, status: QuoteStatus | None, cursor: str | None, limit: int
 ) -> tuple[Sequence[Quote], str | None]:
