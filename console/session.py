@@ -20,7 +20,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.types import ASGIApp, Empty, Receive, Scope, Send
 
-from server.identity.models import HQ_ROLES, Role
+from server.identity import HQ_ROLES, Role
 from server.identity.principal import Principal
 from server.identity.service import session_user
 

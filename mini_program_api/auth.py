@@ -8,13 +8,10 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.repository import get_or_404
-from server.dealers.models import Dealer
+from server.dealers import dealer_out, dealer_standing, get_dealer
 from server.dealers.schemas import DealerOut
-from server.dealers.service import dealer_out
-from server.identity import schemas, service
+from server.identity import get_user, schemas, service
 from server.identity.guards import requires_login
-from server.identity.models import User
 from server.identity.principal import Principal
 from server.schemas import Response
 
@@ -36,7 +33,9 @@ class WechatAuthController(Controller):
         data: JSONBody[schemas.WechatLoginRequest],
     ) -> schemas.WechatLoginResult:
         """Bound users get tokens; new users get a binding token for /mp/auth/wechat/bind."""
-        return await service.wechat_login(db_session, state.settings.auth, state.wechat, data.code)
+        return await service.wechat_login(
+            db_session, state.settings.auth, state.wechat, data.code, dealer_standing
+        )
 
     @post("/wechat/bind", summary="Bind a WeChat user with an invitation code")
     async def wechat_bind(
@@ -46,7 +45,7 @@ class WechatAuthController(Controller):
         data: JSONBody[schemas.WechatBindRequest],
     ) -> schemas.TokenPair:
         """Spend a one-time invitation code from HQ and log in."""
-        return await service.wechat_bind(db_session, state.settings.auth, data)
+        return await service.wechat_bind(db_session, state.settings.auth, data, dealer_standing)
 
 
 class DevAuthController(Controller):
@@ -63,7 +62,9 @@ class DevAuthController(Controller):
         data: JSONBody[schemas.DevLoginRequest],
     ) -> schemas.TokenPair:
         """Tokens for a username without password or WeChat; exists only in dev mode."""
-        return await service.dev_login(db_session, state.settings.auth, data.username)
+        return await service.dev_login(
+            db_session, state.settings.auth, data.username, dealer_standing
+        )
 
 
 class MeController(Controller):
@@ -76,10 +77,6 @@ class MeController(Controller):
         self, db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
     ) -> MeOut:
         """The logged-in user and, for dealer users, their dealer."""
-        user = await get_or_404(db_session, User, principal.user_id, "user")
-        dealer = (
-            await get_or_404(db_session, Dealer, principal.dealer_id, "dealer")
-            if principal.dealer_id
-            else None
-        )
+        user = await get_user(db_session, principal.user_id)
+        dealer = await get_dealer(db_session, principal.dealer_id) if principal.dealer_id else None
         return MeOut(user=service.user_out(user), dealer=dealer_out(dealer) if dealer else None)

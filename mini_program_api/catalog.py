@@ -11,12 +11,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.catalog import browse, cpq, service
+from server.catalog import cpq, service
 from server.catalog.schemas import CategoryOut, DealerSkuOut
 from server.db.base import utcnow
 from server.identity.guards import requires_dealer
 from server.identity.principal import Principal
-from server.pricelists.cart import CartIn, PricedCartOut, price_for_dealer, priced_cart_out
+from server.pricelists import CartIn, PricedCartOut, browse, price_for_dealer, priced_cart_out
 from server.pricing import CartLine
 from server.schemas import Page
 from server.schemas import Response as ApiResponse

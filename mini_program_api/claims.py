@@ -12,8 +12,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.claims import service
-from server.claims.models import ClaimStatus
+from server.claims import ClaimStatus, service
 from server.claims.schemas import (
     ClaimCreate,
     ClaimOut,
@@ -22,7 +21,7 @@ from server.claims.schemas import (
     ReceiptPresignOut,
 )
 from server.db.base import utcnow
-from server.dealers.service import dealer_pricing_facts
+from server.dealers import dealer_pricing_facts
 from server.errors import Invalid
 from server.identity.guards import requires_field
 from server.identity.principal import Principal

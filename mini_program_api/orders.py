@@ -15,8 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db.base import utcnow
 from server.identity.guards import requires_dealer
 from server.identity.principal import Principal
-from server.orders import service, transitions
-from server.orders.models import OrderStatus
+from server.orders import OrderStatus, service, transitions
 from server.orders.schemas import CommentIn, OrderCreate, OrderOut, ReorderIn
 from server.schemas import Page
 

@@ -12,12 +12,9 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParam
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
-from server.db.repository import get_or_404
 from server.identity.guards import requires_dealer
 from server.identity.principal import Principal
-from server.quotes import service
-from server.quotes.models import Quote, QuoteStatus
-from server.quotes.pdf import quote_pdf
+from server.quotes import QuoteStatus, get_quote, quote_pdf, service
 from server.quotes.schemas import DecisionIn, QuoteCreate, QuoteOut
 from server.schemas import Page
 
@@ -66,7 +63,7 @@ class QuoteController(Controller):
         self, db_session: NamedDependency[AsyncSession], quote_id: FromPath[uuid.UUID]
     ) -> QuoteOut:
         """The quote, its pinned price snapshot and its decision trail."""
-        quote = await get_or_404(db_session, Quote, quote_id, "quote")
+        quote = await get_quote(db_session, quote_id)
         return service.quote_out(quote, utcnow(), with_snapshot=True)
 
     @post(

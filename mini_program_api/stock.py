@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.identity.guards import requires_dealer
 from server.identity.principal import Principal
-from server.inventory.availability import dealer_stock_bands
+from server.inventory import dealer_stock_bands
 from server.inventory.schemas import SkuBandsOut, WarehouseBandOut
 
 SkuIds = Annotated[list[uuid.UUID], QueryParameter(name="skuId", min_items=1, max_items=200)]

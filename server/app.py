@@ -39,6 +39,7 @@ from server.claims import (
 from server.claims.routes import ClaimReviewController
 from server.db.engine import Database
 from server.db.session import provide_db_session
+from server.dealers import dealer_standing
 from server.dealers.routes import DealerController, TierController
 from server.errors import handle_error
 from server.health.routes import HealthController
@@ -50,6 +51,7 @@ from server.inventory.routes import InventoryController
 from server.jobs.queue import JobRegistry, JobRunner
 from server.observability import RequestIdMiddleware, configure_logging
 from server.orders import mutations as order_mutations
+from server.orders.activity import dealer_order_activity
 from server.orders.routes import OrderAdminController, OrderSettingsController
 from server.pricelists.loading import PricingCache
 from server.pricelists.routes import PriceListController
@@ -242,6 +244,10 @@ def _initial_state(
             "job_wake": None,
             "pricing_cache": pricing_cache,
             "hub": hub,
+            # Identity sits below dealers: its sign-in checks ask the dealers domain this way.
+            "dealer_standing": dealer_standing,
+            # Promotions sit below orders: the pilot report reads order activity this way.
+            "order_activity": dealer_order_activity,
         }
     )
 

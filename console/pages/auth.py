@@ -17,7 +17,7 @@ from console.i18n import LANG_COOKIE, LANGS, pick_lang, translator
 from console.render import page
 from console.session import session_data
 from server.errors import ChannelhubError
-from server.identity.models import HQ_ROLES
+from server.identity import HQ_ROLES
 from server.identity.service import authenticate
 
 
@@ -73,7 +73,12 @@ async def sign_in(
     address = request.client.host if request.client else "unknown"
     try:
         user = await authenticate(
-            db_session, request.app.state.login_throttle, data.username, data.password, address
+            db_session,
+            request.app.state.login_throttle,
+            data.username,
+            data.password,
+            address,
+            request.app.state.dealer_standing,
         )
     except ChannelhubError as exc:
         message = exc.zh if lang == "zh-CN" else exc.en

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from console.render import page, parse_yuan
 from console.session import requires_console
+from server.claims import ClaimStatus
 from server.claims.evidence import field_boxes
-from server.claims.models import ClaimStatus
 from server.claims.queries import ClaimSearch, queue_neighbours, search_claims
 from server.claims.schemas import ClaimOut, ReceiptOut, ReviewIn
 from server.claims.service import approve_claim, claim_detail, load_claim, reject_claim

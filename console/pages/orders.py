@@ -20,8 +20,7 @@ from server.dealers.service import dealer_labels, dealer_region_codes
 from server.errors import Invalid
 from server.identity.guards import requires_hq_admin
 from server.identity.principal import Principal
-from server.orders import service, transitions
-from server.orders.models import OrderStatus
+from server.orders import OrderStatus, service, transitions
 from server.regions.service import region_names
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)

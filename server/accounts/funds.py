@@ -18,16 +18,15 @@ from server.accounts.ledger import (
 from server.accounts.models import AccountKind, EntryKind, JournalEntry
 from server.accounts.publication import publish_balance_change
 from server.accounts.schemas import AdjustmentIn, TopUpIn
-from server.audit.service import record
-from server.db.repository import get_or_404
-from server.dealers.models import Dealer
+from server.audit import record
+from server.dealers import get_dealer
 from server.errors import Conflict, Invalid
 from server.identity.principal import Principal
 
 
 async def dealer_balances(session: AsyncSession, dealer_id: uuid.UUID) -> Balances:
     """A dealer's balances (404 for an unknown dealer)."""
-    await get_or_404(session, Dealer, dealer_id, "dealer")
+    await get_dealer(session, dealer_id)
     return balances_of(dealer_id, await read_accounts(session, dealer_id))
 
 
@@ -70,7 +69,7 @@ async def _apply(
     reason: str,
     key: str,
 ) -> tuple[JournalEntry, bool]:
-    await get_or_404(session, Dealer, dealer_id, "dealer")
+    await get_dealer(session, dealer_id)
     accounts = await lock_accounts(session, dealer_id)
     replayed = await _replay(
         session, dealer_id=dealer_id, key=key, kind=kind, account=account, amount=amount
@@ -156,7 +155,7 @@ async def set_credit_limit(
     session: AsyncSession, actor: Principal, dealer_id: uuid.UUID, limit: int, reason: str
 ) -> Balances:
     """Set the dealer's credit limit (not a posting: the limit bounds credit, it is not money)."""
-    await get_or_404(session, Dealer, dealer_id, "dealer")
+    await get_dealer(session, dealer_id)
     accounts = await lock_accounts(session, dealer_id)
     before = accounts[AccountKind.CREDIT].credit_limit
     accounts[AccountKind.CREDIT].credit_limit = limit

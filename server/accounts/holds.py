@@ -21,8 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.ledger import Accounts, available_in, check_amount, lock_accounts, post_entry
 from server.accounts.models import FUND_SOURCES, AccountKind, EntryKind, FundsHold, HoldStatus
-from server.db.repository import get_or_404
-from server.dealers.models import Dealer, DealerStatus, DealerTier
+from server.dealers import DealerStatus, get_dealer, tier_requires_prepayment
 from server.errors import Conflict, Invalid, NotFound
 
 BASIS_POINTS = 10_000
@@ -110,17 +109,17 @@ def split_amount(
     return parts, remaining
 
 
-async def _check_dealer(session: AsyncSession, dealer: Dealer, kinds: list[AccountKind]) -> None:
-    if dealer.status is not DealerStatus.ACTIVE:
+async def _check_dealer(
+    session: AsyncSession, status: DealerStatus, tier_code: str, kinds: list[AccountKind]
+) -> None:
+    if status is not DealerStatus.ACTIVE:
         raise Conflict("dealer_inactive", "经销商已停用", "The dealer is not active")
-    if AccountKind.CREDIT in kinds:
-        tier = await session.get(DealerTier, dealer.tier_code)
-        if tier is not None and tier.requires_prepayment:
-            raise Invalid(
-                "credit_not_allowed",
-                "该经销商等级须先款后货，不能使用信用额度",
-                "This dealer's tier must prepay: credit cannot pay",
-            )
+    if AccountKind.CREDIT in kinds and await tier_requires_prepayment(session, tier_code):
+        raise Invalid(
+            "credit_not_allowed",
+            "该经销商等级须先款后货，不能使用信用额度",
+            "This dealer's tier must prepay: credit cannot pay",
+        )
 
 
 async def hold_funds(
@@ -153,7 +152,7 @@ async def hold_funds(
         raise Invalid(
             "rebate_cap_invalid", "返利抵扣上限不合法", "The rebate cap is 0..10000 basis points"
         )
-    dealer = None if dealer_checked else await get_or_404(session, Dealer, dealer_id, "dealer")
+    dealer = None if dealer_checked else await get_dealer(session, dealer_id)
     accounts = await lock_accounts(session, dealer_id)
     existing = None if new_reference else await _find(session, reference)
     if existing is not None:
@@ -165,7 +164,7 @@ async def hold_funds(
             )
         return _view(existing)
     if dealer is not None:
-        await _check_dealer(session, dealer, kinds)
+        await _check_dealer(session, dealer.status, dealer.tier_code, kinds)
     parts, short = split_amount(accounts, amount, kinds, rebate_cap_bp)
     if short:
         raise Conflict(

@@ -18,8 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import AccountKind, JournalEntry, LedgerAccount, Posting
 from server.accounts.schemas import StatementAccountOut, StatementLineOut, StatementOut
-from server.db.repository import get_or_404
-from server.dealers.models import Dealer
+from server.dealers import get_dealer
 from server.errors import Invalid
 from server.pricing.money import format_fen
 
@@ -56,7 +55,7 @@ async def dealer_statement(
             "对账期间不合法（最长一年）",
             "The period must run forward, at most a year",
         )
-    dealer = await get_or_404(session, Dealer, dealer_id, "dealer")
+    dealer = await get_dealer(session, dealer_id)
     zone = ZoneInfo(timezone)
     since = datetime.combine(start, time(), zone)
     until = datetime.combine(end + timedelta(days=1), time(), zone)

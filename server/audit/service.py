@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from structlog.contextvars import get_contextvars
 
 from server.audit.models import AuditEvent
-from server.identity.principal import Principal
+
+
+class Actor(Protocol):
+    """Who acted, as audit needs it (``server.identity.Principal`` is one): audit sits below
+    identity, so it names the shape instead of importing the type."""
+
+    @property
+    def user_id(self) -> uuid.UUID: ...
+
+    @property
+    def role(self) -> object: ...
 
 
 def record(
     session: AsyncSession,
-    actor: Principal | None,
+    actor: Actor | None,
     action: str,
     entity: str,
     entity_id: object,

@@ -11,13 +11,12 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import record
+from server.audit import record
 from server.catalog.models import Bundle, ConfigurableProductRow, ItemStatus
 from server.catalog.service import bump_revision, existing_sku_codes
 from server.db.repository import flush_or_conflict, get_or_404
 from server.errors import Invalid, NotFound
 from server.identity.principal import Principal
-from server.pricelists.loading import Executor, PricingCache
 from server.pricing import (
     BundleComponent,
     CartLine,
@@ -243,38 +242,6 @@ async def list_bundles(session: AsyncSession, *, active_only: bool) -> Sequence[
     if active_only:
         stmt = stmt.where(Bundle.status == ItemStatus.ACTIVE)
     return (await session.execute(stmt)).scalars().all()
-
-
-async def bundle_steps(
-    executor: Executor, cache: PricingCache, revision: int
-) -> tuple[FixedBundle, ...]:
-    """Active bundles as pipeline order steps, cached for this revision."""
-    cached = cache.bundles(revision)
-    if cached is not None:
-        return cached
-    stmt = select(
-        Bundle.code,
-        Bundle.name,
-        Bundle.currency,
-        Bundle.bundle_price,
-        Bundle.components,
-        Bundle.priority,
-        Bundle.version,
-    ).where(Bundle.status == ItemStatus.ACTIVE)
-    steps = tuple(
-        FixedBundle(
-            rule_id=r.code,
-            rule_version=r.version,
-            currency=r.currency,
-            bundle_price=r.bundle_price,
-            name=r.name,
-            priority=r.priority,
-            components=tuple(BundleComponent(sku=c["sku"], qty=c["qty"]) for c in r.components),
-        )
-        for r in (await executor.execute(stmt)).all()
-    )
-    cache.store_bundles(revision, steps)
-    return steps
 
 
 def _product(code: str, name: str, definition: dict[str, Any]) -> ConfigurableProduct:

@@ -29,7 +29,7 @@ from server.db.repository import get_or_404
 from server.identity.guards import requires_hq
 from server.identity.principal import Principal
 from server.schemas import Page
-from server.storage.backends import PresignedPost
+from server.storage import PresignedPost
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 Cursor = Annotated[str | None, Parameter(max_length=256)]

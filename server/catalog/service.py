@@ -11,7 +11,7 @@ from sqlalchemy import Table, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from server.audit.service import record
+from server.audit import record
 from server.catalog.models import CatalogRevision, Category, ItemStatus, Product, Sku
 from server.catalog.schemas import (
     CategoryCreate,
@@ -50,12 +50,13 @@ async def bump_revision(session: AsyncSession) -> None:
     await session.execute(stmt)
 
 
-_REVISION_SQL = "SELECT value FROM catalog_revisions WHERE id = 1"
+# The catalog revision: every write that changes prices, SKUs or promotions bumps it.
+REVISION_SQL = "SELECT value FROM catalog_revisions WHERE id = 1"
 
 
 async def read_revision(executor: AsyncConnection | AsyncSession) -> int:
     """The current catalog revision (0 before the first write)."""
-    value = (await executor.execute(text(_REVISION_SQL))).scalar()
+    value = (await executor.execute(text(REVISION_SQL))).scalar()
     return int(value or 0)
 
 

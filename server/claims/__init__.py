@@ -6,7 +6,14 @@ register_claim_jobs(registry, storage, reader)      the ``claims.scan`` OCR job
 register_claim_mutations(registry, storage)         offline ``claim.*`` mutations
 """
 
+from server.claims.models import ClaimStatus
 from server.claims.mutations import register_claim_mutations
 from server.claims.scanning import ReceiptReader, read_receipt, register_claim_jobs
 
-__all__ = ["ReceiptReader", "read_receipt", "register_claim_jobs", "register_claim_mutations"]
+__all__ = [
+    "ClaimStatus",
+    "ReceiptReader",
+    "read_receipt",
+    "register_claim_jobs",
+    "register_claim_mutations",
+]

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.claims import service
 from server.claims.schemas import ClaimCreate
 from server.errors import ChannelhubError
-from server.identity.models import Role
+from server.identity import Role
 from server.identity.principal import Principal
-from server.storage.backends import ObjectStorage
+from server.storage import ObjectStorage
 from sync import Applied, MutationContext, MutationRegistry, Outcome, Rejected, SyncPrincipal
 
 

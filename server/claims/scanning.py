@@ -34,15 +34,15 @@ from ocr import (
     scan_receipt_async,
     verify_receipt,
 )
-from server.catalog.service import sku_names
+from server.catalog import sku_names
 from server.claims.models import Claim, ClaimReceipt, ClaimStatus, ReceiptStatus
 from server.claims.service import SCAN_JOB, add_event, claim_mechanic, pay_claim, publish_claim
 from server.db.base import utcnow
 from server.db.engine import Database
 from server.db.session import transaction
-from server.jobs.queue import JobRegistry
+from server.jobs import JobRegistry
 from server.promotions import BudgetExhausted, DisplayFee, Promotion, get_promotion, promotion_skus
-from server.storage.backends import ObjectStorage
+from server.storage import ObjectStorage
 
 ReceiptReader = Callable[[bytes], Awaitable[ReceiptScan]]
 NEAR_DUPLICATE_BITS = 6

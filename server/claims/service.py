@@ -33,11 +33,11 @@ from server.claims.schemas import (
 )
 from server.db.base import utcnow
 from server.db.repository import flush_or_conflict
-from server.dealers.service import dealer_pricing_facts
+from server.dealers import dealer_pricing_facts
 from server.errors import Conflict, Invalid, NotFound
-from server.identity.models import Role
+from server.identity import Role
 from server.identity.principal import Principal
-from server.jobs.queue import enqueue
+from server.jobs import enqueue
 from server.promotions import (
     DisplayFee,
     Promotion,
@@ -48,7 +48,7 @@ from server.promotions import (
     get_promotion,
     mechanic_of,
 )
-from server.storage.backends import ObjectStorage, sniff_content_type
+from server.storage import ObjectStorage, sniff_content_type
 from sync import publish
 
 SCAN_JOB = "claims.scan"

@@ -1,0 +1,37 @@
+"""Dealers (经销商) and tiers: accounts that order, their regions, tier and parent dealer.
+
+Other domains use (never the models):
+
+    dealer_standing(session, dealer_id) -> bool | None     may its users sign in
+    get_dealer(session, dealer_id) -> Dealer               or 404
+    open_dealer(session, dealer_id) -> Dealer | None       unless closed
+    get_tier(session, code) -> DealerTier                  or 404
+    tier_codes(session) -> [code]                          by rank
+    tier_requires_prepayment(session, code) -> bool
+    dealer_pricing_facts(executor, dealer_id) -> DealerFacts
+    active_dealer_ids(session) -> [uuid]
+"""
+
+from server.dealers.models import DealerStatus
+from server.dealers.read import (
+    dealer_standing,
+    get_dealer,
+    get_tier,
+    open_dealer,
+    tier_codes,
+    tier_requires_prepayment,
+)
+from server.dealers.service import active_dealer_ids, dealer_out, dealer_pricing_facts
+
+__all__ = [
+    "DealerStatus",
+    "active_dealer_ids",
+    "dealer_out",
+    "dealer_pricing_facts",
+    "dealer_standing",
+    "get_dealer",
+    "get_tier",
+    "open_dealer",
+    "tier_codes",
+    "tier_requires_prepayment",
+]

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db.repository import get_or_404
 from server.dealers.models import DealerAddress
 from server.errors import Invalid
-from server.regions.models import Region
+from server.regions import region_exists
 from server.schemas import Request, Response, set_fields
 
 MAX_ADDRESSES = 50
@@ -69,7 +69,7 @@ def address_out(a: DealerAddress) -> AddressOut:
 
 
 async def _check_region(session: AsyncSession, code: str) -> None:
-    if await session.get(Region, code) is None:
+    if not await region_exists(session, code):
         raise Invalid(
             "region_unknown",
             "地区编码不存在",

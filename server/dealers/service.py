@@ -8,8 +8,8 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from server.audit.service import record
-from server.catalog.service import bump_revision
+from server.audit import record
+from server.catalog import bump_revision
 from server.db.repository import flush_or_conflict, get_or_404, keyset_page
 from server.dealers.models import Dealer, DealerRegion, DealerStatus, DealerTier
 from server.dealers.schemas import (
@@ -23,7 +23,7 @@ from server.dealers.schemas import (
 from server.errors import Invalid, NotFound
 from server.identity.principal import Principal
 from server.pricing import DealerFacts, RegionCode
-from server.regions.models import Region
+from server.regions import known_region_codes, region_parents
 from server.schemas import set_fields
 
 
@@ -86,9 +86,7 @@ async def _check_regions(session: AsyncSession, codes: list[str]) -> list[str]:
     unique = sorted(set(codes))
     if not unique:
         return unique
-    found = set(
-        (await session.execute(select(Region.code).where(Region.code.in_(unique)))).scalars()
-    )
+    found = await known_region_codes(session, unique)
     missing = [c for c in unique if c not in found]
     if missing:
         raise Invalid(
@@ -240,11 +238,7 @@ async def dealer_pricing_facts(
     parents: dict[str, str | None] = {}
     todo = set(codes)
     while todo:
-        rows = (
-            await executor.execute(
-                select(Region.code, Region.parent_code).where(Region.code.in_(sorted(todo)))
-            )
-        ).all()
+        rows = await region_parents(executor, todo)
         todo = set()
         for code, parent in rows:
             parents[code] = parent

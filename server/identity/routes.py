@@ -40,7 +40,12 @@ class AuthController(Controller):
     ) -> schemas.TokenPair:
         """Exchange credentials for an access token and a rotating refresh token."""
         return await service.login(
-            db_session, state.settings.auth, state.login_throttle, data, client_address(request)
+            db_session,
+            state.settings.auth,
+            state.login_throttle,
+            data,
+            client_address(request),
+            state.dealer_standing,
         )
 
     @post("/refresh", summary="Rotate a refresh token")
@@ -51,7 +56,9 @@ class AuthController(Controller):
         data: JSONBody[schemas.RefreshRequest],
     ) -> schemas.TokenPair:
         """Spend a refresh token for a new pair; replaying a spent one revokes its family."""
-        return await service.refresh(db_session, state.settings.auth, data.refresh_token)
+        return await service.refresh(
+            db_session, state.settings.auth, data.refresh_token, state.dealer_standing
+        )
 
     @post("/logout", summary="Revoke a refresh token", status_code=204)
     async def logout(
@@ -77,11 +84,13 @@ class UserController(Controller):
     async def create(
         self,
         db_session: NamedDependency[AsyncSession],
+        state: State,
         principal: NamedDependency[Principal],
         data: JSONBody[schemas.UserCreate],
     ) -> schemas.UserOut:
         """Create an HQ, rep or dealer user (password login optional)."""
-        return service.user_out(await service.create_user(db_session, principal, data))
+        user = await service.create_user(db_session, principal, data, state.dealer_standing)
+        return service.user_out(user)
 
     @get("/", summary="List users")
     async def list_(
@@ -134,4 +143,6 @@ class InvitationController(Controller):
         data: JSONBody[schemas.InvitationCreate],
     ) -> schemas.InvitationOut:
         """A code a WeChat user enters once to bind to a dealer (or rep) account."""
-        return await service.create_invitation(db_session, state.settings.auth, principal, data)
+        return await service.create_invitation(
+            db_session, state.settings.auth, principal, data, state.dealer_standing
+        )

@@ -5,13 +5,13 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import record
+from server.audit import record
 from server.db.repository import flush_or_conflict, get_or_404
-from server.dealers.models import Dealer, DealerStatus
 from server.errors import Forbidden, Invalid, NotFound, Unauthorized
 from server.identity import schemas
 from server.identity.models import DEALER_ROLES, Invitation, RefreshToken, Role, User
@@ -32,17 +32,25 @@ BINDING_PURPOSE = "wechat_binding"
 _BAD_LOGIN = ("login_failed", "用户名或密码错误", "Wrong username or password")
 
 
+class DealerStanding(Protocol):
+    """Whether a dealer's users may sign in: True (open), False (closed), None (no such dealer).
+
+    Dealers sit above identity, so identity never reads their table: the composition root
+    passes ``server.dealers.dealer_standing`` (``state.dealer_standing``).
+    """
+
+    async def __call__(self, session: AsyncSession, dealer_id: uuid.UUID) -> bool | None: ...
+
+
 def principal_of(user: User) -> Principal:
     return Principal(user_id=user.id, role=user.role, dealer_id=user.dealer_id)
 
 
-async def _assert_can_login(session: AsyncSession, user: User) -> None:
+async def _assert_can_login(session: AsyncSession, user: User, standing: DealerStanding) -> None:
     if not user.active:
         raise Unauthorized("user_disabled", "账号已停用", "This account is disabled")
-    if user.dealer_id is not None:
-        dealer = await session.get(Dealer, user.dealer_id)
-        if dealer is None or dealer.status is DealerStatus.CLOSED:
-            raise Unauthorized("dealer_closed", "经销商账户已关闭", "The dealer account is closed")
+    if user.dealer_id is not None and not await standing(session, user.dealer_id):
+        raise Unauthorized("dealer_closed", "经销商账户已关闭", "The dealer account is closed")
 
 
 async def issue_tokens(
@@ -77,14 +85,20 @@ async def login(
     throttle: LoginThrottle,
     body: schemas.LoginRequest,
     address: str,
+    standing: DealerStanding,
 ) -> schemas.TokenPair:
     """Password login for HQ and app users, throttled per username and address."""
-    user = await authenticate(session, throttle, body.username, body.password, address)
+    user = await authenticate(session, throttle, body.username, body.password, address, standing)
     return await issue_tokens(session, settings, user)
 
 
 async def authenticate(
-    session: AsyncSession, throttle: LoginThrottle, username: str, password: str, address: str
+    session: AsyncSession,
+    throttle: LoginThrottle,
+    username: str,
+    password: str,
+    address: str,
+    standing: DealerStanding,
 ) -> User:
     """The user these credentials name (throttled per username and address), or 401."""
     await throttle.check(username, address)
@@ -94,7 +108,7 @@ async def authenticate(
     if not verify_password(user.password_hash if user else None, password) or user is None:
         await throttle.failed(username, address)
         raise Unauthorized(*_BAD_LOGIN)
-    await _assert_can_login(session, user)
+    await _assert_can_login(session, user, standing)
     await throttle.succeeded(username, address)
     return user
 
@@ -107,7 +121,9 @@ async def session_user(session: AsyncSession, user_id: uuid.UUID, generation: in
     return user
 
 
-async def refresh(session: AsyncSession, settings: AuthSettings, secret: str) -> schemas.TokenPair:
+async def refresh(
+    session: AsyncSession, settings: AuthSettings, secret: str, standing: DealerStanding
+) -> schemas.TokenPair:
     """Rotate: spend this refresh token, issue the next; a spent token's reuse kills the family."""
     now = datetime.now(UTC)
     token = (
@@ -137,7 +153,7 @@ async def refresh(session: AsyncSession, settings: AuthSettings, secret: str) ->
         raise Unauthorized(
             "refresh_invalid", "登录已失效，请重新登录", "Refresh token invalid or expired"
         )
-    await _assert_can_login(session, user)
+    await _assert_can_login(session, user, standing)
     return await issue_tokens(session, settings, user, family_id=token.family_id)
 
 
@@ -161,7 +177,11 @@ async def logout(session: AsyncSession, secret: str) -> None:
 
 
 async def wechat_login(
-    session: AsyncSession, settings: AuthSettings, wechat: WechatClient, code: str
+    session: AsyncSession,
+    settings: AuthSettings,
+    wechat: WechatClient,
+    code: str,
+    standing: DealerStanding,
 ) -> schemas.WechatLoginResult:
     """code -> openid -> the bound user's tokens, or a binding token for an invitation."""
     wx = await wechat.code_to_session(code)
@@ -171,12 +191,15 @@ async def wechat_login(
     if user is None:
         token = issue_purpose_token(settings, BINDING_PURPOSE, wx.openid, ttl_seconds=600)
         return schemas.WechatLoginResult(bound=False, binding_token=token)
-    await _assert_can_login(session, user)
+    await _assert_can_login(session, user, standing)
     return schemas.WechatLoginResult(bound=True, tokens=await issue_tokens(session, settings, user))
 
 
 async def wechat_bind(
-    session: AsyncSession, settings: AuthSettings, body: schemas.WechatBindRequest
+    session: AsyncSession,
+    settings: AuthSettings,
+    body: schemas.WechatBindRequest,
+    standing: DealerStanding,
 ) -> schemas.TokenPair:
     """Spend a one-time invitation to create the WeChat user's account and bind the openid."""
     openid = read_purpose_token(settings, body.binding_token, BINDING_PURPOSE)
@@ -218,7 +241,7 @@ async def wechat_bind(
     )
     if spent.rowcount != 1:  # type: ignore[attr-defined]
         raise Invalid("invitation_used", "邀请码已被使用", "Invitation code already used")
-    await _assert_can_login(session, user)
+    await _assert_can_login(session, user, standing)
     record(
         session,
         principal_of(user),
@@ -231,14 +254,14 @@ async def wechat_bind(
 
 
 async def dev_login(
-    session: AsyncSession, settings: AuthSettings, username: str
+    session: AsyncSession, settings: AuthSettings, username: str, standing: DealerStanding
 ) -> schemas.TokenPair:
     user = (
         await session.execute(select(User).where(User.username == username))
     ).scalar_one_or_none()
     if user is None:
         raise NotFound("user_not_found", "用户不存在", "User not found")
-    await _assert_can_login(session, user)
+    await _assert_can_login(session, user, standing)
     return await issue_tokens(session, settings, user)
 
 
@@ -248,9 +271,13 @@ def _new_invitation_code() -> str:
 
 
 async def create_invitation(
-    session: AsyncSession, settings: AuthSettings, actor: Principal, body: schemas.InvitationCreate
+    session: AsyncSession,
+    settings: AuthSettings,
+    actor: Principal,
+    body: schemas.InvitationCreate,
+    standing: DealerStanding,
 ) -> schemas.InvitationOut:
-    await _check_role_dealer(session, body.role, body.dealer_id)
+    await _check_role_dealer(session, standing, body.role, body.dealer_id)
     code = _new_invitation_code()
     ttl = body.ttl_hours * 3600 if body.ttl_hours else settings.invitation_ttl_seconds
     invitation = Invitation(
@@ -282,7 +309,7 @@ async def create_invitation(
 
 
 async def _check_role_dealer(
-    session: AsyncSession, role: Role, dealer_id: uuid.UUID | None
+    session: AsyncSession, standing: DealerStanding, role: Role, dealer_id: uuid.UUID | None
 ) -> None:
     if role in DEALER_ROLES:
         if dealer_id is None:
@@ -292,7 +319,8 @@ async def _check_role_dealer(
                 "Dealer roles need a dealer",
                 errors=[{"key": "dealerId", "message": "required"}],
             )
-        await get_or_404(session, Dealer, dealer_id, "dealer")
+        if await standing(session, dealer_id) is None:
+            raise NotFound("dealer_not_found", "dealer 不存在", "dealer not found")
     elif dealer_id is not None:
         raise Invalid(
             "dealer_not_allowed",
@@ -300,6 +328,11 @@ async def _check_role_dealer(
             "This role cannot belong to a dealer",
             errors=[{"key": "dealerId", "message": "must be empty"}],
         )
+
+
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
+    """The user, or ``user_not_found`` (404)."""
+    return await get_or_404(session, User, user_id, "user")
 
 
 def user_out(user: User) -> schemas.UserOut:
@@ -316,8 +349,10 @@ def user_out(user: User) -> schemas.UserOut:
     )
 
 
-async def create_user(session: AsyncSession, actor: Principal, body: schemas.UserCreate) -> User:
-    await _check_role_dealer(session, body.role, body.dealer_id)
+async def create_user(
+    session: AsyncSession, actor: Principal, body: schemas.UserCreate, standing: DealerStanding
+) -> User:
+    await _check_role_dealer(session, standing, body.role, body.dealer_id)
     if (body.username is None) != (body.password is None):
         raise Invalid(
             "credentials_incomplete", "用户名和密码需同时提供", "Give both username and password"

@@ -15,14 +15,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import String, Uuid, and_, any_, bindparam, func, literal, select, union_all
+from sqlalchemy import Uuid, and_, any_, bindparam, func, select, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import fast
 from server.db.dialect import is_postgresql
-from server.db.repository import get_or_404
-from server.dealers.models import Dealer
+from server.dealers import get_dealer
 from server.errors import Conflict, Invalid, NotFound
 from server.inventory.models import StockLevel, WarehouseRegion, WarehouseStockPolicy
 from server.inventory.reservations import (
@@ -34,8 +33,8 @@ from server.inventory.reservations import (
     reserve_stock,
 )
 from server.inventory.stock import check_quantity, read_available
-from server.regions.models import Region
-from server.warehouses.models import Warehouse
+from server.regions import ancestry_cte
+from server.warehouses import warehouses_table
 
 DEFAULT_PRIORITY = 100
 _RETRIES = 3
@@ -46,45 +45,26 @@ class Allocation(msgspec.Struct, frozen=True, kw_only=True):
     backordered: tuple[OrderLine, ...] = ()
 
 
-MAX_REGION_DEPTH = 8
-
-
 def _serving_statement(*, array: bool) -> Any:
-    codes = (
-        Region.code == any_(bindparam("codes", type_=ARRAY(String)))
-        if array
-        else Region.code.in_(bindparam("codes", expanding=True))
-    )
-    up = (
-        select(
-            Region.code.label("code"),
-            Region.parent_code.label("parent"),
-            literal(0).label("depth"),
-        )
-        .where(codes)
-        .cte("up", recursive=True)
-    )
-    up = up.union_all(
-        select(Region.code, Region.parent_code, up.c.depth + 1)
-        .join(up, Region.code == up.c.parent)
-        .where(up.c.depth < MAX_REGION_DEPTH)
-    )
+    # The regions' ancestry and the warehouses' columns come from their owners' read models.
+    up = ancestry_cte(array=array)
+    warehouse = warehouses_table().c
     linked = (
-        select(Warehouse.id, Warehouse.code, WarehouseRegion.priority, up.c.depth)
-        .join(Warehouse, Warehouse.id == WarehouseRegion.warehouse_id)
+        select(warehouse.id, warehouse.code, WarehouseRegion.priority, up.c.depth)
+        .join(warehouses_table(), warehouse.id == WarehouseRegion.warehouse_id)
         .join(up, up.c.code == WarehouseRegion.region_code)
-        .where(Warehouse.active.is_(True))
+        .where(warehouse.active.is_(True))
     )
     located = (
         select(
-            Warehouse.id,
-            Warehouse.code,
+            warehouse.id,
+            warehouse.code,
             func.coalesce(WarehouseStockPolicy.priority, DEFAULT_PRIORITY),
             up.c.depth,
         )
-        .join(up, up.c.code == Warehouse.region_code)
-        .outerjoin(WarehouseStockPolicy, WarehouseStockPolicy.warehouse_id == Warehouse.id)
-        .where(Warehouse.active.is_(True))
+        .join(up, up.c.code == warehouse.region_code)
+        .outerjoin(WarehouseStockPolicy, WarehouseStockPolicy.warehouse_id == warehouse.id)
+        .where(warehouse.active.is_(True))
     )
     return union_all(linked, located)
 
@@ -152,7 +132,7 @@ async def _serving_stock(
 
 async def dealer_warehouses(session: AsyncSession, dealer_id: uuid.UUID) -> list[uuid.UUID]:
     """The warehouses that serve a dealer, best first."""
-    dealer = await get_or_404(session, Dealer, dealer_id, "dealer")
+    dealer = await get_dealer(session, dealer_id)
     return await serving_warehouses(session, dealer.region_codes)
 
 
@@ -180,7 +160,7 @@ async def allocate(
     """
     wanted = _merge(lines)
     if region_codes is None:
-        region_codes = (await get_or_404(session, Dealer, dealer_id, "dealer")).region_codes
+        region_codes = (await get_dealer(session, dealer_id)).region_codes
     warehouses, available = await _serving_stock(session, region_codes, list(wanted))
     chosen: list[StockLine] = []
     missing: list[OrderLine] = []

@@ -17,14 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import record
-from server.catalog.models import Sku
+from server.audit import record
+from server.catalog import sku_ids_by_code
 from server.errors import Conflict
 from server.identity.principal import Principal
 from server.inventory.models import MovementKind, StockFeedBatch
 from server.inventory.schemas import FeedItem, FeedItemResult, StockFeedIn, StockFeedResult
 from server.inventory.stock import MAX_ON_HAND, ensure_levels, move, read_level
-from server.warehouses.models import Warehouse
+from server.warehouses import warehouse_ids_by_code
 
 
 def _content_hash(body: StockFeedIn) -> str:
@@ -92,20 +92,8 @@ async def apply_stock_feed(
             "feed_batch_in_progress", "该批次正在处理", "This batch is being applied"
         ) from exc
 
-    warehouses = {
-        w.code: w.id
-        for w in (
-            await session.execute(
-                select(Warehouse).where(Warehouse.code.in_({i.warehouse_code for i in body.items}))
-            )
-        ).scalars()
-    }
-    skus = {
-        s.code: s.id
-        for s in (
-            await session.execute(select(Sku).where(Sku.code.in_({i.sku_code for i in body.items})))
-        ).scalars()
-    }
+    warehouses = await warehouse_ids_by_code(session, {i.warehouse_code for i in body.items})
+    skus = await sku_ids_by_code(session, {i.sku_code for i in body.items})
     await ensure_levels(
         session,
         [

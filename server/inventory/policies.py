@@ -8,9 +8,8 @@ from collections.abc import Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import record
-from server.catalog.models import Sku
-from server.db.repository import get_or_404
+from server.audit import record
+from server.catalog import require_sku
 from server.errors import Invalid
 from server.identity.principal import Principal
 from server.inventory.availability import StockFigures, one_stock
@@ -23,8 +22,8 @@ from server.inventory.models import (
 from server.inventory.publication import publish_stock_change
 from server.inventory.schemas import StockAdjustmentIn, WarehousePolicyIn, WarehouseRegionsIn
 from server.inventory.stock import adjust_stock, receive_stock, set_stock
-from server.regions.models import Region
-from server.warehouses.models import Warehouse
+from server.regions import known_region_codes
+from server.warehouses import require_warehouse
 
 
 async def apply_manual_adjustment(
@@ -85,7 +84,7 @@ async def set_sku_safety_stock(
     session: AsyncSession, actor: Principal, sku_id: uuid.UUID, quantity: int | None
 ) -> int | None:
     """Set (or with ``None`` remove) a SKU's safety stock; it overrides warehouse defaults."""
-    await get_or_404(session, Sku, sku_id, "sku")
+    await require_sku(session, sku_id)
     row = await session.get(SkuSafetyStock, sku_id)
     if quantity is None:
         if row is not None:
@@ -103,7 +102,7 @@ async def set_sku_safety_stock(
 async def get_warehouse_policy(
     session: AsyncSession, warehouse_id: uuid.UUID
 ) -> WarehouseStockPolicy:
-    await get_or_404(session, Warehouse, warehouse_id, "warehouse")
+    await require_warehouse(session, warehouse_id)
     policy = await session.get(WarehouseStockPolicy, warehouse_id)
     return policy or WarehouseStockPolicy(warehouse_id=warehouse_id, safety_stock=0, priority=100)
 
@@ -112,7 +111,7 @@ async def set_warehouse_policy(
     session: AsyncSession, actor: Principal, warehouse_id: uuid.UUID, body: WarehousePolicyIn
 ) -> WarehouseStockPolicy:
     """A warehouse's default safety stock and its allocation priority (lower goes first)."""
-    await get_or_404(session, Warehouse, warehouse_id, "warehouse")
+    await require_warehouse(session, warehouse_id)
     policy = await session.get(WarehouseStockPolicy, warehouse_id)
     if policy is None:
         policy = WarehouseStockPolicy(warehouse_id=warehouse_id)
@@ -139,7 +138,7 @@ async def set_warehouse_policy(
 async def list_warehouse_regions(
     session: AsyncSession, warehouse_id: uuid.UUID
 ) -> Sequence[WarehouseRegion]:
-    await get_or_404(session, Warehouse, warehouse_id, "warehouse")
+    await require_warehouse(session, warehouse_id)
     stmt = (
         select(WarehouseRegion)
         .where(WarehouseRegion.warehouse_id == warehouse_id)
@@ -152,7 +151,7 @@ async def set_warehouse_regions(
     session: AsyncSession, actor: Principal, warehouse_id: uuid.UUID, body: WarehouseRegionsIn
 ) -> Sequence[WarehouseRegion]:
     """Replace the regions a warehouse ships to, each with a priority."""
-    await get_or_404(session, Warehouse, warehouse_id, "warehouse")
+    await require_warehouse(session, warehouse_id)
     codes = [r.region_code for r in body.regions]
     if len(set(codes)) != len(codes):
         raise Invalid(
@@ -161,11 +160,7 @@ async def set_warehouse_regions(
             "A region is listed twice",
             errors=[{"key": "regions", "message": "each region once"}],
         )
-    known = (
-        set((await session.execute(select(Region.code).where(Region.code.in_(codes)))).scalars())
-        if codes
-        else set()
-    )
+    known = await known_region_codes(session, codes)
     missing = sorted(set(codes) - known)
     if missing:
         raise Invalid(

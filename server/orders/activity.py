@@ -6,22 +6,14 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-import msgspec
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.orders.models import Order, OrderLine, OrderStatus
+from server.promotions import OrderActivity
 
 # Cancelled and rejected orders never became business: they are not activity.
 NOT_PLACED = (OrderStatus.CANCELLED, OrderStatus.REJECTED)
-
-
-class OrderActivity(msgspec.Struct, frozen=True, kw_only=True):
-    """What a dealer ordered in a period: orders, distinct SKUs (gifts aside), payable (fen)."""
-
-    orders: int
-    skus: frozenset[str]
-    amount: int
 
 
 async def dealer_order_activity(

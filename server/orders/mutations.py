@@ -17,13 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
 from server.errors import ChannelhubError
-from server.identity.models import Role
+from server.identity import Role
 from server.identity.principal import Principal
 from server.orders.models import OrderStatus
 from server.orders.schemas import OrderCreate, OrderLineIn
 from server.orders.service import DEFAULT_PRICE_GRACE_BP, order_out, place_order
 from server.orders.transitions import transition
-from server.pricelists.loading import PricingCache
+from server.pricelists import PricingCache
 from sync import (
     Amended,
     Applied,

@@ -22,9 +22,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts import capture_hold, get_hold, release_hold
-from server.accounts.models import HoldStatus
-from server.audit.service import record
+from server.accounts import HoldStatus, capture_hold, get_hold, release_hold
+from server.audit import record
 from server.errors import Conflict, Invalid, NotFound
 from server.identity.principal import Principal
 from server.inventory import StockLine, get_reservation, release_reservation, ship_reserved

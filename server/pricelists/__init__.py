@@ -1,1 +1,21 @@
-"""Price lists (价目表): drafts, published versions, imports; loads ``server.pricing`` contexts."""
+"""Price lists (价目表): drafts, published versions, imports; loads ``server.pricing`` contexts.
+
+Above promotions and the catalog, below quotes and orders. Other domains use:
+
+    price_for_dealer(session, cache, dealer_id, lines, ...) -> PricedCart    (cart pricing)
+    priced_cart_out(priced) -> PricedCartOut
+    PricingCache, load_dealer_facts                    per-process caches keyed by the revision
+    ``server.pricelists.browse``: the dealer-facing catalog with the dealer's prices
+"""
+
+from server.pricelists.cart import CartIn, PricedCartOut, price_for_dealer, priced_cart_out
+from server.pricelists.loading import PricingCache, load_dealer_facts
+
+__all__ = [
+    "CartIn",
+    "PricedCartOut",
+    "PricingCache",
+    "load_dealer_facts",
+    "price_for_dealer",
+    "priced_cart_out",
+]

@@ -14,13 +14,13 @@ from typing import Annotated, Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.catalog.cpq import bundle_steps
-from server.catalog.service import read_revision
+from server.catalog import read_revision
 from server.errors import Invalid
 from server.pricelists.loading import (
     PricingCache,
     SkuRule,
     candidate_lists,
+    load_bundle_steps,
     load_dealer_facts,
     load_heads,
     load_lists_with_items_cached,
@@ -176,7 +176,9 @@ async def price_for_dealer(
         line_steps = tuple(s for s in line_steps if s.rule_id not in exclude_promotions)
         order_steps = tuple(s for s in order_steps if s.rule_id not in exclude_promotions)
     bundles = tuple(
-        step for step in await bundle_steps(session, cache, revision) if step.currency == currency
+        step
+        for step in await load_bundle_steps(session, cache, revision)
+        if step.currency == currency
     )
     context = PricingContext(
         dealer=dealer,

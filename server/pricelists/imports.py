@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import record
-from server.catalog.service import existing_sku_codes
+from server.audit import record
+from server.catalog import existing_sku_codes
 from server.db.repository import get_or_404
 from server.errors import Conflict, Invalid
 from server.identity.principal import Principal

@@ -22,21 +22,21 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from server.catalog.models import ItemStatus, Sku
+from server.catalog import REVISION_SQL, active_bundles, is_active, sku_rules_select
 from server.db.engine import Database
-from server.dealers.service import dealer_pricing_facts
+from server.dealers import dealer_pricing_facts
 from server.pricelists.models import PriceListEntry, PriceListStatus, PriceListVersion
 from server.pricing import (
     BreakKind,
     DealerFacts,
+    FixedBundle,
     PriceItem,
     PriceList,
     PriceResolver,
     Scope,
     VolumeBreak,
 )
-from server.promotions.order_budgets import BudgetDirectory
-from server.promotions.service import PromotionSteps, live_promotion_steps
+from server.promotions import BudgetDirectory, PromotionSteps, live_promotion_steps
 
 Executor = AsyncConnection | AsyncSession
 K = TypeVar("K")
@@ -61,9 +61,6 @@ class Heads(msgspec.Struct, frozen=True, kw_only=True):
 
     lists: tuple[PriceList, ...]
     row_ids: dict[str, uuid.UUID]
-
-
-REVISION_SQL = "SELECT value FROM catalog_revisions WHERE id = 1"
 
 
 async def read_revision_value(conn: AsyncConnection) -> int:
@@ -93,7 +90,7 @@ class PricingCache:
         self._pages: OrderedDict[Any, bytes] = OrderedDict()
         self._reader: AsyncEngine | None = None
         self._pool: Any = None
-        self._bundles: tuple[int, tuple[Any, ...]] | None = None
+        self._bundles: tuple[int, tuple[FixedBundle, ...]] | None = None
         self._promotions: dict[str, tuple[int, PromotionSteps]] = {}
         self._rules: tuple[int, dict[str, SkuRule | None]] = (-1, {})
         self._items: tuple[int, dict[tuple[uuid.UUID, str], PriceItem | None]] = (-1, {})
@@ -144,12 +141,12 @@ class PricingCache:
             await self._pool.close()
             self._pool = None
 
-    def bundles(self, revision: int) -> tuple[Any, ...] | None:
+    def bundles(self, revision: int) -> tuple[FixedBundle, ...] | None:
         if self._bundles is not None and self._bundles[0] == revision:
             return self._bundles[1]
         return None
 
-    def store_bundles(self, revision: int, steps: tuple[Any, ...]) -> None:
+    def store_bundles(self, revision: int, steps: tuple[FixedBundle, ...]) -> None:
         self._bundles = (revision, steps)
 
     def promotions(self, revision: int, currency: str) -> PromotionSteps | None:
@@ -270,17 +267,6 @@ def candidate_lists(
     return PriceResolver(heads.lists, dealer, currency, now).candidates
 
 
-_SKU_COLUMNS = (
-    Sku.code,
-    Sku.name,
-    Sku.pack_size,
-    Sku.min_order_qty,
-    Sku.whole_cases,
-    Sku.status,
-    Sku.id,
-)
-
-
 def sku_rule(row: Any) -> SkuRule:
     return SkuRule(
         code=row.code,
@@ -288,7 +274,7 @@ def sku_rule(row: Any) -> SkuRule:
         pack_size=row.pack_size,
         min_qty=row.min_order_qty,
         whole_cases=row.whole_cases,
-        active=row.status == ItemStatus.ACTIVE,
+        active=is_active(row.status),
         id=getattr(row, "id", None),
     )
 
@@ -297,7 +283,7 @@ async def load_sku_rules(executor: Executor, codes: Iterable[str]) -> dict[str, 
     wanted = sorted(set(codes))
     if not wanted:
         return {}
-    rows = (await executor.execute(select(*_SKU_COLUMNS).where(Sku.code.in_(wanted)))).all()
+    rows = (await executor.execute(sku_rules_select(wanted))).all()
     return {r.code: sku_rule(r) for r in rows}
 
 
@@ -394,6 +380,18 @@ async def load_lists_with_items_cached(
                 items[sku] = item
         out.append(msgspec.structs.replace(pl, items=items))
     return tuple(out)
+
+
+async def load_bundle_steps(
+    executor: Executor, cache: PricingCache, revision: int
+) -> tuple[FixedBundle, ...]:
+    """Active bundles (``server.catalog``) as pipeline order steps, cached for this revision."""
+    cached = cache.bundles(revision)
+    if cached is not None:
+        return cached
+    steps = await active_bundles(executor)
+    cache.store_bundles(revision, steps)
+    return steps
 
 
 async def load_promotion_steps(

@@ -16,10 +16,11 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import record
-from server.catalog.service import bump_revision, existing_sku_codes
+from server.audit import record
+from server.catalog import bump_revision, existing_sku_codes
 from server.db.base import utcnow
 from server.db.repository import get_or_404, keyset_page
+from server.dealers import get_dealer, get_tier
 from server.errors import Conflict, Invalid, NotFound
 from server.identity.principal import Principal
 from server.pricelists.models import PriceListEntry, PriceListStatus, PriceListVersion
@@ -33,6 +34,7 @@ from server.pricelists.schemas import (
     PriceListUpdate,
 )
 from server.pricing import Scope, VolumeBreak, validate_breaks
+from server.regions import require_region
 from server.schemas import set_fields
 
 MAX_CONFLICTS_REPORTED = 100
@@ -91,15 +93,12 @@ def _check_window(start: datetime | None, end: datetime | None) -> None:
 
 
 async def _check_scope_key(session: AsyncSession, scope: Scope, key: str | None) -> None:
-    from server.dealers.models import Dealer, DealerTier
-    from server.regions.models import Region
-
     if key is None:
         return
     if scope is Scope.TIER:
-        await get_or_404(session, DealerTier, key, "tier")
+        await get_tier(session, key)
     elif scope is Scope.REGION:
-        await get_or_404(session, Region, key, "region")
+        await require_region(session, key)
     elif scope is Scope.DEALER:
         try:
             dealer_id = uuid.UUID(key)
@@ -109,7 +108,7 @@ async def _check_scope_key(session: AsyncSession, scope: Scope, key: str | None)
                 "经销商价目表的范围须为经销商 ID",
                 "A dealer list's scopeKey is the dealer id",
             ) from exc
-        await get_or_404(session, Dealer, dealer_id, "dealer")
+        await get_dealer(session, dealer_id)
 
 
 async def validate_items(session: AsyncSession, items: Sequence[ItemIn]) -> list[dict[str, Any]]:

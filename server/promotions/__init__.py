@@ -11,7 +11,8 @@ Other domains use:
     promotion_uses(priced_cart) / snapshot_promotion_uses(snapshot) -> {code: fen}
     accrue_rebates(session, dealer_id, order_reference, amounts_by_sku, now) -> {code: fen}
     shipment_amounts(order_lines, quantities_by_line) -> {sku: fen}       (at shipment)
-    (pilots: ``server.promotions.pilots``, imported by the routes only: it reads orders)
+    pilot_report(session, promotion, order_activity) -> PilotReportOut
+        (``order_activity`` is the orders domain's reader of ``OrderActivity`` rows)
 """
 
 from server.promotions.budgets import BudgetExhausted, consume_budget, release_budget
@@ -23,6 +24,7 @@ from server.promotions.order_budgets import (
     release_order_budgets,
     snapshot_promotion_uses,
 )
+from server.promotions.pilots import ActivityReader, OrderActivity, pilot_report
 from server.promotions.rebates import accrue_rebates, shipment_amounts
 from server.promotions.schemas import CLAIMABLE_KINDS, DisplayFee, SellOut
 from server.promotions.service import (
@@ -39,9 +41,11 @@ from server.promotions.service import (
 
 __all__ = [
     "CLAIMABLE_KINDS",
+    "ActivityReader",
     "BudgetDirectory",
     "BudgetExhausted",
     "DisplayFee",
+    "OrderActivity",
     "Promotion",
     "PromotionStatus",
     "PromotionSteps",
@@ -55,6 +59,7 @@ __all__ = [
     "is_claimable",
     "live_promotion_steps",
     "mechanic_of",
+    "pilot_report",
     "promotion_out",
     "promotion_skus",
     "promotion_uses",

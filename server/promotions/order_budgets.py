@@ -39,7 +39,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.catalog.service import bump_revision
+from server.catalog import bump_revision
 from server.pricing import PricedCart, Step
 from server.promotions.budgets import give_back_budget, take_budget
 from server.promotions.models import BudgetConsumption, ConsumptionStatus, Promotion

@@ -5,24 +5,47 @@ stable across processes and restarts, independent per promotion. The control gro
 rest of the eligible dealers: they never see the promotion in prices or claims.
 
 The report compares the two groups over the promotion's window with the orders they placed
-(``server.orders.activity``; cancelled and rejected orders do not count): order frequency,
-SKU breadth and amount. ``documents`` in the report are orders.
+(cancelled and rejected orders do not count): order frequency, SKU breadth and amount.
+``documents`` in the report are orders. Orders sit above promotions, so the report does not
+import them: the caller passes ``server.orders.dealer_order_activity`` (``state.order_activity``
+in the routes), which answers ``OrderActivity`` rows defined here.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.dealers.service import active_dealer_ids, dealer_pricing_facts
-from server.orders.activity import OrderActivity, dealer_order_activity
+from server.dealers import active_dealer_ids, dealer_pricing_facts
 from server.pricing import in_pilot
 from server.promotions.models import Promotion
 from server.promotions.schemas import PilotGroupOut, PilotReportOut
 from server.promotions.service import eligibility_of
+
+
+class OrderActivity(msgspec.Struct, frozen=True, kw_only=True):
+    """What a dealer ordered in a period: orders, distinct SKUs (gifts aside), payable (fen)."""
+
+    orders: int
+    skus: frozenset[str]
+    amount: int
+
+
+class ActivityReader(Protocol):
+    """Per dealer with any, the orders placed in ``[since, until)`` (the orders domain's)."""
+
+    async def __call__(
+        self,
+        session: AsyncSession,
+        dealer_ids: Sequence[uuid.UUID],
+        since: datetime | None,
+        until: datetime | None,
+    ) -> dict[uuid.UUID, OrderActivity]: ...
 
 
 def pilot_group(p: Promotion, dealer_id: uuid.UUID) -> str | None:
@@ -54,7 +77,10 @@ def _group(
 
 
 async def pilot_report(
-    session: AsyncSession, p: Promotion, now: datetime | None = None
+    session: AsyncSession,
+    p: Promotion,
+    order_activity: ActivityReader,
+    now: datetime | None = None,
 ) -> PilotReportOut:
     """Test vs control: order frequency, SKU breadth and amount per dealer in the window."""
     base = msgspec.structs.replace(
@@ -68,7 +94,7 @@ async def pilot_report(
         if not base.admits(facts, at):
             continue
         (test if pilot_group(p, dealer_id) != "control" else control).append(dealer_id)
-    activity = await dealer_order_activity(session, test + control, p.starts_at, p.ends_at)
+    activity = await order_activity(session, test + control, p.starts_at, p.ends_at)
     return PilotReportOut(
         promotion_id=p.id,
         share_bp=p.pilot_share_bp,

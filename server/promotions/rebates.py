@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts import credit_rebate
-from server.dealers.service import dealer_pricing_facts
+from server.dealers import dealer_pricing_facts
 from server.pricing.money import percent_of
 from server.promotions.budgets import BudgetExhausted, consume_budget
 from server.promotions.models import Promotion, PromotionStatus

@@ -98,8 +98,11 @@ class PromotionController(Controller):
 
     @get("/{promotion_id:uuid}/pilot-report", summary="Pilot report: test vs control")
     async def pilot_report(
-        self, db_session: NamedDependency[AsyncSession], promotion_id: FromPath[uuid.UUID]
+        self,
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        promotion_id: FromPath[uuid.UUID],
     ) -> PilotReportOut:
         """Order frequency, SKU breadth and amount of the test and control groups."""
         p = await service.get_promotion(db_session, promotion_id)
-        return await pilots.pilot_report(db_session, p)
+        return await pilots.pilot_report(db_session, p, state.order_activity)

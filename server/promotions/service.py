@@ -20,8 +20,8 @@ import msgspec
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from server.audit.service import record
-from server.catalog.service import bump_revision, existing_sku_codes, sku_codes_in_categories
+from server.audit import record
+from server.catalog import bump_revision, existing_sku_codes, sku_codes_in_categories
 from server.db.base import utcnow
 from server.db.repository import flush_or_conflict, get_or_404
 from server.errors import Conflict, Invalid

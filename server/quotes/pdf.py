@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.repository import get_or_404
-from server.dealers.models import Dealer
+from server.dealers import get_dealer
 from server.errors import Unavailable
 from server.quotes.models import Quote
 from server.quotes.service import shown_status
@@ -134,5 +134,5 @@ async def quote_pdf(
 ) -> bytes:
     """Load a quote (dealer scoping applies: another dealer's quote is 404) and render it."""
     quote = await get_or_404(session, Quote, quote_id, "quote")
-    dealer = await get_or_404(session, Dealer, quote.dealer_id, "dealer")
+    dealer = await get_dealer(session, quote.dealer_id)
     return render_quote_pdf(quote, dealer.name, now, timezone)

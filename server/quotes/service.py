@@ -24,14 +24,13 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import record
-from server.catalog.service import read_revision
+from server.audit import record
+from server.catalog import read_revision
 from server.db.repository import flush_or_conflict, get_or_404, keyset_page
-from server.dealers.models import DealerTier
+from server.dealers import get_tier, tier_codes
 from server.errors import Conflict, Invalid
 from server.identity.principal import Principal
-from server.pricelists.cart import price_for_dealer, priced_cart_out
-from server.pricelists.loading import PricingCache, load_dealer_facts
+from server.pricelists import PricingCache, load_dealer_facts, price_for_dealer, priced_cart_out
 from server.pricing import CartLine
 from server.quotes.models import Quote, QuoteDecision, QuoteLine, QuoteStatus, QuoteThreshold
 from server.quotes.schemas import (
@@ -322,6 +321,11 @@ async def accept(
     return quote
 
 
+async def get_quote(session: AsyncSession, quote_id: uuid.UUID) -> Quote:
+    """The quote (dealer scoping applies: another dealer's quote is 404)."""
+    return await get_or_404(session, Quote, quote_id, "quote")
+
+
 async def list_quotes(
     session: AsyncSession, status: QuoteStatus | None, cursor: str | None, limit: int
 ) -> tuple[Sequence[Quote], str | None]:
@@ -332,7 +336,7 @@ async def list_quotes(
 
 
 async def list_thresholds(session: AsyncSession) -> list[ThresholdOut]:
-    tiers = (await session.execute(select(DealerTier.code).order_by(DealerTier.rank))).scalars()
+    tiers = await tier_codes(session)
     out: list[ThresholdOut] = []
     for tier in tiers:
         line, whole = await thresholds_for(session, tier)
@@ -343,7 +347,7 @@ async def list_thresholds(session: AsyncSession) -> list[ThresholdOut]:
 async def set_threshold(
     session: AsyncSession, actor: Principal, tier: str, body: ThresholdIn
 ) -> ThresholdOut:
-    await get_or_404(session, DealerTier, tier, "tier")
+    await get_tier(session, tier)
     row = await session.get(QuoteThreshold, tier)
     if row is None:
         row = QuoteThreshold(

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import record
+from server.audit import record
 from server.db.repository import flush_or_conflict, get_or_404, keyset_page
 from server.errors import Conflict, Invalid
 from server.identity.principal import Principal

@@ -1,2 +1,15 @@
 """The server's side of sync: who subscribes to which scopes, what domains publish, HQ's
-delivery views and webhook administration. The engine itself is the ``sync`` package."""
+delivery views and webhook administration. The engine itself is the ``sync`` package.
+
+The top layer of the server's domains: it reads every publishing domain; only the
+composition root (``server.app``, ``server.cli``) imports it.
+
+    scopes_for(session, principal) -> frozenset[str]
+    dealer_scope(dealer_id) / stock_scope(warehouse_code) -> str
+    publish_pending(session)                  every domain's noted changes, before commit
+"""
+
+from server.replication.publications import publish_pending
+from server.replication.scopes import dealer_scope, scopes_for, stock_scope
+
+__all__ = ["dealer_scope", "publish_pending", "scopes_for", "stock_scope"]

@@ -15,17 +15,17 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.funds import dealer_balances
+from server.accounts import dealer_balances
 from server.accounts.ledger import balances_of
 from server.accounts.publication import locked_accounts, pending_balance_changes
 from server.db import fast
 from server.inventory.availability import band_of, safety_stocks
 from server.inventory.publication import noted_stock_levels, pending_stock_changes
 from server.inventory.stock import read_levels
-from server.orders.publication import pending_order_changes
+from server.orders import pending_order_changes
 from server.orders.service import order_out
 from server.replication.scopes import dealer_scope, stock_scope
-from server.warehouses.models import Warehouse
+from server.warehouses import warehouse_code
 from sync import Op, publish_changes
 
 _DONE = "replication.published"
@@ -75,19 +75,19 @@ async def _stock_changes(session: AsyncSession, done: set[object], changes: Chan
         return
     levels = await read_levels(session, keys)
     safety_by_key = await safety_stocks(session, keys)
-    codes = {w: (await session.get(Warehouse, w)) for w in stock if stock[w]}
+    codes = {w: (await warehouse_code(session, w)) for w in stock if stock[w]}
     for warehouse_id, sku_id in sorted(keys, key=lambda k: (str(k[0]), str(k[1]))):
-        warehouse = codes.get(warehouse_id)
-        if warehouse is None:
+        code = codes.get(warehouse_id)
+        if code is None:
             continue
         level = levels.get((warehouse_id, sku_id))
         band = band_of(level.available if level else 0, safety_by_key[(warehouse_id, sku_id)])
-        changes.setdefault(stock_scope(warehouse.code), []).append(
+        changes.setdefault(stock_scope(code), []).append(
             (
                 "stock_band",
                 str(sku_id),
                 "upsert",
-                {"skuId": str(sku_id), "warehouse": warehouse.code, "band": str(band)},
+                {"skuId": str(sku_id), "warehouse": code, "band": str(band)},
             )
         )
         done.add((warehouse_id, sku_id))

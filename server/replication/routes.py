@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import record
+from server.audit import record
 from server.identity.guards import requires_hq, requires_hq_admin
 from server.identity.principal import Principal
 from server.schemas import Request, Response

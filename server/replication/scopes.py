@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.dealers.models import Dealer, DealerStatus
-from server.identity.models import Role
-from server.identity.principal import Principal
+from server.dealers import open_dealer
+from server.identity import Principal, Role
 from server.inventory.allocation import serving_warehouses
-from server.regions.service import ancestry
-from server.warehouses.models import Warehouse
+from server.regions import ancestry
+from server.warehouses import warehouse_code
 
 ALL_PROMOTIONS = "promo:all"
 DEFAULT_PRICES = "price:default"
@@ -30,8 +29,8 @@ async def scopes_for(session: AsyncSession, principal: Principal) -> frozenset[s
         return frozenset({f"rep:{principal.user_id}", ALL_PROMOTIONS, DEFAULT_PRICES})
     if principal.dealer_id is None:
         return frozenset({ALL_PROMOTIONS, DEFAULT_PRICES})
-    dealer = await session.get(Dealer, principal.dealer_id)
-    if dealer is None or dealer.status is DealerStatus.CLOSED:
+    dealer = await open_dealer(session, principal.dealer_id)
+    if dealer is None:
         return frozenset()
     scopes = {
         dealer_scope(dealer.id),
@@ -46,7 +45,7 @@ async def scopes_for(session: AsyncSession, principal: Principal) -> frozenset[s
     scopes.update(f"price:region:{code}" for code in regions)
     scopes.update(f"promo:{segment}" for segment in dealer.segments or [])
     for warehouse_id in await serving_warehouses(session, sorted(regions)):
-        warehouse = await session.get(Warehouse, warehouse_id)
-        if warehouse is not None:
-            scopes.add(stock_scope(warehouse.code))
+        code = await warehouse_code(session, warehouse_id)
+        if code is not None:
+            scopes.add(stock_scope(code))
     return frozenset(scopes)

@@ -16,7 +16,7 @@ from litestar.types import Scope
 from server.db.engine import Database
 from server.errors import Unauthorized, problem
 from server.identity.principal import Principal
-from server.orders.publication import discard_order_changes
+from server.orders import discard_order_changes
 from server.replication.publications import publish_pending
 from server.replication.scopes import scopes_for
 from sync import Hub, SyncError, SyncPrincipal, compact, deliver_due_webhooks, discard_pokes

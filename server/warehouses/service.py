@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import record
+from server.audit import record
 from server.db.repository import flush_or_conflict, get_or_404, keyset_page
 from server.identity.principal import Principal
-from server.regions.models import Region
+from server.regions import require_region
 from server.schemas import set_fields
 from server.warehouses.models import Warehouse
 from server.warehouses.schemas import WarehouseCreate, WarehouseUpdate
@@ -20,7 +20,7 @@ from server.warehouses.schemas import WarehouseCreate, WarehouseUpdate
 async def create_warehouse(
     session: AsyncSession, actor: Principal, body: WarehouseCreate
 ) -> Warehouse:
-    await get_or_404(session, Region, body.region_code, "region")
+    await require_region(session, body.region_code)
     warehouse = Warehouse(
         id=uuid.uuid4(),
         code=body.code,
@@ -40,7 +40,7 @@ async def update_warehouse(
     warehouse = await get_or_404(session, Warehouse, warehouse_id, "warehouse")
     changes = set_fields(body)
     if body.region_code is not None:
-        await get_or_404(session, Region, body.region_code, "region")
+        await require_region(session, body.region_code)
     for field, value in changes.items():
         setattr(warehouse, field, value)
     record(session, actor, "warehouse.updated", "warehouse", warehouse.id, changes)

@@ -11,6 +11,7 @@ from server.db.engine import Database
 from server.db.session import transaction
 from server.identity.models import Role
 from server.identity.principal import Principal
+from server.orders.activity import dealer_order_activity
 from server.orders.models import OrderStatus
 from server.orders.schemas import OrderCreate, OrderLineIn
 from server.orders.service import place_order
@@ -74,7 +75,7 @@ async def test_the_pilot_report_reads_placed_orders(db: Database, settings: Sett
     async with db.session() as s:
         row = await s.get(Promotion, p.id)
         assert row is not None
-        report = await pilot_report(s, row)
+        report = await pilot_report(s, row, dealer_order_activity)
     assert report.source == "orders"
     t, c = report.test, report.control
     assert (t.dealers, t.active_dealers, t.documents, t.amount) == (len(test), 2, 3, 1_999)

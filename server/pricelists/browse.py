@@ -1,5 +1,7 @@
 """Dealer-facing catalog: pages of SKUs with the dealer's own price, and one SKU's detail.
 
+Prices belong here; the SKUs are the catalog's, read through ``server.catalog.read``.
+
 The page is the hot path: per request it reads one counter (the catalog revision) with a
 Core statement and, when the page for that revision and the dealer's applicable price-list
 versions is cached, answers the cached bytes. A publish bumps the revision in its own
@@ -13,10 +15,9 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.catalog.models import Category, ItemStatus, Product, Sku
+from server.catalog import get_active_sku, read_revision, sku_page_select
 from server.catalog.schemas import (
     BreakOut,
     DealerSkuOut,
@@ -24,10 +25,7 @@ from server.catalog.schemas import (
     PriceProblem,
     RuleRefOut,
 )
-from server.catalog.service import read_revision, search_filter
 from server.db.engine import Database
-from server.db.repository import get_or_404
-from server.errors import NotFound
 from server.pricelists.loading import (
     Executor,
     Heads,
@@ -95,23 +93,6 @@ def _dealer_sku(row: Any, resolver: PriceResolver, storage: Any) -> DealerSkuOut
     )
 
 
-_PAGE_COLUMNS = (
-    Sku.id,
-    Sku.code,
-    Sku.name,
-    Sku.spec,
-    Sku.unit,
-    Sku.pack_size,
-    Sku.min_order_qty,
-    Sku.whole_cases,
-    Sku.barcode,
-    Sku.image_keys,
-    Sku.status,
-    Product.brand,
-    Product.category_id,
-)
-
-
 async def _render_page(
     conn: Executor,
     cache: PricingCache,
@@ -124,22 +105,13 @@ async def _render_page(
     now: datetime,
     query: CatalogQuery,
 ) -> bytes:
-    stmt = (
-        select(*_PAGE_COLUMNS)
-        .join(Product, Product.id == Sku.product_id)
-        .where(Sku.status == ItemStatus.ACTIVE, Product.status == ItemStatus.ACTIVE)
+    stmt = sku_page_select(
+        category_id=query.category_id,
+        q=query.q,
+        after=decode_cursor(query.cursor),
+        limit=query.limit + 1,
     )
-    if query.category_id is not None:
-        children = select(Category.id).where(
-            or_(Category.id == query.category_id, Category.parent_id == query.category_id)
-        )
-        stmt = stmt.where(Product.category_id.in_(children))
-    if query.q:
-        stmt = stmt.where(search_filter(query.q))
-    after = decode_cursor(query.cursor)
-    if after is not None:
-        stmt = stmt.where(Sku.code > after)
-    rows = (await conn.execute(stmt.order_by(Sku.code).limit(query.limit + 1))).all()
+    rows = (await conn.execute(stmt)).all()
     next_cursor = None
     if len(rows) > query.limit:
         rows = rows[: query.limit]
@@ -225,10 +197,7 @@ async def sku_detail(
     sku_id: uuid.UUID,
 ) -> DealerSkuOut:
     """One active SKU with the dealer's price and breaks."""
-    sku = await get_or_404(session, Sku, sku_id, "sku")
-    if sku.status is not ItemStatus.ACTIVE:
-        raise NotFound("sku_not_found", "sku 不存在", "sku not found")
-    product = await get_or_404(session, Product, sku.product_id, "product")
+    sku, product = await get_active_sku(session, sku_id)
     revision = await read_revision(session)
     heads = await load_heads(session, cache, revision)
     dealer = await load_dealer_facts(session, cache, revision, dealer_id)
