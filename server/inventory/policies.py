@@ -14,6 +14,7 @@ from server.db.repository import get_or_404
 from server.errors import Invalid
 from server.identity.principal import Principal
 from server.inventory.availability import StockFigures, one_stock
+from server.inventory.hq_stock import adjust_stock, receive_stock, set_stock
 from server.inventory.models import (
     SkuSafetyStock,
     StockLevel,
@@ -22,7 +23,6 @@ from server.inventory.models import (
 )
 from server.inventory.publication import publish_stock_change
 from server.inventory.schemas import StockAdjustmentIn, WarehousePolicyIn, WarehouseRegionsIn
-from server.inventory.stock import adjust_stock, receive_stock, set_stock
 from server.regions.models import Region
 from server.warehouses.models import Warehouse
 
