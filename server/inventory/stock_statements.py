@@ -56,8 +56,11 @@ def _safety_of_row() -> Any:
 
 
 _ON_HAND, _RESERVED = bindparam("on_hand_delta"), bindparam("reserved_delta")
+# Typed here: the key columns take their type from their foreign key's target, which may
+# not be imported yet when this module builds its statements.
 _MOVE_ROW = LEVELS.update().where(
-    LEVELS.c.warehouse_id == bindparam("warehouse"), LEVELS.c.sku_id == bindparam("sku")
+    LEVELS.c.warehouse_id == bindparam("warehouse", type_=Uuid),
+    LEVELS.c.sku_id == bindparam("sku", type_=Uuid),
 )
 _MOVE_VALUES = {
     "on_hand": LEVELS.c.on_hand + _ON_HAND,
