@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, select
+from sqlalchemy import Uuid, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import fast
@@ -225,8 +225,9 @@ async def read_levels(session: AsyncSession, keys: list[Key]) -> dict[Key, Stock
 _AVAILABLE = select(
     LEVELS.c.warehouse_id, LEVELS.c.sku_id, LEVELS.c.on_hand - LEVELS.c.reserved
 ).where(
-    LEVELS.c.warehouse_id.in_(bindparam("warehouses", expanding=True)),
-    LEVELS.c.sku_id.in_(bindparam("skus", expanding=True)),
+    # Typed: see stock_statements (the key columns' types come from their foreign keys).
+    LEVELS.c.warehouse_id.in_(bindparam("warehouses", expanding=True, type_=Uuid)),
+    LEVELS.c.sku_id.in_(bindparam("skus", expanding=True, type_=Uuid)),
 )
 
 
