@@ -71,7 +71,11 @@ LINES = 5
 
 
 async def _seed(url: str, dealers: int) -> dict[str, Any]:
-    """Regions, tier, dealers with funds and users, HQ user, a warehouse, SKUs, prices, stock."""
+    """Regions, tier, dealers with funds and users, HQ user, a warehouse, SKUs, prices, stock.
+
+    Long, and left so: a straight list of fixture rows written one after another, with no
+    branch to follow.
+    """
     from server.accounts.funds import top_up
     from server.accounts.schemas import TopUpIn
     from server.catalog.models import Category, Product, Sku
@@ -258,6 +262,11 @@ def _wrk(base: str, script: str, seconds: int, connections: int) -> tuple[float,
 
 
 def run(seconds: int, rounds: int, connections: int, dealers: int) -> dict[str, Any]:
+    """Seed, start the server, alternate the two wrk runs, and report the medians.
+
+    Over 60 lines because the server's lifetime (started, probed, always terminated) spans
+    the measurement; the steps are in order and each is a call.
+    """
     import httpx
 
     from server.db.migrate import upgrade
