@@ -75,10 +75,9 @@ async def test_concurrent_duplicates_create_one_order(
         movements = select(func.count()).select_from(StockMovement)
         reserved = movements.where(StockMovement.reference == stock_reference(body.id))
         assert await s.scalar(reserved) == 2
-        assert await s.scalar(select(func.count()).select_from(OrderEvent)) >= 1
         events = select(OrderEvent.seq).order_by(OrderEvent.seq)
         seqs = list((await s.scalars(events)).all())
-        assert seqs == list(range(1, len(seqs) + 1))  # one trail, not one per twin
+        assert seqs and seqs == list(range(1, len(seqs) + 1))  # one trail, not one per twin
 
 
 _CLAIM = text("SELECT claim_order_id(:ns, :key, :id)")
