@@ -69,7 +69,7 @@ def _wait_healthy(server: subprocess.Popen[bytes], base: str, seconds: float) ->
     raise RuntimeError("server did not start: " + stderr.decode()[-2000:])
 
 
-def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+def start_server(url: str, port: int, timeout: float = 30) -> subprocess.Popen[bytes]:
     """``channelhub serve`` on a database already migrated and seeded by the benchmark."""
     env = {
         **os.environ,
@@ -84,7 +84,7 @@ def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    _wait_healthy(server, f"http://127.0.0.1:{port}", 30)
+    _wait_healthy(server, f"http://127.0.0.1:{port}", timeout)
     return server
 
 

@@ -246,9 +246,9 @@ async def _insert_trading(session: object) -> None:
 
     from server.accounts.funds import set_credit_limit, top_up
     from server.accounts.schemas import TopUpIn
+    from server.inventory.hq_stock import receive_stock
     from server.inventory.policies import set_warehouse_regions
     from server.inventory.schemas import WarehouseRegionIn, WarehouseRegionsIn
-    from server.inventory.stock import receive_stock
     from server.pricelists import service as pricelists
     from server.pricelists.schemas import ItemIn, PriceListCreate
     from server.pricing import Scope

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.ledger import Accounts, available_in, check_amount, lock_accounts, post_entry
 from server.accounts.models import FUND_SOURCES, AccountKind, EntryKind, FundsHold, HoldStatus
+from server.db.errors import is_unique_violation
 from server.dealers import DealerStatus, get_dealer, tier_requires_prepayment
 from server.errors import Conflict, Invalid, NotFound
 
@@ -194,6 +195,8 @@ async def hold_funds(
                 session.add(hold)
                 await session.flush()
         except IntegrityError as exc:  # the reference is another dealer's (invisible here)
+            if not is_unique_violation(exc):
+                raise
             raise Conflict(
                 "hold_reference_conflict", "该单号已被使用", "This reference is already in use"
             ) from exc

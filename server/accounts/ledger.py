@@ -12,17 +12,15 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import cast
 
 import msgspec
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import AccountKind, EntryKind, JournalEntry, LedgerAccount, Posting
 from server.accounts.publication import publish_balance_change
-from server.db import fast
 from server.db.base import utcnow
-from server.db.dialect import insert_ignoring_duplicates, is_postgresql
+from server.db.dialect import insert_ignoring_duplicates
 from server.errors import Invalid
 
 MAX_AMOUNT = 100_000_000_000
@@ -57,12 +55,14 @@ def check_amount(amount: int, what: str = "amount") -> int:
     return amount
 
 
-_ACCOUNTS = cast(Table, LedgerAccount.__table__)
+# Built once: every order and payment takes this lock. On the entity, so dealer scoping
+# applies to it as to any read.
 _LOCK = (
-    select(*_ACCOUNTS.columns)
-    .where(_ACCOUNTS.c.dealer_id == bindparam("dealer"))
-    .order_by(_ACCOUNTS.c.kind)
+    select(LedgerAccount)
+    .where(LedgerAccount.dealer_id == bindparam("dealer"))
+    .order_by(LedgerAccount.kind)
     .with_for_update()
+    .execution_options(populate_existing=True)
 )
 
 
@@ -72,16 +72,7 @@ async def lock_accounts(
     """Lock the dealer's accounts in kind order, creating the missing ones first."""
 
     async def locked() -> Sequence[LedgerAccount]:
-        if is_postgresql(session):  # every order and payment takes this lock
-            return await fast.persistent(session, LedgerAccount, _LOCK, {"dealer": dealer_id})
-        stmt = (
-            select(LedgerAccount)
-            .where(LedgerAccount.dealer_id == dealer_id)
-            .order_by(LedgerAccount.kind)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        return (await session.execute(stmt)).scalars().all()
+        return (await session.scalars(_LOCK, {"dealer": dealer_id})).all()
 
     rows = await locked()
     if len(rows) < len(AccountKind):  # only a dealer's first ledger write gets here

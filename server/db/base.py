@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, TypeDecorator, Uuid, inspect
+from sqlalchemy import DateTime, ForeignKey, MetaData, TypeDecorator, Uuid
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -44,39 +44,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-_COLUMN_KEYS: dict[type[Any], frozenset[str]] = {}
-
-
-def _column_keys(cls: type[Any]) -> frozenset[str]:
-    keys = _COLUMN_KEYS.get(cls)
-    if keys is None:
-        keys = _COLUMN_KEYS[cls] = frozenset(p.key for p in inspect(cls).column_attrs)
-    return keys
-
-
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime(), uuid.UUID: Uuid()}
-
-    def __init__(self, **kwargs: Any) -> None:
-        """SQLAlchemy's default constructor, less the attribute events for column values.
-
-        A new object is not in any session yet, and nothing here listens to column
-        attributes (no validators, no mutable tracking): the values go straight into its
-        dict, where the flush reads them. Relationships and other attributes are set as
-        usual (collections, back-references). An order builds about twenty rows, so this is
-        a visible share of its CPU.
-        """
-        cls = type(self)
-        columns = _column_keys(cls)
-        values: dict[str, Any] = vars(self)
-        for key, value in kwargs.items():
-            if key in columns:
-                values[key] = value
-            elif hasattr(cls, key):
-                setattr(self, key, value)
-            else:
-                raise TypeError(f"{key!r} is an invalid keyword argument for {cls.__name__}")
 
 
 class IdMixin:

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from server.db.errors import is_unique_violation
 from server.errors import Conflict, NotFound
 from server.schemas import decode_cursor, encode_cursor
 
@@ -38,6 +39,8 @@ async def flush_or_conflict(session: AsyncSession, code: str = "already_exists")
         async with session.begin_nested():
             await session.flush()
     except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
         raise Conflict(
             code, "数据已存在或与现有数据冲突", "Already exists or conflicts with existing data"
         ) from exc

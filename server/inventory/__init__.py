@@ -11,6 +11,8 @@ The order state machine calls these (never commits):
 
 from server.inventory.allocation import Allocation, allocate, dealer_warehouses, reserve_for_dealer
 from server.inventory.availability import StockBand, dealer_stock_bands
+from server.inventory.hq_stock import adjust_stock, receive_stock, set_stock
+from server.inventory.ledger_audit import level_drift, rebuild_levels
 from server.inventory.reservations import (
     OrderLine,
     Reservation,
@@ -21,13 +23,6 @@ from server.inventory.reservations import (
     reserve_stock,
     return_stock,
     ship_reserved,
-)
-from server.inventory.stock import (
-    adjust_stock,
-    level_drift,
-    rebuild_levels,
-    receive_stock,
-    set_stock,
 )
 
 __all__ = [

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit import record
 from server.catalog import sku_ids_by_code
+from server.db.errors import is_unique_violation
 from server.errors import Conflict
 from server.identity.principal import Principal
 from server.inventory.models import MovementKind, StockFeedBatch
@@ -84,6 +85,8 @@ async def apply_stock_feed(
             session.add(batch)
             await session.flush()
     except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
         # A twin of this batch committed while we waited on its key: answer as a replay.
         answer = await _stored_answer(session, body.batch_id, digest)
         if answer is not None:

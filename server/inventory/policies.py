@@ -13,6 +13,7 @@ from server.catalog import require_sku
 from server.errors import Invalid
 from server.identity.principal import Principal
 from server.inventory.availability import StockFigures, one_stock
+from server.inventory.hq_stock import adjust_stock, receive_stock, set_stock
 from server.inventory.models import (
     SkuSafetyStock,
     StockLevel,
@@ -21,7 +22,6 @@ from server.inventory.models import (
 )
 from server.inventory.publication import publish_stock_change
 from server.inventory.schemas import StockAdjustmentIn, WarehousePolicyIn, WarehouseRegionsIn
-from server.inventory.stock import adjust_stock, receive_stock, set_stock
 from server.regions import known_region_codes
 from server.warehouses import require_warehouse
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db.errors import is_unique_violation
 from server.errors import Conflict, Invalid, NotFound
 from server.inventory.models import (
     MovementKind,
@@ -204,6 +205,8 @@ async def reserve_stock(
     except _Short:
         raise await _short_conflict(session, merged, short) from None
     except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
         # A twin committed this reference while we waited on its key: answer as a replay.
         answer = await _existing_answer(session, reference, merged)
         if answer is not None:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.engine import Database
+from server.db.errors import is_unique_violation
 from server.db.session import after_commit, transaction
 from server.jobs.models import Job, JobStatus
 
@@ -65,7 +66,9 @@ async def enqueue(
         async with session.begin_nested():
             session.add(job)
             await session.flush()
-    except IntegrityError:
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
         return None
     wake = session.info.get(_WAKE)
     if wake is not None:

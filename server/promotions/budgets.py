@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
 from server.db.dialect import insert_ignoring_duplicates
+from server.db.errors import is_unique_violation
 from server.errors import Conflict
 from server.promotions.models import (
     BudgetConsumption,
@@ -182,7 +183,9 @@ async def take_budget(
                     )
                 if not dealer_key:
                     spent = _spent(*row)
-    except IntegrityError:  # a concurrent retry with the same key got there first
+    except IntegrityError as exc:  # a concurrent retry with the same key got there first
+        if not is_unique_violation(exc):
+            raise
         return Taken(consumed=False)
     return Taken(consumed=True, spent=spent)
 

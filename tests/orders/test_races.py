@@ -10,6 +10,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from server.accounts import dealer_balances, ledger_faults
+from server.accounts.models import EntryKind, JournalEntry
 from server.db import fast
 from server.db.base import utcnow
 from server.db.engine import Database
@@ -17,10 +18,10 @@ from server.db.scoping import scope_to_dealer
 from server.db.session import transaction
 from server.errors import ChannelhubError
 from server.inventory import receive_stock
-from server.inventory.models import StockLevel, WarehouseStockPolicy
-from server.orders.models import Order
+from server.inventory.models import StockLevel, StockMovement, WarehouseStockPolicy
+from server.orders.models import Order, OrderEvent
 from server.orders.schemas import OrderCreate, OrderLineIn
-from server.orders.service import ORDER_ID_LOCKS, Placement, place_order
+from server.orders.service import ORDER_ID_LOCKS, Placement, place_order, stock_reference
 from server.pricelists.loading import PricingCache
 from server.settings import Settings
 from tests.factories import make_warehouse
@@ -68,6 +69,15 @@ async def test_concurrent_duplicates_create_one_order(
         assert await s.scalar(select(func.sum(StockLevel.reserved))) == 12
         assert (await dealer_balances(s, shop.dealer.id)).held == 1000 + 2 * 399
         assert await ledger_faults(s) == []
+        # Effects, counted: one hold entry, one reservation movement per SKU, one trail.
+        holds = select(func.count()).select_from(JournalEntry)
+        assert await s.scalar(holds.where(JournalEntry.kind == EntryKind.HOLD)) == 1
+        movements = select(func.count()).select_from(StockMovement)
+        reserved = movements.where(StockMovement.reference == stock_reference(body.id))
+        assert await s.scalar(reserved) == 2
+        events = select(OrderEvent.seq).order_by(OrderEvent.seq)
+        seqs = list((await s.scalars(events)).all())
+        assert seqs and seqs == list(range(1, len(seqs) + 1))  # one trail, not one per twin
 
 
 _CLAIM = text("SELECT claim_order_id(:ns, :key, :id)")

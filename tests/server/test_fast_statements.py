@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, any_, bindparam, insert, inspect, select, update
+from sqlalchemy import Table, any_, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
@@ -100,32 +100,3 @@ def test_lock_keys_fold_the_whole_key() -> None:
     assert fast.lock_key(first) == fast.lock_key(uuid.UUID(str(first)))
     extremes = [uuid.UUID(int=0), uuid.UUID(int=2**128 - 1), uuid.UUID(int=2**31)]
     assert all(-(2**31) <= fast.lock_key(k) < 2**31 for k in (first, second, *extremes))
-
-
-_DEALER_ROWS = select(*_DEALERS.columns).where(
-    _DEALERS.c.id == any_(bindparam("ids", type_=ARRAY(Dealer.id.type)))
-)
-
-
-async def test_persistent_loads_objects_as_a_query_does(db: Database, backend: str) -> None:
-    first, second = await make_dealer(db), await make_dealer(db)
-    statement = (
-        _DEALER_ROWS
-        if backend == "postgres"
-        else select(*_DEALERS.columns).where(_DEALERS.c.id.in_(bindparam("ids", expanding=True)))
-    )
-    async with transaction(db) as s:
-        held = await s.get(Dealer, first.id)  # in the session already, with a change
-        assert held is not None
-        held.name = "改名待写"
-        loaded = await fast.persistent(s, Dealer, statement, {"ids": [first.id, second.id]})
-        assert {d.id for d in loaded} == {first.id, second.id}
-        assert held in loaded and held.name == "改名待写"  # autoflushed, then read back
-        fresh = next(d for d in loaded if d.id == second.id)
-        assert inspect(fresh).persistent and not s.is_modified(fresh)
-        assert await s.get(Dealer, second.id) is fresh  # from the identity map
-        fresh.name = "新名"
-        assert fresh in s.dirty
-    async with db.session() as s:
-        names = {d.id: d.name for d in (await s.execute(select(Dealer))).scalars()}
-        assert (names[first.id], names[second.id]) == ("改名待写", "新名")

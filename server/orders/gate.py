@@ -1,0 +1,124 @@
+"""The placement's gate: the first statement of every order, and what it decides.
+
+One statement reads whether the client's order id is taken, the dealer's standing, regions,
+tier, review threshold and the catalog revision. On PostgreSQL it first claims the order id
+(``claim_order_id``): twins of one id queue on its advisory lock, and the one that waited
+sees the order the other committed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from sqlalchemy import Integer, Uuid, bindparam, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.catalog.models import CatalogRevision
+from server.db import fast
+from server.db.dialect import is_postgresql
+from server.dealers.models import Dealer, DealerRegion, DealerStatus, DealerTier
+from server.errors import Forbidden, NotFound
+from server.orders.models import Order, OrderSettings
+from server.orders.settings import DEFAULT_APPROVAL_THRESHOLD
+from server.regions.service import ancestry
+
+
+class Gate(msgspec.Struct, frozen=True, kw_only=True):
+    """What placement needs to know first, read in one statement."""
+
+    order_exists: bool
+    """The client's order id is taken already (a retry, or another dealer's id)."""
+    status: DealerStatus
+    tier_known: bool
+    requires_prepayment: bool
+    region_codes: tuple[str, ...]
+    approval_threshold: int
+    revision: int
+    """The catalog revision, read with the rest: pricing needs no statement of its own."""
+
+
+ORDER_ID_LOCKS = 0x4F52  # advisory lock namespace of client order ids ("OR")
+
+
+def _gate_statement(*, postgresql: bool) -> Any:
+    """The gate's one statement. On PostgreSQL it first claims the order id
+    (``claim_order_id``, migration 0009): twins of one id queue on its advisory lock, and the
+    one that waited sees the order the other committed. SQLite writers queue on their own.
+    """
+    regions = (
+        select(func.aggregate_strings(DealerRegion.region_code, ","))
+        .where(DealerRegion.dealer_id == Dealer.id)
+        .scalar_subquery()
+    )
+    threshold = (
+        select(OrderSettings.approval_threshold).where(OrderSettings.id == 1).scalar_subquery()
+    )
+    revision = select(CatalogRevision.value).where(CatalogRevision.id == 1).scalar_subquery()
+    taken: Any = select(Order.id).where(Order.id == bindparam("order")).exists()
+    first: tuple[Any, ...] = ()
+    if postgresql:
+        key = bindparam("key", type_=Integer)
+        taken = func.claim_order_id(ORDER_ID_LOCKS, key, bindparam("order", type_=Uuid))
+        first = (fast.GENERIC_PLANS,)
+    return (
+        select(
+            *first,
+            Dealer.status,
+            DealerTier.code,
+            DealerTier.requires_prepayment,
+            regions,
+            threshold,
+            revision,
+            taken,
+        )
+        .outerjoin(DealerTier, DealerTier.code == Dealer.tier_code)
+        .where(Dealer.id == bindparam("dealer"))
+    )
+
+
+# Built once: they run on every order.
+_GATE = _gate_statement(postgresql=False)
+_GATE_PG = _gate_statement(postgresql=True)
+
+
+async def read_gate(session: AsyncSession, dealer_id: uuid.UUID, order_id: uuid.UUID) -> Gate:
+    """Whether the order id is taken, the dealer's standing, regions, threshold, revision."""
+    if is_postgresql(session):
+        params = {"dealer": dealer_id, "order": order_id, "key": fast.lock_key(order_id)}
+        found = [row[1:] for row in await fast.rows(session, _GATE_PG, params)]
+    else:
+        found = await fast.rows(session, _GATE, {"dealer": dealer_id, "order": order_id})
+    if not found:
+        raise NotFound("dealer_not_found", "dealer 不存在", "dealer not found")
+    status, tier_code, requires_prepayment, region_csv, threshold, revision, taken = found[0]
+    return Gate(
+        order_exists=bool(taken),
+        status=DealerStatus(status),
+        tier_known=tier_code is not None,
+        requires_prepayment=bool(requires_prepayment),
+        region_codes=tuple(sorted(region_csv.split(","))) if region_csv else (),
+        approval_threshold=DEFAULT_APPROVAL_THRESHOLD if threshold is None else threshold,
+        revision=int(revision or 0),
+    )
+
+
+def check_dealer(gate: Gate) -> None:
+    """The dealer may order: active, with a known tier."""
+    if gate.status is not DealerStatus.ACTIVE:
+        raise Forbidden(
+            f"dealer_{gate.status}",
+            "经销商已暂停或关闭，不能下单",
+            f"The dealer is {gate.status}: ordering is refused",
+        )
+    if not gate.tier_known:
+        raise NotFound("tier_not_found", "tier 不存在", "tier not found")
+
+
+async def is_diversion(
+    session: AsyncSession, region_codes: Sequence[str], region_code: str
+) -> bool:
+    """A ship-to region not within any of the dealer's authorized regions is 窜货."""
+    return not set(await ancestry(session, region_code)) & set(region_codes)
