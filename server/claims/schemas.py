@@ -9,8 +9,9 @@ from typing import Annotated, Any
 import msgspec
 
 from server.schemas import Request, Response
+from server.text import multi_line, one_line
 
-Comment = Annotated[str, msgspec.Meta(max_length=500)]
+Comment = Annotated[str, multi_line(500)]
 
 
 class ClaimCreate(Request, kw_only=True):
@@ -25,7 +26,7 @@ class ClaimCreate(Request, kw_only=True):
 
 class ReceiptPresignIn(Request, kw_only=True):
     receipt_id: uuid.UUID
-    content_type: Annotated[str, msgspec.Meta(max_length=64)] = "image/jpeg"
+    content_type: Annotated[str, one_line(64)] = "image/jpeg"
 
 
 class ReceiptPresignOut(Response, kw_only=True):
