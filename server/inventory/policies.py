@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import record
 from server.catalog.models import Sku
+from server.db.dialect import upsert
 from server.db.repository import get_or_404
 from server.errors import Invalid
 from server.identity.principal import Principal
@@ -86,15 +87,11 @@ async def set_sku_safety_stock(
 ) -> int | None:
     """Set (or with ``None`` remove) a SKU's safety stock; it overrides warehouse defaults."""
     await get_or_404(session, Sku, sku_id, "sku")
-    row = await session.get(SkuSafetyStock, sku_id)
     if quantity is None:
-        if row is not None:
-            await session.delete(row)
-    elif row is None:
-        session.add(SkuSafetyStock(sku_id=sku_id, quantity=quantity))
+        await session.execute(delete(SkuSafetyStock).where(SkuSafetyStock.sku_id == sku_id))
     else:
-        row.quantity = quantity
-    await session.flush()
+        values = {"sku_id": sku_id, "quantity": quantity}
+        await session.execute(upsert(session, SkuSafetyStock, values))
     await _publish_sku_everywhere(session, sku_id)
     record(session, actor, "stock.safety_stock_set", "sku", sku_id, {"quantity": quantity})
     return quantity
@@ -113,12 +110,14 @@ async def set_warehouse_policy(
 ) -> WarehouseStockPolicy:
     """A warehouse's default safety stock and its allocation priority (lower goes first)."""
     await get_or_404(session, Warehouse, warehouse_id, "warehouse")
-    policy = await session.get(WarehouseStockPolicy, warehouse_id)
-    if policy is None:
-        policy = WarehouseStockPolicy(warehouse_id=warehouse_id)
-        session.add(policy)
-    policy.safety_stock, policy.priority = body.safety_stock, body.priority
-    await session.flush()
+    values = {
+        "warehouse_id": warehouse_id,
+        "safety_stock": body.safety_stock,
+        "priority": body.priority,
+    }
+    await session.execute(upsert(session, WarehouseStockPolicy, values))
+    policy = await session.get(WarehouseStockPolicy, warehouse_id, populate_existing=True)
+    assert policy is not None  # written just above
     skus = (
         await session.execute(
             select(StockLevel.sku_id).where(StockLevel.warehouse_id == warehouse_id)
@@ -152,7 +151,8 @@ async def set_warehouse_regions(
     session: AsyncSession, actor: Principal, warehouse_id: uuid.UUID, body: WarehouseRegionsIn
 ) -> Sequence[WarehouseRegion]:
     """Replace the regions a warehouse ships to, each with a priority."""
-    await get_or_404(session, Warehouse, warehouse_id, "warehouse")
+    # The lock makes concurrent replacements take turns (delete-then-insert would collide).
+    await get_or_404(session, Warehouse, warehouse_id, "warehouse", for_update=True)
     codes = [r.region_code for r in body.regions]
     if len(set(codes)) != len(codes):
         raise Invalid(

@@ -33,7 +33,7 @@ from server.catalog.models import CatalogRevision
 from server.catalog.service import sku_ids_by_code
 from server.db import fast
 from server.db.bulk import flush_in_one
-from server.db.dialect import is_postgresql
+from server.db.dialect import is_postgresql, upsert
 from server.db.repository import get_or_404, keyset_page
 from server.db.session import restore_notes, snapshot_notes
 from server.dealers.models import Dealer, DealerAddress, DealerRegion, DealerStatus, DealerTier
@@ -201,12 +201,7 @@ async def set_approval_threshold(
     session: AsyncSession, actor: Principal, value: int
 ) -> ThresholdOut:
     """HQ sets the payable above which orders wait for review (audited)."""
-    row = await session.get(OrderSettings, 1)
-    if row is None:
-        session.add(OrderSettings(id=1, approval_threshold=value))
-    else:
-        row.approval_threshold = value
-    await session.flush()
+    await session.execute(upsert(session, OrderSettings, {"id": 1, "approval_threshold": value}))
     record(session, actor, "order_threshold.set", "order_settings", 1, {"value": value})
     return ThresholdOut(approval_threshold=value)
 
