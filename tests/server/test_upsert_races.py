@@ -1,7 +1,8 @@
 """Concurrent first writes of a per-row setting: no 5xx, one row (PostgreSQL, real commits).
 
 Each route below writes a row that may not exist yet (or replaces a row's children). Eight
-PUTs go through the app at once; the app's pool gives each its own connection and each
+PUTs go through the app at once, served by uvicorn in this event loop (Litestar's test client
+would run them one after another); the app's pool gives each its own connection and each
 request commits, so they really race. Before the fix, read-then-insert let two of them insert
 the same key: a unique violation answered 500 (or 409 for the quote thresholds).
 """
@@ -9,11 +10,12 @@ the same key: a unique violation answered 500 (or 409 for the quote thresholds).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
 from server.db.engine import Database
@@ -32,8 +34,8 @@ from tests.factories import (
     make_user,
     make_warehouse,
 )
+from tests.sync.conftest import LiveServer
 
-Client = AsyncTestClient[Litestar]
 RACERS = 8
 
 
@@ -43,7 +45,16 @@ def _postgresql_only(backend: str) -> None:
         pytest.skip("SQLite serializes writers (BEGIN IMMEDIATE): no race to test")
 
 
-async def race(client: Client, url: str, bodies: list[Any], headers: dict[str, str]) -> list[int]:
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app served for real, so that concurrent requests run concurrently."""
+    async with LiveServer(app) as server, httpx.AsyncClient(base_url=server.url, timeout=60) as c:
+        yield c
+
+
+async def race(
+    client: httpx.AsyncClient, url: str, bodies: list[Any], headers: dict[str, str]
+) -> list[int]:
     answers = await asyncio.gather(*(client.put(url, json=b, headers=headers) for b in bodies))
     statuses = [a.status_code for a in answers]
     assert all(s < 500 for s in statuses), [a.text[:300] for a in answers]
@@ -56,7 +67,9 @@ async def count(db: Database, column: Any, *where: Any) -> int:
         return int(await s.scalar(select(func.count(column)).where(*where)) or 0)
 
 
-async def test_warehouse_policy(client: Client, db: Database, settings: Settings) -> None:
+async def test_warehouse_policy(
+    client: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
     await make_regions(db)
     warehouse = await make_warehouse(db)
     h = bearer(settings, await make_user(db, Role.HQ_ADMIN))
@@ -72,7 +85,9 @@ async def test_warehouse_policy(client: Client, db: Database, settings: Settings
     assert (answer.json()["safetyStock"], answer.json()["priority"]) == (99, 100)
 
 
-async def test_sku_safety_stock(client: Client, db: Database, settings: Settings) -> None:
+async def test_sku_safety_stock(
+    client: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
     sku = await make_sku(db)
     h = bearer(settings, await make_user(db, Role.HQ_ADMIN))
     url = f"/hq/inventory/skus/{sku.id}/safety-stock"
@@ -83,7 +98,7 @@ async def test_sku_safety_stock(client: Client, db: Database, settings: Settings
     assert await count(db, SkuSafetyStock.sku_id) == 0
 
 
-async def test_quote_threshold(client: Client, db: Database, settings: Settings) -> None:
+async def test_quote_threshold(client: httpx.AsyncClient, db: Database, settings: Settings) -> None:
     await make_tiers(db)
     h = bearer(settings, await make_user(db, Role.HQ_ADMIN))
     bodies = [{"lineDiscountBp": 100 + n, "quoteDiscountBp": 200 + n} for n in range(RACERS)]
@@ -94,7 +109,9 @@ async def test_quote_threshold(client: Client, db: Database, settings: Settings)
     assert row is not None and row.quote_discount_bp - row.line_discount_bp == 100
 
 
-async def test_order_approval_threshold(client: Client, db: Database, settings: Settings) -> None:
+async def test_order_approval_threshold(
+    client: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
     h = bearer(settings, await make_user(db, Role.HQ_ADMIN))
     bodies = [{"approvalThreshold": 10_000 * n} for n in range(1, RACERS + 1)]
     await race(client, "/hq/order-settings/approval-threshold", bodies, h)
@@ -102,7 +119,7 @@ async def test_order_approval_threshold(client: Client, db: Database, settings: 
 
 
 async def test_warehouse_regions_replaced_whole(
-    client: Client, db: Database, settings: Settings
+    client: httpx.AsyncClient, db: Database, settings: Settings
 ) -> None:
     await make_regions(db)
     warehouse = await make_warehouse(db)
@@ -124,7 +141,7 @@ async def test_warehouse_regions_replaced_whole(
 
 
 async def test_dealer_regions_replaced_whole(
-    client: Client, db: Database, settings: Settings
+    client: httpx.AsyncClient, db: Database, settings: Settings
 ) -> None:
     await make_regions(db)
     dealer = await make_dealer(db, regions=("330000",))
