@@ -16,7 +16,8 @@ from server.text import one_line
 Code = Annotated[str, one_line(32, pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
 Name = Annotated[str, one_line(128, min_length=1)]
 # A unit price: price_list_items.unit_price is a 32-bit column.
-Fen = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
+MAX_UNIT_PRICE = 2**31 - 1
+Fen = Annotated[int, msgspec.Meta(ge=0, le=MAX_UNIT_PRICE)]
 Qty = Annotated[int, msgspec.Meta(ge=1, le=10**9)]
 Currency = Annotated[str, one_line(3, pattern=r"^[A-Z]{3}$")]
 
