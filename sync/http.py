@@ -122,8 +122,11 @@ def _wants_msgpack(request: Request[Any, Any, Any]) -> bool:
 def _protocol(header: str | None, field: int | None) -> int | None:
     if field is not None:
         return field
-    if header is not None and header.strip().isdigit():
-        return int(header)
+    value = (header or "").strip()
+    # ASCII digits only, and few of them: "²".isdigit() is true and int() refuses it, and
+    # int() refuses thousands of digits; anything else is simply not a supported version.
+    if value.isascii() and value.isdigit() and len(value) <= 9:
+        return int(value)
     return None
 
 

@@ -194,3 +194,15 @@ async def test_sync_bodies_are_bounded(
         assert "control characters" in problem["detail"]
     assert await count(db, sync_client) == 0
     assert await count(db, sync_mutation) == 0
+
+
+# b"\xb2" reads as "²" (latin-1): isdigit() but not int(); 5000 digits: beyond int().
+@pytest.mark.parametrize("header", [b"\xb2", b"9" * 5000, b"x"])
+async def test_a_strange_protocol_header_is_not_a_server_error(
+    client: Client, db: Database, settings: Settings, header: bytes
+) -> None:
+    dealer = await make_dealer(db)
+    me = bearer(settings, await make_user(db, Role.DEALER_ADMIN, dealer=dealer))
+    headers = {k.encode(): v.encode() for k, v in me.items()} | {b"X-Sync-Protocol": header}
+    answer = await client.post("/sync/pull", json={"cursor": {}}, headers=headers)
+    assert (answer.status_code, answer.json()["code"]) == (426, "upgrade_required"), answer.text
