@@ -21,7 +21,7 @@ __all__ = ["is_json_media_type", "require_json_body"]
 
 
 def is_json_media_type(content_type: str | None) -> bool:
-    """Whether a Content-Type header names JSON (``application/json`` or ``*/*+json``)."""
+    """Whether a Content-Type names JSON: ``application/json`` or ``application/*+json``."""
     media = (content_type or "").split(";")[0].strip().lower()
     return media == "application/json" or (
         media.startswith("application/") and media.endswith("+json")
