@@ -42,7 +42,7 @@ class ReviewIn(Request, kw_only=True):
     comment: Comment = ""
     amount: Annotated[int, msgspec.Meta(gt=0, le=10**12)] | None = None
     """Approve a different amount than claimed (never more than the promotion pays)."""
-    version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    version: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)] | None = None
     """The claim version the reviewer saw: a decision on a claim that changed since is
     refused (409 ``claim_changed``), so two reviewers cannot both decide it."""
 
