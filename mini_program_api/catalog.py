@@ -18,8 +18,9 @@ from server.identity.guards import requires_dealer
 from server.identity.principal import Principal
 from server.pricelists import CartIn, PricedCartOut, browse, price_for_dealer, priced_cart_out
 from server.pricing import CartLine
-from server.schemas import Page
+from server.schemas import Page, path_text
 from server.schemas import Response as ApiResponse
+from server.text import LINE_RULE
 
 
 def _dealer(principal: Principal) -> uuid.UUID:
@@ -43,9 +44,9 @@ class CatalogController(Controller):
         *,
         state: State,
         principal: NamedDependency[Principal],
-        q: Annotated[str | None, Parameter(max_length=64)] = None,
+        q: Annotated[str | None, Parameter(max_length=64, pattern=LINE_RULE)] = None,
         category_id: Annotated[uuid.UUID | None, QueryParameter(name="categoryId")] = None,
-        cursor: Annotated[str | None, Parameter(max_length=256)] = None,
+        cursor: Annotated[str | None, Parameter(max_length=256, pattern=LINE_RULE)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
     ) -> Response[Page[DealerSkuOut]]:
         """Active SKUs by code with my unit price and breaks; ``q`` matches name, pinyin,
@@ -128,7 +129,7 @@ class CpqController(Controller):
 
     @get("/configurables/{code:str}", summary="A configurable product")
     async def configurable(
-        self, db_session: NamedDependency[AsyncSession], code: FromPath[str]
+        self, db_session: NamedDependency[AsyncSession], code: Annotated[str, path_text(32)]
     ) -> cpq.ConfigurableOut:
         """Its option groups (min/max) and requires/excludes constraints."""
         return cpq.configurable_out(await cpq.get_configurable(db_session, code))
@@ -143,7 +144,7 @@ class CpqController(Controller):
         state: State,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        code: FromPath[str],
+        code: Annotated[str, path_text(32)],
         data: JSONBody[cpq.ConfigureIn],
     ) -> ConfiguredOut:
         """The configuration's cart lines priced for me; a violated constraint is a 422

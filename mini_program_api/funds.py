@@ -9,7 +9,7 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 from litestar.response import Response as RawResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +18,7 @@ from server.accounts.routes import balances_out, hold_out, statement_download
 from server.accounts.schemas import BalancesOut, ExportFormat, HoldOut, StatementOut
 from server.identity.guards import requires_dealer
 from server.identity.principal import Principal
+from server.schemas import path_text
 
 Start = Annotated[date, QueryParameter(name="start")]
 End = Annotated[date, QueryParameter(name="end")]
@@ -46,7 +47,7 @@ class FundsController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        reference: FromPath[str],
+        reference: Annotated[str, path_text(64)],
     ) -> HoldOut:
         """What is held for an order of mine, by source."""
         return hold_out(await holds.get_hold(db_session, reference, _dealer(principal)))

@@ -18,6 +18,7 @@ from server.identity.principal import Principal
 from server.orders import OrderStatus, service, transitions
 from server.orders.schemas import CommentIn, OrderCreate, OrderOut, ReorderIn
 from server.schemas import Page
+from server.text import LINE_RULE
 
 
 def _placed(placement: service.Placement) -> Response[OrderOut]:
@@ -60,7 +61,7 @@ class OrderController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         status: FromQuery[OrderStatus | None] = None,
-        cursor: Annotated[str | None, Parameter(max_length=256)] = None,
+        cursor: Annotated[str | None, Parameter(max_length=256, pattern=LINE_RULE)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> Page[OrderOut]:
         """My orders, a page at a time (cursor pagination)."""

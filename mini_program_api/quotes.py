@@ -17,6 +17,7 @@ from server.identity.principal import Principal
 from server.quotes import QuoteStatus, get_quote, quote_pdf, service
 from server.quotes.schemas import DecisionIn, QuoteCreate, QuoteOut
 from server.schemas import Page
+from server.text import LINE_RULE
 
 
 class QuoteController(Controller):
@@ -51,7 +52,7 @@ class QuoteController(Controller):
         db_session: NamedDependency[AsyncSession],
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         status: FromQuery[QuoteStatus | None] = None,
-        cursor: Annotated[str | None, Parameter(max_length=256)] = None,
+        cursor: Annotated[str | None, Parameter(max_length=256, pattern=LINE_RULE)] = None,
     ) -> Page[QuoteOut]:
         """My quotes, optionally by status."""
         rows, next_cursor = await service.list_quotes(db_session, status, cursor, limit)

@@ -49,6 +49,7 @@ from server.identity.throttle import LoginThrottle
 from server.identity.wechat import WechatClient
 from server.inventory.routes import InventoryController
 from server.jobs.queue import JobRegistry, JobRunner
+from server.media import require_json_body
 from server.observability import RequestIdMiddleware, configure_logging
 from server.orders import mutations as order_mutations
 from server.orders.activity import dealer_order_activity
@@ -188,6 +189,7 @@ def create_app(settings: Settings) -> Litestar:
             HTTPException: handle_error,
             SyncError: handle_sync_error,
         },
+        before_request=require_json_body,
         lifespan=[lifespan],
         state=_initial_state(settings, database, storage, jobs, pricing_cache, hub),
         openapi_config=openapi_config(),

@@ -12,8 +12,11 @@
     ├── UpstreamError          502  (WeChat and other outside services)
     └── Unavailable            503  (transient: retry later)
 
-Every error has a stable machine ``code`` and a zh-CN and English message; the answer's
-language follows Accept-Language (zh-CN unless the client prefers another language).
+A body that cannot be parsed is 400 ``body_malformed``; a parsed body or parameter that
+breaks the schema (type, length, range, control characters: ``server.text``) is 422
+``request_invalid`` with one entry per field; a body that is not JSON where JSON is expected
+is 415. Every error has a stable machine ``code`` and a zh-CN and English message; the
+answer's language follows Accept-Language (zh-CN unless the client prefers another language).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from server.text import describe_violation
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("channelhub.errors")
@@ -214,14 +219,16 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[di
             extra=exc.extra or None,
         )
     if isinstance(exc, ValidationException):
+        # Parsed, but a value breaks the schema (type, length, range, control characters).
         errors = exc.extra if isinstance(exc.extra, list) else None
+        chinese = prefers_chinese(request)
         return problem(
             request,
-            400,
+            422,
             "request_invalid",
             "请求参数不合法",
             "The request is not valid",
-            errors=[_clean_error(e) for e in errors] if errors else None,
+            errors=[_clean_error(e, chinese) for e in errors] if errors else None,
             extra={"reason": exc.detail} if exc.detail else None,
         )
     if isinstance(exc, HTTPException) and exc.status_code == 400:
@@ -247,10 +254,14 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[di
     )
 
 
-def _clean_error(error: Any) -> dict[str, Any]:
-    if isinstance(error, dict):
-        return {k: str(v) for k, v in error.items() if k in ("message", "key", "source")}
-    return {"message": str(error)}
+def _clean_error(error: Any, chinese: bool) -> dict[str, Any]:
+    if not isinstance(error, dict):
+        return {"message": str(error)}
+    cleaned = {k: str(v) for k, v in error.items() if k in ("message", "key", "source")}
+    if rule := describe_violation(cleaned.get("message", "")):
+        code, zh, en = rule
+        cleaned.update(code=code, message=zh if chinese else en)
+    return cleaned
 
 
 __all__ = [

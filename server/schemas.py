@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import msgspec
+from litestar.params import PathParameter
 
 from server.errors import BadRequest
+from server.text import LINE_RULE
 
 T = TypeVar("T")
 
@@ -45,3 +47,8 @@ def set_fields(body: msgspec.Struct) -> dict[str, object]:
     return {
         name: value for name in body.__struct_fields__ if (value := getattr(body, name)) is not None
     }
+
+
+def path_text(max_length: int) -> Any:
+    """A text path parameter: one line of at most ``max_length`` characters."""
+    return PathParameter(max_length=max_length, pattern=LINE_RULE)

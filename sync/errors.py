@@ -4,10 +4,12 @@ Every error carries an HTTP status, a stable machine ``code`` and a zh-CN and En
 message, so the server can render RFC 9457 problem+json from one handler::
 
     SyncError
-    ├── SyncBadRequest        400  malformed_body, unsupported_media_type, invalid_request
+    ├── SyncBadRequest        400  malformed_body, too_many_mutations
     ├── SyncForbidden         403  scope_forbidden, client_forbidden
     ├── SyncNotFound          404  not_found
     ├── SyncConflict          409  mid_gap, cursor_ahead
+    ├── SyncUnsupportedMedia  415  unsupported_media_type (neither JSON nor MessagePack)
+    ├── SyncInvalid           422  invalid_request (decoded, but breaks the schema)
     ├── SyncUpgradeRequired   426  upgrade_required
     └── SyncUnavailable       503  unavailable
 """
@@ -25,8 +27,10 @@ __all__ = [
     "SyncConflict",
     "SyncError",
     "SyncForbidden",
+    "SyncInvalid",
     "SyncNotFound",
     "SyncUnavailable",
+    "SyncUnsupportedMedia",
     "SyncUpgradeRequired",
     "is_transient_db_error",
     "sync_exception_handler",
@@ -100,6 +104,20 @@ class SyncConflict(SyncError):
 
     status_code = 409
     default_code = "conflict"
+
+
+class SyncUnsupportedMedia(SyncError):
+    """The body is neither JSON nor MessagePack."""
+
+    status_code = 415
+    default_code = "unsupported_media_type"
+
+
+class SyncInvalid(SyncError):
+    """The body decodes but breaks the protocol's schema (type, length, range, characters)."""
+
+    status_code = 422
+    default_code = "invalid_request"
 
 
 class SyncUpgradeRequired(SyncError):

@@ -9,12 +9,13 @@ realtime endpoints). Handlers never commit.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, TypeVar, cast
+import re
+from typing import Annotated, Any, TypeVar, cast
 
 import msgspec
 from litestar import Request, Response, Router, WebSocket, get, post, websocket
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromQuery
+from litestar.params import QueryParameter
 from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +24,8 @@ from sync.delivery import record_ack
 from sync.errors import (
     SyncBadRequest,
     SyncForbidden,
+    SyncInvalid,
+    SyncUnsupportedMedia,
     SyncUpgradeRequired,
     is_transient_db_error,
     unavailable,
@@ -33,6 +36,7 @@ from sync.pull import pull
 from sync.push import push
 from sync.registry import MutationRegistry
 from sync.schemas import (
+    CONTROL_RULE,
     PROTOCOL_VERSION,
     SUPPORTED_PROTOCOLS,
     AckRequest,
@@ -53,20 +57,53 @@ _msgpack = msgspec.msgpack.Encoder()
 T = TypeVar("T")
 
 
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";")[0].strip().lower()
+
+
 def _is_msgpack(content_type: str | None) -> bool:
-    return content_type is not None and content_type.split(";")[0].strip() in _MSGPACK_TYPES
+    return _media_type(content_type) in _MSGPACK_TYPES
+
+
+def _is_json(content_type: str | None) -> bool:
+    """JSON, or no declared type (the protocol's default)."""
+    media = _media_type(content_type)
+    return media in ("", "application/json") or media.endswith("+json")
+
+
+def _invalid(exc: msgspec.ValidationError) -> SyncInvalid:
+    """422 naming the field; a control character gets its own words in both languages."""
+    message = str(exc)
+    where = re.search(r"`\$\.?([^`]*)`$", message)
+    field = (where.group(1) if where else "") + (" (key)" if " - at `key` in " in message else "")
+    error = {"key": field, "message": message.partition(" - at `")[0]}
+    if f"matching regex {CONTROL_RULE!r}" in message:
+        error["code"] = "control_characters"
+        return SyncInvalid(
+            f"Field {field} must not contain control characters (such as NUL)",
+            f"字段 {field} 不能包含控制字符（如 NUL）",
+            extra={"errors": [error]},
+        )
+    return SyncInvalid(
+        f"Invalid request: {message}", f"请求内容不符合协议：{message}", extra={"errors": [error]}
+    )
 
 
 async def _decode(request: Request[Any, Any, Any], body_type: type[T]) -> T:
+    content_type = request.headers.get("content-type")
+    if not (_is_msgpack(content_type) or _is_json(content_type)):
+        raise SyncUnsupportedMedia(
+            "The body must be JSON or MessagePack",
+            "请求体须为 JSON 或 MessagePack",
+            extra={"contentType": _media_type(content_type)},
+        )
     body = await request.body()
     try:
-        if _is_msgpack(request.headers.get("content-type")):
+        if _is_msgpack(content_type):
             return msgspec.msgpack.decode(body, type=body_type)
         return msgspec.json.decode(body, type=body_type)
     except msgspec.ValidationError as exc:
-        raise SyncBadRequest(
-            f"Invalid request: {exc}", f"请求内容不符合协议：{exc}", code="invalid_request"
-        ) from exc
+        raise _invalid(exc) from exc
     except msgspec.DecodeError as exc:
         raise SyncBadRequest(
             "Malformed request body (JSON or MessagePack expected)",
@@ -85,8 +122,11 @@ def _wants_msgpack(request: Request[Any, Any, Any]) -> bool:
 def _protocol(header: str | None, field: int | None) -> int | None:
     if field is not None:
         return field
-    if header is not None and header.strip().isdigit():
-        return int(header)
+    value = (header or "").strip()
+    # ASCII digits only, and few of them: "²".isdigit() is true and int() refuses it, and
+    # int() refuses thousands of digits; anything else is simply not a supported version.
+    if value.isascii() and value.isdigit() and len(value) <= 9:
+        return int(value)
     return None
 
 
@@ -252,7 +292,7 @@ async def websocket_handler(
     sync_principal: NamedDependency[SyncPrincipal],
     sync_hub: NamedDependency[Hub],
     sync_settings: NamedDependency[SyncSettings],
-    protocol: FromQuery[int | None] = None,
+    protocol: Annotated[int | None, QueryParameter(ge=-(2**31), le=2**31 - 1)] = None,
 ) -> None:
     """Pokes over WebSocket for the mini-program (token auth by the server on connect)."""
     await socket.accept()
@@ -272,7 +312,7 @@ async def events_handler(
     sync_principal: NamedDependency[SyncPrincipal],
     sync_hub: NamedDependency[Hub],
     sync_settings: NamedDependency[SyncSettings],
-    protocol: FromQuery[int | None] = None,
+    protocol: Annotated[int | None, QueryParameter(ge=-(2**31), le=2**31 - 1)] = None,
 ) -> ASGIApp:
     """Pokes as Server-Sent Events for apps and web pages."""
     if protocol is not None and protocol not in SUPPORTED_PROTOCOLS:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 __all__ = [
+    "CONTROL_RULE",
     "PROTOCOL_VERSION",
     "SUPPORTED_PROTOCOLS",
     "AckRequest",
@@ -24,6 +25,21 @@ __all__ = [
 
 PROTOCOL_VERSION = 1
 SUPPORTED_PROTOCOLS = frozenset({1})
+
+# Every string a client sends fits its column and holds no control character (NUL first:
+# PostgreSQL cannot store it; C0, DEL, C1 and lone surrogates in all). msgspec applies the
+# pattern with re.search: the lookahead anchored at the start sees the whole string.
+CONTROL_RULE = r"^(?![\s\S]*[\x00-\x1f\x7f-\x9f\ud800-\udfff])"
+INT64_MAX = 2**63 - 1
+ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=CONTROL_RULE)]
+ScopeName = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=CONTROL_RULE)]
+Version = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
+Cursor = Annotated[dict[ScopeName, Version], msgspec.Meta(max_length=10_000)]
+MutationName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=CONTROL_RULE)]
+BusinessKey = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=CONTROL_RULE)]
+Mid = Annotated[int, msgspec.Meta(ge=1, le=INT64_MAX)]
+ProtocolVersion = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]
+PullLimit = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
 
 Op = Literal["upsert", "delete"]
 OutcomeStatus = Literal["applied", "amended", "rejected"]
@@ -52,10 +68,10 @@ class Change(msgspec.Struct, frozen=True, kw_only=True):
 class PullRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
     """Body of ``POST /sync/pull``."""
 
-    cursor: dict[str, int] = msgspec.field(default_factory=dict[str, int])
-    limit: int | None = None
-    protocol: int | None = None
-    client_id: str | None = None
+    cursor: Cursor = msgspec.field(default_factory=dict[str, int])
+    limit: PullLimit | None = None
+    protocol: ProtocolVersion | None = None
+    client_id: ClientId | None = None
 
 
 class PullResult(msgspec.Struct, kw_only=True, rename="camel"):
@@ -74,18 +90,18 @@ class PullResult(msgspec.Struct, kw_only=True, rename="camel"):
 class MutationIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
     """One queued client mutation."""
 
-    mid: int
-    name: str
+    mid: Mid
+    name: MutationName
     args: Any = None
-    business_key: str | None = None
+    business_key: BusinessKey | None = None
 
 
 class PushRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
     """Body of ``POST /sync/push``: a client's queued mutations, in mid order."""
 
-    client_id: str
+    client_id: ClientId
     mutations: list[MutationIn]
-    protocol: int | None = None
+    protocol: ProtocolVersion | None = None
 
 
 class MutationResult(msgspec.Struct, kw_only=True, rename="camel"):
@@ -109,9 +125,9 @@ class PushResult(msgspec.Struct, kw_only=True, rename="camel"):
 class AckRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
     """Body of ``POST /sync/ack``: the cursor the node has applied."""
 
-    client_id: str
-    cursor: dict[str, int]
-    protocol: int | None = None
+    client_id: ClientId
+    cursor: Cursor
+    protocol: ProtocolVersion | None = None
 
 
 class Poke(msgspec.Struct, frozen=True, kw_only=True, tag="poke", tag_field="type"):

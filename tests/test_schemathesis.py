@@ -1,11 +1,19 @@
 """Property-based API fuzzing against the app's own committed spec: no input may cause a 5xx.
 
-The app runs as a real server process (uvicorn, SQLite, demo data); schemathesis generates
-requests for every operation, authenticated as HQ for HQ routes and as a dealer for mobile ones.
+The app runs as a real server process (uvicorn, demo data) on PostgreSQL when it is reachable
+(it refuses what SQLite lets through: NUL bytes, strings longer than a column, integers beyond
+a column's range), else on SQLite; ``CHANNELHUB_FUZZ_BACKEND`` picks one. schemathesis
+generates requests for every operation, authenticated as HQ for HQ routes and as a dealer for
+mobile ones. On top of the schema's own values, hooks swap string and integer values for the
+inputs a client can always send whatever the schema says: NUL and other control characters,
+lone surrogates, 100 KB strings and integers beyond 2**63 (one value, or every string of the
+request at once).
 """
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import os
 import socket
 import subprocess
@@ -13,14 +21,19 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.fakes.wechat import APPID, SECRET, FakeWechat
+from tests.run_names import run_name
 
 ROOT = Path(__file__).resolve().parents[1]
 # An event stream (/sync/events) never ends: the call keeps its first event (the hello) and
@@ -30,7 +43,119 @@ schema = schemathesis.openapi.from_path(
     config=SchemathesisConfig.from_dict({"max-stream-events": 1}),
 )
 CASES: list[str] = []
-MAX_EXAMPLES = int(os.environ.get("CHANNELHUB_FUZZ_EXAMPLES", "30"))
+NASTY_CASES: list[str] = []
+SERVER_ERRORS: list[str] = []
+# schemathesis's coverage phase alone sends thousands of cases; the generated examples on
+# top (where the nasty values go in) stay few in the default run. Raise it to explore.
+MAX_EXAMPLES = int(os.environ.get("CHANNELHUB_FUZZ_EXAMPLES", "10"))
+PG_ADMIN_URL = os.environ.get(
+    "CHANNELHUB_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+
+# What a client can always send, whatever the schema says.
+NASTY_TEXT = [
+    "\x00",
+    "a\x00b",
+    "\x01\x1b[2J\x7f",
+    "c1\x85\x9f",
+    "line\nbreak\r\n",
+    "\ud800",
+    "x\udfffy",
+    "x" * 100_000,
+    "长" * 100_000,
+    "😀" * 1_000,
+]
+# Query and path values travel in the URL: a lone surrogate cannot be encoded there, and
+# 100 KB would be refused by the HTTP parser before the app sees it.
+NASTY_URL_TEXT = [
+    t for t in NASTY_TEXT if len(t) < 10_000 and "\ud800" not in t and "\udfff" not in t
+]
+NASTY_URL_TEXT += ["x" * 5_000]
+HUGE_NUMBERS = [2**63, 2**63 - 1, -(2**63) - 1, 2**64, 2**70, -(2**70), 10**30, -1, 0]
+
+
+def _leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], type]]:
+    """Paths to every string and integer inside a JSON-like value."""
+    if isinstance(value, dict):
+        return [leaf for k, v in value.items() for leaf in _leaves(v, (*path, k))]
+    if isinstance(value, list):
+        return [leaf for i, v in enumerate(value) for leaf in _leaves(v, (*path, i))]
+    if isinstance(value, str):
+        return [(path, str)]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [(path, int)]
+    return []
+
+
+def _is_nasty(case: schemathesis.Case) -> bool:
+    """Whether the case carries one of the values above (for the closing count)."""
+    values = [case.body, case.query, case.path_parameters]
+    leaves = [_get(v, p) for v in values if v for p, _ in _leaves(v)]
+    return any(
+        (isinstance(x, str) and (x in NASTY_TEXT or x in NASTY_URL_TEXT))
+        or (isinstance(x, int) and x in HUGE_NUMBERS[:6])
+        for x in leaves
+    )
+
+
+def _get(value: Any, path: tuple[Any, ...]) -> Any:
+    for step in path:
+        value = value[step]
+    return value
+
+
+def _replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    copied = copy.copy(value)
+    copied[path[0]] = _replaced(value[path[0]], path[1:], new)
+    return copied
+
+
+def _nastier(value: Any, texts: list[str]) -> st.SearchStrategy[Any]:
+    """The value as generated, or with one leaf (or every string) swapped for a nasty one."""
+    leaves = _leaves(value)
+    if not leaves:
+        return st.just(value)
+
+    def one(leaf: tuple[tuple[Any, ...], type]) -> st.SearchStrategy[Any]:
+        path, kind = leaf
+        pool = texts if kind is str else HUGE_NUMBERS
+        return st.sampled_from(pool).map(lambda new: _replaced(value, path, new))
+
+    def every_string(new: str) -> Any:
+        out = value
+        for path, kind in leaves:
+            if kind is str:
+                out = _replaced(out, path, new)
+        return out
+
+    return st.one_of(
+        st.just(value),
+        st.sampled_from(leaves).flatmap(one),
+        st.sampled_from(texts).map(every_string),
+    )
+
+
+def flatmap_body(context: Any, body: Any) -> st.SearchStrategy[Any]:
+    del context
+    return _nastier(body, NASTY_TEXT)
+
+
+def flatmap_query(context: Any, query: Any) -> st.SearchStrategy[Any]:
+    del context
+    return _nastier(query, NASTY_URL_TEXT) if isinstance(query, dict) else st.just(query)
+
+
+def flatmap_path_parameters(context: Any, path_parameters: Any) -> st.SearchStrategy[Any]:
+    del context
+    if not isinstance(path_parameters, dict):
+        return st.just(path_parameters)
+    return _nastier(path_parameters, NASTY_URL_TEXT)
+
+
+for _hook in (flatmap_body, flatmap_query, flatmap_path_parameters):
+    schema.hooks.register_hook_with_name(_hook, _hook.__name__)
 
 
 def _free_port() -> int:
@@ -39,15 +164,40 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+async def _fresh_pg_database() -> str | None:
+    """A new database of this run's own on the shared server, or None if it is unreachable."""
+    name = run_name("channelhub_fuzz")
+    engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception:  # unreachable: fuzz on SQLite
+        return None
+    finally:
+        await engine.dispose()
+    return f"{PG_ADMIN_URL.rpartition('/')[0]}/{name}"
+
+
+def _database_url(work: Path) -> str:
+    backend = os.environ.get("CHANNELHUB_FUZZ_BACKEND", "postgres")
+    if backend == "postgres":
+        url = asyncio.run(asyncio.wait_for(_fresh_pg_database(), timeout=30))
+        if url is not None:
+            return url
+    return f"sqlite+aiosqlite:///{work}/fuzz.db"
+
+
 @pytest.fixture(scope="module")
 def live_server(
     tmp_path_factory: pytest.TempPathFactory, fake_wechat: FakeWechat
 ) -> Iterator[dict[str, str]]:
     work = tmp_path_factory.mktemp("fuzz")
     port = _free_port()
+    database_url = _database_url(work)
     env = {
         **os.environ,
-        "CHANNELHUB_DATABASE_URL": f"sqlite+aiosqlite:///{work}/fuzz.db",
+        "CHANNELHUB_DATABASE_URL": database_url,
         "CHANNELHUB_STORAGE_LOCAL_DIR": str(work / "storage"),
         "CHANNELHUB_AUTH_JWT_SECRET": "fuzz-secret-" + "z" * 40,
         "CHANNELHUB_AUTH_LOGIN_MAX_ATTEMPTS": "1000",
@@ -76,12 +226,14 @@ def live_server(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        # Start-up takes seconds, and far more on a busy machine: wait up to two minutes.
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
             try:
                 if httpx.get(f"{base}/health", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
-                time.sleep(0.1)
+                time.sleep(0.2)
         tokens = {}
         for role, username in (("hq", "hq"), ("dealer", "dealer01")):
             answer = httpx.post(
@@ -89,7 +241,7 @@ def live_server(
             )
             answer.raise_for_status()
             tokens[role] = answer.json()["accessToken"]
-        yield {"base": base, **tokens}
+        yield {"base": base, "backend": database_url.partition(":")[0], **tokens}
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=10)
@@ -115,9 +267,13 @@ def test_no_input_causes_a_server_error(
 ) -> None:
     token = live_server["dealer"] if case.path.startswith("/mp/") else live_server["hq"]
     CASES.append(case.operation.label)
+    if _is_nasty(case):
+        NASTY_CASES.append(case.operation.label)
     response = case.call(
         base_url=live_server["base"], headers={"Authorization": f"Bearer {token}"}, timeout=10
     )
+    if response.status_code >= 500:
+        SERVER_ERRORS.append(f"{case.method} {case.path} -> {response.status_code}")
     assert response.status_code < 500, (
         f"{case.method} {case.path} -> {response.status_code}: {response.text[:500]}"
     )
@@ -130,5 +286,13 @@ def test_no_input_causes_a_server_error(
 
 def test_fuzzing_ran(live_server: dict[str, str]) -> None:
     """Runs after the fuzzing above (same module, later in file order) and reports its size."""
-    print(f"\nschemathesis: {len(CASES)} cases over {len(set(CASES))} operations")
+    print(
+        f"\nschemathesis ({live_server['backend']}): {len(CASES)} cases over "
+        f"{len(set(CASES))} operations; {len(NASTY_CASES)} cases over "
+        f"{len(set(NASTY_CASES))} operations carried NUL, control characters, lone "
+        f"surrogates, 100 KB strings or integers beyond 2**63; "
+        f"{len(SERVER_ERRORS)} server errors"
+    )
     assert len(set(CASES)) >= 20
+    # Operations without a string or integer input (GET /health) have nothing to swap.
+    assert len(set(NASTY_CASES)) >= len(set(CASES)) // 3

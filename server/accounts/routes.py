@@ -28,6 +28,7 @@ from server.accounts.schemas import (
 )
 from server.identity.guards import requires_hq, requires_hq_admin
 from server.identity.principal import Principal
+from server.schemas import path_text
 
 Start = Annotated[date, QueryParameter(name="start")]
 End = Annotated[date, QueryParameter(name="end")]
@@ -152,7 +153,7 @@ class AccountController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         dealer_id: FromPath[uuid.UUID],
-        reference: FromPath[str],
+        reference: Annotated[str, path_text(64)],
     ) -> HoldOut:
         """What is held for one order, by source, and whether it was captured or released."""
         return hold_out(await holds.get_hold(db_session, reference, dealer_id))

@@ -11,11 +11,12 @@ import msgspec
 from server.accounts.ledger import MAX_AMOUNT
 from server.accounts.models import AccountKind, EntryKind, HoldStatus
 from server.schemas import Request, Response
+from server.text import multi_line, one_line
 
 Amount = Annotated[int, msgspec.Meta(ge=1, le=MAX_AMOUNT)]
 SignedAmount = Annotated[int, msgspec.Meta(ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-IdempotencyKey = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{8,64}$")]
+Reason = Annotated[str, multi_line(256, min_length=1)]
+IdempotencyKey = Annotated[str, one_line(64, pattern=r"^[A-Za-z0-9_.:-]{8,64}$")]
 FundAccount = Literal["prepaid", "credit", "rebate"]
 
 

@@ -25,11 +25,14 @@ from server.pricing import (
     FixedBundle,
 )
 from server.schemas import Request, Response
+from server.text import one_line
 
-Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-SkuCode = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+Code = Annotated[str, one_line(32, pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
+Name = Annotated[str, one_line(128, min_length=1)]
+SkuCode = Annotated[str, one_line(32, min_length=1)]
 PerSet = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
+# bundles.bundle_price is a 32-bit column.
+UnitPrice = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
 
 
 class ComponentIn(Request, kw_only=True):
@@ -43,16 +46,16 @@ Components = Annotated[list[ComponentIn], msgspec.Meta(min_length=1, max_length=
 class BundleIn(Request, kw_only=True):
     code: Code
     name: Name
-    bundle_price: Annotated[int, msgspec.Meta(ge=0, le=10**12)]
+    bundle_price: UnitPrice
     components: Components
-    currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] = "CNY"
+    currency: Annotated[str, one_line(3, pattern=r"^[A-Z]{3}$")] = "CNY"
     priority: Annotated[int, msgspec.Meta(ge=-1000, le=1000)] = 0
     status: ItemStatus = ItemStatus.ACTIVE
 
 
 class BundleUpdate(Request, kw_only=True):
     name: Name | None = None
-    bundle_price: Annotated[int, msgspec.Meta(ge=0, le=10**12)] | None = None
+    bundle_price: UnitPrice | None = None
     components: Components | None = None
     priority: Annotated[int, msgspec.Meta(ge=-1000, le=1000)] | None = None
     status: ItemStatus | None = None

@@ -30,9 +30,10 @@ from server.identity.guards import requires_hq
 from server.identity.principal import Principal
 from server.schemas import Page
 from server.storage import PresignedPost
+from server.text import LINE_RULE
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
-Cursor = Annotated[str | None, Parameter(max_length=256)]
+Cursor = Annotated[str | None, Parameter(max_length=256, pattern=LINE_RULE)]
 
 
 class CategoryController(Controller):
@@ -128,7 +129,7 @@ class SkuController(Controller):
         *,
         db_session: NamedDependency[AsyncSession],
         limit: Limit = 100,
-        q: Annotated[str | None, Parameter(max_length=64)] = None,
+        q: Annotated[str | None, Parameter(max_length=64, pattern=LINE_RULE)] = None,
         product_id: Annotated[uuid.UUID | None, QueryParameter(name="productId")] = None,
         status: FromQuery[ItemStatus | None] = None,
         cursor: Cursor = None,

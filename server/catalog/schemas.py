@@ -10,27 +10,28 @@ import msgspec
 
 from server.catalog.models import ItemStatus
 from server.schemas import Request, Response
+from server.text import one_line
 
-Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-Short = Annotated[str, msgspec.Meta(max_length=64)]
-Unit = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
-Barcode = Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Za-z-]{4,32}$")]
+Code = Annotated[str, one_line(32, pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
+Name = Annotated[str, one_line(128, min_length=1)]
+Short = Annotated[str, one_line(64)]
+Unit = Annotated[str, one_line(16, min_length=1)]
+Barcode = Annotated[str, one_line(32, pattern=r"^[0-9A-Za-z-]{4,32}$")]
 Count = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
-ImageKey = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+ImageKey = Annotated[str, one_line(512, min_length=1)]
 ImageKeys = Annotated[list[ImageKey], msgspec.Meta(max_length=20)]
 SortOrder = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]
 
 
 class CategoryCreate(Request, kw_only=True):
     code: Code
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    name: Annotated[str, one_line(64, min_length=1)]
     parent_id: uuid.UUID | None = None
     sort_order: SortOrder = 0
 
 
 class CategoryUpdate(Request, kw_only=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    name: Annotated[str, one_line(64, min_length=1)] | None = None
     sort_order: SortOrder | None = None
 
 
@@ -111,7 +112,7 @@ class SkuOut(Response, kw_only=True):
 
 
 class ImageUpload(Request, kw_only=True):
-    content_type: Annotated[str, msgspec.Meta(pattern=r"^image/(jpeg|png|webp)$")]
+    content_type: Annotated[str, one_line(64, pattern=r"^image/(jpeg|png|webp)$")]
 
 
 class BreakOut(Response, kw_only=True):

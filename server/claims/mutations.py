@@ -13,7 +13,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.claims import service
-from server.claims.schemas import ClaimCreate
+from server.claims.schemas import ClaimCreate, Comment
 from server.errors import ChannelhubError
 from server.identity import Role
 from server.identity.principal import Principal
@@ -25,7 +25,7 @@ class CreateClaimArgs(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, 
     id: uuid.UUID
     promotion_id: uuid.UUID
     dealer_id: uuid.UUID | None = None
-    note: str = ""
+    note: Comment = ""
 
 
 class AttachReceiptArgs(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):

@@ -9,8 +9,9 @@ from typing import Annotated, Any
 import msgspec
 
 from server.schemas import Request, Response
+from server.text import multi_line, one_line
 
-Comment = Annotated[str, msgspec.Meta(max_length=500)]
+Comment = Annotated[str, multi_line(500)]
 
 
 class ClaimCreate(Request, kw_only=True):
@@ -25,7 +26,7 @@ class ClaimCreate(Request, kw_only=True):
 
 class ReceiptPresignIn(Request, kw_only=True):
     receipt_id: uuid.UUID
-    content_type: Annotated[str, msgspec.Meta(max_length=64)] = "image/jpeg"
+    content_type: Annotated[str, one_line(64)] = "image/jpeg"
 
 
 class ReceiptPresignOut(Response, kw_only=True):
@@ -41,7 +42,7 @@ class ReviewIn(Request, kw_only=True):
     comment: Comment = ""
     amount: Annotated[int, msgspec.Meta(gt=0, le=10**12)] | None = None
     """Approve a different amount than claimed (never more than the promotion pays)."""
-    version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    version: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)] | None = None
     """The claim version the reviewer saw: a decision on a claim that changed since is
     refused (409 ``claim_changed``), so two reviewers cannot both decide it."""
 

@@ -17,9 +17,18 @@ from server.schemas import decode_cursor, encode_cursor
 M = TypeVar("M")
 
 
-async def get_or_404(session: AsyncSession, model: type[M], key: Any, what: str = "") -> M:
-    """Load by primary key through the session (dealer scoping applies) or raise NotFound."""
-    row = (await session.execute(_select_by_pk(model, key))).scalar_one_or_none()
+async def get_or_404(
+    session: AsyncSession, model: type[M], key: Any, what: str = "", *, for_update: bool = False
+) -> M:
+    """Load by primary key through the session (dealer scoping applies) or raise NotFound.
+
+    ``for_update`` locks the row until the transaction ends (PostgreSQL; SQLite has one
+    writer anyway): concurrent rewrites of the row and its children then run one at a time.
+    """
+    stmt = _select_by_pk(model, key)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).scalar_one_or_none()
     if row is None:
         name = what or model.__name__.lower()
         raise NotFound(f"{name}_not_found", f"{name} 不存在", f"{name} not found")

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
 
-import msgspec
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,13 +16,14 @@ from server.dealers.models import DealerAddress
 from server.errors import Invalid
 from server.regions import region_exists
 from server.schemas import Request, Response, set_fields
+from server.text import multi_line, one_line
 
 MAX_ADDRESSES = 50
-Text64 = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-Phone = Annotated[str, msgspec.Meta(pattern=r"^[0-9+\- ]{5,20}$")]
-RegionCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2,12}$")]
-Detail = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-Label = Annotated[str, msgspec.Meta(max_length=32)]
+Text64 = Annotated[str, one_line(64, min_length=1)]
+Phone = Annotated[str, one_line(32, pattern=r"^[0-9+\- ]{5,20}$")]
+RegionCode = Annotated[str, one_line(12, pattern=r"^[0-9]{2,12}$")]
+Detail = Annotated[str, multi_line(256, min_length=1)]
+Label = Annotated[str, one_line(32)]
 
 
 class AddressIn(Request, kw_only=True):

@@ -23,7 +23,8 @@ from server.dealers.schemas import (
 )
 from server.identity.guards import requires_hq, requires_hq_admin
 from server.identity.principal import Principal
-from server.schemas import Page
+from server.schemas import Page, path_text
+from server.text import LINE_RULE
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 
@@ -53,7 +54,7 @@ class TierController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        code: FromPath[str],
+        code: Annotated[str, path_text(16)],
         data: JSONBody[TierUpdate],
     ) -> TierOut:
         """Change a tier's names and terms."""
@@ -80,11 +81,11 @@ class DealerController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         limit: Limit = 100,
-        tier: Annotated[str | None, Parameter(max_length=16)] = None,
+        tier: Annotated[str | None, Parameter(max_length=16, pattern=LINE_RULE)] = None,
         status: FromQuery[DealerStatus | None] = None,
-        region: Annotated[str | None, Parameter(max_length=12)] = None,
-        q: Annotated[str | None, Parameter(max_length=64)] = None,
-        cursor: Annotated[str | None, Parameter(max_length=256)] = None,
+        region: Annotated[str | None, Parameter(max_length=12, pattern=LINE_RULE)] = None,
+        q: Annotated[str | None, Parameter(max_length=64, pattern=LINE_RULE)] = None,
+        cursor: Annotated[str | None, Parameter(max_length=256, pattern=LINE_RULE)] = None,
     ) -> Page[DealerOut]:
         """Dealers ordered by code, filtered by tier, status, region or a name fragment."""
         rows, next_cursor = await service.list_dealers(

@@ -8,32 +8,31 @@ import msgspec
 
 from server.dealers.models import DealerStatus
 from server.schemas import Request, Response
+from server.text import multi_line, one_line
 
-Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
-TierCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,15}$")]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-ShortText = Annotated[str, msgspec.Meta(max_length=64)]
-Phone = Annotated[str, msgspec.Meta(max_length=32)]
-Address = Annotated[str, msgspec.Meta(max_length=256)]
-RegionCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2,12}$")]
+Code = Annotated[str, one_line(32, pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+TierCode = Annotated[str, one_line(16, pattern=r"^[a-z][a-z0-9_]{0,15}$")]
+Name = Annotated[str, one_line(128, min_length=1)]
+ShortText = Annotated[str, one_line(64)]
+Phone = Annotated[str, one_line(32)]
+Address = Annotated[str, multi_line(256)]
+RegionCode = Annotated[str, one_line(12, pattern=r"^[0-9]{2,12}$")]
 Regions = Annotated[list[RegionCode], msgspec.Meta(max_length=200)]
-Segments = Annotated[
-    list[Annotated[str, msgspec.Meta(min_length=1, max_length=32)]], msgspec.Meta(max_length=20)
-]
+Segments = Annotated[list[Annotated[str, one_line(32, min_length=1)]], msgspec.Meta(max_length=20)]
 
 
 class TierCreate(Request, kw_only=True):
     code: TierCode
-    name_zh: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
-    name_en: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    name_zh: Annotated[str, one_line(32, min_length=1)]
+    name_en: Annotated[str, one_line(32, min_length=1)]
     rank: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
     requires_prepayment: bool = False
     credit_days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 0
 
 
 class TierUpdate(Request, kw_only=True):
-    name_zh: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | None = None
-    name_en: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | None = None
+    name_zh: Annotated[str, one_line(32, min_length=1)] | None = None
+    name_en: Annotated[str, one_line(32, min_length=1)] | None = None
     rank: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
     requires_prepayment: bool | None = None
     credit_days: Annotated[int, msgspec.Meta(ge=0, le=365)] | None = None

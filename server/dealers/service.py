@@ -157,7 +157,8 @@ async def create_dealer(session: AsyncSession, actor: Principal, body: DealerCre
 async def update_dealer(
     session: AsyncSession, actor: Principal, dealer_id: uuid.UUID, body: DealerUpdate
 ) -> Dealer:
-    dealer = await get_or_404(session, Dealer, dealer_id, "dealer")
+    # Locked: concurrent updates that replace the dealer's regions take turns.
+    dealer = await get_or_404(session, Dealer, dealer_id, "dealer", for_update=True)
     changes = set_fields(body)
     if body.tier_code is not None:
         await get_or_404(session, DealerTier, body.tier_code, "tier")

@@ -18,6 +18,7 @@ from server.identity.guards import requires_hq, requires_login
 from server.identity.models import Role, User
 from server.identity.principal import Principal
 from server.schemas import Page
+from server.text import LINE_RULE
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 
@@ -99,7 +100,7 @@ class UserController(Controller):
         limit: Limit = 100,
         role: FromQuery[Role | None] = None,
         dealer_id: Annotated[uuid.UUID | None, QueryParameter(name="dealerId")] = None,
-        cursor: Annotated[str | None, Parameter(max_length=256)] = None,
+        cursor: Annotated[str | None, Parameter(max_length=256, pattern=LINE_RULE)] = None,
     ) -> Page[schemas.UserOut]:
         """Users ordered by id, filtered by role or dealer."""
         stmt = select(User)

@@ -10,10 +10,11 @@ import msgspec
 
 from server.identity.models import Role
 from server.schemas import Request, Response
+from server.text import one_line
 
-Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-Secret = Annotated[str, msgspec.Meta(min_length=8, max_length=256)]
+Username = Annotated[str, one_line(64, min_length=1)]
+Password = Annotated[str, one_line(256, min_length=1)]
+Secret = Annotated[str, one_line(256, min_length=8)]
 
 
 class LoginRequest(Request, kw_only=True):
@@ -36,7 +37,7 @@ class TokenPair(Response, kw_only=True):
 
 
 class WechatLoginRequest(Request, kw_only=True):
-    code: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    code: Annotated[str, one_line(128, min_length=1)]
 
 
 class WechatLoginResult(Response, kw_only=True):
@@ -48,9 +49,9 @@ class WechatLoginResult(Response, kw_only=True):
 
 
 class WechatBindRequest(Request, kw_only=True):
-    binding_token: Annotated[str, msgspec.Meta(min_length=16, max_length=2048)]
-    invitation_code: Annotated[str, msgspec.Meta(min_length=6, max_length=64)]
-    display_name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    binding_token: Annotated[str, one_line(2048, min_length=16)]
+    invitation_code: Annotated[str, one_line(64, min_length=6)]
+    display_name: Annotated[str, one_line(64, min_length=1)] | None = None
 
 
 class DevLoginRequest(Request, kw_only=True):
@@ -60,7 +61,7 @@ class DevLoginRequest(Request, kw_only=True):
 class InvitationCreate(Request, kw_only=True):
     role: Role
     dealer_id: uuid.UUID | None = None
-    display_name: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    display_name: Annotated[str, one_line(64)] = ""
     ttl_hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 30)] | None = None
 
 
@@ -73,19 +74,19 @@ class InvitationOut(Response, kw_only=True):
 
 
 class UserCreate(Request, kw_only=True):
-    display_name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    display_name: Annotated[str, one_line(64, min_length=1)]
     role: Role
     username: Username | None = None
-    password: Annotated[str, msgspec.Meta(min_length=8, max_length=256)] | None = None
+    password: Annotated[str, one_line(256, min_length=8)] | None = None
     dealer_id: uuid.UUID | None = None
-    phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    phone: Annotated[str, one_line(32)] | None = None
 
 
 class UserUpdate(Request, kw_only=True):
-    display_name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
-    password: Annotated[str, msgspec.Meta(min_length=8, max_length=256)] | None = None
+    display_name: Annotated[str, one_line(64, min_length=1)] | None = None
+    password: Annotated[str, one_line(256, min_length=8)] | None = None
     active: bool | None = None
-    phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    phone: Annotated[str, one_line(32)] | None = None
 
 
 class UserOut(Response, kw_only=True):

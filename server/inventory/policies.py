@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit import record
 from server.catalog import require_sku
+from server.db.dialect import upsert
 from server.errors import Invalid
 from server.identity.principal import Principal
 from server.inventory.availability import StockFigures, one_stock
@@ -85,15 +86,11 @@ async def set_sku_safety_stock(
 ) -> int | None:
     """Set (or with ``None`` remove) a SKU's safety stock; it overrides warehouse defaults."""
     await require_sku(session, sku_id)
-    row = await session.get(SkuSafetyStock, sku_id)
     if quantity is None:
-        if row is not None:
-            await session.delete(row)
-    elif row is None:
-        session.add(SkuSafetyStock(sku_id=sku_id, quantity=quantity))
+        await session.execute(delete(SkuSafetyStock).where(SkuSafetyStock.sku_id == sku_id))
     else:
-        row.quantity = quantity
-    await session.flush()
+        values = {"sku_id": sku_id, "quantity": quantity}
+        await session.execute(upsert(session, SkuSafetyStock, values))
     await _publish_sku_everywhere(session, sku_id)
     record(session, actor, "stock.safety_stock_set", "sku", sku_id, {"quantity": quantity})
     return quantity
@@ -112,12 +109,14 @@ async def set_warehouse_policy(
 ) -> WarehouseStockPolicy:
     """A warehouse's default safety stock and its allocation priority (lower goes first)."""
     await require_warehouse(session, warehouse_id)
-    policy = await session.get(WarehouseStockPolicy, warehouse_id)
-    if policy is None:
-        policy = WarehouseStockPolicy(warehouse_id=warehouse_id)
-        session.add(policy)
-    policy.safety_stock, policy.priority = body.safety_stock, body.priority
-    await session.flush()
+    values = {
+        "warehouse_id": warehouse_id,
+        "safety_stock": body.safety_stock,
+        "priority": body.priority,
+    }
+    await session.execute(upsert(session, WarehouseStockPolicy, values))
+    policy = await session.get(WarehouseStockPolicy, warehouse_id, populate_existing=True)
+    assert policy is not None  # written just above
     skus = (
         await session.execute(
             select(StockLevel.sku_id).where(StockLevel.warehouse_id == warehouse_id)
@@ -151,7 +150,8 @@ async def set_warehouse_regions(
     session: AsyncSession, actor: Principal, warehouse_id: uuid.UUID, body: WarehouseRegionsIn
 ) -> Sequence[WarehouseRegion]:
     """Replace the regions a warehouse ships to, each with a priority."""
-    await require_warehouse(session, warehouse_id)
+    # The lock makes concurrent replacements take turns (delete-then-insert would collide).
+    await require_warehouse(session, warehouse_id, for_update=True)
     codes = [r.region_code for r in body.regions]
     if len(set(codes)) != len(codes):
         raise Invalid(

@@ -36,7 +36,8 @@ from server.inventory.schemas import (
     WarehouseRegionOut,
     WarehouseRegionsIn,
 )
-from server.schemas import Page
+from server.schemas import Page, path_text
+from server.text import LINE_RULE
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 
@@ -85,7 +86,7 @@ class InventoryController(Controller):
         db_session: NamedDependency[AsyncSession],
         warehouse_id: FromPath[uuid.UUID],
         limit: Limit = 100,
-        cursor: Annotated[str | None, Parameter(max_length=256)] = None,
+        cursor: Annotated[str | None, Parameter(max_length=256, pattern=LINE_RULE)] = None,
     ) -> Page[StockOut]:
         """Exact on-hand, reserved and available figures of every SKU in one warehouse."""
         rows, next_cursor = await warehouse_stock(db_session, warehouse_id, cursor, limit)
@@ -209,7 +210,7 @@ class InventoryController(Controller):
 
     @get("/reservations/{reference:str}", summary="An order's stock reservation")
     async def reservation(
-        self, db_session: NamedDependency[AsyncSession], reference: FromPath[str]
+        self, db_session: NamedDependency[AsyncSession], reference: Annotated[str, path_text(64)]
     ) -> ReservationOut:
         """What is reserved, shipped, released and returned for one order reference."""
         return reservation_out(await get_reservation(db_session, reference))

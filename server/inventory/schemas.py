@@ -12,15 +12,16 @@ from server.inventory.availability import StockBand
 from server.inventory.models import MovementKind, ReservationStatus
 from server.inventory.stock import MAX_ON_HAND, MAX_QUANTITY
 from server.schemas import Request, Response
+from server.text import multi_line, one_line
 
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=MAX_QUANTITY)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_ON_HAND)]
 Delta = Annotated[int, msgspec.Meta(ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
-BatchId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+Reason = Annotated[str, multi_line(256, min_length=1)]
+Code = Annotated[str, one_line(32, min_length=1)]
+BatchId = Annotated[str, one_line(64, pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 Priority = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
-RegionCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2,12}$")]
+RegionCode = Annotated[str, one_line(12, pattern=r"^[0-9]{2,12}$")]
 
 
 class StockOut(Response, kw_only=True):

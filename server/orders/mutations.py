@@ -20,7 +20,7 @@ from server.errors import ChannelhubError
 from server.identity import Role
 from server.identity.principal import Principal
 from server.orders.models import OrderStatus
-from server.orders.schemas import OrderCreate, OrderLineIn
+from server.orders.schemas import Comment, OrderCreate, OrderLineIn
 from server.orders.service import DEFAULT_PRICE_GRACE_BP, order_out, place_order
 from server.orders.transitions import transition
 from server.pricelists import PricingCache
@@ -46,9 +46,9 @@ class CreateArgs(Args, kw_only=True):
     lines: Annotated[list[OrderLineIn], msgspec.Meta(max_length=500)] = []
     quote_id: uuid.UUID | None = None
     address_id: uuid.UUID | None = None
-    basis: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    basis: Annotated[int, msgspec.Meta(ge=0, le=10**12)] | None = None
     allow_backorder: bool = False
-    note: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    note: Comment = ""
 
 
 class OrderRef(Args, kw_only=True):

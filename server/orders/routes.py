@@ -17,9 +17,10 @@ from server.orders import service, transitions
 from server.orders.models import OrderStatus
 from server.orders.schemas import CommentIn, OrderOut, ShipIn, ThresholdIn, ThresholdOut
 from server.schemas import Page
+from server.text import LINE_RULE
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
-Cursor = Annotated[str | None, Parameter(max_length=256)]
+Cursor = Annotated[str | None, Parameter(max_length=256, pattern=LINE_RULE)]
 
 
 class OrderAdminController(Controller):

@@ -10,10 +10,11 @@ import msgspec
 
 from server.orders.models import OrderStatus
 from server.schemas import Request, Response
+from server.text import multi_line, one_line
 
-SkuCode = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+SkuCode = Annotated[str, one_line(32, min_length=1)]
 Quantity = Annotated[int, msgspec.Meta(ge=-(10**9), le=10**9)]
-Comment = Annotated[str, msgspec.Meta(max_length=500)]
+Comment = Annotated[str, multi_line(500)]
 
 
 class OrderLineIn(Request, kw_only=True):
@@ -35,7 +36,7 @@ class OrderCreate(Request, kw_only=True):
     quote_id: uuid.UUID | None = None
     address_id: uuid.UUID | None = None
     allow_backorder: bool = False
-    expected_amount: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    expected_amount: Annotated[int, msgspec.Meta(ge=0, le=10**12)] | None = None
     note: Comment = ""
 
 
@@ -59,8 +60,8 @@ class ShipLineIn(Request, kw_only=True):
 class ShipIn(Request, kw_only=True):
     """A shipment: carrier and tracking number, and the lines (all still open when empty)."""
 
-    carrier: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    tracking_no: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    carrier: Annotated[str, one_line(64, min_length=1)]
+    tracking_no: Annotated[str, one_line(64, min_length=1)]
     lines: Annotated[list[ShipLineIn], msgspec.Meta(max_length=500)] = []
 
 

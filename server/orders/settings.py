@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import record
+from server.db.dialect import upsert
 from server.identity.principal import Principal
 from server.orders.models import OrderSettings
 from server.orders.schemas import ThresholdOut
@@ -22,11 +23,6 @@ async def set_approval_threshold(
     session: AsyncSession, actor: Principal, value: int
 ) -> ThresholdOut:
     """HQ sets the payable above which orders wait for review (audited)."""
-    row = await session.get(OrderSettings, 1)
-    if row is None:
-        session.add(OrderSettings(id=1, approval_threshold=value))
-    else:
-        row.approval_threshold = value
-    await session.flush()
+    await session.execute(upsert(session, OrderSettings, {"id": 1, "approval_threshold": value}))
     record(session, actor, "order_threshold.set", "order_settings", 1, {"value": value})
     return ThresholdOut(approval_threshold=value)

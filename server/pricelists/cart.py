@@ -36,8 +36,9 @@ from server.pricing import (
     price_cart,
 )
 from server.schemas import Request, Response
+from server.text import one_line
 
-SkuCode = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+SkuCode = Annotated[str, one_line(32, min_length=1)]
 Quantity = Annotated[int, msgspec.Meta(ge=-(10**9), le=10**9)]
 
 

@@ -29,6 +29,7 @@ from server.db.repository import get_or_404
 from server.errors import Conflict, Invalid
 from server.identity.principal import Principal
 from server.pricelists.models import PriceListEntry, PriceListStatus, PriceListVersion
+from server.pricelists.schemas import MAX_UNIT_PRICE
 from server.pricelists.service import write_items
 from server.pricing import BreakKind, VolumeBreak, validate_breaks
 from server.schemas import Response
@@ -44,7 +45,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "break_kind": ("break_kind", "breakkind", "阶梯类型"),
     "breaks": ("breaks", "阶梯价", "阶梯"),
 }
-_BREAK = re.compile(r"^\s*(\d+)\s*(?:(?:-|~|—)\s*(\d+)|(\+))?\s*[:：]\s*(\S+)\s*$")
+# Quantities of at most 9 digits: they fit the 10**9 quantity bound (and int() never sees
+# thousands of digits).
+_BREAK = re.compile(r"^\s*(\d{1,9})\s*(?:(?:-|~|—)\s*(\d{1,9})|(\+))?\s*[:：]\s*(\S+)\s*$")
 
 
 class RowError(Response, kw_only=True):
@@ -225,7 +228,7 @@ def parse_yuan(raw: Any) -> int | None:
         return None
     if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")):
         return None
-    if value > Decimal(10**10):
+    if value * 100 > MAX_UNIT_PRICE:  # the price_list_items column is 32-bit
         return None
     return int(value * 100)
 

@@ -22,10 +22,11 @@ from server.pricelists.schemas import (
     PriceListOut,
     PriceListUpdate,
 )
-from server.schemas import Page
+from server.schemas import Page, path_text
+from server.text import LINE_RULE
 
 Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
-Cursor = Annotated[str | None, Parameter(max_length=256)]
+Cursor = Annotated[str | None, Parameter(max_length=256, pattern=LINE_RULE)]
 MAX_IMPORT_BYTES = 64 * 1024 * 1024
 
 
@@ -43,7 +44,7 @@ class PriceListController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         limit: Limit = 100,
-        code: Annotated[str | None, Parameter(max_length=32)] = None,
+        code: Annotated[str | None, Parameter(max_length=32, pattern=LINE_RULE)] = None,
         status: FromQuery[PriceListStatus | None] = None,
         cursor: Cursor = None,
     ) -> Page[PriceListOut]:
@@ -68,7 +69,7 @@ class PriceListController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        code: FromPath[str],
+        code: Annotated[str, path_text(32)],
     ) -> PriceListOut:
         """Copy the latest version of the list into a new draft (409 if a draft exists)."""
         return await _out(db_session, await service.new_version(db_session, principal, code))
@@ -141,7 +142,7 @@ class PriceListController(Controller):
         request: Request,
         price_list_id: FromPath[uuid.UUID],
         dry_run: Annotated[bool, QueryParameter(name="dryRun")] = True,
-        filename: Annotated[str, Parameter(max_length=256)] = "",
+        filename: Annotated[str, Parameter(max_length=256, pattern=LINE_RULE)] = "",
     ) -> imports.ImportReport:
         """Validate a .xlsx/.csv body row by row and diff it against the published version;
         without ``dryRun`` the draft's items are replaced (only when every row is valid)."""

@@ -11,12 +11,15 @@ import msgspec
 from server.pricelists.models import PriceListStatus
 from server.pricing import BreakKind, Scope
 from server.schemas import Request, Response
+from server.text import one_line
 
-Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-Fen = Annotated[int, msgspec.Meta(ge=0, le=10**12)]
+Code = Annotated[str, one_line(32, pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
+Name = Annotated[str, one_line(128, min_length=1)]
+# A unit price: price_list_items.unit_price is a 32-bit column.
+MAX_UNIT_PRICE = 2**31 - 1
+Fen = Annotated[int, msgspec.Meta(ge=0, le=MAX_UNIT_PRICE)]
 Qty = Annotated[int, msgspec.Meta(ge=1, le=10**9)]
-Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+Currency = Annotated[str, one_line(3, pattern=r"^[A-Z]{3}$")]
 
 
 class BreakIn(Request, kw_only=True):
@@ -26,7 +29,7 @@ class BreakIn(Request, kw_only=True):
 
 
 class ItemIn(Request, kw_only=True):
-    sku: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    sku: Annotated[str, one_line(32, min_length=1)]
     unit_price: Fen
     break_kind: BreakKind = BreakKind.RANGE
     breaks: Annotated[list[BreakIn], msgspec.Meta(max_length=20)] = msgspec.field(
@@ -41,7 +44,7 @@ class PriceListCreate(Request, kw_only=True):
     code: Code
     name: Name
     scope: Scope
-    scope_key: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    scope_key: Annotated[str, one_line(64, min_length=1)] | None = None
     priority: Annotated[int, msgspec.Meta(ge=-1000, le=1000)] = 0
     currency: Currency = "CNY"
     effective_from: datetime | None = None

@@ -9,15 +9,14 @@ from typing import Annotated
 import msgspec
 
 from server.schemas import Request, Response
+from server.text import one_line
 
 Fen = Annotated[int, msgspec.Meta(ge=0, le=10**12)]
 PositiveFen = Annotated[int, msgspec.Meta(gt=0, le=10**12)]
 BasisPoints = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
 Count = Annotated[int, msgspec.Meta(ge=1, le=10**6)]
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
-Codes = Annotated[
-    list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]], msgspec.Meta(max_length=500)
-]
+Code = Annotated[str, one_line(32, min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+Codes = Annotated[list[Annotated[str, one_line(64, min_length=1)]], msgspec.Meta(max_length=500)]
 
 
 class _Mechanic(Request, kw_only=True, tag_field="kind"):
@@ -66,7 +65,7 @@ class BuyGet(_Mechanic, tag="buy_get"):
     """买赠: every ``buy_qty`` eligible units earn ``gift_qty`` of ``gift_sku``."""
 
     buy_qty: Count
-    gift_sku: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    gift_sku: Annotated[str, one_line(32, min_length=1)]
     gift_qty: Count
     repeat: bool = True
     max_gifts: Count | None = None
@@ -135,15 +134,15 @@ class BudgetIn(Request, kw_only=True):
 
 class PromotionIn(Request, kw_only=True):
     code: Code
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    name: Annotated[str, one_line(128, min_length=1)]
     mechanic: Mechanic
-    currency: Annotated[str, msgspec.Meta(min_length=3, max_length=3)] = "CNY"
+    currency: Annotated[str, one_line(3, pattern=r"^[A-Z]{3}$")] = "CNY"
     eligibility: EligibilityIn = msgspec.field(default_factory=EligibilityIn)
     starts_on: date | None = None
     ends_on: date | None = None
     """Inclusive days in the brand's time zone."""
     priority: Annotated[int, msgspec.Meta(ge=-1000, le=1000)] = 0
-    exclusive_group: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | None = None
+    exclusive_group: Annotated[str, one_line(32, min_length=1)] | None = None
     stackable: bool = True
     budget: BudgetIn = msgspec.field(default_factory=BudgetIn)
     pilot_share_bp: Annotated[int, msgspec.Meta(ge=1, le=9_999)] | None = None

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db.base import Base, DealerOwned, IdMixin, TimestampMixin, utcnow
@@ -37,9 +37,9 @@ class Quote(IdMixin, TimestampMixin, DealerOwned, Base):
     )
     currency: Mapped[str] = mapped_column(String(3))
     valid_until: Mapped[datetime]
-    list_amount: Mapped[int] = mapped_column(Integer)
-    policy_amount: Mapped[int] = mapped_column(Integer)
-    amount: Mapped[int] = mapped_column(Integer)
+    list_amount: Mapped[int] = mapped_column(BigInteger)
+    policy_amount: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)
     extra_discount_bp: Mapped[int] = mapped_column(Integer, default=0)
     needs_approval: Mapped[bool] = mapped_column(default=False)
     approval_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -67,11 +67,11 @@ class QuoteLine(Base):
     sku_name: Mapped[str] = mapped_column(String(128), default="")
     qty: Mapped[int] = mapped_column(Integer)
     gift: Mapped[bool] = mapped_column(default=False)
-    list_unit_price: Mapped[int] = mapped_column(Integer)
-    list_amount: Mapped[int] = mapped_column(Integer)
-    policy_amount: Mapped[int] = mapped_column(Integer)
-    requested_unit_price: Mapped[int | None] = mapped_column(Integer)
-    amount: Mapped[int] = mapped_column(Integer)
+    list_unit_price: Mapped[int] = mapped_column(BigInteger)
+    list_amount: Mapped[int] = mapped_column(BigInteger)
+    policy_amount: Mapped[int] = mapped_column(BigInteger)
+    requested_unit_price: Mapped[int | None] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)
     extra_discount_bp: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -19,7 +19,8 @@ from server.quotes import service
 from server.quotes.models import Quote, QuoteStatus
 from server.quotes.pdf import quote_pdf
 from server.quotes.schemas import DecisionIn, QuoteOut, ThresholdIn, ThresholdOut
-from server.schemas import Page
+from server.schemas import Page, path_text
+from server.text import LINE_RULE
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 
@@ -35,7 +36,7 @@ class QuoteApprovalController(Controller):
         db_session: NamedDependency[AsyncSession],
         limit: Limit = 50,
         status: FromQuery[QuoteStatus | None] = None,
-        cursor: Annotated[str | None, Parameter(max_length=256)] = None,
+        cursor: Annotated[str | None, Parameter(max_length=256, pattern=LINE_RULE)] = None,
     ) -> Page[QuoteOut]:
         """Every dealer's quotes, e.g. ``status=pending_approval`` for the approval queue."""
         rows, next_cursor = await service.list_quotes(db_session, status, cursor, limit)
@@ -102,7 +103,7 @@ class QuoteThresholdController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        tier: FromPath[str],
+        tier: Annotated[str, path_text(16)],
         data: JSONBody[ThresholdIn],
     ) -> ThresholdOut:
         """Set the line and quote thresholds of one tier (audited)."""

@@ -10,14 +10,16 @@ import msgspec
 
 from server.quotes.models import QuoteStatus
 from server.schemas import Request, Response
+from server.text import multi_line, one_line
 
-Fen = Annotated[int, msgspec.Meta(ge=0, le=10**12)]
+# A unit price: quote_lines.requested_unit_price is a 32-bit column.
+Fen = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
 BasisPoints = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
-Comment = Annotated[str, msgspec.Meta(max_length=500)]
+Comment = Annotated[str, multi_line(500)]
 
 
 class QuoteLineIn(Request, kw_only=True):
-    sku: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    sku: Annotated[str, one_line(32, min_length=1)]
     qty: Annotated[int, msgspec.Meta(ge=-(10**9), le=10**9)]
     # A negotiated unit price below the policy price (fen); above the thresholds it needs HQ.
     requested_unit_price: Fen | None = None

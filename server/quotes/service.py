@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit import record
 from server.catalog import read_revision
+from server.db.dialect import upsert
 from server.db.repository import flush_or_conflict, get_or_404, keyset_page
 from server.dealers import get_tier, tier_codes
 from server.errors import Conflict, Invalid
@@ -348,18 +349,12 @@ async def set_threshold(
     session: AsyncSession, actor: Principal, tier: str, body: ThresholdIn
 ) -> ThresholdOut:
     await get_tier(session, tier)
-    row = await session.get(QuoteThreshold, tier)
-    if row is None:
-        row = QuoteThreshold(
-            tier_code=tier,
-            line_discount_bp=body.line_discount_bp,
-            quote_discount_bp=body.quote_discount_bp,
-        )
-        session.add(row)
-    else:
-        row.line_discount_bp = body.line_discount_bp
-        row.quote_discount_bp = body.quote_discount_bp
-    await flush_or_conflict(session)
+    values = {
+        "tier_code": tier,
+        "line_discount_bp": body.line_discount_bp,
+        "quote_discount_bp": body.quote_discount_bp,
+    }
+    await session.execute(upsert(session, QuoteThreshold, values))
     record(
         session,
         actor,
@@ -370,8 +365,8 @@ async def set_threshold(
     )
     return ThresholdOut(
         tier_code=tier,
-        line_discount_bp=row.line_discount_bp,
-        quote_discount_bp=row.quote_discount_bp,
+        line_discount_bp=body.line_discount_bp,
+        quote_discount_bp=body.quote_discount_bp,
     )
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
+from litestar.params import FromQuery, JSONBody, Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.repository import get_or_404
@@ -15,7 +15,8 @@ from server.identity.principal import Principal
 from server.regions import service
 from server.regions.models import Region, RegionLevel
 from server.regions.schemas import RegionCreate, RegionOut, RegionUpdate
-from server.schemas import Page
+from server.schemas import Page, path_text
+from server.text import LINE_RULE
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 
@@ -50,9 +51,11 @@ class RegionController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         limit: Limit = 100,
-        parent_code: Annotated[str | None, QueryParameter(name="parentCode", max_length=12)] = None,
+        parent_code: Annotated[
+            str | None, QueryParameter(name="parentCode", max_length=12, pattern=LINE_RULE)
+        ] = None,
         level: FromQuery[RegionLevel | None] = None,
-        cursor: Annotated[str | None, Parameter(max_length=256)] = None,
+        cursor: Annotated[str | None, Parameter(max_length=256, pattern=LINE_RULE)] = None,
     ) -> Page[RegionOut]:
         """Regions ordered by code, filtered by parent or level."""
         rows, next_cursor = await service.list_regions(
@@ -62,7 +65,7 @@ class RegionController(Controller):
 
     @get("/{code:str}", summary="Get a region")
     async def detail(
-        self, db_session: NamedDependency[AsyncSession], code: FromPath[str]
+        self, db_session: NamedDependency[AsyncSession], code: Annotated[str, path_text(12)]
     ) -> RegionOut:
         """One region by code."""
         return _out(await get_or_404(db_session, Region, code, "region"))
@@ -72,7 +75,7 @@ class RegionController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        code: FromPath[str],
+        code: Annotated[str, path_text(12)],
         data: JSONBody[RegionUpdate],
     ) -> RegionOut:
         """Change a region's name (codes are permanent)."""
@@ -83,7 +86,7 @@ class RegionController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        code: FromPath[str],
+        code: Annotated[str, path_text(12)],
     ) -> None:
         """Delete a region that nothing refers to (else 409)."""
         await service.delete_region(db_session, principal, code)

@@ -3,13 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-import msgspec
-
 from server.regions.models import RegionLevel
 from server.schemas import Request, Response
+from server.text import one_line
 
-RegionCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2,12}$")]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+RegionCode = Annotated[str, one_line(12, pattern=r"^[0-9]{2,12}$")]
+Name = Annotated[str, one_line(64, min_length=1)]
 
 
 class RegionCreate(Request, kw_only=True):

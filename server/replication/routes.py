@@ -8,23 +8,24 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit import record
 from server.identity.guards import requires_hq, requires_hq_admin
 from server.identity.principal import Principal
-from server.schemas import Request, Response
+from server.schemas import Request, Response, path_text
+from server.text import LINE_RULE, one_line
 from sync import NodeLag, PublicationStatus, node_lags, publication_status, register_webhook
 from sync import replay_webhook_delivery as replay_delivery
 
-Scope = Annotated[str, msgspec.Meta(pattern=r"^[a-z]+(:[A-Za-z0-9_.-]+)+$", max_length=128)]
+Scope = Annotated[str, one_line(128, pattern=r"^[a-z]+(:[A-Za-z0-9_.-]+)+$")]
 
 
 class WebhookCreate(Request, kw_only=True):
-    url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]{3,500}$")]
+    url: Annotated[str, one_line(512, pattern=r"^https?://[^\s]{3,500}$")]
     scopes: Annotated[list[Scope], msgspec.Meta(min_length=1, max_length=100)]
-    secret: Annotated[str, msgspec.Meta(min_length=16, max_length=128)] | None = None
+    secret: Annotated[str, one_line(128, min_length=16)] | None = None
 
 
 class WebhookOut(Response, kw_only=True):
@@ -43,7 +44,7 @@ class SyncAdminController(Controller):
     async def publication(
         self,
         db_session: NamedDependency[AsyncSession],
-        scope_name: FromPath[str],
+        scope_name: Annotated[str, path_text(200)],
         version: Annotated[int, PathParameter(ge=0, le=2**53)],
     ) -> PublicationStatus:
         """How many nodes subscribed to the scope have acknowledged this version, and who lags."""
@@ -53,7 +54,9 @@ class SyncAdminController(Controller):
     async def nodes(
         self,
         db_session: NamedDependency[AsyncSession],
-        scope_name: Annotated[str | None, QueryParameter(name="scopeName", max_length=128)] = None,
+        scope_name: Annotated[
+            str | None, QueryParameter(name="scopeName", max_length=128, pattern=LINE_RULE)
+        ] = None,
         lagging: Annotated[bool, QueryParameter()] = False,
     ) -> list[NodeLag]:
         """Every node's acknowledged version per scope, most behind first."""
@@ -88,7 +91,7 @@ class SyncAdminController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        event_id: FromPath[str],
+        event_id: Annotated[str, path_text(64)],
     ) -> None:
         """Send a delivered or dead-lettered event again, under the same event id."""
         await replay_delivery(db_session, event_id)

@@ -7,10 +7,12 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, QueryParameter
+from litestar.params import Body, QueryParameter
 
 from server.errors import Invalid, NotFound
+from server.schemas import path_text
 from server.storage.backends import LocalStorage, ObjectStorage
+from server.text import LINE_RULE
 
 
 def _local(state: State) -> LocalStorage:
@@ -54,9 +56,11 @@ class LocalStorageController(Controller):
     async def download(
         self,
         state: State,
-        key: FromPath[str],
-        expires: Annotated[int, QueryParameter(name="expires")],
-        signature: Annotated[str, QueryParameter(name="signature", max_length=128)],
+        key: Annotated[str, path_text(1024)],
+        expires: Annotated[int, QueryParameter(name="expires", ge=0, le=2**63 - 1)],
+        signature: Annotated[
+            str, QueryParameter(name="signature", max_length=128, pattern=LINE_RULE)
+        ],
     ) -> Response[bytes]:
         """Serve a stored object when the link's signature and expiry hold."""
         storage = _local(state)

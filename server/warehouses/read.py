@@ -24,9 +24,11 @@ def warehouses_table() -> Table:
     return table
 
 
-async def require_warehouse(session: AsyncSession, warehouse_id: uuid.UUID) -> None:
-    """Nothing, or ``warehouse_not_found`` (404)."""
-    await get_or_404(session, Warehouse, warehouse_id, "warehouse")
+async def require_warehouse(
+    session: AsyncSession, warehouse_id: uuid.UUID, *, for_update: bool = False
+) -> None:
+    """Nothing, or ``warehouse_not_found`` (404); ``for_update`` locks the row until commit."""
+    await get_or_404(session, Warehouse, warehouse_id, "warehouse", for_update=for_update)
 
 
 async def warehouse_code(session: AsyncSession, warehouse_id: uuid.UUID) -> str | None:

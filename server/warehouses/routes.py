@@ -14,6 +14,7 @@ from server.db.repository import get_or_404
 from server.identity.guards import requires_hq
 from server.identity.principal import Principal
 from server.schemas import Page
+from server.text import LINE_RULE
 from server.warehouses import service
 from server.warehouses.models import Warehouse
 from server.warehouses.schemas import WarehouseCreate, WarehouseOut, WarehouseUpdate
@@ -53,8 +54,10 @@ class WarehouseController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         limit: Limit = 100,
-        region_code: Annotated[str | None, QueryParameter(name="regionCode", max_length=12)] = None,
-        cursor: Annotated[str | None, Parameter(max_length=256)] = None,
+        region_code: Annotated[
+            str | None, QueryParameter(name="regionCode", max_length=12, pattern=LINE_RULE)
+        ] = None,
+        cursor: Annotated[str | None, Parameter(max_length=256, pattern=LINE_RULE)] = None,
     ) -> Page[WarehouseOut]:
         """Warehouses ordered by code."""
         rows, next_cursor = await service.list_warehouses(db_session, region_code, cursor, limit)

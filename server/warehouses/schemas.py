@@ -4,14 +4,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-import msgspec
-
 from server.schemas import Request, Response
+from server.text import multi_line, one_line
 
-Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-RegionCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2,12}$")]
-Address = Annotated[str, msgspec.Meta(max_length=256)]
+Code = Annotated[str, one_line(32, pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+Name = Annotated[str, one_line(128, min_length=1)]
+RegionCode = Annotated[str, one_line(12, pattern=r"^[0-9]{2,12}$")]
+Address = Annotated[str, multi_line(256)]
 
 
 class WarehouseCreate(Request, kw_only=True):

@@ -49,7 +49,7 @@ async def test_top_up_is_idempotent_audited_and_checked(
             json={**body, "amount": amount, "idempotencyKey": "bank-0002"},
             headers=h,
         )
-        assert bad.status_code == 400, amount
+        assert bad.status_code == 422, amount
     too_low = await client.post(
         f"{url}/adjustments",
         json={

@@ -209,3 +209,25 @@ def test_cli_imports_and_publishes_with_a_report(
     )
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["published"] == {"code": "PL-DEF", "version": 2}
+
+
+async def test_prices_and_quantities_beyond_their_columns_are_row_errors(
+    client: Client, db: Database, settings: Settings
+) -> None:
+    """A price above the 32-bit column, or a break quantity of thousands of digits: row errors."""
+    hq, draft = await _setup(client, db, settings)
+    digits = "9" * 5000
+    csv = (
+        f"sku,unit_price,breaks\nA,21474836.48,\nB,1.00,{digits}+:0.90\nC,21474836.47,\n"
+    ).encode()
+    dry = await client.post(
+        f"/hq/price-lists/{draft}/import",
+        params={"dryRun": "true", "filename": "p.csv"},
+        content=csv,
+        headers=hq,
+    )
+    assert dry.status_code == 200, dry.text
+    errors = [(e["row"], e["code"]) for e in dry.json()["errors"]]
+    assert errors == [(2, "price_invalid"), (3, "breaks_malformed")]
+    assert imports.parse_yuan("21474836.47") == 2**31 - 1
+    assert imports.parse_yuan("21474836.48") is None

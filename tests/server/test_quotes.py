@@ -242,3 +242,17 @@ async def test_missing_cjk_font_is_a_clear_503(
     monkeypatch.delenv("CHANNELHUB_PDF_FONT", raising=False)
     response = await client.get(f"/mp/quotes/{quote['id']}/pdf", headers=dealer)
     assert (response.status_code, response.json()["code"]) == (503, "pdf_font_missing")
+
+
+async def test_a_quote_beyond_32_bits_is_stored_on_both_databases(
+    client: Client, db: Database, settings: Settings
+) -> None:
+    """10^9 units at 1,000 fen is 10^12 fen: the amounts are 64-bit columns (was a 500 on PG)."""
+    dealer, _ = await _setup(db, settings)
+    body = {"id": str(uuid.uuid4()), "lines": [{"sku": "A", "qty": 10**9}]}
+    created = await client.post("/mp/quotes", json=body, headers=dealer)
+    assert created.status_code == 201, created.text
+    assert created.json()["listAmount"] == 10**12
+    async with db.session() as s:
+        quote = await s.get(Quote, uuid.UUID(body["id"]))
+    assert quote is not None and quote.list_amount == 10**12

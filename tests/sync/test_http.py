@@ -85,7 +85,7 @@ async def test_msgpack_round_trip(http: Client, sessions: async_sessionmaker[Asy
     assert [c["data"] for c in body["changes"] if c["scope"] == "stock:main"] == [{"qty": 3}]
 
 
-async def test_malformed_bodies_are_clean_400s(http: Client) -> None:
+async def test_malformed_bodies_are_clean_400s_and_invalid_ones_422s(http: Client) -> None:
     client, tokens = http
     tokens["t1"] = principal()
     response = await client.post("/sync/pull", content=b"\xc1\xff\x00", headers=MSGPACK)
@@ -98,7 +98,7 @@ async def test_malformed_bodies_are_clean_400s(http: Client) -> None:
     )
     assert response.status_code == 400 and response.json()["code"] == "malformed_body"
     response = await client.post("/sync/push", json={"clientId": "c1"}, headers=V1)
-    assert response.status_code == 400 and response.json()["code"] == "invalid_request"
+    assert response.status_code == 422 and response.json()["code"] == "invalid_request"
 
 
 async def test_old_protocol_pull_needs_upgrade_but_push_is_applied(
