@@ -13,7 +13,6 @@ from litestar import Litestar, get
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.response import Redirect
@@ -23,6 +22,7 @@ from litestar.stores.memory import MemoryStore
 from console import console_router, console_stores, console_templates
 from mini_program_api import mobile_handlers
 from server.accounts.routes import AccountController
+from server.apidocs import docs_assets_router, swagger_page
 from server.catalog.routes import (
     BundleController,
     CategoryController,
@@ -142,6 +142,7 @@ def create_app(settings: Settings) -> Litestar:
         HealthController,
         Metrics,
         docs,
+        docs_assets_router(),
         LocalStorageController,
         AuthController,
         UserController,
@@ -252,7 +253,7 @@ def openapi_config() -> OpenAPIConfig:
         version=API_VERSION,
         description="Dealer-channel backend: ordering, pricing, promotions, receipt OCR, offline-first sync.",
         path="/schema",
-        render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin()],
+        render_plugins=[swagger_page()],
         servers=[Server(url="/")],
         components=Components(
             security_schemes={
