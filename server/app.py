@@ -22,7 +22,7 @@ from litestar.stores.memory import MemoryStore
 from console import console_router, console_stores, console_templates
 from mini_program_api import mobile_handlers
 from server.accounts.routes import AccountController
-from server.apidocs import docs_assets_router, swagger_page
+from server.apidocs import ProblemResponses, docs_assets_router, swagger_page
 from server.catalog.routes import (
     BundleController,
     CategoryController,
@@ -192,6 +192,7 @@ def create_app(settings: Settings) -> Litestar:
         openapi_config=openapi_config(),
         template_config=console_templates(settings),
         stores=console_stores(settings),
+        plugins=[ProblemResponses()],
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
