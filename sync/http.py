@@ -289,7 +289,8 @@ async def websocket_handler(
     await socket.accept()
     if protocol is not None and protocol not in SUPPORTED_PROTOCOLS:
         error = _upgrade_required(protocol)
-        await socket.send_text(_json.encode({"type": "error", **error.to_problem()}).decode())
+        # The frame's own type stays "error" (the problem's type URN would hide it).
+        await socket.send_text(_json.encode({**error.to_problem(), "type": "error"}).decode())
         await socket.close(code=4426, reason="upgrade_required")
         return
     await socket.send_text(_hello(sync_principal, sync_settings).decode())
