@@ -28,7 +28,18 @@ class WechatAuthController(Controller):
     path = "/mp/auth"
     tags = ["mini-program: auth"]
 
-    @post("/wechat/login", summary="Log in with a wx.login code")
+    @post(
+        "/wechat/login",
+        summary="Log in with a wx.login code",
+        opt={
+            "problems": (
+                401,
+                403,
+                429,
+                502,
+            )
+        },
+    )
     async def wechat_login(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -38,7 +49,18 @@ class WechatAuthController(Controller):
         """Bound users get tokens; new users get a binding token for /mp/auth/wechat/bind."""
         return await service.wechat_login(db_session, state.settings.auth, state.wechat, data.code)
 
-    @post("/wechat/bind", summary="Bind a WeChat user with an invitation code")
+    @post(
+        "/wechat/bind",
+        summary="Bind a WeChat user with an invitation code",
+        opt={
+            "problems": (
+                401,
+                403,
+                429,
+                502,
+            )
+        },
+    )
     async def wechat_bind(
         self,
         db_session: NamedDependency[AsyncSession],
