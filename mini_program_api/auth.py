@@ -25,7 +25,18 @@ class WechatAuthController(Controller):
     path = "/mp/auth"
     tags = ["mini-program: auth"]
 
-    @post("/wechat/login", summary="Log in with a wx.login code")
+    @post(
+        "/wechat/login",
+        summary="Log in with a wx.login code",
+        opt={
+            "problems": (
+                401,
+                403,
+                429,
+                502,
+            )
+        },
+    )
     async def wechat_login(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -37,7 +48,18 @@ class WechatAuthController(Controller):
             db_session, state.settings.auth, state.wechat, data.code, dealer_standing
         )
 
-    @post("/wechat/bind", summary="Bind a WeChat user with an invitation code")
+    @post(
+        "/wechat/bind",
+        summary="Bind a WeChat user with an invitation code",
+        opt={
+            "problems": (
+                401,
+                403,
+                429,
+                502,
+            )
+        },
+    )
     async def wechat_bind(
         self,
         db_session: NamedDependency[AsyncSession],

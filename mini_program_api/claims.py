@@ -9,9 +9,11 @@ from litestar import Controller, Response, delete, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
+from litestar.openapi import ResponseSpec
 from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.apidocs.bodies import RECEIPT_UPLOAD
 from server.claims import ClaimStatus, service
 from server.claims.schemas import (
     ClaimCreate,
@@ -57,7 +59,12 @@ class ClaimController(Controller):
     tags = ("mini-program: claims",)
     guards = (requires_field,)
 
-    @post("/", summary="Create a claim")
+    @post(
+        "/",
+        summary="Create a claim",
+        responses={200: ResponseSpec(ClaimOut, description="A retry: the same claim")},
+        opt={"problems": (404, 409)},
+    )
     async def create(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -111,6 +118,7 @@ class ClaimController(Controller):
         "/{claim_id:uuid}/receipts/{receipt_id:uuid}/confirm",
         summary="Confirm an uploaded receipt",
         status_code=200,
+        opt={"problems": (422,)},
     )
     async def confirm(
         self,
@@ -131,6 +139,7 @@ class ClaimController(Controller):
         summary="Upload a receipt image",
         status_code=200,
         request_max_body_size=UPLOAD_LIMIT,
+        operation_class=RECEIPT_UPLOAD,
     )
     async def upload(
         self,

@@ -52,7 +52,7 @@ class FundsController(Controller):
         """What is held for an order of mine, by source."""
         return hold_out(await holds.get_hold(db_session, reference, _dealer(principal)))
 
-    @get("/statement", summary="My statement")
+    @get("/statement", summary="My statement", opt={"problems": (422,)})
     async def statement(
         self,
         db_session: NamedDependency[AsyncSession],

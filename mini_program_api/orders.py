@@ -9,6 +9,7 @@ from typing import Annotated
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +37,8 @@ class OrderController(Controller):
         "/",
         summary="Place an order",
         status_code=201,
+        responses={200: ResponseSpec(OrderOut, description="A retry: the stored order")},
+        opt={"problems": (409,)},
     )
     async def place(
         self,
@@ -77,7 +80,12 @@ class OrderController(Controller):
         """One of my orders with lines, shipments (carrier, tracking) and its trail."""
         return service.order_out(await service.get_order(db_session, order_id))
 
-    @post("/{order_id:uuid}/confirm", summary="Confirm an amended order", status_code=200)
+    @post(
+        "/{order_id:uuid}/confirm",
+        summary="Confirm an amended order",
+        status_code=200,
+        opt={"problems": (409,)},
+    )
     async def confirm(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -90,7 +98,12 @@ class OrderController(Controller):
         )
         return service.order_out(order)
 
-    @post("/{order_id:uuid}/receipt", summary="Confirm receipt", status_code=200)
+    @post(
+        "/{order_id:uuid}/receipt",
+        summary="Confirm receipt",
+        status_code=200,
+        opt={"problems": (409,)},
+    )
     async def receive(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -103,7 +116,12 @@ class OrderController(Controller):
         )
         return service.order_out(order)
 
-    @post("/{order_id:uuid}/cancel", summary="Cancel my order", status_code=200)
+    @post(
+        "/{order_id:uuid}/cancel",
+        summary="Cancel my order",
+        status_code=200,
+        opt={"problems": (409,)},
+    )
     async def cancel(
         self,
         db_session: NamedDependency[AsyncSession],

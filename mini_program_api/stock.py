@@ -24,7 +24,7 @@ class StockController(Controller):
     tags = ("mini-program: stock",)
     guards = (requires_dealer,)
 
-    @get("/", summary="Stock bands of SKUs")
+    @get("/", summary="Stock bands of SKUs", opt={"problems": (404,)})
     async def bands(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -38,6 +38,8 @@ class StockController(Controller):
         return [
             SkuBandsOut(
                 sku_id=r.sku_id,
+                sku_code=r.sku_code,
+                sku_name=r.sku_name,
                 band=r.band,
                 warehouses=[
                     WarehouseBandOut(warehouse_id=w.warehouse_id, band=w.band) for w in r.warehouses

@@ -13,7 +13,6 @@ from litestar import Litestar, get
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.response import Redirect
@@ -23,6 +22,7 @@ from litestar.stores.memory import MemoryStore
 from console import console_router, console_stores, console_templates
 from mini_program_api import mobile_handlers
 from server.accounts.routes import AccountController
+from server.apidocs import ProblemResponses, docs_assets_router, swagger_page
 from server.catalog.routes import (
     BundleController,
     CategoryController,
@@ -145,6 +145,7 @@ def create_app(settings: Settings) -> Litestar:
         HealthController,
         Metrics,
         docs,
+        docs_assets_router(),
         LocalStorageController,
         AuthController,
         UserController,
@@ -195,6 +196,7 @@ def create_app(settings: Settings) -> Litestar:
         openapi_config=openapi_config(),
         template_config=console_templates(settings),
         stores=console_stores(settings),
+        plugins=[ProblemResponses()],
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
@@ -260,7 +262,7 @@ def openapi_config() -> OpenAPIConfig:
         version=API_VERSION,
         description="Dealer-channel backend: ordering, pricing, promotions, receipt OCR, offline-first sync.",
         path="/schema",
-        render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin()],
+        render_plugins=[swagger_page()],
         servers=[Server(url="/")],
         components=Components(
             security_schemes={

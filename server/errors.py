@@ -154,6 +154,16 @@ def prefers_chinese(request: Request[Any, Any, Any]) -> bool:
     return best_lang.startswith("zh") or best_lang in ("", "*")
 
 
+def camel_keys(members: dict[str, Any]) -> dict[str, Any]:
+    """``members`` with camelCase keys (``starts_at`` -> ``startsAt``): what clients read."""
+    return {_camel(name): value for name, value in members.items()}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
 def problem(
     request: Request[Any, Any, Any],
     status: int,
@@ -177,11 +187,12 @@ def problem(
     }
     request_id = request.scope.get("state", {}).get("request_id")
     if request_id:
-        body["request_id"] = request_id
+        body["requestId"] = request_id
     if errors:
         body["errors"] = errors
-    if extra:
-        body.update(extra)
+    for name, value in camel_keys(extra or {}).items():
+        # A problem's own members (status, code...) are never overwritten by its extras.
+        body.setdefault(name, value)
     return Response(
         body,
         status_code=status,
@@ -278,6 +289,7 @@ __all__ = [
     "Unauthorized",
     "Unavailable",
     "UpstreamError",
+    "camel_keys",
     "handle_error",
     "problem",
 ]

@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar, cast
 import msgspec
 from litestar import Request, Response, Router, WebSocket, get, post, websocket
 from litestar.di import NamedDependency, Provide
+from litestar.openapi import ResponseSpec
 from litestar.params import QueryParameter
 from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.exc import DBAPIError
@@ -32,6 +33,7 @@ from sync.errors import (
 )
 from sync.hub import Hub, Kind
 from sync.hub import Send as HubSend
+from sync.openapi import ack_body, json_schema, mutation_union, operation_with_body, pull_body
 from sync.pull import pull
 from sync.push import push
 from sync.registry import MutationRegistry
@@ -43,6 +45,7 @@ from sync.schemas import (
     PullRequest,
     PullResult,
     PushRequest,
+    PushResult,
     SyncPrincipal,
 )
 from sync.settings import SyncSettings
@@ -167,7 +170,30 @@ def _answer(request: Request[Any, Any, Any], content: bytes, msgpack: bool) -> R
     )
 
 
-@post("/pull", status_code=200, summary="Pull changes")
+_PULL_OK = {
+    200: ResponseSpec(
+        data_container=PullResult,
+        description="Changes, the new cursor and resets (JSON or MessagePack)",
+        generate_examples=False,
+    )
+}
+_PUSH_OK = {
+    200: ResponseSpec(
+        data_container=PushResult,
+        description="One stored outcome per mutation, in request order",
+        generate_examples=False,
+    )
+}
+
+
+@post(
+    "/pull",
+    status_code=200,
+    summary="Pull changes",
+    operation_class=operation_with_body(pull_body, "The cursor the client has applied"),
+    responses=_PULL_OK,
+    opt={"problems": (400, 403, 409, 413, 426)},
+)
 async def pull_handler(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -203,7 +229,6 @@ async def pull_handler(
     return _answer(request, _encode_pull(result, msgpack), msgpack)
 
 
-@post("/push", status_code=200, summary="Push queued mutations")
 async def push_handler(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -228,7 +253,13 @@ async def push_handler(
     return _answer(request, content, msgpack)
 
 
-@post("/ack", status_code=204, summary="Acknowledge a cursor")
+@post(
+    "/ack",
+    status_code=204,
+    summary="Acknowledge a cursor",
+    operation_class=operation_with_body(ack_body, "The cursor the node has applied"),
+    opt={"problems": (400, 403, 413, 426)},
+)
 async def ack_handler(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -298,7 +329,8 @@ async def websocket_handler(
     await socket.accept()
     if protocol is not None and protocol not in SUPPORTED_PROTOCOLS:
         error = _upgrade_required(protocol)
-        await socket.send_text(_json.encode({"type": "error", **error.to_problem()}).decode())
+        # The frame's own type stays "error" (the problem's type URN would hide it).
+        await socket.send_text(_json.encode({**error.to_problem(), "type": "error"}).decode())
         await socket.close(code=4426, reason="upgrade_required")
         return
     await socket.send_text(_hello(sync_principal, sync_settings).decode())
@@ -346,9 +378,20 @@ def create_sync_router(
 ) -> Router:
     """The ``/sync`` router; the server provides ``db_session`` and ``sync_principal``."""
     settings = settings or SyncSettings()
+    push_route = post(
+        "/push",
+        status_code=200,
+        summary="Push queued mutations",
+        operation_class=operation_with_body(
+            lambda: json_schema(mutation_union(registry)),
+            "Queued mutations in mid order; each mutation's args follow its name",
+        ),
+        responses=_PUSH_OK,
+        opt={"problems": (400, 403, 409, 413)},
+    )(push_handler)
     return Router(
         path="/sync",
-        route_handlers=[pull_handler, push_handler, ack_handler, websocket_handler, events_handler],
+        route_handlers=[pull_handler, push_route, ack_handler, websocket_handler, events_handler],
         dependencies={
             "sync_hub": Provide(lambda: hub, use_cache=True, sync_to_thread=False),
             "sync_registry": Provide(lambda: registry, use_cache=True, sync_to_thread=False),

@@ -233,46 +233,14 @@ async def _record(
     ctx: MutationContext,
 ) -> MutationResult:
     claimant = None
-    if m.business_key is not None:
+    # An unknown mutation claims no key: it is refused, and the key stays free for the real one.
+    if m.business_key is not None and registry.get(m.name) is not None:
         claimant = await _claim_business_key(session, owner, m.business_key, ctx.client_id, m.mid)
     if claimant is not None:
-        stored = await _stored_result(session, claimant[0], claimant[1], replayed=True)
-        result = MutationResult(
-            mid=m.mid,
-            status=stored.status,
-            reason=stored.reason,
-            detail=stored.detail,
-            replayed=True,
-        )
+        result = await _replay(session, claimant, m)
     else:
         outcome = await _apply(session, principal, m, registry, ctx)
-        status = (
-            "applied"
-            if isinstance(outcome, Applied)
-            else "amended"
-            if isinstance(outcome, Amended)
-            else "rejected"
-        )
-        reason = None if isinstance(outcome, Applied) else outcome.reason
-        detail = msgspec.to_builtins(outcome.detail) if outcome.detail is not None else None
-        result = MutationResult(mid=m.mid, status=status, reason=reason, detail=detail)
-        if principal.dealer_id is not None:
-            await publish(
-                session,
-                dealer_scope(principal.dealer_id),
-                OUTCOME_ENTITY,
-                f"{ctx.client_id}:{m.mid}",
-                "upsert",
-                {
-                    "clientId": ctx.client_id,
-                    "mid": m.mid,
-                    "name": m.name,
-                    "businessKey": m.business_key,
-                    "status": status,
-                    "reason": reason,
-                    "detail": detail,
-                },
-            )
+        result = await _publish_outcome(session, principal, m, ctx, outcome)
     await session.execute(
         insert(sync_mutation).values(
             client_id=ctx.client_id,
@@ -286,3 +254,64 @@ async def _record(
         )
     )
     return result
+
+
+async def _replay(
+    session: AsyncSession, claimant: tuple[str, int], m: MutationIn
+) -> MutationResult:
+    """The stored outcome of the mutation that holds ``m``'s business key."""
+    client_id, mid = claimant
+    holder = (
+        await session.execute(
+            select(sync_mutation.c.name).where(
+                sync_mutation.c.client_id == client_id, sync_mutation.c.mid == mid
+            )
+        )
+    ).scalar_one()
+    if holder != m.name:
+        # Another kind of mutation holds the key: this one is not a replay of it.
+        return MutationResult(
+            mid=m.mid,
+            status="rejected",
+            reason="business_key_conflict",
+            detail={"businessKey": m.business_key, "heldBy": holder},
+        )
+    stored = await _stored_result(session, client_id, mid, replayed=True)
+    return msgspec.structs.replace(stored, mid=m.mid)
+
+
+async def _publish_outcome(
+    session: AsyncSession,
+    principal: SyncPrincipal,
+    m: MutationIn,
+    ctx: MutationContext,
+    outcome: Outcome,
+) -> MutationResult:
+    """The result of a mutation just applied, also published to the dealer's scope."""
+    status = (
+        "applied"
+        if isinstance(outcome, Applied)
+        else "amended"
+        if isinstance(outcome, Amended)
+        else "rejected"
+    )
+    reason = None if isinstance(outcome, Applied) else outcome.reason
+    detail = msgspec.to_builtins(outcome.detail) if outcome.detail is not None else None
+    if principal.dealer_id is not None:
+        await publish(
+            session,
+            dealer_scope(principal.dealer_id),
+            OUTCOME_ENTITY,
+            f"{ctx.client_id}:{m.mid}",
+            "upsert",
+            {
+                "clientId": ctx.client_id,
+                "mid": m.mid,
+                "name": m.name,
+                "businessKey": m.business_key,
+                "status": status,
+                "reason": reason,
+                "detail": detail,
+            },
+        )
+    return MutationResult(mid=m.mid, status=status, reason=reason, detail=detail)

@@ -52,6 +52,8 @@ class SyncPrincipal(msgspec.Struct, frozen=True, kw_only=True):
     dealer_id: str | None
     scopes: frozenset[str]
     client_id: str | None = None
+    # The caller's role as the server names it; sync only hands it to mutation handlers.
+    role: str | None = None
 
 
 class Change(msgspec.Struct, frozen=True, kw_only=True):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -35,6 +36,7 @@ from server.settings import (
     StorageSettings,
     WechatSettings,
 )
+from tests import observed_statuses
 from tests.fakes.wechat import APPID, SECRET, FakeWechat
 from tests.run_names import RUN_ID, run_name
 
@@ -97,10 +99,24 @@ async def _drop_run_databases() -> None:
         await engine.dispose()
 
 
+observed_statuses.install()
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Drop the databases this run created, so runs leave nothing behind on a shared server."""
+    """Drop this run's databases; fail the run if an operation answered an undocumented status."""
     with contextlib.suppress(Exception):  # the server may be down (fault tests) or absent
         asyncio.run(asyncio.wait_for(_drop_run_databases(), timeout=30))
+    dump = os.environ.get("CHANNELHUB_OBSERVED_OUT")
+    if dump:
+        Path(dump).write_text(json.dumps(sorted(observed_statuses.observed)))
+    if not observed_statuses.report()[1] and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The contract's figures: documented statuses against the statuses tests observed."""
+    for line in observed_statuses.report()[0]:
+        terminalreporter.write_line(line)
 
 
 def _table_names() -> list[str]:

@@ -35,7 +35,8 @@ End = Annotated[date, QueryParameter(name="end")]
 Format = Annotated[ExportFormat, QueryParameter(name="format")]
 _MEDIA = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv; charset=utf-8",
+    # Litestar adds "; charset=utf-8" to every text/* type itself.
+    "csv": "text/csv",
 }
 
 
@@ -111,7 +112,12 @@ class AccountController(Controller):
         """Prepaid, rebate, credit (limit, used, available), held and available funds in fen."""
         return balances_out(await funds.dealer_balances(db_session, dealer_id))
 
-    @post("/top-ups", summary="Top up a dealer's account", guards=[requires_hq_admin])
+    @post(
+        "/top-ups",
+        summary="Top up a dealer's account",
+        guards=[requires_hq_admin],
+        opt={"problems": (409,)},
+    )
     async def top_up(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -123,7 +129,12 @@ class AccountController(Controller):
         entry, replayed = await funds.top_up(db_session, principal, dealer_id, data)
         return await entry_out(db_session, entry, replayed)
 
-    @post("/adjustments", summary="Adjust a dealer's account", guards=[requires_hq_admin])
+    @post(
+        "/adjustments",
+        summary="Adjust a dealer's account",
+        guards=[requires_hq_admin],
+        opt={"problems": (409,)},
+    )
     async def adjust(
         self,
         db_session: NamedDependency[AsyncSession],

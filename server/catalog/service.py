@@ -292,3 +292,14 @@ async def sku_names(
         return {}
     stmt = select(Sku.code, Sku.name, Sku.barcode).where(Sku.code.in_(wanted))
     return {r.code: (r.name, r.barcode) for r in (await session.execute(stmt)).all()}
+
+
+async def sku_labels(
+    session: AsyncSession | AsyncConnection, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str, str]]:
+    """Code and name of each of these SKU ids that exists (what people read instead of ids)."""
+    wanted = sorted(set(ids), key=str)
+    if not wanted:
+        return {}
+    stmt = select(Sku.id, Sku.code, Sku.name).where(Sku.id.in_(wanted))
+    return {r.id: (r.code, r.name) for r in (await session.execute(stmt)).all()}

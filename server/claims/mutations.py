@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.claims import service
 from server.claims.schemas import ClaimCreate, Comment
 from server.errors import ChannelhubError
-from server.identity import Role
+from server.identity import DEALER_ROLES, Role
 from server.identity.principal import Principal
 from server.storage import ObjectStorage
 from sync import Applied, MutationContext, MutationRegistry, Outcome, Rejected, SyncPrincipal
@@ -46,8 +46,11 @@ def principal_of(sync_principal: SyncPrincipal) -> Principal | None:
     if f"rep:{user_id}" in sync_principal.scopes:
         return Principal(user_id=user_id, role=Role.REP)
     if sync_principal.dealer_id:
+        role = sync_principal.role
         return Principal(
-            user_id=user_id, role=Role.DEALER_STAFF, dealer_id=uuid.UUID(sync_principal.dealer_id)
+            user_id=user_id,
+            role=Role(role) if role in DEALER_ROLES else Role.DEALER_STAFF,
+            dealer_id=uuid.UUID(sync_principal.dealer_id),
         )
     return None
 

@@ -48,7 +48,12 @@ class ClaimReviewController(Controller):
         """One claim with its receipts (image links, OCR fields, boxes, checks) and history."""
         return await service.claim_detail(db_session, principal, claim_id, state.storage)
 
-    @post("/{claim_id:uuid}/approve", summary="Approve a claim", status_code=200)
+    @post(
+        "/{claim_id:uuid}/approve",
+        summary="Approve a claim",
+        status_code=200,
+        opt={"problems": (409,)},
+    )
     async def approve(
         self,
         db_session: NamedDependency[AsyncSession],

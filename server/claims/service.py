@@ -34,7 +34,7 @@ from server.claims.schemas import (
 from server.db.base import utcnow
 from server.db.repository import flush_or_conflict
 from server.dealers import dealer_pricing_facts
-from server.errors import Conflict, Invalid, NotFound
+from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.identity import Role
 from server.identity.principal import Principal
 from server.jobs import enqueue
@@ -102,6 +102,14 @@ def _claim_dealer(actor: Principal, body_dealer: uuid.UUID | None) -> uuid.UUID:
         return body_dealer
     if actor.dealer_id is None:
         raise NotFound(*_NOT_FOUND)
+    if body_dealer is not None and body_dealer != actor.dealer_id:
+        # A dealer claims only for itself: naming another dealer is refused, never ignored.
+        raise Forbidden(
+            "claim_dealer_forbidden",
+            "只能为本经销商提交核销",
+            "A dealer can only claim for itself",
+            errors=[{"key": "dealerId", "message": "not your dealer"}],
+        )
     return actor.dealer_id
 
 

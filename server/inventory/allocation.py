@@ -32,6 +32,7 @@ from server.inventory.reservations import (
     reserve_new,
     reserve_stock,
 )
+from server.inventory.short_lines import labelled
 from server.inventory.stock import check_quantity, read_available
 from server.regions import ancestry_cte
 from server.warehouses import warehouses_table
@@ -180,14 +181,17 @@ async def allocate(
             "stock_insufficient",
             "库存不足",
             "Not enough stock for some lines",
-            shortLines=[
-                {
-                    "skuId": str(m.sku_id),
-                    "requested": wanted[m.sku_id],
-                    "available": wanted[m.sku_id] - m.quantity,
-                }
-                for m in missing
-            ],
+            shortLines=await labelled(
+                session,
+                [
+                    {
+                        "skuId": str(m.sku_id),
+                        "requested": wanted[m.sku_id],
+                        "available": wanted[m.sku_id] - m.quantity,
+                    }
+                    for m in missing
+                ],
+            ),
         )
     return Allocation(lines=tuple(chosen), backordered=tuple(missing))
 
@@ -223,10 +227,13 @@ async def reserve_for_dealer(
                 "stock_insufficient",
                 "库存不足",
                 "Nothing of this order is in stock",
-                shortLines=[
-                    {"skuId": str(b.sku_id), "requested": b.quantity, "available": 0}
-                    for b in allocation.backordered
-                ],
+                shortLines=await labelled(
+                    session,
+                    [
+                        {"skuId": str(b.sku_id), "requested": b.quantity, "available": 0}
+                        for b in allocation.backordered
+                    ],
+                ),
             )
         try:
             return await reserve(

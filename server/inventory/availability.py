@@ -14,6 +14,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.catalog.service import sku_labels
 from server.db.repository import keyset_page
 from server.errors import NotFound
 from server.inventory.allocation import dealer_warehouses
@@ -47,6 +48,8 @@ class WarehouseBand(msgspec.Struct, frozen=True, kw_only=True):
 
 class SkuBands(msgspec.Struct, frozen=True, kw_only=True):
     sku_id: uuid.UUID
+    sku_code: str
+    sku_name: str
     band: StockBand
     warehouses: tuple[WarehouseBand, ...]
 
@@ -54,6 +57,8 @@ class SkuBands(msgspec.Struct, frozen=True, kw_only=True):
 class StockFigures(msgspec.Struct, frozen=True, kw_only=True):
     warehouse_id: uuid.UUID
     sku_id: uuid.UUID
+    sku_code: str
+    sku_name: str
     on_hand: int
     reserved: int
     available: int
@@ -110,6 +115,7 @@ async def dealer_stock_bands(
     keys = [(w, s) for w in warehouses for s in unique]
     levels = await read_levels(session, keys)
     safety = await safety_stocks(session, keys)
+    labels = await sku_labels(session, unique)
     answer: list[SkuBands] = []
     for sku_id in unique:
         per_warehouse = []
@@ -124,7 +130,11 @@ async def dealer_stock_bands(
         overall_safety = max((safety[(w, sku_id)] for w in warehouses), default=0)
         answer.append(
             SkuBands(
-                sku_id=sku_id, band=band_of(total, overall_safety), warehouses=tuple(per_warehouse)
+                sku_id=sku_id,
+                sku_code=labels.get(sku_id, ("", ""))[0],
+                sku_name=labels.get(sku_id, ("", ""))[1],
+                band=band_of(total, overall_safety),
+                warehouses=tuple(per_warehouse),
             )
         )
     return answer
@@ -132,10 +142,13 @@ async def dealer_stock_bands(
 
 async def stock_figures(session: AsyncSession, levels: Sequence[StockLevel]) -> list[StockFigures]:
     safety = await safety_stocks(session, [(r.warehouse_id, r.sku_id) for r in levels])
+    labels = await sku_labels(session, [r.sku_id for r in levels])
     return [
         StockFigures(
             warehouse_id=r.warehouse_id,
             sku_id=r.sku_id,
+            sku_code=labels.get(r.sku_id, ("", ""))[0],
+            sku_name=labels.get(r.sku_id, ("", ""))[1],
             on_hand=r.on_hand,
             reserved=r.reserved,
             available=r.available,

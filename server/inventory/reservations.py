@@ -28,6 +28,7 @@ from server.inventory.models import (
     StockReservation,
     StockReservationLine,
 )
+from server.inventory.short_lines import labelled
 from server.inventory.stock import Delta, Key, check_quantity, move_many, read_levels
 
 
@@ -284,15 +285,18 @@ async def _short_conflict(
         "stock_insufficient",
         "库存不足",
         "Not enough stock for some lines",
-        shortLines=[
-            {
-                "warehouseId": str(w),
-                "skuId": str(s),
-                "requested": merged[(w, s)],
-                "available": levels[(w, s)].available if (w, s) in levels else 0,
-            }
-            for w, s in short
-        ],
+        shortLines=await labelled(
+            session,
+            [
+                {
+                    "warehouseId": str(w),
+                    "skuId": str(s),
+                    "requested": merged[(w, s)],
+                    "available": levels[(w, s)].available if (w, s) in levels else 0,
+                }
+                for w, s in short
+            ],
+        ),
     )
 
 

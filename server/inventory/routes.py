@@ -46,6 +46,8 @@ def stock_out(f: StockFigures) -> StockOut:
     return StockOut(
         warehouse_id=f.warehouse_id,
         sku_id=f.sku_id,
+        sku_code=f.sku_code,
+        sku_name=f.sku_name,
         on_hand=f.on_hand,
         reserved=f.reserved,
         available=f.available,
@@ -132,7 +134,7 @@ class InventoryController(Controller):
             for m in rows
         ]
 
-    @post("/adjustments", summary="Receive, adjust or count stock")
+    @post("/adjustments", summary="Receive, adjust or count stock", opt={"problems": (409,)})
     async def adjust(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -142,7 +144,7 @@ class InventoryController(Controller):
         """Record a receipt, an adjustment or a stock count with its reason (audited)."""
         return stock_out(await policies.apply_manual_adjustment(db_session, principal, data))
 
-    @post("/feed", summary="ERP stock feed", status_code=200)
+    @post("/feed", summary="ERP stock feed", status_code=200, opt={"problems": (409,)})
     async def erp_feed(
         self,
         db_session: NamedDependency[AsyncSession],

@@ -27,6 +27,8 @@ RegionCode = Annotated[str, one_line(12, pattern=r"^[0-9]{2,12}$")]
 class StockOut(Response, kw_only=True):
     warehouse_id: uuid.UUID
     sku_id: uuid.UUID
+    sku_code: str
+    sku_name: str
     on_hand: int
     reserved: int
     available: int
@@ -150,5 +152,7 @@ class WarehouseBandOut(Response, kw_only=True):
 
 class SkuBandsOut(Response, kw_only=True):
     sku_id: uuid.UUID
+    sku_code: str
+    sku_name: str
     band: StockBand
     warehouses: list[WarehouseBandOut]

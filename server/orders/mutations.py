@@ -16,8 +16,8 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
-from server.errors import ChannelhubError
-from server.identity import Role
+from server.errors import ChannelhubError, camel_keys
+from server.identity import DEALER_ROLES, Role
 from server.identity.principal import Principal
 from server.orders.models import OrderStatus
 from server.orders.schemas import Comment, OrderCreate, OrderLineIn
@@ -56,13 +56,12 @@ class OrderRef(Args, kw_only=True):
 
 
 def actor_of(principal: SyncPrincipal) -> Principal:
-    """The dealer user behind a push (the sync principal carries no role: dealer staff)."""
+    """The dealer user behind a push, in the role their token carries."""
     if principal.dealer_id is None:
         raise ChannelhubError("dealer_required")
+    role = Role(principal.role) if principal.role in DEALER_ROLES else Role.DEALER_STAFF
     return Principal(
-        user_id=uuid.UUID(principal.subject_id),
-        role=Role.DEALER_STAFF,
-        dealer_id=uuid.UUID(principal.dealer_id),
+        user_id=uuid.UUID(principal.subject_id), role=role, dealer_id=uuid.UUID(principal.dealer_id)
     )
 
 
@@ -71,7 +70,7 @@ def _rejected(exc: ChannelhubError) -> Rejected:
     if exc.errors:
         detail["errors"] = exc.errors
     if exc.extra:
-        detail.update(exc.extra)
+        detail.update(camel_keys(exc.extra))
     return Rejected(reason=exc.code, detail=detail)
 
 

@@ -101,7 +101,12 @@ class OrderAdminController(Controller):
         )
         return service.order_out(order)
 
-    @post("/{order_id:uuid}/shipments", summary="Ship an order (partially)", status_code=201)
+    @post(
+        "/{order_id:uuid}/shipments",
+        summary="Ship an order (partially)",
+        status_code=201,
+        opt={"problems": (409,)},
+    )
     async def ship(
         self,
         db_session: NamedDependency[AsyncSession],

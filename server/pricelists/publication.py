@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.pricelists.models import PriceListEntry, PriceListStatus, PriceListVersion
+from server.pricelists.schemas import BreakOut
 from server.pricing import Scope
 from sync import publish, publish_many
 
@@ -82,7 +83,7 @@ async def publish_price_list_change(
                 "unitPrice": item.unit_price,
                 "currency": price_list.currency,
                 "breakKind": item.break_kind,
-                "breaks": item.breaks,
+                "breaks": [BreakOut(**b) for b in item.breaks or ()],
                 "priority": price_list.priority,
             },
         )

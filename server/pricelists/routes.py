@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.apidocs.bodies import PRICE_FILE
 from server.db.repository import get_or_404
 from server.identity.guards import requires_hq
 from server.identity.principal import Principal
@@ -133,6 +134,8 @@ class PriceListController(Controller):
         summary="Import a draft's items from Excel or CSV",
         status_code=200,
         request_max_body_size=MAX_IMPORT_BYTES,
+        operation_class=PRICE_FILE,
+        opt={"problems": (400, 413, 415, 422)},
     )
     async def import_items(
         self,

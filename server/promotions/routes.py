@@ -51,7 +51,7 @@ class PromotionController(Controller):
         """One promotion's definition and status."""
         return service.promotion_out(await service.get_promotion(db_session, promotion_id))
 
-    @put("/{promotion_id:uuid}", summary="Replace a draft promotion")
+    @put("/{promotion_id:uuid}", summary="Replace a draft promotion", opt={"problems": (409,)})
     async def update(
         self,
         state: State,

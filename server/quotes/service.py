@@ -249,7 +249,7 @@ def _require(quote: Quote, allowed: set[QuoteStatus], action: str) -> None:
             "quote_state",
             f"当前状态（{quote.status}）不能{action}",
             f"Cannot {action} a quote in state {quote.status}",
-            status=str(quote.status),
+            state=str(quote.status),
         )
 
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import msgspec
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts import dealer_balances
 from server.accounts.ledger import balances_of
 from server.accounts.publication import locked_accounts, pending_balance_changes
+from server.accounts.schemas import BalancesOut
 from server.db import fast
 from server.inventory.availability import band_of, safety_stocks
 from server.inventory.publication import noted_stock_levels, pending_stock_changes
@@ -54,7 +56,7 @@ async def publish_pending(session: AsyncSession) -> None:
             else await dealer_balances(session, dealer_id)
         )
         changes.setdefault(dealer_scope(dealer_id), []).append(
-            ("balances", "balances", "upsert", balances)
+            ("balances", "balances", "upsert", BalancesOut(**msgspec.structs.asdict(balances)))
         )
         done.add(dealer_id)
     for scope in sorted(changes):

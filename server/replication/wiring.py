@@ -37,6 +37,7 @@ async def provide_sync_principal(state: State, scope: Scope) -> SyncPrincipal:
         subject_id=str(principal.user_id),
         dealer_id=str(principal.dealer_id) if principal.dealer_id else None,
         scopes=scopes,
+        role=str(principal.role),
     )
 
 

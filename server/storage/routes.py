@@ -9,6 +9,7 @@ from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, QueryParameter
 
+from server.apidocs.bodies import PRESIGNED_UPLOAD
 from server.errors import Invalid, NotFound
 from server.schemas import path_text
 from server.storage.backends import LocalStorage, ObjectStorage
@@ -31,6 +32,8 @@ class LocalStorageController(Controller):
         status_code=204,
         summary="Upload a file with a presigned form (local storage)",
         request_max_body_size=64 * 1024 * 1024,
+        operation_class=PRESIGNED_UPLOAD,
+        opt={"problems": (403,)},
     )
     async def upload(
         self,

@@ -161,6 +161,7 @@ async def test_statement_totals_equal_the_ledger(
     exported = await client.get(
         f"{url}/statement/export", params={**period, "format": "csv"}, headers=h
     )
+    assert exported.headers["content-type"] == "text/csv; charset=utf-8"  # said once
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert [
         "预存款 prepaid",

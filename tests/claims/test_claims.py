@@ -275,6 +275,24 @@ async def test_uploads_are_checked(
     assert taken.status_code == 409
 
 
+async def test_a_dealer_naming_another_dealer_is_refused(
+    client: Client, db: Database, setup: tuple[Headers, Headers]
+) -> None:
+    hq, dealer = setup
+    promo = await promotion(client, hq)
+    other = await make_dealer(db, tier="core")
+    body = {"id": str(uuid.uuid4()), "promotionId": promo["id"], "dealerId": str(other.id)}
+    refused = await client.post("/mp/claims", json=body, headers=dealer)
+    assert (refused.status_code, refused.json()["code"]) == (403, "claim_dealer_forbidden")
+    assert (await client.get(f"/mp/claims/{body['id']}", headers=dealer)).status_code == 404
+    # Naming itself is fine.
+    me = (await client.get("/mp/me", headers=dealer)).json()
+    mine = await client.post(
+        "/mp/claims", json={**body, "dealerId": me["dealer"]["id"]}, headers=dealer
+    )
+    assert mine.status_code == 201, mine.text
+
+
 async def test_presigned_upload_then_confirm(
     client: Client,
     db: Database,

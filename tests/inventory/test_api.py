@@ -67,6 +67,9 @@ async def test_erp_feed_is_idempotent_by_batch(
     assert huge.status_code == 422
     page = (await client.get(f"/hq/inventory/warehouses/{wh.id}/stock", headers=h)).json()
     assert sorted((i["onHand"], i["available"]) for i in page["items"]) == [(30, 30), (120, 120)]
+    # People read SKUs by code and name, not by id.
+    assert sorted(i["skuCode"] for i in page["items"]) == ["BJ-250", "BJ-500"]
+    assert all(i["skuName"] for i in page["items"])
 
 
 async def test_adjustments_refuse_bad_quantities(
@@ -107,6 +110,7 @@ async def test_adjustments_refuse_bad_quantities(
     ]
     one = await client.get(f"/hq/inventory/warehouses/{wh.id}/stock/{sku.id}", headers=h)
     assert (one.json()["onHand"], one.json()["reserved"]) == (7, 0)
+    assert (one.json()["skuCode"], one.json()["skuName"]) == (sku.code, sku.name)
 
 
 async def test_dealers_see_bands_for_their_warehouses_only(
@@ -146,6 +150,9 @@ async def test_dealers_see_bands_for_their_warehouses_only(
     params = [("skuId", str(low.id)), ("skuId", str(out.id)), ("skuId", str(plenty.id))]
     bands = (await client.get("/mp/stock", params=params, headers=me)).json()
     assert [b["band"] for b in bands] == ["low", "out", "in_stock"]
+    assert [(b["skuCode"], b["skuName"]) for b in bands] == [
+        (s.code, s.name) for s in (low, out, plenty)
+    ]
     assert [w["warehouseId"] for w in bands[0]["warehouses"]] == [str(mine.id)]
     assert "onHand" not in bands[0] and "available" not in bands[0]
     hidden = await client.get(

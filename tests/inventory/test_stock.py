@@ -93,7 +93,14 @@ async def test_reservation_is_all_or_nothing_and_names_short_lines(db: Database)
             )
         assert exc.value.code == "stock_insufficient"
         assert exc.value.extra["shortLines"] == [
-            {"warehouseId": str(wh.id), "skuId": str(b.id), "requested": 2, "available": 1}
+            {
+                "warehouseId": str(wh.id),
+                "skuId": str(b.id),
+                "skuCode": b.code,
+                "skuName": b.name,
+                "requested": 2,
+                "available": 1,
+            }
         ]
         level = await read_level(s, wh.id, a.id)
         assert level is not None and level.reserved == 0
@@ -173,7 +180,13 @@ async def test_allocation_by_priority_splits_and_backorders(db: Database) -> Non
                 s, dealer.id, [OrderLine(sku_id=sku.id, quantity=12)], allow_backorder=False
             )
         assert short.value.extra["shortLines"] == [
-            {"skuId": str(sku.id), "requested": 12, "available": 10}
+            {
+                "skuId": str(sku.id),
+                "skuCode": sku.code,
+                "skuName": sku.name,
+                "requested": 12,
+                "available": 10,
+            }
         ]
         # A far warehouse linked to the dealer's province serves it too.
         s.add(WarehouseRegion(warehouse_id=far.id, region_code="330000", priority=1))

@@ -63,6 +63,16 @@ async def test_applied_then_replayed_and_published(
     assert any(c["entity"] == "balances" for c in changes)
 
 
+async def test_the_order_records_the_pushing_users_role(client: Client, shop: Shop) -> None:
+    assert shop.user.role == "dealer_admin"
+    order_id = str(uuid.uuid4())
+    [result] = await push(client, shop, create(1, order_id, [{"sku": "W-550", "qty": 1}]))
+    assert result["status"] == "applied", result
+    detail = await client.get(f"/mp/orders/{order_id}", headers=shop.headers)
+    roles = {e["actorRole"] for e in detail.json()["events"] if e["actorRole"]}
+    assert roles == {"dealer_admin"}
+
+
 async def test_price_rise_beyond_grace_is_amended_until_confirmed(
     client: Client, db: Database, shop: Shop
 ) -> None:

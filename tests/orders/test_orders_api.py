@@ -304,4 +304,12 @@ async def test_lines_split_over_the_dealers_warehouses_by_priority(
     too_many = {"id": str(uuid.uuid4()), "lines": [{"sku": "W-550", "qty": 4}]}
     response = await client.post("/mp/orders", json=too_many, headers=shop.headers)
     assert response.status_code == 409, response.text
-    assert response.json()["shortLines"] == [{"skuId": str(sku), "requested": 4, "available": 3}]
+    assert response.json()["shortLines"] == [
+        {
+            "skuId": str(sku),
+            "skuCode": "W-550",
+            "skuName": "农夫山泉天然矿泉水 550ml",
+            "requested": 4,
+            "available": 3,
+        }
+    ]

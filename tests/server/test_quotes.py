@@ -68,6 +68,8 @@ async def test_quote_within_thresholds_is_accepted_directly(
     assert (accepted.status_code, accepted.json()["status"]) == (200, "converted")
     again = await client.post(f"/mp/quotes/{quote_id}/accept", headers=dealer)
     assert (again.status_code, again.json()["code"]) == (409, "quote_state")
+    # The quote's state is a member of its own; `status` stays the HTTP status (RFC 9457).
+    assert (again.json()["status"], again.json()["state"]) == (409, "converted")
 
 
 async def test_discount_above_tier_threshold_needs_hq_approval(

@@ -149,6 +149,36 @@ async def test_unknown_names_and_bad_args_are_rejected_not_crashes(sessions: Ses
     ]
 
 
+async def test_a_used_business_key_under_another_name_is_no_replay(sessions: Sessions) -> None:
+    await set_stock(sessions, "tea", 10)
+    await do_push(sessions, principal(), "c1", [order(1, "o1")])
+    result = await do_push(
+        sessions,
+        principal(),
+        "c2",
+        [
+            MutationIn(mid=1, name="order.plaice", args={}, business_key="o1"),
+            MutationIn(mid=2, name="note.set", args={"note": "x"}, business_key="o1"),
+        ],
+    )
+    assert [(r.status, r.reason, r.replayed) for r in result.results] == [
+        ("rejected", "unknown_mutation", False),
+        ("rejected", "business_key_conflict", False),
+    ]
+    # An unknown mutation claims no key: the real one with that key is applied afterwards.
+    result = await do_push(
+        sessions,
+        principal(),
+        "c3",
+        [MutationIn(mid=1, name="nope", args={}, business_key="o2"), order(2, "o2")],
+    )
+    assert [(r.status, r.replayed) for r in result.results] == [
+        ("rejected", False),
+        ("applied", False),
+    ]
+    assert await count_orders(sessions) == 2
+
+
 async def test_outcomes_are_published_to_the_dealer_scope(sessions: Sessions) -> None:
     await set_stock(sessions, "tea", 0)
     await do_push(sessions, principal(), "c1", [order(1, "o1")])
