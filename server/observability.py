@@ -5,37 +5,84 @@ from __future__ import annotations
 import logging
 import sys
 import uuid
+from typing import TextIO
 
 import structlog
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from server.redaction import install_record_redaction, redact_event, remember
 from server.settings import Settings
 
 REQUEST_ID_HEADER = b"x-request-id"
 
 
-def configure_logging(settings: Settings) -> None:
-    """structlog to stdout: JSON in production, console in a terminal when log_json is off."""
+# Libraries that log whole URLs (a query may carry a secret) at INFO: warnings only.
+QUIET_LOGGERS = ("httpx", "httpcore", "botocore", "boto3", "s3transfer", "urllib3", "aiobotocore")
+
+
+def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
+    """structlog and stdlib logging to one stream, every line redacted of secrets."""
     level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
+    remember(configured_secrets(settings), keep=True)
+    install_record_redaction()
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
         if settings.log_json
         else structlog.dev.ConsoleRenderer()
     )
+    shared: list[structlog.typing.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        redact_event,
+    ]
+    out = stream or sys.stdout
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
+        processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )
+    _route_stdlib_logging(shared, renderer, out, level)
+
+
+def configured_secrets(settings: Settings) -> list[str | None]:
+    """Every value the settings hold that must never be printed."""
+    return [
+        settings.auth.jwt_secret,
+        settings.wechat.secret,
+        settings.storage.s3_secret_key,
+        settings.storage.s3_access_key,
+    ]
+
+
+class _OurHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The root handler this module installs (replaced, never stacked, on reconfiguration)."""
+
+
+def _route_stdlib_logging(
+    shared: list[structlog.typing.Processor],
+    renderer: structlog.typing.Processor,
+    stream: TextIO,
+    level: int,
+) -> None:
+    handler = _OurHandler(stream)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _OurHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
 
 class RequestIdMiddleware(ASGIMiddleware):
