@@ -25,6 +25,8 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from server.messages import CATALOGUE, language_from_header, render, validation_text
+
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("channelhub.errors")
 
@@ -49,8 +51,11 @@ class ChannelhubError(Exception):
         **extra: Any,
     ) -> None:
         self.code = code or self.default_code
-        self.zh = zh or self.default_zh
-        self.en = en or self.default_en
+        # Without texts of its own, an error reads its code's texts from the catalogue,
+        # filled with its extra fields.
+        known = self.code in CATALOGUE
+        self.zh = zh or (render(self.code, "zh", **extra) if known else self.default_zh)
+        self.en = en or (render(self.code, "en", **extra) if known else self.default_en)
         self.errors = errors
         self.headers = headers
         # When the refusal is itself a change that must last (a revoked token family, a
@@ -132,21 +137,7 @@ class Unavailable(ChannelhubError):
 
 def prefers_chinese(request: Request[Any, Any, Any]) -> bool:
     """zh-CN unless Accept-Language ranks another language first."""
-    header = request.headers.get("accept-language")
-    if not header:
-        return True
-    best_lang, best_q = "", -1.0
-    for part in header.split(","):
-        lang, _, params = part.strip().partition(";")
-        q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                q = 0.0
-        if q > best_q and lang:
-            best_lang, best_q = lang.strip().lower(), q
-    return best_lang.startswith("zh") or best_lang in ("", "*")
+    return language_from_header(request.headers.get("accept-language")) == "zh"
 
 
 def problem(
@@ -174,7 +165,7 @@ def problem(
     if request_id:
         body["request_id"] = request_id
     if errors:
-        body["errors"] = errors
+        body["errors"] = [_localized(e, chinese) for e in errors]
     if extra:
         body.update(extra)
     return Response(
@@ -222,7 +213,6 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[di
             "请求参数不合法",
             "The request is not valid",
             errors=[_clean_error(e) for e in errors] if errors else None,
-            extra={"reason": exc.detail} if exc.detail else None,
         )
     if isinstance(exc, HTTPException) and exc.status_code == 400:
         return problem(
@@ -248,9 +238,28 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[di
 
 
 def _clean_error(error: Any) -> dict[str, Any]:
-    if isinstance(error, dict):
-        return {k: str(v) for k, v in error.items() if k in ("message", "key", "source")}
-    return {"message": str(error)}
+    """A validation failure as the field it names, a stable code and both languages."""
+    if not isinstance(error, dict):
+        error = {"message": str(error)}
+    out = {k: str(v) for k, v in error.items() if k in ("key", "source")}  # pyright: ignore[reportUnknownVariableType]
+    code, params = validation_text(str(error.get("message", "")))  # pyright: ignore[reportUnknownArgumentType]
+    out["code"] = code.removeprefix("validation.")
+    out["message"] = render(code, "zh", **params)
+    out["message_en"] = render(code, "en", **params)
+    return out
+
+
+def _localized(error: Any, chinese: bool) -> Any:
+    """An ``errors`` item's ``message`` in the answer's language (both kept: zh, en)."""
+    if not isinstance(error, dict):
+        return error
+    item: dict[str, Any] = dict(error)  # pyright: ignore[reportUnknownArgumentType]
+    en = item.pop("message_en", None) or item.pop("messageEn", None)
+    zh = item.pop("messageZh", None) or item.get("message")
+    if isinstance(zh, str) and isinstance(en, str):
+        item["message"] = zh if chinese else en
+        item["zh"], item["en"] = zh, en
+    return item
 
 
 __all__ = [

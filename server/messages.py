@@ -78,7 +78,7 @@ class _Lenient(dict[str, Any]):
         return "?"
 
 
-def render(code: str, language: Language | None = None, **params: Any) -> str:
+def render(code: str, language: Language | None = None, /, **params: Any) -> str:
     """The code's message in ``language`` (the request's by default), parameters filled in."""
     text = CATALOGUE.get(code)
     if text is None:
@@ -87,7 +87,7 @@ def render(code: str, language: Language | None = None, **params: Any) -> str:
     return string.Formatter().vformat(template, (), _Lenient(params))
 
 
-def both(code: str, **params: Any) -> dict[str, str]:
+def both(code: str, /, **params: Any) -> dict[str, str]:
     """The code's message in both languages, for text many readers share."""
     return {"zh": render(code, "zh", **params), "en": render(code, "en", **params)}
 

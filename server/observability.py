@@ -12,6 +12,8 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from server.addressing import remember_request_base, request_base_url
+from server.messages import language_from_header, set_language
 from server.redaction import install_record_redaction, redact_event, remember
 from server.settings import Settings
 
@@ -86,18 +88,27 @@ def _route_stdlib_logging(
 
 
 class RequestIdMiddleware(ASGIMiddleware):
-    """Take the caller's X-Request-ID (or make one), bind it to logs and echo it back."""
+    """Take the caller's X-Request-ID (or make one), bind it to logs and echo it back.
+
+    Also records the request's language and the address it was sent to.
+    """
 
     scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
 
+    def __init__(self, trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")) -> None:
+        self.trusted_proxies = trusted_proxies
+
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        request_id = ""
+        request_id, language = "", None
         for name, value in scope.get("headers", []):
             if name == REQUEST_ID_HEADER:
                 candidate = value.decode("latin-1")[:64]
                 if candidate.isprintable():
                     request_id = candidate
-                break
+            elif name == b"accept-language":
+                language = value.decode("latin-1")
+        set_language(language_from_header(language))
+        remember_request_base(request_base_url(scope, self.trusted_proxies))
         request_id = request_id or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id  # type: ignore[typeddict-item]
         structlog.contextvars.clear_contextvars()

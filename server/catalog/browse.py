@@ -227,7 +227,7 @@ async def sku_detail(
     """One active SKU with the dealer's price and breaks."""
     sku = await get_or_404(session, Sku, sku_id, "sku")
     if sku.status is not ItemStatus.ACTIVE:
-        raise NotFound("sku_not_found", "sku 不存在", "sku not found")
+        raise NotFound("sku_not_found")
     product = await get_or_404(session, Product, sku.product_id, "product")
     revision = await read_revision(session)
     heads = await load_heads(session, cache, revision)

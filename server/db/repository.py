@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from server.errors import Conflict, NotFound
+from server.messages import CATALOGUE
 from server.schemas import decode_cursor, encode_cursor
 
 M = TypeVar("M")
@@ -20,8 +21,8 @@ async def get_or_404(session: AsyncSession, model: type[M], key: Any, what: str 
     """Load by primary key through the session (dealer scoping applies) or raise NotFound."""
     row = (await session.execute(_select_by_pk(model, key))).scalar_one_or_none()
     if row is None:
-        name = what or model.__name__.lower()
-        raise NotFound(f"{name}_not_found", f"{name} 不存在", f"{name} not found")
+        code = f"{what or model.__name__.lower()}_not_found"
+        raise NotFound(code) if code in CATALOGUE else NotFound("record_not_found")
     return row
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import msgspec
 
 from server.orders.models import OrderStatus
-from server.schemas import Request, Response
+from server.schemas import ReasonText, Request, Response
 
 SkuCode = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
 Quantity = Annotated[int, msgspec.Meta(ge=-(10**9), le=10**9)]
@@ -118,6 +118,8 @@ class OrderOut(Response, kw_only=True):
     allow_backorder: bool
     review_reasons: list[str]
     amendments: list[str]
+    review_notes: list[ReasonText]
+    amendment_notes: list[ReasonText]
     note: str
     created_at: datetime
     updated_at: datetime

@@ -65,6 +65,7 @@ from server.promotions import (
 )
 from server.quotes.service import convert_for_order
 from server.regions.service import ancestry
+from server.schemas import reason_text
 
 DEFAULT_APPROVAL_THRESHOLD = 50_000_000  # fen: 500,000 yuan
 DEFAULT_PRICE_GRACE_BP = 50  # 0.5 %
@@ -108,6 +109,8 @@ def order_out(order: Order) -> OrderOut:
         allow_backorder=order.allow_backorder,
         review_reasons=list(order.review_reasons or []),
         amendments=list(order.amendments or []),
+        review_notes=[reason_text(c, f"order.{c}") for c in order.review_reasons or []],
+        amendment_notes=[reason_text(c, f"order.{c}") for c in order.amendments or []],
         note=order.note,
         created_at=order.created_at,
         updated_at=order.updated_at,
@@ -277,7 +280,7 @@ async def _read_gate(session: AsyncSession, dealer_id: uuid.UUID, order_id: uuid
     else:
         found = await fast.rows(session, _GATE, {"dealer": dealer_id, "order": order_id})
     if not found:
-        raise NotFound("dealer_not_found", "dealer 不存在", "dealer not found")
+        raise NotFound("dealer_not_found")
     status, tier_code, requires_prepayment, region_csv, threshold, revision, taken = found[0]
     return _Gate(
         order_exists=bool(taken),
@@ -299,7 +302,7 @@ def _check_dealer(gate: _Gate) -> None:
             f"The dealer is {gate.status}: ordering is refused",
         )
     if not gate.tier_known:
-        raise NotFound("tier_not_found", "tier 不存在", "tier not found")
+        raise NotFound("tier_not_found")
 
 
 async def _is_diversion(

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 
 from server.quotes.models import QuoteStatus
-from server.schemas import Request, Response
+from server.schemas import ReasonText, Request, Response
 
 Fen = Annotated[int, msgspec.Meta(ge=0, le=10**12)]
 BasisPoints = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
@@ -68,6 +68,7 @@ class QuoteOut(Response, kw_only=True):
     extra_discount_bp: int
     needs_approval: bool
     approval_reasons: list[str]
+    approval_notes: list[ReasonText]
     basis_fingerprint: str
     note: str
     created_at: datetime
