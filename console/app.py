@@ -62,7 +62,7 @@ def console_stores(settings: Settings) -> dict[str, Store]:
 
 def console_router(settings: Settings) -> Router:
     """Every console page and action, behind the session and CSRF middleware."""
-    secure = settings.public_base_url.startswith("https://")
+    secure = (settings.public_base_url or "").startswith("https://")
     csrf = CSRFConfig(
         secret=hashlib.sha256(("console-csrf:" + settings.auth.jwt_secret).encode()).hexdigest(),
         cookie_name=CSRF_COOKIE,

@@ -59,11 +59,12 @@ def _wait_healthy(server: subprocess.Popen[bytes], base: str, seconds: float) ->
     while time.monotonic() < deadline:
         if server.poll() is not None:
             break
-        try:
-            if httpx.get(f"{base}/health", timeout=0.5).status_code == 200:
+        try:  # /health answers while the app still loads; /ready when it serves
+            if httpx.get(f"{base}/ready", timeout=0.5).status_code == 200:
                 return
         except httpx.HTTPError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     server.kill()
     stderr = server.stderr.read() if server.stderr else b""
     raise RuntimeError("server did not start: " + stderr.decode()[-2000:])

@@ -55,6 +55,7 @@ class Reason(msgspec.Struct, frozen=True, kw_only=True):
     code: str
     severity: Severity
     message: str
+    params: dict[str, str] = msgspec.field(default_factory=dict[str, str])  # for translations
 
 
 class ClaimDecision(msgspec.Struct, frozen=True, kw_only=True):
@@ -77,8 +78,9 @@ def verify_receipt(scan: ReceiptScan, expectations: ClaimExpectations) -> ClaimD
     fields = scan.fields
     reasons: list[Reason] = []
 
-    def add(code: str, severity: Severity, message: str) -> None:
-        reasons.append(Reason(code=code, severity=severity, message=message))
+    def add(code: str, severity: Severity, message: str, **params: object) -> None:
+        texts = {k: str(v) for k, v in params.items()}
+        reasons.append(Reason(code=code, severity=severity, message=message, params=texts))
 
     low_confidence = scan.confidence < expectations.min_confidence
     if not scan.lines:
@@ -88,6 +90,8 @@ def verify_receipt(scan: ReceiptScan, expectations: ClaimExpectations) -> ClaimD
             "low_confidence",
             "review",
             f"OCR confidence {scan.confidence:.2f} is below {expectations.min_confidence:.2f}",
+            confidence=f"{scan.confidence:.2f}",
+            minimum=f"{expectations.min_confidence:.2f}",
         )
 
     # Duplicates
@@ -111,12 +115,16 @@ def verify_receipt(scan: ReceiptScan, expectations: ClaimExpectations) -> ClaimD
                 "date_before_window",
                 "reject",
                 f"receipt dated {fields.date} is before {expectations.window_start}",
+                date=fields.date,
+                start=expectations.window_start,
             )
         elif expectations.window_end and fields.date > expectations.window_end:
             add(
                 "date_after_window",
                 "reject",
                 f"receipt dated {fields.date} is after {expectations.window_end}",
+                date=fields.date,
+                end=expectations.window_end,
             )
 
     # Amount
@@ -129,12 +137,16 @@ def verify_receipt(scan: ReceiptScan, expectations: ClaimExpectations) -> ClaimD
                 "reject",
                 f"total {format_minor(fields.total)} is below "
                 f"{format_minor(expectations.min_total)}",
+                total=format_minor(fields.total),
+                minimum=format_minor(expectations.min_total),
             )
     if expectations.currency and fields.currency and fields.currency != expectations.currency:
         add(
             "currency_mismatch",
             "review",
             f"receipt currency {fields.currency}, claim expects {expectations.currency}",
+            currency=fields.currency,
+            expected=expectations.currency,
         )
 
     # Merchant allow-list
@@ -148,6 +160,7 @@ def verify_receipt(scan: ReceiptScan, expectations: ClaimExpectations) -> ClaimD
                     "merchant_not_allowed",
                     "review" if score >= 60 else "reject",
                     f"shop {fields.merchant!r} is not on the claim's list",
+                    merchant=fields.merchant,
                 )
 
     # Region (cross-region sales are flagged for a person, never silently allowed)
@@ -178,9 +191,17 @@ def verify_receipt(scan: ReceiptScan, expectations: ClaimExpectations) -> ClaimD
                 "sku_quantity_short",
                 "reject" if not low_confidence else "review",
                 f"product {required.sku}: {qty} bought, {required.min_qty} required",
+                sku=required.sku,
+                qty=qty,
+                required=required.min_qty,
             )
         elif min(m.score for m in found) < 90:
-            add("sku_uncertain_match", "info", f"product {required.sku} matched by a similar name")
+            add(
+                "sku_uncertain_match",
+                "info",
+                f"product {required.sku} matched by a similar name",
+                sku=required.sku,
+            )
 
     if fields.total is None and expectations.min_total is None:
         add("total_missing", "review", "the receipt total could not be read")

@@ -181,7 +181,7 @@ def create_app(settings: Settings) -> Litestar:
             "sync_principal": Provide(provide_sync_principal),
         },
         middleware=[
-            RequestIdMiddleware(),
+            RequestIdMiddleware(settings.trusted_proxies),
             prometheus.middleware,
             AuthenticationMiddleware(settings.auth),
         ],

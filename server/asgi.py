@@ -1,15 +1,26 @@
-"""ASGI entry points for servers: ``server.asgi:create`` (factory) or ``server.asgi:app``."""
+"""ASGI entry points for servers: ``server.asgi:create`` (factory) or ``server.asgi:app``.
+
+Both answer ``/health`` at once and build the application in the background
+(:mod:`server.warmup`); ``/ready`` says when it serves.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from server.app import create_app
-from server.settings import load_settings
+from server.warmup import WarmingApp
+
+
+def build() -> Any:
+    """The real application for the environment's settings (imports everything: seconds)."""
+    from server.app import create_app
+    from server.settings import load_settings
+
+    return create_app(load_settings())
 
 
 def create() -> Any:
-    return create_app(load_settings())
+    return WarmingApp(build)
 
 
 def __getattr__(name: str) -> Any:

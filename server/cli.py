@@ -9,16 +9,26 @@ from pathlib import Path
 
 import click
 
-from ocr.cli import ocr_group
 from server.settings import load_settings
 
 
-@click.group()
+class _Commands(click.Group):
+    """The command group; ``ocr`` (numpy, images) is imported only when it runs."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "ocr":
+            from ocr.cli import ocr_group
+
+            return ocr_group
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), "ocr"])
+
+
+@click.group(cls=_Commands)
 def main() -> None:
     """channelhub: dealer-channel backend."""
-
-
-main.add_command(ocr_group)
 
 
 @main.command()

@@ -28,6 +28,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from server.messages import CATALOGUE, language_from_header, render, validation_text
 from server.text import describe_violation
 
 PROBLEM_JSON = "application/problem+json"
@@ -54,8 +55,11 @@ class ChannelhubError(Exception):
         **extra: Any,
     ) -> None:
         self.code = code or self.default_code
-        self.zh = zh or self.default_zh
-        self.en = en or self.default_en
+        # Without texts of its own, an error reads its code's texts from the catalogue,
+        # filled with its extra fields.
+        known = self.code in CATALOGUE
+        self.zh = zh or (render(self.code, "zh", **extra) if known else self.default_zh)
+        self.en = en or (render(self.code, "en", **extra) if known else self.default_en)
         self.errors = errors
         self.headers = headers
         # When the refusal is itself a change that must last (a revoked token family, a
@@ -137,21 +141,7 @@ class Unavailable(ChannelhubError):
 
 def prefers_chinese(request: Request[Any, Any, Any]) -> bool:
     """zh-CN unless Accept-Language ranks another language first."""
-    header = request.headers.get("accept-language")
-    if not header:
-        return True
-    best_lang, best_q = "", -1.0
-    for part in header.split(","):
-        lang, _, params = part.strip().partition(";")
-        q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                q = 0.0
-        if q > best_q and lang:
-            best_lang, best_q = lang.strip().lower(), q
-    return best_lang.startswith("zh") or best_lang in ("", "*")
+    return language_from_header(request.headers.get("accept-language")) == "zh"
 
 
 def camel_keys(members: dict[str, Any]) -> dict[str, Any]:
@@ -189,7 +179,7 @@ def problem(
     if request_id:
         body["requestId"] = request_id
     if errors:
-        body["errors"] = errors
+        body["errors"] = [_localized(e, chinese) for e in errors]
     for name, value in camel_keys(extra or {}).items():
         # A problem's own members (status, code...) are never overwritten by its extras.
         body.setdefault(name, value)
@@ -232,15 +222,13 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[di
     if isinstance(exc, ValidationException):
         # Parsed, but a value breaks the schema (type, length, range, control characters).
         errors = exc.extra if isinstance(exc.extra, list) else None
-        chinese = prefers_chinese(request)
         return problem(
             request,
             422,
             "request_invalid",
             "请求参数不合法",
             "The request is not valid",
-            errors=[_clean_error(e, chinese) for e in errors] if errors else None,
-            extra={"reason": exc.detail} if exc.detail else None,
+            errors=[_clean_error(e) for e in errors] if errors else None,
         )
     if isinstance(exc, HTTPException) and exc.status_code == 400:
         return problem(
@@ -265,14 +253,33 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[di
     )
 
 
-def _clean_error(error: Any, chinese: bool) -> dict[str, Any]:
+def _clean_error(error: Any) -> dict[str, Any]:
+    """A validation failure as the field it names, a stable code and both languages."""
     if not isinstance(error, dict):
-        return {"message": str(error)}
-    cleaned = {k: str(v) for k, v in error.items() if k in ("message", "key", "source")}
-    if rule := describe_violation(cleaned.get("message", "")):
-        code, zh, en = rule
-        cleaned.update(code=code, message=zh if chinese else en)
-    return cleaned
+        error = {"message": str(error)}
+    out = {k: str(v) for k, v in error.items() if k in ("key", "source")}  # pyright: ignore[reportUnknownVariableType]
+    message = str(error.get("message", ""))  # pyright: ignore[reportUnknownArgumentType]
+    if rule := describe_violation(message):  # control characters: a rule of our own
+        out["code"], out["message"], out["message_en"] = rule
+        return out
+    code, params = validation_text(message)
+    out["code"] = code.removeprefix("validation.")
+    out["message"] = render(code, "zh", **params)
+    out["message_en"] = render(code, "en", **params)
+    return out
+
+
+def _localized(error: Any, chinese: bool) -> Any:
+    """An ``errors`` item's ``message`` in the answer's language (both kept: zh, en)."""
+    if not isinstance(error, dict):
+        return error
+    item: dict[str, Any] = dict(error)  # pyright: ignore[reportUnknownArgumentType]
+    en = item.pop("message_en", None) or item.pop("messageEn", None)
+    zh = item.pop("messageZh", None) or item.get("message")
+    if isinstance(zh, str) and isinstance(en, str):
+        item["message"] = zh if chinese else en
+        item["zh"], item["en"] = zh, en
+    return item
 
 
 __all__ = [

@@ -9,6 +9,7 @@ import msgspec
 from litestar.params import PathParameter
 
 from server.errors import BadRequest
+from server.messages import reason
 from server.text import LINE_RULE
 
 T = TypeVar("T")
@@ -20,6 +21,21 @@ class Request(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="
 
 class Response(msgspec.Struct, kw_only=True, rename="camel"):
     """A response body."""
+
+
+class ReasonText(Response, kw_only=True):
+    """A reason a person reads: the stable code, the message in the request's language, both."""
+
+    code: str
+    message: str
+    zh: str
+    en: str
+
+
+def reason_text(code: str, catalogue_key: str, params: dict[str, Any] | None = None) -> ReasonText:
+    """The catalogue's texts for ``catalogue_key``, filled with ``params``, under ``code``."""
+    texts = reason(catalogue_key, params)
+    return ReasonText(code=code, message=texts["message"], zh=texts["zh"], en=texts["en"])
 
 
 class Page(Response, Generic[T], kw_only=True):

@@ -66,7 +66,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     log_json: bool = True
     max_body_bytes: int = 2 * 1024 * 1024
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Links the server hands out start with this; unset, with the address the client used.
+    public_base_url: str | None = None
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     # Run background jobs inside the API process (embedded default); production runs
     # `channelhub worker` processes and sets this to false.
     jobs_in_process: bool = True
@@ -106,6 +108,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         storage = tree.get("storage")
         if isinstance(storage, dict) and isinstance(storage.get(key), str):
             storage[key] = [part.strip() for part in str(storage[key]).split(",") if part.strip()]
+    if isinstance(tree.get("trusted_proxies"), str):
+        proxies = str(tree["trusted_proxies"])
+        tree["trusted_proxies"] = [part.strip() for part in proxies.split(",") if part.strip()]
     return msgspec.convert(tree, Settings, strict=False)
 
 

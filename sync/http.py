@@ -134,11 +134,13 @@ def _protocol(header: str | None, field: int | None) -> int | None:
 
 
 def _upgrade_required(protocol: int | None) -> SyncUpgradeRequired:
-    return SyncUpgradeRequired(
-        f"Protocol version {protocol} is not supported; use {PROTOCOL_VERSION}",
-        f"同步协议版本 {protocol} 已不受支持，请升级到版本 {PROTOCOL_VERSION}",
-        extra={"supported": sorted(SUPPORTED_PROTOCOLS)},
-    )
+    if protocol is None:
+        en = f"The request names no protocol version; use version {PROTOCOL_VERSION}"
+        zh = f"请求未注明同步协议版本，请升级到版本 {PROTOCOL_VERSION}"
+    else:
+        en = f"Protocol version {protocol} is not supported; use version {PROTOCOL_VERSION}"
+        zh = f"同步协议版本 {protocol} 已不受支持，请升级到版本 {PROTOCOL_VERSION}"
+    return SyncUpgradeRequired(en, zh, extra={"supported": sorted(SUPPORTED_PROTOCOLS)})
 
 
 def _encode_pull(result: PullResult, msgpack: bool) -> bytes:

@@ -226,14 +226,14 @@ def live_server(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        # Start-up takes seconds, and far more on a busy machine: wait up to two minutes.
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+        while time.monotonic() < deadline:
+            try:  # /health answers while the app still loads; /ready when it serves
+                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
-                time.sleep(0.2)
+                pass
+            time.sleep(0.1)
         tokens = {}
         for role, username in (("hq", "hq"), ("dealer", "dealer01")):
             answer = httpx.post(

@@ -41,6 +41,7 @@ from server.db.base import utcnow
 from server.db.engine import Database
 from server.db.session import transaction
 from server.jobs import JobRegistry
+from server.messages import yuan
 from server.promotions import BudgetExhausted, DisplayFee, Promotion, get_promotion, promotion_skus
 from server.storage import ObjectStorage
 
@@ -87,9 +88,10 @@ async def _expectations(session: AsyncSession, p: Promotion) -> ClaimExpectation
     )
 
 
-def _reason(code: str, severity: str, message: str, **extra: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"code": code, "severity": severity, "message": message}
-    out.update({k: str(v) for k, v in extra.items() if v is not None})
+def _reason(code: str, severity: str, **params: Any) -> dict[str, Any]:
+    """A stored reason: code, severity and the parameters its catalogue texts name."""
+    out: dict[str, Any] = {"code": code, "severity": severity}
+    out.update({k: str(v) for k, v in params.items() if v is not None})
     return out
 
 
@@ -167,7 +169,6 @@ async def _duplicates(session: AsyncSession, receipt: ClaimReceipt) -> list[dict
             _reason(
                 "duplicate_image",
                 "reject",
-                f"the same photo was already submitted with claim {same_bytes.claim_id}",
                 receiptId=receipt.id,
                 earlierClaimId=same_bytes.claim_id,
             )
@@ -184,7 +185,6 @@ async def _duplicates(session: AsyncSession, receipt: ClaimReceipt) -> list[dict
                 _reason(
                     "duplicate_content",
                     "reject",
-                    f"a receipt with the same shop, date, number and total was claimed in {same.claim_id}",
                     receiptId=receipt.id,
                     earlierClaimId=same.claim_id,
                 )
@@ -203,7 +203,6 @@ async def _duplicates(session: AsyncSession, receipt: ClaimReceipt) -> list[dict
                     _reason(
                         "duplicate_image_edited",
                         "reject",
-                        f"this photo is a near copy of one submitted with claim {claim_id}",
                         receiptId=receipt.id,
                         earlierClaimId=claim_id,
                     )
@@ -227,7 +226,6 @@ def _sku_reasons(receipt: ClaimReceipt, skus: frozenset[str], min_qty: int) -> l
             _reason(
                 "sku_missing",
                 "review" if low else "reject",
-                "no promoted product on the receipt",
                 receiptId=receipt.id,
             )
         ]
@@ -235,7 +233,8 @@ def _sku_reasons(receipt: ClaimReceipt, skus: frozenset[str], min_qty: int) -> l
         _reason(
             "sku_quantity_short",
             "review" if low else "reject",
-            f"{qty} promoted units on the receipt, {min_qty} required",
+            qty=qty,
+            required=min_qty,
             receiptId=receipt.id,
         )
     ]
@@ -270,11 +269,7 @@ async def decide_claim(session: AsyncSession, claim_id: uuid.UUID) -> None:
     for r in receipts:
         reasons += await _duplicates(session, r)
         if r.status is ReceiptStatus.FAILED:
-            reasons.append(
-                _reason(
-                    "receipt_unreadable", "review", r.error or "unreadable image", receiptId=r.id
-                )
-            )
+            reasons.append(_reason("receipt_unreadable", "review", error=r.error, receiptId=r.id))
             continue
         verification = r.verification or {}
         confidences.append(float(verification.get("confidence", 0.0)))
@@ -284,15 +279,15 @@ async def decide_claim(session: AsyncSession, claim_id: uuid.UUID) -> None:
             if reason["code"] in ("duplicate_content", "duplicate_image"):
                 continue  # ours above name the earlier claim
             reasons.append(
-                _reason(reason["code"], reason["severity"], reason["message"], receiptId=r.id)
+                _reason(
+                    reason["code"], reason["severity"], **reason.get("params", {}), receiptId=r.id
+                )
             )
         reasons += _sku_reasons(r, skus, m.min_qty)
     confidence = min(confidences) if confidences else 0.0
     severities = {reason["severity"] for reason in reasons}
     if isinstance(m, DisplayFee):
-        reasons.append(
-            _reason("display_needs_review", "review", "display photos are checked by HQ")
-        )
+        reasons.append(_reason("display_needs_review", "review"))
         severities.add("review")
     claim.confidence = round(confidence, 3)
     if "reject" in severities:
@@ -304,7 +299,8 @@ async def decide_claim(session: AsyncSession, claim_id: uuid.UUID) -> None:
             _reason(
                 "above_auto_limit",
                 "review",
-                f"amount {claim.amount} is above the automatic limit {m.auto_approve_limit}",
+                amount=yuan(claim.amount),
+                limit=yuan(m.auto_approve_limit),
             )
         )
         claim.status = ClaimStatus.REVIEW
@@ -313,7 +309,8 @@ async def decide_claim(session: AsyncSession, claim_id: uuid.UUID) -> None:
             _reason(
                 "low_confidence",
                 "review",
-                f"confidence {confidence:.2f} is below {m.min_confidence:.2f}",
+                confidence=f"{confidence:.2f}",
+                minimum=f"{m.min_confidence:.2f}",
             )
         )
         claim.status = ClaimStatus.REVIEW
@@ -323,11 +320,7 @@ async def decide_claim(session: AsyncSession, claim_id: uuid.UUID) -> None:
                 await pay_claim(session, claim, promotion, claim.amount, None)
             claim.decided_by = "auto"
         except BudgetExhausted:
-            reasons.append(
-                _reason(
-                    "budget_exhausted", "review", "the promotion's budget cannot cover this claim"
-                )
-            )
+            reasons.append(_reason("budget_exhausted", "review"))
             claim.status = ClaimStatus.REVIEW
     claim.reasons = reasons
     add_event(

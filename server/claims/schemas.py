@@ -51,6 +51,8 @@ class ReasonOut(Response, kw_only=True):
     code: str
     severity: str
     message: str
+    zh: str
+    en: str
     receipt_id: uuid.UUID | None = None
     earlier_claim_id: uuid.UUID | None = None
 

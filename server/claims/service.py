@@ -38,6 +38,7 @@ from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.identity import Role
 from server.identity.principal import Principal
 from server.jobs import enqueue
+from server.messages import CATALOGUE, reason
 from server.promotions import (
     DisplayFee,
     Promotion,
@@ -500,6 +501,28 @@ def receipt_out(r: ClaimReceipt, storage: ObjectStorage | None) -> ReceiptOut:
     )
 
 
+def reason_out(stored: dict[str, Any]) -> ReasonOut:
+    """A stored decision reason with its catalogue texts (the request's language first)."""
+    code = str(stored.get("code", ""))
+    texts = reason(f"claim.{code}", stored)
+    if f"claim.{code}" not in CATALOGUE:  # an engine's reason we have no texts for
+        fallback = str(stored.get("message") or code)
+        texts = {"message": fallback, "zh": fallback, "en": fallback}
+    return ReasonOut(
+        code=code,
+        severity=str(stored.get("severity", "")),
+        message=texts["message"],
+        zh=texts["zh"],
+        en=texts["en"],
+        receipt_id=_uuid(stored.get("receiptId")),
+        earlier_claim_id=_uuid(stored.get("earlierClaimId")),
+    )
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    return uuid.UUID(str(value)) if value else None
+
+
 def claim_out(
     claim: Claim,
     receipts: Sequence[ClaimReceipt] = (),
@@ -518,7 +541,7 @@ def claim_out(
         note=claim.note,
         decided_by=claim.decided_by,
         confidence=claim.confidence,
-        reasons=[msgspec.convert(reason, ReasonOut) for reason in claim.reasons],
+        reasons=[reason_out(reason) for reason in claim.reasons],
         review_comment=claim.review_comment,
         submitted_at=claim.submitted_at,
         decided_at=claim.decided_at,

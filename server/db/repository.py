@@ -12,6 +12,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from server.db.errors import is_unique_violation
 from server.errors import Conflict, NotFound
+from server.messages import CATALOGUE
 from server.schemas import decode_cursor, encode_cursor
 
 M = TypeVar("M")
@@ -30,8 +31,8 @@ async def get_or_404(
         stmt = stmt.with_for_update()
     row = (await session.execute(stmt)).scalar_one_or_none()
     if row is None:
-        name = what or model.__name__.lower()
-        raise NotFound(f"{name}_not_found", f"{name} 不存在", f"{name} not found")
+        code = f"{what or model.__name__.lower()}_not_found"
+        raise NotFound(code) if code in CATALOGUE else NotFound("record_not_found")
     return row
 
 

@@ -228,7 +228,7 @@ async def dealer_pricing_facts(
         )
     ).first()
     if dealer is None:
-        raise NotFound("dealer_not_found", "经销商不存在", "dealer not found")
+        raise NotFound("dealer_not_found")
     codes = list(
         (
             await executor.execute(

@@ -92,7 +92,7 @@ async def read_gate(session: AsyncSession, dealer_id: uuid.UUID, order_id: uuid.
     else:
         found = await fast.rows(session, _GATE, {"dealer": dealer_id, "order": order_id})
     if not found:
-        raise NotFound("dealer_not_found", "dealer 不存在", "dealer not found")
+        raise NotFound("dealer_not_found")
     status, tier_code, requires_prepayment, region_csv, threshold, revision, taken = found[0]
     return Gate(
         order_exists=bool(taken),
@@ -114,7 +114,7 @@ def check_dealer(gate: Gate) -> None:
             f"The dealer is {gate.status}: ordering is refused",
         )
     if not gate.tier_known:
-        raise NotFound("tier_not_found", "tier 不存在", "tier not found")
+        raise NotFound("tier_not_found")
 
 
 async def is_diversion(

@@ -6,6 +6,7 @@ import msgspec
 
 from server.orders.models import Order
 from server.orders.schemas import EventOut, OrderLineOut, OrderOut, ShipLineIn, ShipmentOut
+from server.schemas import reason_text
 
 
 def order_out(order: Order) -> OrderOut:
@@ -25,6 +26,8 @@ def order_out(order: Order) -> OrderOut:
         allow_backorder=order.allow_backorder,
         review_reasons=list(order.review_reasons or []),
         amendments=list(order.amendments or []),
+        review_notes=[reason_text(c, f"order.{c}") for c in order.review_reasons or []],
+        amendment_notes=[reason_text(c, f"order.{c}") for c in order.amendments or []],
         note=order.note,
         created_at=order.created_at,
         updated_at=order.updated_at,

@@ -9,7 +9,7 @@ from typing import Annotated
 import msgspec
 
 from server.orders.models import OrderStatus
-from server.schemas import Request, Response
+from server.schemas import ReasonText, Request, Response
 from server.text import multi_line, one_line
 
 SkuCode = Annotated[str, one_line(32, min_length=1)]
@@ -119,6 +119,8 @@ class OrderOut(Response, kw_only=True):
     allow_backorder: bool
     review_reasons: list[str]
     amendments: list[str]
+    review_notes: list[ReasonText]
+    amendment_notes: list[ReasonText]
     note: str
     created_at: datetime
     updated_at: datetime

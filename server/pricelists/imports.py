@@ -28,6 +28,7 @@ from server.catalog import existing_sku_codes
 from server.db.repository import get_or_404
 from server.errors import Conflict, Invalid
 from server.identity.principal import Principal
+from server.messages import both, render
 from server.pricelists.models import PriceListEntry, PriceListStatus, PriceListVersion
 from server.pricelists.schemas import MAX_UNIT_PRICE
 from server.pricelists.service import write_items
@@ -55,7 +56,18 @@ class RowError(Response, kw_only=True):
     column: str | None
     code: str
     message: str
+    message_en: str = ""
     sku: str | None = None
+
+
+def _row_error(
+    row: int, column: str, code: str, sku: str | None = None, key: str = "", **params: Any
+) -> RowError:
+    """A row's error with the catalogue's zh-CN and English texts."""
+    texts = both(key or f"import.{code}", row=row, column=column, sku=sku, **params)
+    return RowError(
+        row=row, column=column, code=code, sku=sku, message=texts["zh"], message_en=texts["en"]
+    )
 
 
 class PriceChange(Response, kw_only=True):
@@ -315,89 +327,40 @@ def _validate_row(
     for column, index in header.items():
         value = _cell(cells, index)
         if isinstance(value, str) and value.startswith("="):
-            errors.append(
-                RowError(
-                    row=number,
-                    column=column,
-                    code="formula_not_allowed",
-                    message=f"第 {number} 行 {column} 是公式，请粘贴为数值",
-                )
-            )
+            errors.append(_row_error(number, column, "formula_not_allowed"))
     if errors:
         return errors
     raw_sku = _cell(cells, header["sku"])
     sku = str(raw_sku) if raw_sku is not None else ""
     if not sku:
-        errors.append(
-            RowError(
-                row=number, column="sku", code="sku_missing", message=f"第 {number} 行缺少商品编码"
-            )
-        )
+        errors.append(_row_error(number, "sku", "sku_missing"))
     elif sku not in known:
-        errors.append(
-            RowError(
-                row=number,
-                column="sku",
-                code="sku_unknown",
-                sku=sku,
-                message=f"第 {number} 行商品编码 {sku} 不存在",
-            )
-        )
+        errors.append(_row_error(number, "sku", "sku_unknown", sku))
     elif sku in seen:
-        errors.append(
-            RowError(
-                row=number,
-                column="sku",
-                code="sku_duplicate",
-                sku=sku,
-                message=f"第 {number} 行商品 {sku} 与第 {seen[sku]} 行重复",
-            )
-        )
+        errors.append(_row_error(number, "sku", "sku_duplicate", sku, first=seen[sku]))
     price = parse_yuan(_cell(cells, header["unit_price"]))
     if price is None:
-        errors.append(
-            RowError(
-                row=number,
-                column="unit_price",
-                code="price_invalid",
-                sku=sku or None,
-                message=f"第 {number} 行单价无效（须为不小于 0、最多两位小数的金额）",
-            )
-        )
+        errors.append(_row_error(number, "unit_price", "price_invalid", sku or None))
     kind = str(_cell(cells, header.get("break_kind")) or "range").lower()
     if kind not in (BreakKind.RANGE, BreakKind.SLAB):
-        errors.append(
-            RowError(
-                row=number,
-                column="break_kind",
-                code="break_kind_invalid",
-                sku=sku or None,
-                message=f"第 {number} 行阶梯类型须为 range 或 slab",
-            )
-        )
+        errors.append(_row_error(number, "break_kind", "break_kind_invalid", sku or None))
     raw_breaks = _cell(cells, header.get("breaks"))
     if raw_breaks is not None:
         breaks = _parse_breaks(str(raw_breaks))
         if breaks is None:
-            errors.append(
-                RowError(
-                    row=number,
-                    column="breaks",
-                    code="breaks_malformed",
-                    sku=sku or None,
-                    message=f"第 {number} 行阶梯价格式应为 10-49:3.20; 50+:3.00",
-                )
-            )
+            errors.append(_row_error(number, "breaks", "breaks_malformed", sku or None))
         elif price is not None:
             table = [VolumeBreak(**b) for b in breaks]
             for issue in validate_breaks(price, table):
                 errors.append(
-                    RowError(
-                        row=number,
-                        column="breaks",
-                        code=issue.code,
-                        sku=sku or None,
-                        message=f"第 {number} 行：{issue.message}",
+                    _row_error(
+                        number,
+                        "breaks",
+                        issue.code,
+                        sku or None,
+                        key="import.break_issue",
+                        issue=issue.message,
+                        issue_en=render(f"breaks.{issue.code}", "en"),
                     )
                 )
     return errors
@@ -503,6 +466,7 @@ async def import_into_draft(
                     "code": e.code,
                     "sku": e.sku,
                     "message": e.message,
+                    "message_en": e.message_en,
                 }
                 for e in errors[:MAX_REPORTED_ERRORS]
             ],

@@ -42,7 +42,7 @@ class Quote(IdMixin, TimestampMixin, DealerOwned, Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     extra_discount_bp: Mapped[int] = mapped_column(Integer, default=0)
     needs_approval: Mapped[bool] = mapped_column(default=False)
-    approval_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    approval_reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     basis_fingerprint: Mapped[str] = mapped_column(String(64))
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
     note: Mapped[str] = mapped_column(String(500), default="")

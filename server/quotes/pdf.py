@@ -17,21 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db.repository import get_or_404
 from server.dealers import get_dealer
 from server.errors import Unavailable
+from server.messages import render
 from server.quotes.models import Quote
-from server.quotes.service import shown_status
+from server.quotes.service import approval_reasons, shown_status
 
 FONT_PATHS = (
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
 )
-_STATUS_ZH = {
-    "draft": "草稿",
-    "pending_approval": "待审批",
-    "approved": "已批准",
-    "rejected": "已驳回",
-    "expired": "已过期",
-    "converted": "已确认",
-}
 
 
 def font_path() -> Path:
@@ -70,7 +63,7 @@ def render_quote_pdf(quote: Quote, dealer_name: str, now: datetime, timezone: st
     pdf.set_font("zh", size=18)
     pdf.cell(0, 12, "报 价 单", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("zh", size=10)
-    status = _STATUS_ZH.get(str(shown_status(quote, now)), str(quote.status))
+    status = render(f"quote.status.{shown_status(quote, now)}", "zh")
     for label, value in (
         ("报价编号", str(quote.id)),
         ("经销商", dealer_name),
@@ -114,12 +107,19 @@ def render_quote_pdf(quote: Quote, dealer_name: str, now: datetime, timezone: st
     ):
         pdf.cell(150, 7, label, align="R")
         pdf.cell(40, 7, value, align="R", new_x="LMARGIN", new_y="NEXT")
+    if quote.needs_approval:
+        pdf.ln(4)
+        pdf.cell(0, 7, "需审批原因", new_x="LMARGIN", new_y="NEXT")
+        for code, params in approval_reasons(quote):
+            text = render(f"quote.{code}", "zh", **params)
+            pdf.cell(0, 6, text[:90], new_x="LMARGIN", new_y="NEXT")
     if quote.decisions:
         pdf.ln(4)
         pdf.cell(0, 7, "审批记录", new_x="LMARGIN", new_y="NEXT")
         for decision in quote.decisions:
             when = decision.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-            text = f"{when}  {decision.action}  {decision.comment}"
+            action = render(f"quote.action.{decision.action}", "zh")
+            text = f"{when}  {action}  {decision.comment}"
             pdf.cell(0, 6, text[:90], new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.set_font("zh", size=8)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 
 from server.quotes.models import QuoteStatus
-from server.schemas import Request, Response
+from server.schemas import ReasonText, Request, Response
 from server.text import multi_line, one_line
 
 # A unit price: quote_lines.requested_unit_price is a 32-bit column.
@@ -70,6 +70,7 @@ class QuoteOut(Response, kw_only=True):
     extra_discount_bp: int
     needs_approval: bool
     approval_reasons: list[str]
+    approval_notes: list[ReasonText]
     basis_fingerprint: str
     note: str
     created_at: datetime

@@ -19,6 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import msgspec
 from sqlalchemy import select
@@ -31,6 +32,7 @@ from server.db.repository import flush_or_conflict, get_or_404, keyset_page
 from server.dealers import get_tier, tier_codes
 from server.errors import Conflict, Invalid
 from server.identity.principal import Principal
+from server.messages import percent, render
 from server.pricelists import PricingCache, load_dealer_facts, price_for_dealer, priced_cart_out
 from server.pricing import CartLine
 from server.quotes.models import Quote, QuoteDecision, QuoteLine, QuoteStatus, QuoteThreshold
@@ -42,6 +44,7 @@ from server.quotes.schemas import (
     ThresholdIn,
     ThresholdOut,
 )
+from server.schemas import reason_text
 
 DEFAULT_LINE_DISCOUNT_BP = 1000
 DEFAULT_QUOTE_DISCOUNT_BP = 500
@@ -62,6 +65,19 @@ def shown_status(quote: Quote, now: datetime) -> QuoteStatus:
     return quote.status
 
 
+def approval_reasons(quote: Quote) -> list[tuple[str, dict[str, object]]]:
+    """Why the quote needs approval: (code, parameters a person reads) per reason."""
+    out: list[tuple[str, dict[str, object]]] = []
+    for item in quote.approval_reasons or []:
+        if not isinstance(item, dict):
+            continue  # written before reasons had codes: nothing a person can read
+        params: dict[str, Any] = dict(item)  # pyright: ignore[reportUnknownArgumentType]
+        params["discount"] = percent(int(params.get("discountBp", 0)))
+        params["limit"] = percent(int(params.get("limitBp", 0)))
+        out.append((str(params.pop("code", "")), params))
+    return out
+
+
 def quote_out(quote: Quote, now: datetime, *, with_snapshot: bool = False) -> QuoteOut:
     return QuoteOut(
         id=quote.id,
@@ -74,7 +90,8 @@ def quote_out(quote: Quote, now: datetime, *, with_snapshot: bool = False) -> Qu
         amount=quote.amount,
         extra_discount_bp=quote.extra_discount_bp,
         needs_approval=quote.needs_approval,
-        approval_reasons=list(quote.approval_reasons or []),
+        approval_reasons=[code for code, _ in approval_reasons(quote)],
+        approval_notes=[reason_text(c, f"quote.{c}", p) for c, p in approval_reasons(quote)],
         basis_fingerprint=quote.basis_fingerprint,
         note=quote.note,
         created_at=quote.created_at,
@@ -142,7 +159,7 @@ async def create_quote(
     line_limit, quote_limit = await thresholds_for(session, facts.tier)
     errors: list[dict[str, object]] = []
     lines: list[QuoteLine] = []
-    reasons: list[str] = []
+    reasons: list[dict[str, object]] = []
     for pl in priced.lines:
         requested = None if pl.gift else body.lines[pl.line].requested_unit_price
         amount = pl.amount
@@ -160,7 +177,15 @@ async def create_quote(
                 continue
         bp = discount_bp(pl.amount, amount)
         if bp > line_limit:
-            reasons.append(f"line {pl.line} ({pl.sku}): {bp}bp > {line_limit}bp")
+            reasons.append(
+                {
+                    "code": "line_discount_above_limit",
+                    "line": pl.line + 1,
+                    "sku": pl.sku,
+                    "discountBp": bp,
+                    "limitBp": line_limit,
+                }
+            )
         rule = rules.get(pl.sku)
         lines.append(
             QuoteLine(
@@ -182,7 +207,9 @@ async def create_quote(
     total = sum(ln.amount for ln in lines)
     quote_bp = discount_bp(priced.totals.payable, total)
     if quote_bp > quote_limit:
-        reasons.append(f"quote: {quote_bp}bp > {quote_limit}bp")
+        reasons.append(
+            {"code": "discount_above_limit", "discountBp": quote_bp, "limitBp": quote_limit}
+        )
     quote = Quote(
         id=body.id or uuid.uuid4(),
         dealer_id=dealer_id,
@@ -245,10 +272,16 @@ def _require(quote: Quote, allowed: set[QuoteStatus], action: str) -> None:
     if quote.status is QuoteStatus.EXPIRED:
         raise Conflict("quote_expired", "报价已过期，请重新报价", "The quote has expired")
     if quote.status not in allowed:
+        words = {
+            "state_zh": render(f"quote.status.{quote.status}", "zh"),
+            "state_en": render(f"quote.status.{quote.status}", "en"),
+            "action_zh": render(f"quote.action.{action}", "zh"),
+            "action_en": render(f"quote.action.{action}", "en"),
+        }
         raise Conflict(
             "quote_state",
-            f"当前状态（{quote.status}）不能{action}",
-            f"Cannot {action} a quote in state {quote.status}",
+            render("quote.state_refuses", "zh", **words),
+            render("quote.state_refuses", "en", **words),
             state=str(quote.status),
         )
 
@@ -257,7 +290,7 @@ async def request_approval(
     session: AsyncSession, actor: Principal, quote_id: uuid.UUID, now: datetime, comment: str
 ) -> Quote:
     quote = await _open_quote(session, quote_id, now)
-    _require(quote, {QuoteStatus.DRAFT}, "request approval")
+    _require(quote, {QuoteStatus.DRAFT}, "submitted")
     if not quote.needs_approval:
         raise Conflict(
             "approval_not_required",
@@ -281,7 +314,7 @@ async def decide(
 ) -> Quote:
     """HQ approves or rejects a pending quote, with a comment; audited."""
     quote = await _open_quote(session, quote_id, now)
-    _require(quote, {QuoteStatus.PENDING_APPROVAL}, "approve" if approve else "reject")
+    _require(quote, {QuoteStatus.PENDING_APPROVAL}, "approved" if approve else "rejected")
     if not approve and not comment.strip():
         raise Invalid(
             "comment_required",
@@ -313,9 +346,9 @@ async def accept(
             "approval_required",
             "该报价超出权限，须先提交总部审批",
             "The quote needs HQ approval first",
-            reasons=quote.approval_reasons,
+            reasons=[code for code, _ in approval_reasons(quote)],
         )
-    _require(quote, {QuoteStatus.DRAFT, QuoteStatus.APPROVED}, "accept")
+    _require(quote, {QuoteStatus.DRAFT, QuoteStatus.APPROVED}, "accepted")
     quote.status = QuoteStatus.CONVERTED
     quote.decisions.append(_decision(actor, "accepted", "", now))
     record(session, actor, "quote.accepted", "quote", quote.id, {"amount": quote.amount})

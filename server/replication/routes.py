@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.audit import record
 from server.identity.guards import requires_hq, requires_hq_admin
 from server.identity.principal import Principal
+from server.redaction import remember
 from server.schemas import Request, Response, path_text
 from server.text import LINE_RULE, one_line
 from sync import NodeLag, PublicationStatus, node_lags, publication_status, register_webhook
@@ -71,6 +72,7 @@ class SyncAdminController(Controller):
     ) -> WebhookOut:
         """An ERP endpoint that receives the scopes' changes, HMAC-SHA256 signed."""
         secret = data.secret or secrets.token_urlsafe(32)
+        remember([secret])
         endpoint_id = await register_webhook(
             db_session, url=data.url, secret=secret, scopes=data.scopes
         )

@@ -20,6 +20,7 @@ import anyio
 import anyio.to_thread
 import msgspec
 
+from server.addressing import public_base_url
 from server.errors import Forbidden, Invalid, NotFound
 from server.settings import StorageSettings
 
@@ -75,11 +76,16 @@ def sniff_content_type(data: bytes) -> str | None:
 class LocalStorage:
     """Files under a directory; presigned forms and links are HMAC-signed by this server."""
 
-    def __init__(self, settings: StorageSettings, base_url: str, secret: str) -> None:
+    def __init__(self, settings: StorageSettings, base_url: str | None, secret: str) -> None:
         self.settings = settings
         self.root = Path(settings.local_dir).resolve()
-        self.base_url = base_url.rstrip("/")
+        self.configured_base_url = base_url
         self._key = hashlib.sha256(b"channelhub-storage:" + secret.encode()).digest()
+
+    @property
+    def base_url(self) -> str:
+        """Configured, else the address the current request was sent to."""
+        return public_base_url(self.configured_base_url)
 
     def _sign(self, payload: str) -> str:
         return hmac.new(self._key, payload.encode("utf-8", "replace"), hashlib.sha256).hexdigest()
@@ -294,7 +300,7 @@ class S3Storage:
 
 
 def create_storage(
-    settings: StorageSettings, base_url: str, secret: str
+    settings: StorageSettings, base_url: str | None, secret: str
 ) -> LocalStorage | S3Storage:
     if settings.backend == "s3":
         return S3Storage(settings)

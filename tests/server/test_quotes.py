@@ -92,12 +92,20 @@ async def test_discount_above_tier_threshold_needs_hq_approval(
     body = {"lines": [{"sku": "A", "qty": 10, "requestedUnitPrice": 800}, {"sku": "B", "qty": 2}]}
     quote = (await client.post("/mp/quotes", json=body, headers=dealer)).json()
     assert quote["needsApproval"] is True
-    assert quote["approvalReasons"] == ["line 0 (A): 1112bp > 500bp", "quote: 1000bp > 300bp"]
+    assert quote["approvalReasons"] == ["line_discount_above_limit", "discount_above_limit"]
+    assert [n["message"] for n in quote["approvalNotes"]] == [
+        "第 1 行 A 的额外折扣 11.12% 超过上限 5%",
+        "整单额外折扣 10% 超过上限 3%",
+    ]
+    assert quote["approvalNotes"][0]["en"] == (
+        "Line 1 (A): extra discount 11.12% is above the limit 5%"
+    )
     qid = quote["id"]
     early = await client.post(f"/mp/quotes/{qid}/accept", headers=dealer)
     assert (early.status_code, early.json()["code"]) == (409, "approval_required")
     not_pending = await client.post(f"/hq/quotes/{qid}/approve", json={}, headers=hq)
     assert (not_pending.status_code, not_pending.json()["code"]) == (409, "quote_state")
+    assert not_pending.json()["title"] == "报价单当前为草稿，不能批准"
     submitted = await client.post(
         f"/mp/quotes/{qid}/request-approval", json={"comment": "大客户开业"}, headers=dealer
     )

@@ -1,0 +1,227 @@
+"""The catalogue: every reason code a person may read, with its zh-CN and English template.
+
+Keys are the stable codes; reasons of one domain are prefixed with it (``order.price_rose``,
+``claim.sku_missing``) because the same short code can mean different things in two
+domains. ``{placeholders}`` are filled by :func:`server.messages.render`.
+"""
+
+from __future__ import annotations
+
+ENTRIES: dict[str, tuple[str, str]] = {
+    # Start-up (server/warmup.py)
+    "starting": ("服务正在启动，请稍后重试", "The server is starting, retry shortly"),
+    # Records a lookup did not find (server/db/repository.get_or_404)
+    "address_not_found": ("收货地址不存在", "Address not found"),
+    "bundle_not_found": ("套装不存在", "Bundle not found"),
+    "category_not_found": ("商品分类不存在", "Category not found"),
+    "dealer_not_found": ("经销商不存在", "Dealer not found"),
+    "order_not_found": ("订单不存在", "Order not found"),
+    "price_list_not_found": ("价目表不存在", "Price list not found"),
+    "product_not_found": ("产品不存在", "Product not found"),
+    "promotion_not_found": ("促销不存在", "Promotion not found"),
+    "quote_not_found": ("报价单不存在", "Quote not found"),
+    "region_not_found": ("区域不存在", "Region not found"),
+    "sku_not_found": ("商品不存在", "SKU not found"),
+    "tier_not_found": ("经销商等级不存在", "Dealer tier not found"),
+    "user_not_found": ("用户不存在", "User not found"),
+    "warehouse_not_found": ("仓库不存在", "Warehouse not found"),
+    "record_not_found": ("记录不存在", "Record not found"),
+    # Why an order waits for HQ (Order.review_reasons)
+    "order.watch_tier": (
+        "观察级经销商的订单需预付款并经总部审核",
+        "Orders of watch-tier dealers are prepaid and reviewed by HQ",
+    ),
+    "order.amount_above_threshold": (
+        "订单金额超过审批阈值，需总部审核",
+        "The order amount is above the approval threshold; HQ reviews it",
+    ),
+    "order.diversion": (
+        "收货地址不在经销商的销售区域内（疑似窜货），需总部审核",
+        "The delivery address is outside the dealer's regions (possible diversion)",
+    ),
+    # What changed since the dealer saw the cart (Order.amendments): needs confirmation
+    "order.stock_partial": (
+        "部分商品库存不足，只预占了现有库存，请确认",
+        "Part of the order is not in stock; please confirm",
+    ),
+    "order.price_rose": (
+        "价格已上涨，超过下单时看到的金额，请确认",
+        "Prices rose above the amount you saw; please confirm",
+    ),
+    "order.promotion_ended": (
+        "有促销已结束，已按现价重新计算，请确认",
+        "A promotion has ended and was removed; please confirm",
+    ),
+    # Why a quote needs approval (Quote.approval_reasons)
+    "quote.line_discount_above_limit": (
+        "第 {line} 行 {sku} 的额外折扣 {discount} 超过上限 {limit}",
+        "Line {line} ({sku}): extra discount {discount} is above the limit {limit}",
+    ),
+    "quote.discount_above_limit": (
+        "整单额外折扣 {discount} 超过上限 {limit}",
+        "The quote's extra discount {discount} is above the limit {limit}",
+    ),
+    "quote.state_refuses": (
+        "报价单当前为{state_zh}，不能{action_zh}",
+        "A quote that is {state_en} cannot be {action_en}",
+    ),
+    # What happened to a quote (QuoteDecision.action), as the PDF and the trail show it
+    "quote.action.created": ("创建报价", "created"),
+    "quote.action.submitted": ("提交审批", "submitted for approval"),
+    "quote.action.approved": ("批准", "approved"),
+    "quote.action.rejected": ("驳回", "rejected"),
+    "quote.action.accepted": ("确认下单", "accepted"),
+    "quote.action.expired": ("过期", "expired"),
+    # A quote's state, in words
+    "quote.status.draft": ("草稿", "a draft"),
+    "quote.status.pending_approval": ("待审批", "pending approval"),
+    "quote.status.approved": ("已批准", "approved"),
+    "quote.status.rejected": ("已驳回", "rejected"),
+    "quote.status.expired": ("已过期", "expired"),
+    "quote.status.converted": ("已确认", "converted to an order"),
+    # Claim decisions (server/claims/scanning.py and ocr.verify)
+    "claim.duplicate_image": (
+        "同一张照片已在核销单 {earlierClaimId} 中提交过",
+        "The same photo was already submitted with claim {earlierClaimId}",
+    ),
+    "claim.duplicate_content": (
+        "同一门店、日期、单号和金额的小票已核销过",
+        "A receipt with the same shop, date, number and total was already claimed",
+    ),
+    "claim.duplicate_image_edited": (
+        "这张照片与核销单 {earlierClaimId} 中的照片几乎相同",
+        "This photo is a near copy of one submitted with claim {earlierClaimId}",
+    ),
+    "claim.sku_missing": ("小票上没有参加促销的商品", "No promoted product on the receipt"),
+    "claim.sku_quantity_short": (
+        "小票上促销商品共 {qty} 件，要求至少 {required} 件",
+        "{qty} promoted units on the receipt, {required} required",
+    ),
+    "claim.sku_uncertain_match": (
+        "商品 {sku} 按相似名称匹配",
+        "Product {sku} matched by a similar name",
+    ),
+    "claim.receipt_unreadable": (
+        "小票图片无法识别，需人工审核",
+        "The receipt image could not be read; a person checks it",
+    ),
+    "claim.display_needs_review": ("陈列照片由总部人工审核", "Display photos are checked by HQ"),
+    "claim.above_auto_limit": (
+        "核销金额 {amount} 超过自动通过上限 {limit}",
+        "The amount {amount} is above the automatic limit {limit}",
+    ),
+    "claim.low_confidence": (
+        "识别置信度 {confidence} 低于要求的 {minimum}",
+        "Reading confidence {confidence} is below {minimum}",
+    ),
+    "claim.budget_exhausted": (
+        "促销预算不足以支付本次核销",
+        "The promotion's budget cannot cover this claim",
+    ),
+    "claim.no_text": ("图片上没有识别到文字", "No text was found on the image"),
+    "claim.date_missing": ("无法识别小票日期", "The receipt date could not be read"),
+    "claim.date_before_window": (
+        "小票日期 {date} 早于活动开始日 {start}",
+        "Receipt dated {date} is before {start}",
+    ),
+    "claim.date_after_window": (
+        "小票日期 {date} 晚于活动结束日 {end}",
+        "Receipt dated {date} is after {end}",
+    ),
+    "claim.total_missing": ("无法识别小票总金额", "The receipt total could not be read"),
+    "claim.total_below_minimum": (
+        "小票金额 {total} 低于最低要求 {minimum}",
+        "Total {total} is below {minimum}",
+    ),
+    "claim.currency_mismatch": (
+        "小票币种 {currency} 与活动币种 {expected} 不符",
+        "Receipt currency {currency}, the claim expects {expected}",
+    ),
+    "claim.merchant_missing": ("无法识别门店名称", "The shop name could not be read"),
+    "claim.merchant_not_allowed": (
+        "门店“{merchant}”不在活动门店名单中",
+        "Shop “{merchant}” is not on the claim's list",
+    ),
+    "claim.region_unknown": (
+        "小票上没有可核对区域的地址",
+        "No address to check the region against",
+    ),
+    "claim.region_mismatch": (
+        "门店地址不在活动区域内（疑似窜货）",
+        "The shop address is outside the claim's regions (possible diversion)",
+    ),
+    # Price-list import rows (server/pricelists/imports.py)
+    "import.formula_not_allowed": (
+        "第 {row} 行 {column} 是公式，请粘贴为数值",
+        "Row {row}: {column} is a formula; paste it as a value",
+    ),
+    "import.sku_missing": ("第 {row} 行缺少商品编码", "Row {row}: the SKU code is missing"),
+    "import.sku_unknown": ("第 {row} 行商品编码 {sku} 不存在", "Row {row}: unknown SKU {sku}"),
+    "import.sku_duplicate": (
+        "第 {row} 行商品 {sku} 与第 {first} 行重复",
+        "Row {row}: SKU {sku} repeats row {first}",
+    ),
+    "import.price_invalid": (
+        "第 {row} 行单价无效（须为不小于 0、最多两位小数的金额）",
+        "Row {row}: the unit price must be an amount ≥ 0 with at most two decimals",
+    ),
+    "import.break_kind_invalid": (
+        "第 {row} 行阶梯类型须为 range 或 slab",
+        "Row {row}: the break kind must be range or slab",
+    ),
+    "import.breaks_malformed": (
+        "第 {row} 行阶梯价格式应为 10-49:3.20; 50+:3.00",
+        "Row {row}: breaks are written like 10-49:3.20; 50+:3.00",
+    ),
+    "import.break_issue": ("第 {row} 行：{issue}", "Row {row}: {issue_en}"),
+    # Volume break tables (server/pricing/breaks.py issues, by code)
+    "breaks.price_negative": ("单价不能为负", "a unit price cannot be negative"),
+    "breaks.break_min_qty_too_small": (
+        "阶梯起始数量须 ≥ 2（数量 1 起按基础单价）",
+        "a break starts at 2 or more (from 1 the base price applies)",
+    ),
+    "breaks.break_empty_range": (
+        "阶梯截止数量小于起始数量",
+        "a break ends before it starts",
+    ),
+    "breaks.break_price_rises": (
+        "阶梯单价须随数量递减",
+        "break prices must fall as quantities rise",
+    ),
+    "breaks.break_not_open_ended": (
+        "最后一档须不设截止数量",
+        "the last break must be open-ended",
+    ),
+    "breaks.break_unsorted": ("阶梯须按起始数量从小到大排列", "breaks must be sorted by quantity"),
+    "breaks.break_overlap": ("阶梯数量区间重叠", "break ranges overlap"),
+    "breaks.break_gap": ("阶梯数量区间不连续", "break ranges leave a gap"),
+    # Request validation, translated from msgspec / Litestar (server.messages.validation_text)
+    "validation.field_unknown": ("不允许的字段 {field}", "Unknown field {field}"),
+    "validation.field_required": ("缺少必填字段 {field}", "Missing required field {field}"),
+    "validation.type_mismatch": (
+        "类型错误：应为{expected_zh}，实际为{got_zh}",
+        "Wrong type: expected {expected}, got {got}",
+    ),
+    "validation.type_expected": ("类型错误：应为{expected_zh}", "Wrong type: expected {expected}"),
+    "validation.too_short": ("长度不能小于 {limit}", "Length must be at least {limit}"),
+    "validation.too_long": ("长度不能超过 {limit}", "Length must be at most {limit}"),
+    "validation.at_least": ("不能小于 {limit}", "Must be at least {limit}"),
+    "validation.above": ("必须大于 {limit}", "Must be greater than {limit}"),
+    "validation.at_most": ("不能大于 {limit}", "Must be at most {limit}"),
+    "validation.below": ("必须小于 {limit}", "Must be less than {limit}"),
+    "validation.multiple_of": ("必须是 {limit} 的整数倍", "Must be a multiple of {limit}"),
+    "validation.pattern": ("格式不正确", "Has the wrong format"),
+    "validation.enum": ("{value} 不是允许的取值", "{value} is not an allowed value"),
+    "validation.uuid": ("不是合法的 UUID", "Not a valid UUID"),
+    "validation.date": ("不是合法的日期（YYYY-MM-DD）", "Not a valid date (YYYY-MM-DD)"),
+    "validation.datetime": (
+        "不是合法的时间（RFC 3339，如 2026-01-31T08:00:00Z）",
+        "Not a valid date-time (RFC 3339, e.g. 2026-01-31T08:00:00Z)",
+    ),
+    "validation.time": ("不是合法的时刻（HH:MM:SS）", "Not a valid time (HH:MM:SS)"),
+    "validation.out_of_range": ("数值超出范围", "Number out of range"),
+    "validation.base64": ("不是合法的 Base64 编码", "Not valid base64"),
+    "validation.body_missing": ("缺少请求体", "The request body is missing"),
+    "validation.malformed": ("请求体不是合法的 JSON", "The body is not valid JSON"),
+    "validation.invalid": ("取值不合法", "Invalid value"),
+}
