@@ -47,6 +47,8 @@ class ReasonOut(Response, kw_only=True):
     code: str
     severity: str
     message: str
+    message_zh: str | None = None
+    """The same reason in zh-CN, with the same evidence."""
     receipt_id: uuid.UUID | None = None
     earlier_claim_id: uuid.UUID | None = None
 
