@@ -295,7 +295,10 @@ def parse_fields(rows: list[Row]) -> ReceiptFields:
     parsed = parse_rows(rows)
     merchant, merchant_score = find_merchant(parsed)
     currency = find_currency(parsed)
-    date, time, date_score = find_date_time(parsed, month_first=currency == "USD")
+    chinese = any(has_cjk(row.text) for row in parsed)
+    date, time, date_score = find_date_time(
+        parsed, month_first=currency == "USD", year_first=chinese and currency in (None, "CNY")
+    )
     receipt_no, number_score = find_receipt_no(parsed)
     total, total_score = find_total(parsed)
     items = tuple(parse_items(parsed))
