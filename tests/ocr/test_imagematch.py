@@ -10,7 +10,10 @@ from PIL import Image
 
 from ocr.decode import decode_image
 from ocr.imagematch import image_features, match_features
-from ocr.synth_shops import copy_of, make_shop, shop_receipt
+from ocr.synth import SynthReceipt
+from ocr.synth_shops import Shop, copy_of, make_shop, shop_receipt
+
+ShopSet = tuple[Shop, list[SynthReceipt], list[bytes]]
 
 
 def features(data: bytes) -> bytes:
@@ -18,14 +21,14 @@ def features(data: bytes) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def shop_set() -> tuple[object, list[object], list[bytes]]:
+def shop_set() -> ShopSet:
     shop = make_shop(0)
     receipts = [shop_receipt(shop, i) for i in range(4)]
     return shop, receipts, [features(r.image) for r in receipts]
 
 
 @pytest.mark.parametrize("kind", ["exact", "reencoded", "resized", "cropped", "brightness"])
-def test_a_copy_matches(kind: str, shop_set: tuple[object, list[object], list[bytes]]) -> None:
+def test_a_copy_matches(kind: str, shop_set: ShopSet) -> None:
     shop, receipts, feats = shop_set
     copy = copy_of(receipts[0], shop, kind, seed=3)  # type: ignore[arg-type]
     match = match_features(feats[0], features(copy))
@@ -33,7 +36,7 @@ def test_a_copy_matches(kind: str, shop_set: tuple[object, list[object], list[by
 
 
 def test_distinct_receipts_of_one_layout_do_not_match(
-    shop_set: tuple[object, list[object], list[bytes]],
+    shop_set: ShopSet,
 ) -> None:
     _, _, feats = shop_set
     for a, b in itertools.combinations(feats, 2):
