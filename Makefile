@@ -52,7 +52,8 @@ types: openapi
 	npx --yes openapi-typescript@7 openapi/openapi.json -o openapi/channelhub.d.ts
 
 ocr-eval: setup-test
-	$(BIN)/python -m ocr.eval
+	nice -n 10 $(BIN)/python -m ocr.eval
+	nice -n 10 $(BIN)/python -m ocr.eval_dupes $(DUPES_ARGS)
 
 bench: setup-test
 	$(BIN)/python -m load_tests.pricing_cart_bench

@@ -83,16 +83,22 @@ def _make_date(year: int, month: int, day: int) -> dt.date | None:
         return None
 
 
-def dates_in(text: str, *, month_first: bool = False) -> list[tuple[int, dt.date]]:
+def dates_in(
+    text: str, *, month_first: bool = False, year_first: bool = False
+) -> list[tuple[int, dt.date]]:
     """Every date written in `text`, with its position.
 
     Numeric dates with the year last are read day first (Asia, Europe) unless
-    `month_first` (US receipts) or the day cannot be a month.
+    `month_first` (US receipts) or the day cannot be a month. `year_first` (Chinese
+    receipts) reads a two-digit-year date "26-01-24" as year, month, day.
     """
-    return [(start, date) for start, _, date in _date_spans(text, month_first=month_first)]
+    spans = _date_spans(text, month_first=month_first, year_first=year_first)
+    return [(start, date) for start, _, date in spans]
 
 
-def _date_spans(text: str, *, month_first: bool = False) -> list[tuple[int, int, dt.date]]:
+def _date_spans(
+    text: str, *, month_first: bool = False, year_first: bool = False
+) -> list[tuple[int, int, dt.date]]:
     found: list[tuple[int, int, dt.date]] = []
     taken: list[tuple[int, int]] = []
 
@@ -116,7 +122,10 @@ def _date_spans(text: str, *, month_first: bool = False) -> list[tuple[int, int,
             continue
         if month_first:
             day, month = month, day
-        date = _make_date(year, month, day)
+        date = None
+        if year_first and len(m["y"]) == 2:  # 26-01-24 on a Chinese receipt: 2026-01-24
+            date = _make_date(_year(m["d"]), month, int(m["y"]))
+        date = date or _make_date(year, month, day)
         if date is None and day <= 12 < month:  # the other order is the only valid one
             date = _make_date(year, day, month)
         if date is None and len(m["y"]) == 2:  # 26/11/20 written year first
@@ -145,12 +154,12 @@ def times_in(text: str) -> list[tuple[int, dt.time]]:
 
 
 def find_date_time(
-    rows: list[ParsedRow], *, month_first: bool = False
+    rows: list[ParsedRow], *, month_first: bool = False, year_first: bool = False
 ) -> tuple[dt.date | None, dt.time | None, float]:
     """Transaction date and time: prefer a labelled row or one that also holds a time."""
     best: tuple[int, int, dt.date, float] | None = None
     for row in rows:
-        found = dates_in(row.text, month_first=month_first)
+        found = dates_in(row.text, month_first=month_first, year_first=year_first)
         if not found:
             continue
         weight = 0

@@ -37,6 +37,7 @@ class EvalReport(msgspec.Struct, frozen=True, kw_only=True):
 
     count: int
     accuracy: dict[str, float]
+    per_class: dict[str, dict[str, float]]  # "zh/supermarket" -> field -> accuracy
     median_ms: float
     p90_ms: float
     max_rss_mb: float
@@ -110,11 +111,25 @@ def evaluate(receipts: Sequence[SynthReceipt], engine: EngineName = "rapidocr") 
     return EvalReport(
         count=len(results),
         accuracy=accuracy,
+        per_class=_per_class(receipts, results),
         median_ms=statistics.median(times),
         p90_ms=times[min(len(times) - 1, int(0.9 * len(times)))],
         max_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         failures=failures,
     )
+
+
+def _per_class(
+    receipts: Sequence[SynthReceipt], results: Sequence[FieldResult]
+) -> dict[str, dict[str, float]]:
+    """Accuracy per template class (language and store kind)."""
+    groups: dict[str, list[FieldResult]] = {}
+    for receipt, result in zip(receipts, results, strict=True):
+        groups.setdefault(f"{receipt.labels.language}/{receipt.labels.store}", []).append(result)
+    return {
+        name: {f: round(sum(r.correct[f] for r in rs) / len(rs), 4) for f in FIELDS}
+        for name, rs in sorted(groups.items())
+    }
 
 
 @click.command()
@@ -134,6 +149,9 @@ def main(count: int, seed: int, clean: bool, engine: EngineName, show_failures: 
     click.echo(f"engine={engine} receipts={report.count} ({kind}, seed={seed})")
     for name, value in report.accuracy.items():
         click.echo(f"  {name:<11} {value * 100:6.1f} %")
+    for name, row in report.per_class.items():
+        cells = " ".join(f"{f} {v * 100:.0f}%" for f, v in row.items() if f != "currency")
+        click.echo(f"  {name:<16} {cells}")
     click.echo(f"  latency     median {report.median_ms:.0f} ms, p90 {report.p90_ms:.0f} ms")
     click.echo(f"  peak RSS    {report.max_rss_mb:.0f} MB (this process: engine and scans)")
     if show_failures:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ocr.arithmetic import labelled_amounts, reconcile_total
 from ocr.dates import dates_in, find_date_time, times_in
 from ocr.items import parse_items
 from ocr.labels import governing
@@ -294,9 +295,21 @@ def parse_fields(rows: list[Row]) -> ReceiptFields:
     parsed = parse_rows(rows)
     merchant, merchant_score = find_merchant(parsed)
     currency = find_currency(parsed)
-    date, time, date_score = find_date_time(parsed, month_first=currency == "USD")
+    chinese = any(has_cjk(row.text) for row in parsed)
+    date, time, date_score = find_date_time(
+        parsed, month_first=currency == "USD", year_first=chinese and currency in (None, "CNY")
+    )
     receipt_no, number_score = find_receipt_no(parsed)
     total, total_score = find_total(parsed)
+    items = tuple(parse_items(parsed))
+    amounts = labelled_amounts(parsed)
+    item_sum = (
+        sum(item.amount or 0 for item in items)
+        if items and all(item.amount is not None for item in items)
+        else None
+    )
+    candidates = [c.value for c in _total_candidates(parsed) if c.value > 0]
+    total = reconcile_total(total, candidates, item_sum, amounts)
     scores = {
         name: round(score, 4)
         for name, score, present in (
@@ -314,8 +327,9 @@ def parse_fields(rows: list[Row]) -> ReceiptFields:
         receipt_no=receipt_no,
         total=total,
         currency=currency,
-        items=tuple(parse_items(parsed)),
+        items=items,
         payment_method=find_payment_method(parsed),
         address=find_address(parsed),
+        amounts=amounts,
         field_scores=scores,
     )

@@ -1,8 +1,9 @@
-"""Duplicate evidence: a content fingerprint of the fields and a perceptual image hash.
+"""A content fingerprint of the fields and a perceptual image hash.
 
-The claims domain stores both with each receipt. The same till receipt photographed twice
-has the same content fingerprint (merchant, date, number, total) even when the photos
-differ; a re-sent or lightly edited photo has a perceptual hash within a few bits.
+The same till receipt photographed twice has the same content fingerprint (merchant, date,
+number, total) even when the photos differ. The perceptual hash cannot tell receipts of one
+printed layout apart (they are 2-6 bits apart): it only finds candidates for
+`ocr.imagematch`, and never decides a duplicate (see `ocr.duplicates`).
 """
 
 from __future__ import annotations

@@ -56,6 +56,8 @@ class ReceiptFields(msgspec.Struct, frozen=True, kw_only=True):
     items: tuple[LineItem, ...] = ()
     payment_method: str | None = None
     address: str | None = None
+    # Labelled amounts besides the total: subtotal, tax, discount, rounding, tendered, change.
+    amounts: dict[str, int] = msgspec.field(default_factory=dict[str, int])
     # OCR score of the rows each field was read from (0 when absent).
     field_scores: dict[str, float] = msgspec.field(default_factory=dict[str, float])
 
@@ -70,5 +72,7 @@ class ReceiptScan(msgspec.Struct, frozen=True, kw_only=True):
     engine: str
     image_hash: str | None = None
     fingerprint: str | None = None
+    # ORB keypoints and ink mask (`ocr.imagematch`): duplicate evidence, never in the CLI JSON.
+    image_features: bytes | None = None
     width: int = 0
     height: int = 0

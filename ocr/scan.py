@@ -20,6 +20,7 @@ from ocr.decode import DEFAULT_LIMITS, DecodeLimits, decode_image
 from ocr.engines import EngineName, OcrEngine, get_engine
 from ocr.fields import parse_fields
 from ocr.fingerprint import content_fingerprint, image_hash
+from ocr.imagematch import image_features
 from ocr.layout import group_rows
 from ocr.receipt import ReceiptFields, ReceiptScan, TextLine
 from ocr.textnorm import format_minor
@@ -56,6 +57,7 @@ def scan_image(
         engine=reader.name,
         image_hash=image_hash(image),
         fingerprint=content_fingerprint(fields),
+        image_features=image_features(image),
         width=image.width,
         height=image.height,
     )

@@ -159,7 +159,7 @@ def _receipt_number(rng: random.Random, date: dt.date) -> str:
     return f"{rng.randrange(1, 99):02d}{rng.randrange(10**6, 10**8)}"
 
 
-def _build_lines(
+def build_lines(
     labels: SynthLabels, rng: random.Random, symbol: str, address: str
 ) -> list[list[Segment]]:
     lang = labels.language
@@ -390,7 +390,7 @@ def make_labels(
 # ------------------------------------------------------------------ rendering
 
 
-def _render(
+def render_paper(
     lines: Sequence[list[Segment]], font_path: str, font_index: int, rng: random.Random
 ) -> Image.Image:
     size = rng.randint(20, 26)
@@ -416,7 +416,7 @@ def _render(
     return image
 
 
-def _degrade(paper: Image.Image, rng: random.Random) -> Image.Image:
+def degrade_photo(paper: Image.Image, rng: random.Random) -> Image.Image:
     """Phone-photo effects: background, perspective, rotation, shadow, blur, noise, scale."""
     w, h = paper.size
     pad = int(0.08 * max(w, h))
@@ -482,10 +482,10 @@ def generate(
         raise RuntimeError("no CJK font installed; install the packages in system-packages.txt")
     font_path, font_index = rng.choice(fonts)
     labels = msgspec.structs.replace(labels, font=Path(font_path).name)
-    image = _render(_build_lines(labels, rng, symbol, address), font_path, font_index, rng)
+    image = render_paper(build_lines(labels, rng, symbol, address), font_path, font_index, rng)
     out = io.BytesIO()
     if degrade:
-        _degrade(image, rng).save(out, "JPEG", quality=rng.randint(40, 90))
+        degrade_photo(image, rng).save(out, "JPEG", quality=rng.randint(40, 90))
     else:
         image.save(out, "PNG")
     return SynthReceipt(image=out.getvalue(), labels=labels)

@@ -1,8 +1,11 @@
 """Check a scanned receipt against a claim's expectations -> approve | review | reject.
 
-A reject needs positive evidence read with good confidence (a date outside the window, a
-total below the minimum, a known duplicate). Anything the reader is unsure of, or could not
-read, goes to a person: low OCR confidence never approves silently.
+A reject needs strong evidence: a field read with good confidence, that arithmetic or the
+calendar does not put in doubt (a date outside the window but plausibly printed, a total
+below the minimum that the receipt's own sums confirm, a quantity that qty x price
+confirms, a known duplicate). A doubtful field, a low-confidence read, a promoted item not
+found or an inconsistent total goes to a person with the evidence. Every reason carries an
+English and a zh-CN message.
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ from typing import Literal
 import msgspec
 from rapidfuzz import fuzz
 
-from ocr.fingerprint import is_same_image
+from ocr.arithmetic import check_total
 from ocr.matching import Product, SkuMatch, match_items
-from ocr.receipt import ReceiptScan
+from ocr.receipt import LineItem, ReceiptScan
 from ocr.textnorm import compact, format_minor
 
 Decision = Literal["approve", "review", "reject"]
 Severity = Literal["reject", "review", "info"]
+STRONG_READ = 0.9  # a field's OCR score from which a reject may rest on it
+PLAUSIBLE_DAYS = 400  # a date further than this from the window is more likely misread
 
 
 class RequiredSku(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,7 +48,6 @@ class ClaimExpectations(msgspec.Struct, frozen=True, kw_only=True):
     regions: tuple[str, ...] = ()  # e.g. ("深圳", "广东"); matched against the address
     merchants: tuple[str, ...] = ()  # allow-list; empty means any merchant
     seen_fingerprints: frozenset[str] = frozenset()
-    seen_image_hashes: tuple[str, ...] = ()
     min_confidence: float = 0.85
     match_threshold: float = 80.0
     merchant_threshold: float = 85.0
@@ -55,7 +59,7 @@ class Reason(msgspec.Struct, frozen=True, kw_only=True):
     code: str
     severity: Severity
     message: str
-    params: dict[str, str] = msgspec.field(default_factory=dict[str, str])  # for translations
+    message_zh: str = ""
 
 
 class ClaimDecision(msgspec.Struct, frozen=True, kw_only=True):
@@ -73,147 +77,209 @@ def _merchant_score(merchant: str, allowed: Sequence[str]) -> float:
     return max((fuzz.partial_ratio(compact(a), name) for a in allowed if compact(a)), default=0.0)
 
 
-def verify_receipt(scan: ReceiptScan, expectations: ClaimExpectations) -> ClaimDecision:
-    """Decide a claim from one scanned receipt."""
-    fields = scan.fields
-    reasons: list[Reason] = []
+class _Reasons:
+    """The reasons collected for one receipt."""
 
-    def add(code: str, severity: Severity, message: str, **params: object) -> None:
-        texts = {k: str(v) for k, v in params.items()}
-        reasons.append(Reason(code=code, severity=severity, message=message, params=texts))
+    def __init__(self) -> None:
+        self.items: list[Reason] = []
 
-    low_confidence = scan.confidence < expectations.min_confidence
-    if not scan.lines:
-        add("no_text", "review", "no text was found on the image")
-    elif low_confidence:
-        add(
-            "low_confidence",
-            "review",
-            f"OCR confidence {scan.confidence:.2f} is below {expectations.min_confidence:.2f}",
-            confidence=f"{scan.confidence:.2f}",
-            minimum=f"{expectations.min_confidence:.2f}",
+    def add(self, code: str, severity: Severity, message: str, message_zh: str) -> None:
+        self.items.append(
+            Reason(code=code, severity=severity, message=message, message_zh=message_zh)
         )
 
-    # Duplicates
-    if scan.fingerprint and scan.fingerprint in expectations.seen_fingerprints:
-        add(
-            "duplicate_content",
+
+def _field_score(scan: ReceiptScan, name: str) -> float:
+    return scan.fields.field_scores.get(name, scan.confidence)
+
+
+def _check_date(scan: ReceiptScan, e: ClaimExpectations, out: _Reasons) -> None:
+    date = scan.fields.date
+    if not (e.window_start or e.window_end):
+        return
+    if date is None:
+        out.add("date_missing", "review", "the receipt date could not be read", "无法识别小票日期")
+        return
+    before = e.window_start is not None and date < e.window_start
+    after = e.window_end is not None and date > e.window_end
+    if not (before or after):
+        return
+    edge = e.window_start if before else e.window_end
+    assert edge is not None
+    plausible = abs((date - edge).days) <= PLAUSIBLE_DAYS
+    strong = plausible and _field_score(scan, "date") >= STRONG_READ
+    code, word, word_zh = (
+        ("date_before_window", "before", "早于")
+        if before
+        else ("date_after_window", "after", "晚于")
+    )
+    if strong:
+        out.add(
+            code,
             "reject",
-            "a receipt with the same shop, date, number and total was already claimed",
+            f"receipt dated {date} is {word} {edge}",
+            f"小票日期 {date} {word_zh}活动{'开始' if before else '结束'}日期 {edge}",
         )
-    if scan.image_hash and any(
-        is_same_image(scan.image_hash, seen) for seen in expectations.seen_image_hashes
-    ):
-        add("duplicate_image", "reject", "this photo (or a near copy) was already submitted")
+    else:
+        out.add(
+            f"{code}_doubtful",
+            "review",
+            f"receipt date read as {date}, {word} {edge}; it may be a misreading",
+            f"小票日期识别为 {date},{word_zh}活动日期 {edge},可能识别有误",
+        )
 
-    # Date window
-    if expectations.window_start or expectations.window_end:
-        if fields.date is None:
-            add("date_missing", "review", "the receipt date could not be read")
-        elif expectations.window_start and fields.date < expectations.window_start:
-            add(
-                "date_before_window",
-                "reject",
-                f"receipt dated {fields.date} is before {expectations.window_start}",
-                date=fields.date,
-                start=expectations.window_start,
-            )
-        elif expectations.window_end and fields.date > expectations.window_end:
-            add(
-                "date_after_window",
-                "reject",
-                f"receipt dated {fields.date} is after {expectations.window_end}",
-                date=fields.date,
-                end=expectations.window_end,
-            )
 
-    # Amount
-    if expectations.min_total is not None:
+def _check_total(scan: ReceiptScan, e: ClaimExpectations, out: _Reasons) -> None:
+    fields = scan.fields
+    check = check_total(fields)
+    if check.verdict == "inconsistent":
+        out.add(
+            "total_inconsistent",
+            "review",
+            f"the total does not add up: {check.evidence}",
+            f"小票金额与明细不符:{check.evidence}",
+        )
+    if e.min_total is None:
         if fields.total is None:
-            add("total_missing", "review", "the receipt total could not be read")
-        elif fields.total < expectations.min_total:
-            add(
-                "total_below_minimum",
-                "reject",
-                f"total {format_minor(fields.total)} is below "
-                f"{format_minor(expectations.min_total)}",
-                total=format_minor(fields.total),
-                minimum=format_minor(expectations.min_total),
+            out.add(
+                "total_missing", "review", "the receipt total could not be read", "无法识别小票金额"
             )
-    if expectations.currency and fields.currency and fields.currency != expectations.currency:
-        add(
+        return
+    if fields.total is None:
+        out.add(
+            "total_missing", "review", "the receipt total could not be read", "无法识别小票金额"
+        )
+    elif fields.total < e.min_total:
+        got, need = format_minor(fields.total), format_minor(e.min_total)
+        strong = check.verdict == "confirmed" and _field_score(scan, "total") >= STRONG_READ
+        out.add(
+            "total_below_minimum" if strong else "total_below_minimum_doubtful",
+            "reject" if strong else "review",
+            f"total {got} is below {need}"
+            + ("" if strong else " (not confirmed by the receipt's sums)"),
+            f"小票金额 {got} 低于最低金额 {need}" + ("" if strong else "(金额未经明细核对)"),
+        )
+    if e.currency and fields.currency and fields.currency != e.currency:
+        out.add(
             "currency_mismatch",
             "review",
-            f"receipt currency {fields.currency}, claim expects {expectations.currency}",
-            currency=fields.currency,
-            expected=expectations.currency,
+            f"receipt currency {fields.currency}, claim expects {e.currency}",
+            f"小票币种为 {fields.currency},活动要求 {e.currency}",
         )
 
-    # Merchant allow-list
-    if expectations.merchants:
-        if fields.merchant is None:
-            add("merchant_missing", "review", "the shop name could not be read")
-        else:
-            score = _merchant_score(fields.merchant, expectations.merchants)
-            if score < expectations.merchant_threshold:
-                add(
-                    "merchant_not_allowed",
-                    "review" if score >= 60 else "reject",
-                    f"shop {fields.merchant!r} is not on the claim's list",
-                    merchant=fields.merchant,
-                )
 
-    # Region (cross-region sales are flagged for a person, never silently allowed)
-    if expectations.regions:
+def _check_shop(scan: ReceiptScan, e: ClaimExpectations, out: _Reasons) -> None:
+    fields = scan.fields
+    if e.merchants:
+        if fields.merchant is None:
+            out.add(
+                "merchant_missing", "review", "the shop name could not be read", "无法识别商户名称"
+            )
+        else:
+            score = _merchant_score(fields.merchant, e.merchants)
+            if score < e.merchant_threshold:
+                strong = score < 60 and _field_score(scan, "merchant") >= STRONG_READ
+                out.add(
+                    "merchant_not_allowed",
+                    "reject" if strong else "review",
+                    f"shop {fields.merchant!r} is not on the claim's list",
+                    f"商户「{fields.merchant}」不在活动指定商户名单内",
+                )
+    if e.regions:
         address = compact(fields.address or "")
         merchant = compact(fields.merchant or "")
         if not address and not merchant:
-            add("region_unknown", "review", "no address to check the region against")
-        elif not any(compact(r) in address or compact(r) in merchant for r in expectations.regions):
-            add(
+            out.add(
+                "region_unknown",
+                "review",
+                "no address to check the region against",
+                "无地址可核对区域",
+            )
+        elif not any(compact(r) in address or compact(r) in merchant for r in e.regions):
+            out.add(
                 "region_mismatch",
                 "review",
                 "the shop address is outside the claim's regions (窜货?)",
+                "商户地址不在活动区域内(疑似窜货)",
             )
 
-    # Products and quantities
-    matches = match_items(
-        fields.items, expectations.products, threshold=expectations.match_threshold
-    )
-    for required in expectations.required:
+
+def _qty_confirmed(item: LineItem) -> bool:
+    """qty x unit price = amount: the quantity was read right."""
+    if item.qty is None or item.unit_price is None or item.amount is None:
+        return False
+    return abs(item.qty * item.unit_price - item.amount) <= 1
+
+
+def _check_products(
+    scan: ReceiptScan, e: ClaimExpectations, matches: tuple[SkuMatch, ...], out: _Reasons
+) -> None:
+    items = scan.fields.items
+    for required in e.required:
         found = [m for m in matches if m.sku == required.sku]
         qty = sum((m.qty if m.qty is not None else Decimal(1)) for m in found)
         if not found:
-            severity: Severity = "reject" if fields.items and not low_confidence else "review"
-            add("sku_missing", severity, f"product {required.sku} is not on the receipt")
+            out.add(
+                "sku_missing",
+                "review",
+                f"product {required.sku} was not found on the receipt",
+                f"小票上未找到活动商品 {required.sku}",
+            )
         elif qty < required.min_qty:
-            add(
+            strong = scan.confidence >= e.min_confidence and all(
+                m.score >= 90 and _qty_confirmed(items[m.item_index]) for m in found
+            )
+            out.add(
                 "sku_quantity_short",
-                "reject" if not low_confidence else "review",
+                "reject" if strong else "review",
                 f"product {required.sku}: {qty} bought, {required.min_qty} required",
-                sku=required.sku,
-                qty=qty,
-                required=required.min_qty,
+                f"活动商品 {required.sku}:购买 {qty} 件,要求 {required.min_qty} 件",
             )
         elif min(m.score for m in found) < 90:
-            add(
+            out.add(
                 "sku_uncertain_match",
                 "info",
                 f"product {required.sku} matched by a similar name",
-                sku=required.sku,
+                f"活动商品 {required.sku} 按相近名称匹配",
             )
 
-    if fields.total is None and expectations.min_total is None:
-        add("total_missing", "review", "the receipt total could not be read")
 
-    severities = {reason.severity for reason in reasons}
+def verify_receipt(scan: ReceiptScan, expectations: ClaimExpectations) -> ClaimDecision:
+    """Decide a claim from one scanned receipt."""
+    out = _Reasons()
+    e = expectations
+    if not scan.lines:
+        out.add("no_text", "review", "no text was found on the image", "图片中未识别到文字")
+    elif scan.confidence < e.min_confidence:
+        out.add(
+            "low_confidence",
+            "review",
+            f"OCR confidence {scan.confidence:.2f} is below {e.min_confidence:.2f}",
+            f"识别置信度 {scan.confidence:.2f} 低于 {e.min_confidence:.2f}",
+        )
+    if scan.fingerprint and scan.fingerprint in e.seen_fingerprints:
+        out.add(
+            "duplicate_content",
+            "reject",
+            "a receipt with the same shop, date, number and total was already claimed",
+            "同一商户、日期、小票号和金额的小票已被核销",
+        )
+    _check_date(scan, e, out)
+    _check_total(scan, e, out)
+    _check_shop(scan, e, out)
+    matches = match_items(scan.fields.items, e.products, threshold=e.match_threshold)
+    _check_products(scan, e, matches, out)
+    severities = {reason.severity for reason in out.items}
     decision: Decision = (
         "reject" if "reject" in severities else "review" if "review" in severities else "approve"
     )
     confidence = scan.confidence
-    if decision == "approve" and matches and expectations.required:
+    if decision == "approve" and matches and e.required:
         matched = [m.score for m in matches if m.sku is not None]
         confidence = min(confidence, (min(matched) / 100) if matched else confidence)
     return ClaimDecision(
-        decision=decision, confidence=round(confidence, 3), reasons=tuple(reasons), matches=matches
+        decision=decision,
+        confidence=round(confidence, 3),
+        reasons=tuple(out.items),
+        matches=matches,
     )

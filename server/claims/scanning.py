@@ -6,10 +6,9 @@ is loaded once and reused. Each receipt's result is committed on its own, so a r
 only reads the receipts still unread; the decision happens once, under the claim's row lock,
 and only while the claim is ``processing``.
 
-Duplicates are looked for across every claim of every dealer: the same bytes or the same
-content fingerprint (shop, date, number, total) reject; a perceptual hash within a few bits
-(a re-encoded, cropped or lightly edited copy) rejects too. Each reason names the earlier
-claim.
+Duplicates are looked for across every claim of every dealer (``server.claims.duplicates``):
+what the receipt says decides, the image only supports, and each reason names the earlier
+claim. Automatic approval and rejection need strong evidence; doubt goes to review.
 """
 
 from __future__ import annotations
@@ -30,11 +29,12 @@ from ocr import (
     OcrError,
     Product,
     ReceiptScan,
-    hash_distance,
+    receipt_keys,
     scan_receipt_async,
     verify_receipt,
 )
 from server.catalog import sku_names
+from server.claims.duplicates import duplicate_reasons
 from server.claims.models import Claim, ClaimReceipt, ClaimStatus, ReceiptStatus
 from server.claims.service import SCAN_JOB, add_event, claim_mechanic, pay_claim, publish_claim
 from server.db.base import utcnow
@@ -46,7 +46,6 @@ from server.promotions import BudgetExhausted, DisplayFee, Promotion, get_promot
 from server.storage import ObjectStorage
 
 ReceiptReader = Callable[[bytes], Awaitable[ReceiptScan]]
-NEAR_DUPLICATE_BITS = 6
 
 
 @functools.cache
@@ -151,88 +150,48 @@ def _store_scan(
     receipt.width, receipt.height = scan.width, scan.height
     receipt.ocr_confidence = scan.confidence
     receipt.fingerprint, receipt.image_hash = scan.fingerprint, scan.image_hash
+    keys = receipt_keys(scan.fields)
+    receipt.merchant_key, receipt.number_key = keys.merchant, keys.number
+    receipt.moment_key = keys.moment
+    receipt.image_features = scan.image_features
     receipt.verification = msgspec.to_builtins(verify_receipt(scan, expectations))
 
 
-async def _duplicates(session: AsyncSession, receipt: ClaimReceipt) -> list[dict[str, Any]]:
-    """Earlier receipts (any claim, any dealer) this one repeats."""
-    reasons: list[dict[str, Any]] = []
-    others = select(ClaimReceipt.claim_id, ClaimReceipt.id).where(ClaimReceipt.id != receipt.id)
-    earlier = (ClaimReceipt.created_at < receipt.created_at) | (
-        ClaimReceipt.claim_id != receipt.claim_id
-    )
-    same_bytes = (
-        await session.execute(others.where(earlier, ClaimReceipt.sha256 == receipt.sha256))
-    ).first()
-    if same_bytes is not None:
-        reasons.append(
-            _reason(
-                "duplicate_image",
-                "reject",
-                receiptId=receipt.id,
-                earlierClaimId=same_bytes.claim_id,
-            )
-        )
-        return reasons
-    if receipt.fingerprint:
-        same = (
-            await session.execute(
-                others.where(earlier, ClaimReceipt.fingerprint == receipt.fingerprint)
-            )
-        ).first()
-        if same is not None:
-            reasons.append(
-                _reason(
-                    "duplicate_content",
-                    "reject",
-                    receiptId=receipt.id,
-                    earlierClaimId=same.claim_id,
-                )
-            )
-            return reasons
-    if receipt.image_hash:
-        # TODO(scale): a linear scan of all hashes; index 16-bit hash chunks when it grows.
-        rows = await session.execute(
-            select(ClaimReceipt.claim_id, ClaimReceipt.image_hash).where(
-                ClaimReceipt.id != receipt.id, earlier, ClaimReceipt.image_hash.is_not(None)
-            )
-        )
-        for claim_id, other in rows:
-            if other and hash_distance(receipt.image_hash, other) <= NEAR_DUPLICATE_BITS:
-                reasons.append(
-                    _reason(
-                        "duplicate_image_edited",
-                        "reject",
-                        receiptId=receipt.id,
-                        earlierClaimId=claim_id,
-                    )
-                )
-                break
-    return reasons
+def _qty_confirmed(receipt: ClaimReceipt, match: dict[str, Any]) -> bool:
+    """The matched line reads qty x unit price = amount: its quantity is not a misreading."""
+    items = (receipt.fields or {}).get("items", [])
+    index = match.get("item_index")
+    if not isinstance(index, int) or not 0 <= index < len(items):
+        return False
+    item = items[index]
+    qty, price, amount = item.get("qty"), item.get("unit_price"), item.get("amount")
+    if qty is None or price is None or amount is None:
+        return False
+    return abs(Decimal(str(qty)) * price - amount) <= 1
 
 
 def _sku_reasons(receipt: ClaimReceipt, skus: frozenset[str], min_qty: int) -> list[dict[str, Any]]:
+    """Promoted units on the receipt: not found -> review; short -> reject only when certain."""
     verification = receipt.verification or {}
-    qty = sum(
-        Decimal(str(m.get("qty") or 1))
-        for m in verification.get("matches", [])
-        if m.get("sku") in skus
-    )
+    found = [m for m in verification.get("matches", []) if m.get("sku") in skus]
+    qty = sum(Decimal(str(m.get("qty") or 1)) for m in found)
     if not skus or qty >= min_qty:
         return []
-    low = (receipt.ocr_confidence or 0) < 0.85
     if qty == 0:
         return [
             _reason(
                 "sku_missing",
-                "review" if low else "reject",
+                "review",
                 receiptId=receipt.id,
             )
         ]
+    certain = (receipt.ocr_confidence or 0) >= 0.85 and all(
+        float(m.get("score", 0)) >= 90 and _qty_confirmed(receipt, m) for m in found
+    )
     return [
         _reason(
             "sku_quantity_short",
-            "review" if low else "reject",
+            "reject" if certain else "review",
             qty=qty,
             required=min_qty,
             receiptId=receipt.id,
@@ -267,7 +226,7 @@ async def decide_claim(session: AsyncSession, claim_id: uuid.UUID) -> None:
     reasons: list[dict[str, Any]] = []
     confidences: list[float] = []
     for r in receipts:
-        reasons += await _duplicates(session, r)
+        reasons += await duplicate_reasons(session, claim, r, _ocr_pool())
         if r.status is ReceiptStatus.FAILED:
             reasons.append(_reason("receipt_unreadable", "review", error=r.error, receiptId=r.id))
             continue
@@ -280,7 +239,11 @@ async def decide_claim(session: AsyncSession, claim_id: uuid.UUID) -> None:
                 continue  # ours above name the earlier claim
             reasons.append(
                 _reason(
-                    reason["code"], reason["severity"], **reason.get("params", {}), receiptId=r.id
+                    reason["code"],
+                    reason["severity"],
+                    message=reason.get("message"),
+                    messageZh=reason.get("message_zh") or None,
+                    receiptId=r.id,
                 )
             )
         reasons += _sku_reasons(r, skus, m.min_qty)

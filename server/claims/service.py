@@ -38,7 +38,7 @@ from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.identity import Role
 from server.identity.principal import Principal
 from server.jobs import enqueue
-from server.messages import CATALOGUE, reason
+from server.messages import CATALOGUE, current_language, reason
 from server.promotions import (
     DisplayFee,
     Promotion,
@@ -504,8 +504,14 @@ def receipt_out(r: ClaimReceipt, storage: ObjectStorage | None) -> ReceiptOut:
 def reason_out(stored: dict[str, Any]) -> ReasonOut:
     """A stored decision reason with its catalogue texts (the request's language first)."""
     code = str(stored.get("code", ""))
-    texts = reason(f"claim.{code}", stored)
-    if f"claim.{code}" not in CATALOGUE:  # an engine's reason we have no texts for
+    if stored.get("messageZh") and stored.get("message"):
+        # The receipt checks word their findings themselves, with the evidence (which field,
+        # which earlier claim), in both languages.
+        zh, en = str(stored["messageZh"]), str(stored["message"])
+        texts = {"message": zh if current_language() == "zh" else en, "zh": zh, "en": en}
+    elif f"claim.{code}" in CATALOGUE:
+        texts = reason(f"claim.{code}", stored)
+    else:  # an engine's reason we have no texts for
         fallback = str(stored.get("message") or code)
         texts = {"message": fallback, "zh": fallback, "en": fallback}
     return ReasonOut(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 import random
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,6 +21,7 @@ from ocr import (
     content_fingerprint,
     decode_image,
     hash_distance,
+    image_features,
     image_hash,
 )
 from server.settings import Settings
@@ -47,14 +49,17 @@ def noise_image(seed: int, edit: bool = False) -> bytes:
 
 
 class FakeReader:
-    """Stands in for the OCR engine: fields registered per photo, found by perceptual hash."""
+    """Stands in for the OCR engine: fields registered per photo (by its bytes, else by
+    perceptual hash for a near copy); image hash and keypoint features are the real ones."""
 
     def __init__(self) -> None:
         self.known: list[tuple[str, ReceiptFields]] = []
+        self.exact: dict[bytes, ReceiptFields] = {}
         self.calls = 0
 
-    def register(self, data: bytes, **fields: object) -> bytes:
+    def register(self, data: bytes, **fields: Any) -> bytes:
         self.known.append((image_hash(decode_image(data)), self.fields(**fields)))
+        self.exact[data] = self.known[-1][1]
         return data
 
     @staticmethod
@@ -65,10 +70,12 @@ class FakeReader:
         qty: int = 2,
         day: date | None = None,
         merchant: str = "联华超市",
+        clock: time | None = None,
     ) -> ReceiptFields:
         return ReceiptFields(
             merchant=merchant,
             date=day or today(),
+            time=clock,
             receipt_no=receipt_no,
             total=total,
             currency="CNY",
@@ -80,7 +87,9 @@ class FakeReader:
         self.calls += 1
         image = decode_image(data)
         found = image_hash(image)
-        fields = next((f for h, f in self.known if hash_distance(h, found) <= 10), ReceiptFields())
+        fields = self.exact.get(data) or next(
+            (f for h, f in self.known if hash_distance(h, found) <= 10), ReceiptFields()
+        )
         box = ((10.0, 10.0), (200.0, 10.0), (200.0, 30.0), (10.0, 30.0))
         return ReceiptScan(
             fields=fields,
@@ -90,6 +99,7 @@ class FakeReader:
             engine="fake",
             image_hash=found,
             fingerprint=content_fingerprint(fields),
+            image_features=image_features(image),
             width=image.width,
             height=image.height,
         )

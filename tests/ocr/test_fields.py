@@ -401,3 +401,9 @@ def test_malaysian_total_wordings(text: str, expected: int) -> None:
 )
 def test_malaysian_date_lines(line: str, expected: dt.date) -> None:
     assert parse_fields(make_rows(f"KEDAI ABC SDN BHD\n{line}\nTOTAL 1.00")).date == expected
+
+
+def test_two_digit_year_dates_on_chinese_receipts_are_year_first() -> None:
+    assert dates_in("日期:26-01-24 10:12", year_first=True)[0][1] == dt.date(2026, 1, 24)
+    assert dates_in("DATE 26-01-24", year_first=False)[0][1] == dt.date(2024, 1, 26)
+    assert dates_in("2026-01-24", year_first=True)[0][1] == dt.date(2026, 1, 24)
