@@ -10,7 +10,11 @@
     ├── Invalid                422  (business validation, with per-field errors)
     ├── TooManyRequests        429
     ├── UpstreamError          502  (WeChat and other outside services)
-    └── Unavailable            503  (transient: retry later)
+    └── Unavailable            503  (transient: retry later; always with Retry-After)
+
+Transient infrastructure errors (the database blinking: refused, reset, shutting down, a
+failed rollback, the pool exhausted) are 503 ``database_unavailable`` with Retry-After wherever
+they surface, even when no code on the way caught them (``server.db.errors.is_transient``).
 
 Every error has a stable machine ``code`` and a zh-CN and English message; the answer's
 language follows Accept-Language (zh-CN unless the client prefers another language).
@@ -25,7 +29,11 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from server.db.errors import is_transient
+
 PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = 1
+"""What a 503 tells clients to wait: database blinks last about a second (FACTS.md)."""
 log = structlog.get_logger("channelhub.errors")
 
 
@@ -200,6 +208,8 @@ _HTTP_CODES: dict[int, tuple[str, str, str]] = {
 
 def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     """The one exception handler: our tree, Litestar's HTTP errors, then anything else as 500."""
+    if isinstance(exc, BaseExceptionGroup):  # dependency clean-ups report errors as a group
+        exc = _first_of_ours(exc) or exc
     if isinstance(exc, ChannelhubError):
         if exc.status >= 500:
             log.warning("service_error", code=exc.code, error=str(exc))
@@ -210,8 +220,18 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[di
             exc.zh,
             exc.en,
             errors=exc.errors,
-            headers=exc.headers,
+            headers=_with_retry_after(exc.status, exc.headers),
             extra=exc.extra or None,
+        )
+    if is_transient(exc):
+        log.warning("database_unavailable", error=repr(exc))
+        return problem(
+            request,
+            503,
+            "database_unavailable",
+            "数据库暂时不可用，请稍后重试",
+            "The database is temporarily unavailable, retry later",
+            headers=_with_retry_after(503, None),
         )
     if isinstance(exc, ValidationException):
         errors = exc.extra if isinstance(exc.extra, list) else None
@@ -247,6 +267,24 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[di
     )
 
 
+def _first_of_ours(group: BaseExceptionGroup[Any]) -> Exception | None:
+    for inner in group.exceptions:
+        if isinstance(inner, BaseExceptionGroup):
+            found = _first_of_ours(inner)  # type: ignore[arg-type]
+            if found is not None:
+                return found
+        elif isinstance(inner, ChannelhubError):
+            return inner
+    return None
+
+
+def _with_retry_after(status: int, headers: dict[str, str] | None) -> dict[str, str] | None:
+    """Every 503 tells the client when to retry (RFC 9110 Retry-After)."""
+    if status != 503 or any(name.lower() == "retry-after" for name in headers or {}):
+        return headers
+    return {**(headers or {}), "Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
 def _clean_error(error: Any) -> dict[str, Any]:
     if isinstance(error, dict):
         return {k: str(v) for k, v in error.items() if k in ("message", "key", "source")}
@@ -255,6 +293,7 @@ def _clean_error(error: Any) -> dict[str, Any]:
 
 __all__ = [
     "PROBLEM_JSON",
+    "RETRY_AFTER_SECONDS",
     "BadRequest",
     "ChannelhubError",
     "Conflict",
