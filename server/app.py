@@ -250,7 +250,6 @@ def _initial_state(
             "jobs": jobs,
             "job_wake": None,
             "pricing_cache": pricing_cache,
-            "hub": hub,
         }
     )
 
