@@ -7,7 +7,7 @@ inspect driver errors themselves, they ask here:
   shutting down or starting up, a failed rollback on a dead connection, the pool out of
   connections, locked, deadlock, serialization failure); the request is answered 503 with
   Retry-After and the client retries. The sync engine keeps the same rules in
-  ``sync.errors.is_transient_db_error`` (it imports nothing of ours); a test holds them equal.
+  ``sync.errors.is_transient_db_error`` (it imports nothing of ours): change both together.
 - :func:`is_unique_violation`: a unique or primary key constraint refused a row; the caller
   turns it into its own ``Conflict`` (or reads the row the winner wrote).
 """
