@@ -9,7 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from litestar import Litestar, get
+from litestar import Litestar, Response, get
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
@@ -42,7 +43,7 @@ from server.db.session import provide_db_session
 from server.dealers import dealer_standing
 from server.dealers.routes import DealerController, TierController
 from server.errors import handle_error
-from server.health.routes import HealthController
+from server.health.routes import HealthController, probe_readiness
 from server.identity.guards import AuthenticationMiddleware, provide_principal
 from server.identity.routes import AuthController, InvitationController, UserController
 from server.identity.throttle import LoginThrottle
@@ -79,6 +80,12 @@ class Metrics(PrometheusController):
     path = "/metrics"
     include_in_schema = False
 
+    @get()
+    async def get(self, state: State) -> Response[bytes]:  # type: ignore[override]
+        """Prometheus metrics, with a fresh readiness probe (dependencies up, degraded)."""
+        await probe_readiness(state)
+        return await PrometheusController.get.fn(self)
+
 
 @get("/docs", include_in_schema=False)
 async def docs() -> Redirect:
@@ -110,7 +117,10 @@ def create_app(settings: Settings) -> Litestar:
             from litestar.stores.redis import RedisStore
             from redis.asyncio import Redis
 
-            redis = Redis.from_url(settings.redis_url)
+            # Short timeouts: a Redis that stops answering must not hold requests up.
+            redis = Redis.from_url(
+                settings.redis_url, socket_connect_timeout=1.0, socket_timeout=1.0
+            )
             store = RedisStore(redis, namespace="channelhub", handle_client_shutdown=False)
         app.state.redis = redis
         app.state.login_throttle = LoginThrottle(
@@ -236,10 +246,9 @@ def _initial_state(
     pricing_cache: PricingCache,
     hub: Hub,
 ) -> Any:
-    from litestar.datastructures import State
-
     return State(
         {
+            "hub": hub,
             "settings": settings,
             "database": database,
             "storage": storage,
@@ -247,7 +256,6 @@ def _initial_state(
             "jobs": jobs,
             "job_wake": None,
             "pricing_cache": pricing_cache,
-            "hub": hub,
             # Identity sits below dealers: its sign-in checks ask the dealers domain this way.
             "dealer_standing": dealer_standing,
             # Promotions sit below orders: the pilot report reads order activity this way.

@@ -10,7 +10,11 @@
     ├── Invalid                422  (business validation, with per-field errors)
     ├── TooManyRequests        429
     ├── UpstreamError          502  (WeChat and other outside services)
-    └── Unavailable            503  (transient: retry later)
+    └── Unavailable            503  (transient: retry later; always with Retry-After)
+
+Transient infrastructure errors (the database blinking: refused, reset, shutting down, a
+failed rollback, the pool exhausted) are 503 ``database_unavailable`` with Retry-After wherever
+they surface, even when no code on the way caught them (``server.db.errors.is_transient``).
 
 A body that cannot be parsed is 400 ``body_malformed``; a parsed body or parameter that
 breaks the schema (type, length, range, control characters: ``server.text``) is 422
@@ -28,10 +32,13 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from server.db.errors import is_transient
 from server.messages import CATALOGUE, language_from_header, render, validation_text
 from server.text import describe_violation
 
 PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = 1
+"""What a 503 tells clients to wait: database blinks last about a second (FACTS.md)."""
 log = structlog.get_logger("channelhub.errors")
 
 
@@ -206,6 +213,8 @@ _HTTP_CODES: dict[int, tuple[str, str, str]] = {
 
 def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     """The one exception handler: our tree, Litestar's HTTP errors, then anything else as 500."""
+    if isinstance(exc, BaseExceptionGroup):  # dependency clean-ups report errors as a group
+        exc = _first_of_ours(exc) or exc
     if isinstance(exc, ChannelhubError):
         if exc.status >= 500:
             log.warning("service_error", code=exc.code, error=str(exc))
@@ -216,8 +225,18 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[di
             exc.zh,
             exc.en,
             errors=exc.errors,
-            headers=exc.headers,
+            headers=_with_retry_after(exc.status, exc.headers),
             extra=exc.extra or None,
+        )
+    if is_transient(exc):
+        log.warning("database_unavailable", error=repr(exc))
+        return problem(
+            request,
+            503,
+            "database_unavailable",
+            "数据库暂时不可用，请稍后重试",
+            "The database is temporarily unavailable, retry later",
+            headers=_with_retry_after(503, None),
         )
     if isinstance(exc, ValidationException):
         # Parsed, but a value breaks the schema (type, length, range, control characters).
@@ -253,6 +272,24 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[di
     )
 
 
+def _first_of_ours(group: BaseExceptionGroup[Any]) -> Exception | None:
+    for inner in group.exceptions:
+        if isinstance(inner, BaseExceptionGroup):
+            found = _first_of_ours(inner)  # type: ignore[arg-type]
+            if found is not None:
+                return found
+        elif isinstance(inner, ChannelhubError):
+            return inner
+    return None
+
+
+def _with_retry_after(status: int, headers: dict[str, str] | None) -> dict[str, str] | None:
+    """Every 503 tells the client when to retry (RFC 9110 Retry-After)."""
+    if status != 503 or any(name.lower() == "retry-after" for name in headers or {}):
+        return headers
+    return {**(headers or {}), "Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
 def _clean_error(error: Any) -> dict[str, Any]:
     """A validation failure as the field it names, a stable code and both languages."""
     if not isinstance(error, dict):
@@ -284,6 +321,7 @@ def _localized(error: Any, chinese: bool) -> Any:
 
 __all__ = [
     "PROBLEM_JSON",
+    "RETRY_AFTER_SECONDS",
     "BadRequest",
     "ChannelhubError",
     "Conflict",

@@ -33,10 +33,11 @@ from sync.feed import (
     publish,
     publish_changes,
     publish_many,
+    scope_versions,
     take_pokes,
 )
 from sync.http import create_sync_router
-from sync.hub import Hub, InProcessPokeBackend, RedisPokeBackend
+from sync.hub import SLOW_CONSUMER_CLOSE, Hub, InProcessPokeBackend, RedisPokeBackend
 from sync.pull import pull
 from sync.push import dealer_scope, push
 from sync.registry import (
@@ -73,6 +74,7 @@ from sync.webhooks import (
 
 __all__ = [
     "PROTOCOL_VERSION",
+    "SLOW_CONSUMER_CLOSE",
     "Amended",
     "Applied",
     "Change",
@@ -127,6 +129,7 @@ __all__ = [
     "record_ack",
     "register_webhook",
     "replay_webhook_delivery",
+    "scope_versions",
     "sign_webhook",
     "sync_exception_handler",
     "take_pokes",

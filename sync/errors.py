@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import msgspec
 from litestar import Request, Response
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 __all__ = [
     "SyncBadRequest",
@@ -37,9 +38,10 @@ __all__ = [
     "unavailable",
 ]
 
-# SQLSTATEs worth a retry: serialization failure, deadlock, lock timeout, too many
-# connections, admin shutdown.
-_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "53300", "57P01"})
+# SQLSTATEs worth a retry (class 08, connection exception, too): serialization failure,
+# deadlock, lock timeout, too many connections, admin shutdown, crash shutdown, cannot connect
+# now. The server's ``server.db.errors.is_transient`` keeps the same rules.
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "53300", "57P01", "57P02", "57P03"})
 
 
 class SyncError(Exception):
@@ -135,15 +137,34 @@ class SyncUnavailable(SyncError):
 
 
 def is_transient_db_error(exc: BaseException) -> bool:
-    """Whether a database error is worth retrying (connection lost, serialization failure)."""
-    if isinstance(exc, OperationalError | InterfaceError):
+    """Whether a database error (or what it was raised from) is worth retrying."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if _transient_one(seen):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+def _transient_one(exc: BaseException) -> bool:
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return True  # refused, reset, aborted, connect timeout (asyncpg raises these unwrapped)
+    if _transient_sqlstate(exc):
         return True
     if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-        return sqlstate in _TRANSIENT_SQLSTATES
+        return exc.connection_invalidated or _transient_sqlstate(exc.orig)
     return False
+
+
+def _transient_sqlstate(exc: BaseException | None) -> bool:
+    sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+    if not isinstance(sqlstate, str):
+        return False
+    return sqlstate.startswith("08") or sqlstate in _TRANSIENT_SQLSTATES
 
 
 def unavailable(exc: BaseException) -> SyncUnavailable:

@@ -240,3 +240,14 @@ class Publisher:
         if not scope.startswith(self.scope_prefixes):
             raise ValueError(f"{self.entity} is not published to scope {scope!r}")
         return await publish(session, scope, self.entity, key, op, payload)
+
+
+async def scope_versions(session: AsyncSession, scopes: Iterable[str]) -> dict[str, int]:
+    """The current version of each of ``scopes`` that has one (what a re-poke announces)."""
+    wanted = list(scopes)
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(sync_scope.c.scope, sync_scope.c.version).where(sync_scope.c.scope.in_(wanted))
+    )
+    return {scope: int(version) for scope, version in rows.tuples()}

@@ -9,6 +9,7 @@ realtime endpoints). Handlers never commit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from typing import Annotated, Any, TypeVar, cast
 
@@ -31,7 +32,7 @@ from sync.errors import (
     is_transient_db_error,
     unavailable,
 )
-from sync.hub import Hub, Kind
+from sync.hub import SLOW_CONSUMER_CLOSE, Hub, Kind
 from sync.hub import Send as HubSend
 from sync.openapi import ack_body, json_schema, mutation_union, operation_with_body, pull_body
 from sync.pull import pull
@@ -305,6 +306,7 @@ async def hold_connection(
     """Hold a realtime connection until the client leaves or the hub drops it."""
     # ASGI servers' send is a coroutine function; the hub steps it without a task.
     conn = hub.connect(kind, principal.scopes, cast("HubSend", send), asyncio.current_task())
+    dropped = False
     try:
         while (await receive())["type"] != done:
             pass
@@ -315,8 +317,24 @@ async def hold_connection(
         task = asyncio.current_task()
         if task is not None:
             task.uncancel()
+        dropped = True
     finally:
         hub.disconnect(conn)
+    if dropped and kind == "ws":
+        await _tell_slow_consumer(send, hub)
+
+
+async def _tell_slow_consumer(send: Send, hub: Hub) -> None:
+    """Close with 4408 once the client reads again; past the hub's ``close_timeout`` just end.
+
+    The close frame queues behind what the client has not read: a client that resumes
+    reading gets its pokes, then the code that tells it to reconnect and pull.
+    """
+    close = {"type": "websocket.close", "code": SLOW_CONSUMER_CLOSE, "reason": "slow_consumer"}
+    # Gone or still not reading: the server ends the connection without it.
+    with contextlib.suppress(TimeoutError, OSError, RuntimeError):
+        async with asyncio.timeout(hub.close_timeout):
+            await send(close)  # pyright: ignore[reportArgumentType]
 
 
 @websocket("/ws")

@@ -5,7 +5,18 @@ run in one plain sequential loop with no task per connection, and pokes coalesce
 connection (latest version per scope wins). A send that cannot complete at once (the
 client stopped reading and the transport paused writing) is parked in a task of its own,
 so it never stalls the loop; if it is still parked after ``send_timeout`` the connection
-is dropped. Across API processes a ``RedisPokeBackend`` relays pokes through Redis pub/sub.
+is dropped; a WebSocket client dropped so is told with close code 4408 ``slow_consumer`` when
+it reads again (see PROTOCOL.md: reconnect and pull).
+
+Across API processes a ``RedisPokeBackend`` relays pokes through Redis pub/sub. Redis is an
+accelerator, never a single point of failure:
+
+- pokes are delivered to this process's connections at once, whether Redis answers or not;
+- pokes that could not be published are kept (latest version per scope) and published again
+  every second until Redis takes them, so other processes hear of them when it returns;
+- when the subscription comes back after a failure, the hub re-pokes every local connection
+  with the current version of its scopes (read by ``versions``), so no node stays behind on a
+  publication another process could not relay while the channel was down.
 """
 
 from __future__ import annotations
@@ -26,7 +37,14 @@ from sync.feed import take_pokes
 from sync.schemas import Poke
 from sync.settings import SyncSettings
 
-__all__ = ["Connection", "Hub", "InProcessPokeBackend", "PokeBackend", "RedisPokeBackend"]
+__all__ = [
+    "SLOW_CONSUMER_CLOSE",
+    "Connection",
+    "Hub",
+    "InProcessPokeBackend",
+    "PokeBackend",
+    "RedisPokeBackend",
+]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +52,10 @@ Kind = Literal["ws", "sse"]
 Message = dict[str, Any]
 Send = Callable[[Message], Coroutine[Any, Any, None]]
 Deliver = Callable[[Mapping[str, int]], None]
+Reconnected = Callable[[], None]
+Versions = Callable[[frozenset[str]], Coroutine[Any, Any, Mapping[str, int]]]
+SLOW_CONSUMER_CLOSE = 4408
+"""WebSocket close code for a client dropped because it stopped reading: reconnect and pull."""
 
 _json = msgspec.json.Encoder()
 _pokes_decoder = msgspec.json.Decoder(dict[str, int])
@@ -110,52 +132,81 @@ class Connection:
 class PokeBackend(Protocol):
     """Carries pokes to every Hub (every API process) that shares the backend."""
 
-    async def start(self, deliver: Deliver) -> None: ...
+    healthy: bool
+
+    async def start(self, deliver: Deliver, reconnected: Reconnected) -> None: ...
     async def publish(self, pokes: Mapping[str, int]) -> None: ...
     async def stop(self) -> None: ...
 
 
 class InProcessPokeBackend:
-    """Pokes stay in this process (the embedded default)."""
+    """Pokes stay in this process (the embedded default): the hub delivers them itself."""
 
-    def __init__(self) -> None:
-        self._deliver: Deliver | None = None
+    healthy = True
 
-    async def start(self, deliver: Deliver) -> None:
-        self._deliver = deliver
+    async def start(self, deliver: Deliver, reconnected: Reconnected) -> None:
+        del deliver, reconnected
 
     async def publish(self, pokes: Mapping[str, int]) -> None:
-        if self._deliver is not None:
-            self._deliver(pokes)
+        del pokes
 
     async def stop(self) -> None:
-        self._deliver = None
+        return None
 
 
 class RedisPokeBackend:
-    """Pokes go through one Redis pub/sub channel to every API process."""
+    """Pokes go through one Redis pub/sub channel to every API process.
 
-    def __init__(self, url: str, channel: str = "channelhub:sync:pokes") -> None:
+    ``start`` never fails on a Redis that is down: the reader keeps (re)subscribing, and calls
+    ``reconnected`` each time the subscription is back after a failure. ``healthy`` says
+    whether the last subscription read or publish reached Redis.
+    """
+
+    def __init__(
+        self, url: str, channel: str = "channelhub:sync:pokes", *, timeout: float = 2.0
+    ) -> None:
         self.url = url
         self.channel = channel
+        self.timeout = timeout
+        self.healthy = False
         self._redis: Redis | None = None
         self._reader: asyncio.Task[None] | None = None
 
-    async def start(self, deliver: Deliver) -> None:
-        self._redis = Redis.from_url(self.url)  # pyright: ignore[reportUnknownMemberType]
+    async def start(self, deliver: Deliver, reconnected: Reconnected) -> None:
+        self._redis = Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
+            self.url, socket_connect_timeout=self.timeout, socket_timeout=self.timeout
+        )
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)  # pyright: ignore[reportUnknownMemberType]
-        await pubsub.subscribe(self.channel)  # before returning: no poke published after is lost
-        self._reader = asyncio.create_task(self._read(pubsub, deliver), name="sync-redis-pokes")
+        try:
+            await pubsub.subscribe(self.channel)  # before returning: no later poke is lost
+            self.healthy = True
+        except (RedisError, OSError):
+            log.warning("redis poke subscription unavailable at start; retrying", exc_info=True)
+        self._reader = asyncio.create_task(
+            self._read(pubsub, deliver, reconnected), name="sync-redis-pokes"
+        )
 
-    async def _read(self, pubsub: Any, deliver: Deliver) -> None:
+    async def _read(self, pubsub: Any, deliver: Deliver, reconnected: Reconnected) -> None:
+        subscribed = self.healthy
         while True:
             try:
-                message = await pubsub.get_message(timeout=30.0)
+                if not subscribed:
+                    await pubsub.subscribe(self.channel)
+                    subscribed = True
+                    self.healthy = True
+                    log.warning("redis poke subscription is back; re-poking local connections")
+                    reconnected()
+                message = await pubsub.get_message(timeout=1.0)
                 if message is not None and message["type"] == "message":
                     deliver(_pokes_decoder.decode(message["data"]))
             except (RedisError, OSError):
-                # Pokes are hints (clients also pull on reconnect and foreground): log, retry.
-                log.warning("redis poke subscription failed; retrying", exc_info=True)
+                # Local pokes go on without Redis; re-poke everyone when it is back.
+                if subscribed:
+                    log.warning("redis poke subscription failed; retrying", exc_info=True)
+                subscribed = self.healthy = False
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()
+                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)  # pyright: ignore[reportOptionalMemberAccess, reportUnknownMemberType]
                 await asyncio.sleep(1.0)
             except msgspec.DecodeError:
                 log.warning("ignoring malformed poke message")
@@ -163,7 +214,11 @@ class RedisPokeBackend:
     async def publish(self, pokes: Mapping[str, int]) -> None:
         if self._redis is None:
             raise RuntimeError("RedisPokeBackend.publish before start")
-        await self._redis.publish(self.channel, _json.encode(dict(pokes)))  # pyright: ignore[reportUnknownMemberType]
+        try:
+            await self._redis.publish(self.channel, _json.encode(dict(pokes)))  # pyright: ignore[reportUnknownMemberType]
+        except (RedisError, OSError):
+            self.healthy = False
+            raise
 
     async def stop(self) -> None:
         if self._reader is not None:
@@ -185,10 +240,21 @@ class Hub:
         *,
         heartbeat_interval: float = 25.0,
         send_timeout: float = 5.0,
+        versions: Versions | None = None,
+        close_timeout: float = 10.0,
     ) -> None:
         self.backend: PokeBackend = backend or InProcessPokeBackend()
         self.heartbeat_interval = heartbeat_interval
         self.send_timeout = send_timeout
+        # Current version of each scope (the server reads sync_scope): used to re-poke every
+        # local connection when the cross-process channel comes back.
+        self.versions = versions
+        # How long a dropped slow WebSocket client has to read its close frame (4408).
+        self.close_timeout = close_timeout
+        self._latest: dict[str, int] = {}
+        self._unsent: dict[str, int] = {}
+        self._resync_wanted = False
+        self.resyncs = 0
         self._by_scope: dict[str, set[Connection]] = {}
         self._dirty: dict[Connection, None] = {}
         self._wake = asyncio.Event()
@@ -197,10 +263,16 @@ class Hub:
         self.dropped = 0
 
     @classmethod
-    def from_url(cls, redis_url: str | None, **options: float) -> Hub:
+    def from_url(
+        cls,
+        redis_url: str | None,
+        *,
+        heartbeat_interval: float = 25.0,
+        send_timeout: float = 5.0,
+    ) -> Hub:
         """A hub on Redis pub/sub if ``redis_url`` is set, else in-process."""
         backend = RedisPokeBackend(redis_url) if redis_url else InProcessPokeBackend()
-        return cls(backend, **options)
+        return cls(backend, heartbeat_interval=heartbeat_interval, send_timeout=send_timeout)
 
     @classmethod
     def from_settings(cls, settings: SyncSettings) -> Hub:
@@ -213,10 +285,11 @@ class Hub:
 
     async def start(self) -> None:
         """Start the backend, the dispatch loop and the heartbeats."""
-        await self.backend.start(self.deliver)
+        await self.backend.start(self.deliver, self._reconnected)
         self._tasks = [
             asyncio.create_task(self._dispatch_loop(), name="sync-hub-dispatch"),
             asyncio.create_task(self._heartbeat_loop(), name="sync-hub-heartbeat"),
+            asyncio.create_task(self._repair_loop(), name="sync-hub-repair"),
         ]
 
     async def stop(self) -> None:
@@ -236,11 +309,64 @@ class Hub:
             await self.publish(pokes)
 
     async def publish(self, pokes: Mapping[str, int]) -> None:
-        """Poke every process's subscribers; failures are logged (pokes are only hints)."""
+        """Poke this process's subscribers at once, and every other process's through the
+        backend; what the backend cannot take now is published again when it can."""
+        self.deliver(pokes)
         try:
             await self.backend.publish(pokes)
         except (RedisError, OSError):
-            log.warning("could not publish pokes %s", dict(pokes), exc_info=True)
+            log.warning("could not publish pokes %s; kept for later", dict(pokes), exc_info=True)
+            for scope, version in pokes.items():
+                if self._unsent.get(scope, 0) < version:
+                    self._unsent[scope] = version
+
+    @property
+    def degraded(self) -> bool:
+        """Whether the cross-process channel is down (pokes reach this process only)."""
+        return not self.backend.healthy or bool(self._unsent)
+
+    def _reconnected(self) -> None:
+        self._resync_wanted = True
+
+    async def _repair_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                await self._repair()
+            except Exception:  # a bug here must not end realtime for the whole process
+                log.exception("poke repair failed")
+
+    async def _repair(self) -> None:
+        if self._unsent:
+            unsent, self._unsent = self._unsent, {}
+            try:
+                await self.backend.publish(unsent)
+                log.warning("published %d kept pokes", len(unsent))
+            except (RedisError, OSError):
+                for scope, version in unsent.items():
+                    self._unsent[scope] = max(version, self._unsent.get(scope, 0))
+        if self._resync_wanted:
+            self._resync_wanted = False
+            await self.resync()
+
+    async def resync(self) -> None:
+        """Re-poke every local connection with the current version of its scopes."""
+        if self.versions is None or not self._by_scope:
+            return
+        try:
+            current = await self.versions(frozenset(self._by_scope))
+        except Exception:
+            self._resync_wanted = True  # the database may be down too: try again next round
+            log.warning("could not read scope versions to re-poke", exc_info=True)
+            return
+        self.resyncs += 1
+        for scope, version in current.items():
+            self._latest[scope] = max(version, self._latest.get(scope, 0))
+            for conn in self._by_scope.get(scope, ()):
+                conn.pending[scope] = max(version, conn.pending.get(scope, 0))
+                self._dirty[conn] = None
+        if self._dirty:
+            self._wake.set()
 
     # -- connections --------------------------------------------------------------------
 
@@ -266,6 +392,7 @@ class Hub:
                 subscribers.discard(conn)
                 if not subscribers:
                     del self._by_scope[scope]
+                    self._latest.pop(scope, None)
         self._dirty.pop(conn, None)
         if conn.inflight is not None:
             conn.inflight.cancel()
@@ -285,13 +412,16 @@ class Hub:
         return lambda: self._listeners.discard(listener)
 
     def deliver(self, pokes: Mapping[str, int]) -> None:
-        """Queue pokes for this process's subscribers (called by the backend)."""
+        """Queue pokes for this process's subscribers (its own and the backend's)."""
         for listener in tuple(self._listeners):
             try:
                 listener(pokes)
             except Exception:  # a listener's bug must not stop the fan-out
                 log.exception("poke listener failed")
         for scope, version in pokes.items():
+            if version <= self._latest.get(scope, 0):
+                continue  # already delivered here (published by this process, then echoed)
+            self._latest[scope] = version
             for conn in self._by_scope.get(scope, ()):
                 if conn.pending.get(scope, 0) < version:
                     conn.pending[scope] = version

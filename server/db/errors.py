@@ -3,9 +3,11 @@
 Drivers differ (asyncpg, aiosqlite) and SQLAlchemy wraps them in ``DBAPIError``; domains never
 inspect driver errors themselves, they ask here:
 
-- :func:`is_transient`: the database blinked (connection refused or reset, shutting down,
-  locked, deadlock, serialization failure); the request is answered 503 with Retry-After and
-  the client retries.
+- :func:`is_transient`: the database blinked (connection refused, reset or closed, the server
+  shutting down or starting up, a failed rollback on a dead connection, the pool out of
+  connections, locked, deadlock, serialization failure); the request is answered 503 with
+  Retry-After and the client retries. The sync engine keeps the same rules in
+  ``sync.errors.is_transient_db_error`` (it imports nothing of ours): change both together.
 - :func:`is_unique_violation`: a unique or primary key constraint refused a row; the caller
   turns it into its own ``Conflict`` (or reads the row the winner wrote).
 - :func:`from_driver`: an error asyncpg raised on the raw path (``server.db.fast``) as the
@@ -25,18 +27,57 @@ from sqlalchemy.exc import (
     OperationalError,
     ProgrammingError,
 )
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-_TRANSIENT_MARKERS = ("database is locked", "deadlock", "could not serialize", "connection")
+_TRANSIENT_MARKERS = (
+    "database is locked",
+    "deadlock",
+    "could not serialize",
+    "connection",
+    "shutting down",
+    "starting up",
+    "terminating",
+    "the database system",
+)
+# SQLSTATE classes and codes worth a retry: 08 connection exception, 40001 serialization
+# failure, 40P01 deadlock, 53300 too many connections, 55P03 lock not available, 57P01-57P03
+# admin shutdown, crash shutdown, cannot connect now.
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "53300", "55P03", "57P01", "57P02", "57P03"})
+_CAUSE_DEPTH = 5
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether ``exc`` is an infrastructure blink that a retry can get past."""
+    """Whether ``exc`` (or what it was raised from) is an infrastructure blink a retry can get past."""
+    seen: BaseException | None = exc
+    for _ in range(_CAUSE_DEPTH):
+        if seen is None:
+            return False
+        if _is_transient_one(seen):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+def _is_transient_one(exc: BaseException) -> bool:
+    if isinstance(exc, PoolTimeout | ConnectionError | TimeoutError):
+        return True  # pool exhausted; connection refused, reset or aborted; connect timeout
+    if isinstance(exc, BaseExceptionGroup):
+        return any(is_transient(inner) for inner in exc.exceptions)  # type: ignore[misc]
+    if _sqlstate_is_transient(exc):
+        return True  # asyncpg raises some of these unwrapped (cannot connect now)
     if not isinstance(exc, DBAPIError):
         return False
-    if exc.connection_invalidated:
+    if exc.connection_invalidated or _sqlstate_is_transient(exc.orig):
         return True
     text = str(exc.orig).lower()
     return any(marker in text for marker in _TRANSIENT_MARKERS)
+
+
+def _sqlstate_is_transient(exc: BaseException | None) -> bool:
+    sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+    if not isinstance(sqlstate, str):
+        return False
+    return sqlstate.startswith("08") or sqlstate in _TRANSIENT_SQLSTATES
 
 
 def is_unique_violation(exc: BaseException) -> bool:

@@ -64,7 +64,11 @@ async def rollback(database: Database, session: AsyncSession) -> None:
 async def provide_db_session(
     state: State, request: Request[Any, Any, Any]
 ) -> AsyncIterator[AsyncSession]:
-    """Open the request's session; commit after the handler, roll back on any error."""
+    """Open the request's session; commit after the handler, roll back on any error.
+
+    A transient database error anywhere here (a statement, the commit, the rollback, closing)
+    leaves as :class:`Unavailable`: 503 with Retry-After, never a 500.
+    """
     database: Database = state.database
     session = database.session(write=request.method not in _READ_METHODS)
     dealer_id = getattr(request.scope.get("user"), "dealer_id", None)
@@ -81,20 +85,60 @@ async def provide_db_session(
         except ChannelhubError as exc:
             if not exc.keep_changes:
                 raise
-            await commit(database, session)
+            await _commit_or_unavailable(database, session)
             raise
-        try:
-            await commit(database, session)
-        except (OperationalError, DBAPIError) as exc:
-            if is_transient(exc):
-                raise Unavailable("database_busy") from exc
-            raise
-    except BaseException:
-        if session.in_transaction():
-            await rollback(database, session)
+        await _commit_or_unavailable(database, session)
+    except BaseException as exc:
+        await _rollback_quietly(database, session, exc)
+        if is_transient(exc) and not isinstance(exc, ChannelhubError):
+            raise database_unavailable() from exc
         raise
     finally:
+        await close_quietly(session)
+
+
+def database_unavailable() -> Unavailable:
+    """The 503 for a database that blinked (the client retries after Retry-After)."""
+    return Unavailable(
+        "database_unavailable",
+        "数据库暂时不可用，请稍后重试",
+        "The database is temporarily unavailable, retry later",
+    )
+
+
+async def _commit_or_unavailable(database: Database, session: AsyncSession) -> None:
+    try:
+        await commit(database, session)
+    except (OperationalError, DBAPIError) as exc:
+        if is_transient(exc):
+            raise database_unavailable() from exc
+        raise
+
+
+async def _rollback_quietly(
+    database: Database, session: AsyncSession, cause: BaseException
+) -> None:
+    """Roll back after ``cause``; a rollback that fails on a dead connection is only logged."""
+    try:
+        if session.in_transaction():
+            await rollback(database, session)
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        session.info.pop(_AFTER_COMMIT, None)
+        for hook in database.on_rollback:
+            hook(session)
+        log.warning("rollback_failed", error=repr(exc), cause=repr(cause))
+
+
+async def close_quietly(session: AsyncSession) -> None:
+    """Close ``session``; on a connection that already died the pool discards it (logged)."""
+    try:
         await session.close()
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        log.warning("session_close_failed", error=repr(exc))
 
 
 @asynccontextmanager
@@ -104,12 +148,11 @@ async def transaction(database: Database) -> AsyncIterator[AsyncSession]:
     try:
         yield session
         await commit(database, session)
-    except BaseException:
-        if session.in_transaction():
-            await rollback(database, session)
+    except BaseException as exc:
+        await _rollback_quietly(database, session, exc)
         raise
     finally:
-        await session.close()
+        await close_quietly(session)
 
 
 def snapshot_notes(session: AsyncSession) -> dict[str, Any]:

@@ -1,10 +1,21 @@
-"""Login rate limiting on a Litestar store: memory in one process, Redis across processes."""
+"""Login rate limiting on a Litestar store: memory in one process, Redis across processes.
+
+Redis accelerates, it is never a single point of failure: when the shared store cannot be
+reached the throttle counts in this process instead (fail open with a local limit, logged),
+and returns to the shared store on the next call that reaches it.
+"""
 
 from __future__ import annotations
 
+import structlog
 from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
+from redis.exceptions import RedisError
 
 from server.errors import TooManyRequests
+
+log = structlog.get_logger("channelhub.identity")
+_STORE_DOWN = (RedisError, OSError)
 
 
 class LoginThrottle:
@@ -12,8 +23,10 @@ class LoginThrottle:
 
     def __init__(self, store: Store, max_attempts: int, window_seconds: int) -> None:
         self.store = store
+        self.local: Store = store if isinstance(store, MemoryStore) else MemoryStore()
         self.max_attempts = max_attempts
         self.window_seconds = window_seconds
+        self.degraded = False
 
     def _keys(self, username: str, address: str) -> tuple[str, str]:
         return f"login:user:{username.strip().lower()}", f"login:addr:{address}"
@@ -32,13 +45,44 @@ class LoginThrottle:
                 )
 
     async def failed(self, username: str, address: str) -> None:
+        """Count one failed login against the username and the address."""
         for key in self._keys(username, address):
             count = await self._count(key)
-            await self.store.set(key, str(count + 1).encode(), expires_in=self.window_seconds)
+            value = str(count + 1).encode()
+            try:
+                await self.store.set(key, value, expires_in=self.window_seconds)
+                self._recovered()
+            except _STORE_DOWN as exc:
+                self._fell_back(exc)
+            if self.local is not self.store:  # the process keeps its own count too
+                await self.local.set(key, value, expires_in=self.window_seconds)
 
     async def succeeded(self, username: str, address: str) -> None:
-        await self.store.delete(self._keys(username, address)[0])
+        """Forget the username's failures."""
+        key = self._keys(username, address)[0]
+        try:
+            await self.store.delete(key)
+            self._recovered()
+        except _STORE_DOWN as exc:
+            self._fell_back(exc)
+        await self.local.delete(key)
 
     async def _count(self, key: str) -> int:
-        raw = await self.store.get(key)
+        local = await self.local.get(key)
+        try:
+            raw = await self.store.get(key)
+            self._recovered()
+        except _STORE_DOWN as exc:
+            self._fell_back(exc)
+            raw = local
         return int(raw) if raw else 0
+
+    def _fell_back(self, exc: BaseException) -> None:
+        if not self.degraded:
+            log.warning("login_throttle_local", reason=repr(exc))
+        self.degraded = True
+
+    def _recovered(self) -> None:
+        if self.degraded:
+            log.info("login_throttle_shared_again")
+        self.degraded = False

@@ -4,7 +4,13 @@ Why a database queue rather than SAQ/Redis: a job row written in the same transa
 claim or order it serves can neither be lost (the request committed, Redis was down) nor run
 for data that rolled back. Runners claim due jobs with ``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL (any number of ``channelhub worker`` processes) and under SQLite's single writer
-in the embedded default. A lease (``locked_until``) returns jobs of a crashed worker.
+in the embedded default. A short lease (``locked_until``, 30 s) returns the job of a crashed
+worker within about that long; while a job runs, a heartbeat renews its lease every third of
+it, so a long job is never taken over from a worker that is alive. A lease is the attempt that
+took it: renewals and the final state only apply while the row still carries that attempt, so
+a worker that lost its lease cannot finish (or re-queue) a job another worker now runs.
+Handlers must still be idempotent (the claim decision checks the claim's state): a worker
+killed after its effect committed but before the job was marked done runs it again.
 """
 
 from __future__ import annotations
@@ -85,13 +91,14 @@ class JobRunner:
         registry: JobRegistry,
         *,
         concurrency: int = 2,
-        lease_seconds: float = 300,
+        lease_seconds: float = 30,
         poll_seconds: float = 1.0,
     ) -> None:
         self.database = database
         self.registry = registry
         self.concurrency = concurrency
         self.lease = timedelta(seconds=lease_seconds)
+        self.heartbeat_seconds = lease_seconds / 3
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
         self._stopping = False
@@ -128,7 +135,8 @@ class JobRunner:
         """Claim up to ``limit`` due jobs and run them; with ``wait`` return when they finish."""
         jobs = await self._claim(limit if limit is not None else self.concurrency)
         tasks = [
-            asyncio.create_task(self._run(job_id, name, payload)) for job_id, name, payload in jobs
+            asyncio.create_task(self._run(job_id, attempt, name, payload))
+            for job_id, attempt, name, payload in jobs
         ]
         for task in tasks:
             self._tasks.add(task)
@@ -143,7 +151,7 @@ class JobRunner:
             if await self.run_due(wait=True) == 0:
                 return
 
-    async def _claim(self, limit: int) -> list[tuple[uuid.UUID, str, dict[str, Any]]]:
+    async def _claim(self, limit: int) -> list[tuple[uuid.UUID, int, str, dict[str, Any]]]:
         if limit <= 0:
             return []
         now = datetime.now(UTC)
@@ -166,26 +174,59 @@ class JobRunner:
                 job.status = JobStatus.RUNNING
                 job.attempts += 1
                 job.locked_until = now + self.lease
-            return [(job.id, job.name, dict(job.payload)) for job in jobs]
+            return [(job.id, job.attempts, job.name, dict(job.payload)) for job in jobs]
 
-    async def _run(self, job_id: uuid.UUID, name: str, payload: dict[str, Any]) -> None:
+    async def _run(
+        self, job_id: uuid.UUID, attempt: int, name: str, payload: dict[str, Any]
+    ) -> None:
         handler = self.registry.handlers.get(name)
         error: str | None = None
         if handler is None:
             error = f"no handler for job {name!r}"
         else:
+            heartbeat = asyncio.create_task(self._heartbeat(job_id, attempt))
             try:
                 await handler(self.database, payload)
             except Exception:
                 error = traceback.format_exc(limit=5)
                 log.warning("job_failed", job=str(job_id), name=name, error=error.splitlines()[-1])
-        await self._finish(job_id, error)
+            finally:
+                heartbeat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await heartbeat
+        await self._finish(job_id, attempt, error)
 
-    async def _finish(self, job_id: uuid.UUID, error: str | None) -> None:
+    async def _heartbeat(self, job_id: uuid.UUID, attempt: int) -> None:
+        """Renew the lease of a running job until cancelled (a failed renewal retries)."""
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            try:
+                if not await self.renew(job_id, attempt):
+                    log.warning("job_lease_lost", job=str(job_id))
+                    return
+            except Exception:  # the database blinked: the next beat tries again
+                log.warning("job_lease_renewal_failed", job=str(job_id), exc_info=True)
+
+    async def renew(self, job_id: uuid.UUID, attempt: int) -> bool:
+        """Extend the lease of ``attempt`` of a running job; False if it is no longer ours."""
+        async with transaction(self.database) as session:
+            result = await session.execute(
+                update(Job)
+                .where(
+                    Job.id == job_id,
+                    Job.attempts == attempt,
+                    Job.status == JobStatus.RUNNING,
+                )
+                .values(locked_until=datetime.now(UTC) + self.lease)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def _finish(self, job_id: uuid.UUID, attempt: int, error: str | None) -> None:
         now = datetime.now(UTC)
         async with transaction(self.database) as session:
             job = await session.get(Job, job_id)
-            if job is None:
+            if job is None or job.attempts != attempt or job.status != JobStatus.RUNNING:
+                log.warning("job_finished_after_lease_lost", job=str(job_id), attempt=attempt)
                 return
             if error is None:
                 job.status, job.finished_at, job.locked_until = JobStatus.DONE, now, None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +20,15 @@ from server.identity.principal import Principal
 from server.orders import discard_order_changes
 from server.replication.publications import publish_pending
 from server.replication.scopes import scopes_for
-from sync import Hub, SyncError, SyncPrincipal, compact, deliver_due_webhooks, discard_pokes
+from sync import (
+    Hub,
+    SyncError,
+    SyncPrincipal,
+    compact,
+    deliver_due_webhooks,
+    discard_pokes,
+    scope_versions,
+)
 
 log = structlog.get_logger("channelhub.sync")
 
@@ -92,7 +101,14 @@ class SyncHousekeeping:
 
 
 def install_sync_hooks(database: Database, hub: Hub) -> None:
-    """Every transaction of this database publishes before and pokes after its commit."""
+    """Every transaction of this database publishes before and pokes after its commit; the
+    hub reads current scope versions here to re-poke its clients after a Redis outage."""
+
+    async def versions(scopes: frozenset[str]) -> Mapping[str, int]:
+        async with database.session(write=False) as session:
+            return await scope_versions(session, scopes)
+
+    hub.versions = versions
     database.before_commit.append(publish_pending)
     database.after_commit.append(hub.flush_pokes)
     database.on_rollback.append(discard_pokes)

@@ -56,7 +56,7 @@ class StuckSink:
 
 @pytest.fixture
 async def started() -> AsyncIterator[Hub]:
-    hub = Hub(heartbeat_interval=3600, send_timeout=0.2)
+    hub = Hub(heartbeat_interval=3600, send_timeout=0.2, close_timeout=0.2)
     await hub.start()
     yield hub
     await hub.stop()
