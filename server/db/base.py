@@ -70,4 +70,6 @@ class DealerOwned:
 
     @declared_attr
     def dealer_id(cls) -> Mapped[uuid.UUID]:
-        return mapped_column(ForeignKey("dealers.id"), index=True)
+        # Typed here, not inferred from dealers.id: a statement built at import time (before the
+        # dealers table is known) would otherwise bind its dealer id untyped.
+        return mapped_column(Uuid, ForeignKey("dealers.id"), index=True)

@@ -219,7 +219,7 @@ async def test_the_same_receipt_by_two_dealers_is_rejected_and_an_edited_copy_na
     assert decided["status"] == "rejected"
     [reason] = [r for r in decided["reasons"] if r["code"] == "duplicate_image"]
     assert reason["earlierClaimId"] == first["id"]
-    assert first["id"] in reason["messageZh"]
+    assert first["id"] in reason["zh"]
 
     # another photo of the same till receipt (same shop and number)
     third = await new_claim(client, other, promo)
