@@ -240,7 +240,7 @@ async def test_the_same_receipt_by_two_dealers_is_rejected_and_an_edited_copy_na
     assert decided["status"] == "rejected"
     [reason] = [r for r in decided["reasons"] if r["code"] == "duplicate_edited"]
     assert reason["earlierClaimId"] == first["id"]
-    assert "90.00" in reason["message"] and "30.00" in reason["message"]
+    assert "90.00" in reason["en"] and "30.00" in reason["en"]
 
 
 async def test_a_photo_matching_an_earlier_one_that_reads_differently_goes_to_review(
@@ -270,7 +270,7 @@ async def test_a_photo_matching_an_earlier_one_that_reads_differently_goes_to_re
     assert decided["status"] == "review", decided["reasons"]
     [reason] = [r for r in decided["reasons"] if r["code"] == "image_matches_earlier"]
     assert reason["earlierClaimId"] == first["id"] and reason["severity"] == "review"
-    assert "receipt_no" in reason["message"] and "C-2077" in reason["message"]
+    assert "receipt_no" in reason["en"] and "C-2077" in reason["en"]
 
 
 async def test_receipts_of_one_shop_are_not_duplicates_of_each_other(

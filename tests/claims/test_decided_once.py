@@ -11,6 +11,7 @@ import asyncio
 import uuid
 from typing import Any
 
+import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -127,6 +128,13 @@ async def test_a_rejected_claim_is_not_decided_again(
     promo = await promotion(client, hq, budget={"amount": 20000})
     claim = await new_claim(client, dealer, promo)
     data = reader.register(noise_image(12), receipt_no="D-2", qty=1)  # short of 2
+    # 1 x 30.00 = 30.00: the receipt's own arithmetic confirms the short quantity, so it is
+    # a rejection, not a doubtful read for review.
+    short = reader.exact[data]
+    [item] = short.items
+    reader.exact[data] = msgspec.structs.replace(
+        short, items=(msgspec.structs.replace(item, unit_price=item.amount),)
+    )
     assert (await upload(client, dealer, claim, data)).status_code == 200
     decided = await submit_and_run(client, dealer, claim, db, settings, reader)
     assert decided["status"] == "rejected", decided["reasons"]
