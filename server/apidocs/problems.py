@@ -8,7 +8,8 @@ per status it can answer. Most statuses follow from what the handler is:
     guarded or needs a principal       401 (and 403 if the guard names roles)
     reads a request body               400 malformed, 413 too large, 415 media type, 422 invalid
     path or query parameters           400; path parameters also 404
-    opens a database session           503 (transient database errors, with Retry-After)
+    opens a database session           503 (transient database errors, with Retry-After);
+                                       a write also 409 (a unique or foreign key conflict)
 
 and a handler names the rest itself: ``@post(..., opt={"problems": (409,)})``. The suite
 checks the result: every status a test observes must be documented (tests/observed_statuses.py).
@@ -96,6 +97,8 @@ def problem_statuses(handler: HTTPRouteHandler, path_parameters: set[str]) -> se
         statuses.add(400)
     if names & _TRANSIENT:
         statuses.add(503)
+        if set(handler.http_methods) - {"GET", "HEAD", "OPTIONS"}:
+            statuses.add(409)  # a write can conflict with a row another request holds
     return statuses
 
 

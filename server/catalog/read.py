@@ -96,7 +96,7 @@ async def get_active_sku(session: AsyncSession, sku_id: uuid.UUID) -> tuple[Sku,
     """An active SKU and its product, or ``sku_not_found`` (404)."""
     sku = await get_or_404(session, Sku, sku_id, "sku")
     if sku.status is not ItemStatus.ACTIVE:
-        raise NotFound("sku_not_found", "sku 不存在", "sku not found")
+        raise NotFound("sku_not_found")
     product = await get_or_404(session, Product, sku.product_id, "product")
     return sku, product
 

@@ -10,7 +10,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from server.db.errors import is_unique_violation
 from server.errors import Conflict, NotFound
 from server.messages import CATALOGUE
 from server.schemas import decode_cursor, encode_cursor
@@ -48,9 +47,7 @@ async def flush_or_conflict(session: AsyncSession, code: str = "already_exists")
     try:
         async with session.begin_nested():
             await session.flush()
-    except IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
+    except IntegrityError as exc:  # unique or foreign key: the row conflicts with others
         raise Conflict(
             code, "数据已存在或与现有数据冲突", "Already exists or conflicts with existing data"
         ) from exc

@@ -320,7 +320,7 @@ async def _check_role_dealer(
                 errors=[{"key": "dealerId", "message": "required"}],
             )
         if await standing(session, dealer_id) is None:
-            raise NotFound("dealer_not_found", "dealer 不存在", "dealer not found")
+            raise NotFound("dealer_not_found")
     elif dealer_id is not None:
         raise Invalid(
             "dealer_not_allowed",

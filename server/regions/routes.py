@@ -36,7 +36,7 @@ class RegionController(Controller):
     tags = ["hq: regions"]
     guards = [requires_hq]
 
-    @post("/", summary="Create a region")
+    @post("/", summary="Create a region", opt={"problems": (404,)})
     async def create(
         self,
         db_session: NamedDependency[AsyncSession],

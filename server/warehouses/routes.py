@@ -39,7 +39,7 @@ class WarehouseController(Controller):
     tags = ["hq: warehouses"]
     guards = [requires_hq]
 
-    @post("/", summary="Create a warehouse")
+    @post("/", summary="Create a warehouse", opt={"problems": (409,)})
     async def create(
         self,
         db_session: NamedDependency[AsyncSession],
