@@ -33,7 +33,8 @@ CONTROL_RULE = r"^(?![\s\S]*[\x00-\x1f\x7f-\x9f\ud800-\udfff])"
 INT64_MAX = 2**63 - 1
 ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=CONTROL_RULE)]
 ScopeName = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=CONTROL_RULE)]
-Version = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
+# A version a client holds: any 64-bit value is stored safely (a negative one reads as "nothing yet").
+Version = Annotated[int, msgspec.Meta(ge=-INT64_MAX - 1, le=INT64_MAX)]
 Cursor = Annotated[dict[ScopeName, Version], msgspec.Meta(max_length=10_000)]
 MutationName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=CONTROL_RULE)]
 BusinessKey = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=CONTROL_RULE)]
