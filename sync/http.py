@@ -195,7 +195,7 @@ _PUSH_OK = {
     summary="Pull changes",
     operation_class=operation_with_body(pull_body, "The cursor the client has applied"),
     responses=_PULL_OK,
-    opt={"problems": (400, 403, 409, 413, 426)},
+    opt={"problems": (400, 403, 409, 413, 415, 422, 426)},
 )
 async def pull_handler(
     request: Request[Any, Any, Any],
@@ -261,7 +261,7 @@ async def push_handler(
     status_code=204,
     summary="Acknowledge a cursor",
     operation_class=operation_with_body(ack_body, "The cursor the node has applied"),
-    opt={"problems": (400, 403, 413, 426)},
+    opt={"problems": (400, 403, 413, 415, 422, 426)},
 )
 async def ack_handler(
     request: Request[Any, Any, Any],
@@ -407,7 +407,7 @@ def create_sync_router(
             "Queued mutations in mid order; each mutation's args follow its name",
         ),
         responses=_PUSH_OK,
-        opt={"problems": (400, 403, 409, 413)},
+        opt={"problems": (400, 403, 409, 413, 415, 422)},
     )(push_handler)
     return Router(
         path="/sync",
