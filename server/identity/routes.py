@@ -31,7 +31,9 @@ class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
 
-    @post("/login", summary="Log in with username and password")
+    @post(
+        "/login", summary="Log in with username and password", opt={"problems": (401, 429)}
+    )
     async def login(
         self,
         request: Request[object, object, State],
@@ -49,7 +51,7 @@ class AuthController(Controller):
             state.dealer_standing,
         )
 
-    @post("/refresh", summary="Rotate a refresh token")
+    @post("/refresh", summary="Rotate a refresh token", opt={"problems": (401,)})
     async def refresh(
         self,
         db_session: NamedDependency[AsyncSession],

@@ -57,7 +57,7 @@ class Console:
         self.settings = settings
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def console_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium)")
@@ -120,7 +120,9 @@ def _wait_healthy(base_url: str, server: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the server did not become healthy in 240 s")
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running in the main
+# thread while it is open, and every later suite that calls asyncio.run would fail.
+@pytest.fixture(scope="package")
 def browser(console_app: Console) -> Iterator[object]:
     with playwright_sync.sync_playwright() as p:
         launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
