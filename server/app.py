@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -109,6 +109,42 @@ def create_app(settings: Settings) -> Litestar:
         price_grace_bp=settings.order_price_grace_bp,
     )
 
+    prometheus = PrometheusConfig(app_name="channelhub", group_path=True, prefix="channelhub")
+    return Litestar(
+        route_handlers=_route_handlers(settings, hub, mutations, sync_settings),
+        dependencies={
+            "db_session": Provide(provide_db_session),
+            "principal": Provide(provide_principal),
+            "sync_principal": Provide(provide_sync_principal),
+        },
+        middleware=[
+            RequestIdMiddleware(settings.trusted_proxies),
+            prometheus.middleware,
+            AuthenticationMiddleware(settings.auth),
+        ],
+        exception_handlers={
+            Exception: handle_error,
+            HTTPException: handle_error,
+            SyncError: handle_sync_error,
+        },
+        before_request=require_json_body,
+        lifespan=[_lifespan(settings, database, hub, jobs)],
+        state=_initial_state(settings, database, storage, jobs, pricing_cache, hub),
+        openapi_config=openapi_config(),
+        template_config=console_templates(settings),
+        stores=console_stores(settings),
+        plugins=[ProblemResponses()],
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+    )
+
+
+def _lifespan(
+    settings: Settings, database: Database, hub: Hub, jobs: JobRegistry
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """Start-up and shutdown: Redis and the login throttle, the job runner and housekeeping,
+    the fan-out hub, the WeChat client; everything closed in reverse order."""
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         redis = None
@@ -150,8 +186,14 @@ def create_app(settings: Settings) -> Litestar:
                 await app.state.pricing_cache.aclose()
                 await database.dispose()
 
-    prometheus = PrometheusConfig(app_name="channelhub", group_path=True, prefix="channelhub")
-    route_handlers: list[Any] = [
+    return lifespan
+
+
+def _route_handlers(
+    settings: Settings, hub: Hub, mutations: MutationRegistry, sync_settings: SyncSettings
+) -> list[Any]:
+    """Every controller and router the app serves."""
+    return [
         HealthController,
         Metrics,
         docs,
@@ -183,33 +225,6 @@ def create_app(settings: Settings) -> Litestar:
         *mobile_handlers(dev_mode=settings.dev_mode),
         console_router(settings),
     ]
-    return Litestar(
-        route_handlers=route_handlers,
-        dependencies={
-            "db_session": Provide(provide_db_session),
-            "principal": Provide(provide_principal),
-            "sync_principal": Provide(provide_sync_principal),
-        },
-        middleware=[
-            RequestIdMiddleware(settings.trusted_proxies),
-            prometheus.middleware,
-            AuthenticationMiddleware(settings.auth),
-        ],
-        exception_handlers={
-            Exception: handle_error,
-            HTTPException: handle_error,
-            SyncError: handle_sync_error,
-        },
-        before_request=require_json_body,
-        lifespan=[lifespan],
-        state=_initial_state(settings, database, storage, jobs, pricing_cache, hub),
-        openapi_config=openapi_config(),
-        template_config=console_templates(settings),
-        stores=console_stores(settings),
-        plugins=[ProblemResponses()],
-        request_max_body_size=settings.max_body_bytes,
-        debug=False,
-    )
 
 
 def mutation_registry(

@@ -31,9 +31,7 @@ class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
 
-    @post(
-        "/login", summary="Log in with username and password", opt={"problems": (401, 429)}
-    )
+    @post("/login", summary="Log in with username and password", opt={"problems": (401, 429)})
     async def login(
         self,
         request: Request[object, object, State],

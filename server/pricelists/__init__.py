@@ -5,16 +5,18 @@ Above promotions and the catalog, below quotes and orders. Other domains use:
     price_for_dealer(session, cache, dealer_id, lines, ...) -> PricedCart    (cart pricing)
     priced_cart_out(priced) -> PricedCartOut
     PricingCache, load_dealer_facts                    per-process caches keyed by the revision
+    SkuRule                                            a SKU's name and ordering rules, per price
     ``server.pricelists.browse``: the dealer-facing catalog with the dealer's prices
 """
 
 from server.pricelists.cart import CartIn, PricedCartOut, price_for_dealer, priced_cart_out
-from server.pricelists.loading import PricingCache, load_dealer_facts
+from server.pricelists.loading import PricingCache, SkuRule, load_dealer_facts
 
 __all__ = [
     "CartIn",
     "PricedCartOut",
     "PricingCache",
+    "SkuRule",
     "load_dealer_facts",
     "price_for_dealer",
     "priced_cart_out",

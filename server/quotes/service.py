@@ -17,7 +17,7 @@ Every decision is a ``quote_decisions`` row and an audit event.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,8 +33,14 @@ from server.dealers import get_tier, tier_codes
 from server.errors import Conflict, Invalid
 from server.identity.principal import Principal
 from server.messages import percent, render
-from server.pricelists import PricingCache, load_dealer_facts, price_for_dealer, priced_cart_out
-from server.pricing import CartLine
+from server.pricelists import (
+    PricingCache,
+    SkuRule,
+    load_dealer_facts,
+    price_for_dealer,
+    priced_cart_out,
+)
+from server.pricing import CartLine, PricedCart
 from server.quotes.models import Quote, QuoteDecision, QuoteLine, QuoteStatus, QuoteThreshold
 from server.quotes.schemas import (
     DecisionOut,
@@ -157,51 +163,7 @@ async def create_quote(
     )
     facts = await load_dealer_facts(session, cache, await read_revision(session), dealer_id)
     line_limit, quote_limit = await thresholds_for(session, facts.tier)
-    errors: list[dict[str, object]] = []
-    lines: list[QuoteLine] = []
-    reasons: list[dict[str, object]] = []
-    for pl in priced.lines:
-        requested = None if pl.gift else body.lines[pl.line].requested_unit_price
-        amount = pl.amount
-        if requested is not None:
-            amount = requested * pl.qty
-            if amount > pl.amount:
-                errors.append(
-                    {
-                        "line": pl.line,
-                        "sku": pl.sku,
-                        "code": "requested_price_above_policy",
-                        "message": f"申请单价高于政策价（政策金额 {pl.amount} 分）",
-                    }
-                )
-                continue
-        bp = discount_bp(pl.amount, amount)
-        if bp > line_limit:
-            reasons.append(
-                {
-                    "code": "line_discount_above_limit",
-                    "line": pl.line + 1,
-                    "sku": pl.sku,
-                    "discountBp": bp,
-                    "limitBp": line_limit,
-                }
-            )
-        rule = rules.get(pl.sku)
-        lines.append(
-            QuoteLine(
-                line=pl.line,
-                sku_code=pl.sku,
-                sku_name=rule.name if rule else "",
-                qty=pl.qty,
-                gift=pl.gift,
-                list_unit_price=pl.list_unit_price,
-                list_amount=pl.list_amount,
-                policy_amount=pl.amount,
-                requested_unit_price=requested,
-                amount=amount,
-                extra_discount_bp=bp,
-            )
-        )
+    lines, reasons, errors = _quote_lines(priced, rules, body, line_limit)
     if errors:
         raise Invalid("quote_invalid", "报价申请有误", "Invalid quote request", errors=errors)
     total = sum(ln.amount for ln in lines)
@@ -240,6 +202,62 @@ async def create_quote(
         {"amount": total, "extra_discount_bp": quote_bp, "needs_approval": bool(reasons)},
     )
     return quote
+
+
+def _quote_lines(
+    priced: PricedCart, rules: Mapping[str, SkuRule], body: QuoteCreate, line_limit: int
+) -> tuple[list[QuoteLine], list[dict[str, object]], list[dict[str, object]]]:
+    """The quote's lines at the requested prices, the reasons HQ must approve them, and the
+    lines whose request is refused (above the policy price)."""
+    errors: list[dict[str, object]] = []
+    lines: list[QuoteLine] = []
+    reasons: list[dict[str, object]] = []
+    for pl in priced.lines:
+        requested = None if pl.gift else body.lines[pl.line].requested_unit_price
+        amount = pl.amount
+        if requested is not None:
+            amount = requested * pl.qty
+            if amount > pl.amount:
+                errors.append(
+                    {
+                        "line": pl.line,
+                        "sku": pl.sku,
+                        "code": "requested_price_above_policy",
+                        "message": f"申请单价高于政策价（政策金额 {pl.amount} 分）",
+                        "message_en": (
+                            f"The requested unit price is above the policy price (policy amount {pl.amount} fen)"
+                        ),
+                    }
+                )
+                continue
+        bp = discount_bp(pl.amount, amount)
+        if bp > line_limit:
+            reasons.append(
+                {
+                    "code": "line_discount_above_limit",
+                    "line": pl.line + 1,
+                    "sku": pl.sku,
+                    "discountBp": bp,
+                    "limitBp": line_limit,
+                }
+            )
+        rule = rules.get(pl.sku)
+        lines.append(
+            QuoteLine(
+                line=pl.line,
+                sku_code=pl.sku,
+                sku_name=rule.name if rule else "",
+                qty=pl.qty,
+                gift=pl.gift,
+                list_unit_price=pl.list_unit_price,
+                list_amount=pl.list_amount,
+                policy_amount=pl.amount,
+                requested_unit_price=requested,
+                amount=amount,
+                extra_discount_bp=bp,
+            )
+        )
+    return lines, reasons, errors
 
 
 def _decision(actor: Principal, action: str, comment: str, now: datetime) -> QuoteDecision:
