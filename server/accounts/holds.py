@@ -16,12 +16,11 @@ from collections.abc import Sequence
 
 import msgspec
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.ledger import Accounts, available_in, check_amount, lock_accounts, post_entry
 from server.accounts.models import FUND_SOURCES, AccountKind, EntryKind, FundsHold, HoldStatus
-from server.db.errors import is_unique_violation
+from server.db.errors import DuplicateKey, duplicate_keys_raised
 from server.dealers import DealerStatus, get_dealer, tier_requires_prepayment
 from server.errors import Conflict, Invalid, NotFound
 
@@ -144,6 +143,10 @@ async def hold_funds(
     ``new_reference`` (the reference is the id of the order being created) skips the replay
     lookup and the savepoint; a twin then fails on the unique reference when the caller's
     transaction flushes.
+
+    Why long: one all-or-nothing transaction script (replay check, sources in order, the hold
+    row, its journal entry) under one set of row locks; split up, the locks would no longer sit
+    beside what they protect.
     """
     if not isinstance(reference, str) or not 0 < len(reference) <= 64:
         raise Invalid("reference_invalid", "业务单号不合法", "A reference is 1 to 64 characters")
@@ -191,12 +194,11 @@ async def hold_funds(
         session.add(hold)
     else:
         try:
-            async with session.begin_nested():
-                session.add(hold)
-                await session.flush()
-        except IntegrityError as exc:  # the reference is another dealer's (invisible here)
-            if not is_unique_violation(exc):
-                raise
+            with duplicate_keys_raised():
+                async with session.begin_nested():
+                    session.add(hold)
+                    await session.flush()
+        except DuplicateKey as exc:  # the reference is another dealer's (invisible here)
             raise Conflict(
                 "hold_reference_conflict", "该单号已被使用", "This reference is already in use"
             ) from exc

@@ -8,15 +8,19 @@ inspect driver errors themselves, they ask here:
   connections, locked, deadlock, serialization failure); the request is answered 503 with
   Retry-After and the client retries. The sync engine keeps the same rules in
   ``sync.errors.is_transient_db_error`` (it imports nothing of ours): change both together.
-- :func:`is_unique_violation`: a unique or primary key constraint refused a row; the caller
-  turns it into its own ``Conflict`` (or reads the row the winner wrote).
+- :func:`is_unique_violation`: a unique or primary key constraint refused a row.
+- :func:`duplicate_keys_raised`: a block in which that refusal is raised as
+  :class:`DuplicateKey`, the one exception domains catch (never ``IntegrityError``): the caller
+  turns it into its own ``Conflict``, or reads the row the winner wrote.
+  ``server.db.repository.flush_or_conflict`` maps any integrity refusal to a 409.
 - :func:`from_driver`: an error asyncpg raised on the raw path (``server.db.fast``) as the
   ``sqlalchemy.exc`` error ``execute`` would have raised.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy.exc import (
@@ -86,6 +90,32 @@ def is_unique_violation(exc: BaseException) -> bool:
         return False
     text = str(exc.orig).lower()
     return "unique" in text or "duplicate key" in text
+
+
+class DuplicateKey(Exception):
+    """A unique or primary key constraint refused a row (another row holds the key)."""
+
+
+@contextmanager
+def duplicate_keys_raised() -> Iterator[None]:
+    """Raise a unique violation inside the block as :class:`DuplicateKey` (from the driver's
+    error); any other error passes unchanged. Wrap the savepoint, not the statement: the
+    transaction must be usable afterwards::
+
+        try:
+            with duplicate_keys_raised():
+                async with session.begin_nested():
+                    session.add(row)
+                    await session.flush()
+        except DuplicateKey:
+            ...  # the key is taken
+    """
+    try:
+        yield
+    except IntegrityError as exc:
+        if is_unique_violation(exc):
+            raise DuplicateKey(str(exc.orig)) from exc
+        raise
 
 
 # SQLSTATE classes (the first two characters) of PostgreSQL errors -> SQLAlchemy's wrapper,

@@ -17,10 +17,9 @@ from collections.abc import Sequence
 
 import msgspec
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.errors import is_unique_violation
+from server.db.errors import DuplicateKey, duplicate_keys_raised
 from server.errors import Conflict, Invalid, NotFound
 from server.inventory.models import (
     MovementKind,
@@ -189,25 +188,24 @@ async def reserve_stock(
         return answer
     short: list[Key] = []
     try:
-        async with session.begin_nested():
-            reservation = StockReservation(
-                id=uuid.uuid4(),
-                reference=reference,
-                dealer_id=dealer_id,
-                backordered=[msgspec.to_builtins(b) for b in backordered],
-            )
-            session.add(reservation)
-            # The unique reference is claimed first: a concurrent twin waits here, then fails.
-            await session.flush()
-            short = await _reserve_rows(session, reference, merged)
-            if short:
-                raise _Short
-            rows = _reservation_rows(session, reservation, merged)
+        with duplicate_keys_raised():
+            async with session.begin_nested():
+                reservation = StockReservation(
+                    id=uuid.uuid4(),
+                    reference=reference,
+                    dealer_id=dealer_id,
+                    backordered=[msgspec.to_builtins(b) for b in backordered],
+                )
+                session.add(reservation)
+                # The unique reference is claimed first: a concurrent twin waits here, then fails.
+                await session.flush()
+                short = await _reserve_rows(session, reference, merged)
+                if short:
+                    raise _Short
+                rows = _reservation_rows(session, reservation, merged)
     except _Short:
         raise await _short_conflict(session, merged, short) from None
-    except IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
+    except DuplicateKey as exc:
         # A twin committed this reference while we waited on its key: answer as a replay.
         answer = await _existing_answer(session, reference, merged)
         if answer is not None:

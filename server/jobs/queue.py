@@ -25,11 +25,10 @@ from typing import Any
 
 import structlog
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.engine import Database
-from server.db.errors import is_unique_violation
+from server.db.errors import DuplicateKey, duplicate_keys_raised
 from server.db.session import after_commit, transaction
 from server.jobs.models import Job, JobStatus
 
@@ -69,12 +68,11 @@ async def enqueue(
         run_after=datetime.now(UTC) + timedelta(seconds=delay_seconds),
     )
     try:
-        async with session.begin_nested():
-            session.add(job)
-            await session.flush()
-    except IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
+        with duplicate_keys_raised():
+            async with session.begin_nested():
+                session.add(job)
+                await session.flush()
+    except DuplicateKey:
         return None
     wake = session.info.get(_WAKE)
     if wake is not None:

@@ -22,12 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import msgspec
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts import hold_funds
 from server.audit.service import record
-from server.db.errors import is_unique_violation
+from server.db.errors import DuplicateKey, duplicate_keys_raised
 from server.db.session import restore_notes, snapshot_notes
 from server.dealers.models import DealerAddress
 from server.errors import Conflict, Forbidden, Invalid, NotFound
@@ -192,7 +191,8 @@ async def _place_until_budgets_hold(
         budgeted = bool(cache.budgets.to_check(priced.promotions))
         savepoint = await session.begin_nested() if budgeted else None
         try:
-            order = await _place_priced(session, cache, placing, priced)
+            with duplicate_keys_raised():
+                order = await _place_priced(session, cache, placing, priced)
             if savepoint is not None:
                 await savepoint.commit()
             return order
@@ -213,11 +213,9 @@ async def _place_until_budgets_hold(
                 now=placing.now,
                 ended=(*priced.ended, code),
             )
-        except IntegrityError as exc:
+        except DuplicateKey as exc:
             # Not a twin (those wait at the gate's claim): the id is taken by a row this
             # dealer cannot see. The transaction is spoiled; the request rolls back.
-            if not is_unique_violation(exc):
-                raise
             restore_notes(session, notes)
             raise _id_taken() from exc
 

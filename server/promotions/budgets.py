@@ -19,12 +19,11 @@ import uuid
 
 import msgspec
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
 from server.db.dialect import insert_ignoring_duplicates
-from server.db.errors import is_unique_violation
+from server.db.errors import DuplicateKey, duplicate_keys_raised
 from server.errors import Conflict
 from server.promotions.models import (
     BudgetConsumption,
@@ -159,33 +158,32 @@ async def take_budget(
     )
     spent = False
     try:
-        async with session.begin_nested():
-            session.add(
-                BudgetConsumption(
-                    id=uuid.uuid4(),
-                    key=key,
-                    promotion_id=promotion.id,
-                    dealer_id=dealer_id,
-                    amount=amount,
-                    count=count,
-                    status=ConsumptionStatus.CONSUMED,
-                )
-            )
-            await session.flush()
-            for dealer_key in ("", str(dealer_id)) if dealer_capped else ("",):
-                row = (
-                    await session.execute(_take(promotion.id, dealer_key, amount, count))
-                ).first()
-                if row is None:
-                    raise BudgetExhausted(
-                        scope="dealer" if dealer_key else "promotion",
-                        promotion=promotion.code,
+        with duplicate_keys_raised():
+            async with session.begin_nested():
+                session.add(
+                    BudgetConsumption(
+                        id=uuid.uuid4(),
+                        key=key,
+                        promotion_id=promotion.id,
+                        dealer_id=dealer_id,
+                        amount=amount,
+                        count=count,
+                        status=ConsumptionStatus.CONSUMED,
                     )
-                if not dealer_key:
-                    spent = _spent(*row)
-    except IntegrityError as exc:  # a concurrent retry with the same key got there first
-        if not is_unique_violation(exc):
-            raise
+                )
+                await session.flush()
+                for dealer_key in ("", str(dealer_id)) if dealer_capped else ("",):
+                    row = (
+                        await session.execute(_take(promotion.id, dealer_key, amount, count))
+                    ).first()
+                    if row is None:
+                        raise BudgetExhausted(
+                            scope="dealer" if dealer_key else "promotion",
+                            promotion=promotion.code,
+                        )
+                    if not dealer_key:
+                        spent = _spent(*row)
+    except DuplicateKey:  # a concurrent retry with the same key got there first
         return Taken(consumed=False)
     return Taken(consumed=True, spent=spent)
 

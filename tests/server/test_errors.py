@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from litestar import Litestar, post
 from litestar.di import NamedDependency
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.engine import Database
+from server.db.errors import DuplicateKey, duplicate_keys_raised
 from server.identity.models import Role
 from server.regions.models import Region, RegionLevel
 from server.settings import Settings
@@ -116,3 +119,29 @@ async def test_failed_commit_is_5xx_never_2xx(app: Litestar, db: Database) -> No
     assert response.status_code >= 500
     assert response.json()["code"] == "internal_error"
     assert await region_count(db) == 0
+
+
+async def test_a_taken_key_is_raised_as_duplicate_key_and_the_transaction_goes_on(
+    db: Database,
+) -> None:
+    """The one translation of a unique refusal: DuplicateKey, after which the savepoint is
+    undone and the transaction still works; any other integrity refusal passes unchanged."""
+    async with db.session() as s:
+        s.add(Region(code="110000", name="北京市", level=RegionLevel.PROVINCE))
+        await s.commit()
+    async with db.session() as s:
+        with pytest.raises(DuplicateKey), duplicate_keys_raised():
+            async with s.begin_nested():
+                s.add(Region(code="110000", name="又一个", level=RegionLevel.PROVINCE))
+                await s.flush()
+        # A foreign key refused, not a taken key: it passes unchanged.
+        with pytest.raises(IntegrityError) as refused, duplicate_keys_raised():
+            async with s.begin_nested():
+                s.add(
+                    Region(code="110100", name="孤儿", level=RegionLevel.CITY, parent_code="990000")
+                )
+                await s.flush()
+        assert not isinstance(refused.value, DuplicateKey)
+        s.add(Region(code="120000", name="天津市", level=RegionLevel.PROVINCE))
+        await s.commit()
+    assert await region_count(db) == 2
