@@ -14,12 +14,11 @@ import uuid
 
 import msgspec
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit import record
 from server.catalog import sku_ids_by_code
-from server.db.errors import is_unique_violation
+from server.db.errors import DuplicateKey, duplicate_keys_raised
 from server.errors import Conflict
 from server.identity.principal import Principal
 from server.inventory.models import MovementKind, StockFeedBatch
@@ -81,12 +80,11 @@ async def apply_stock_feed(
         batch_id=body.batch_id, content_hash=digest, result={}, actor_id=actor.user_id
     )
     try:
-        async with session.begin_nested():
-            session.add(batch)
-            await session.flush()
-    except IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
+        with duplicate_keys_raised():
+            async with session.begin_nested():
+                session.add(batch)
+                await session.flush()
+    except DuplicateKey as exc:
         # A twin of this batch committed while we waited on its key: answer as a replay.
         answer = await _stored_answer(session, body.batch_id, digest)
         if answer is not None:
@@ -105,75 +103,10 @@ async def apply_stock_feed(
             if i.warehouse_code in warehouses and i.sku_code in skus
         ],
     )
-    reason = f"erp:{body.batch_id}"
-    items: list[FeedItemResult] = []
-    for index, item in _in_lock_order(body, warehouses, skus):
-        outcome = FeedItemResult(
-            index=index,
-            warehouse_code=item.warehouse_code,
-            sku_code=item.sku_code,
-            outcome="rejected",
-        )
-        warehouse_id, sku_id = warehouses.get(item.warehouse_code), skus.get(item.sku_code)
-        if warehouse_id is None or sku_id is None:
-            items.append(
-                msgspec.structs.replace(
-                    outcome, reason="warehouse_unknown" if warehouse_id is None else "sku_unknown"
-                )
-            )
-            continue
-        level = await read_level(session, warehouse_id, sku_id, lock=True)
-        assert level is not None
-        if item.mode == "set":
-            delta = item.quantity - level.on_hand
-            refusal = (
-                "quantity_invalid"
-                if item.quantity < 0
-                else "stock_below_reserved"
-                if item.quantity < level.reserved
-                else None
-            )
-        else:
-            delta = item.quantity
-            new = level.on_hand + delta
-            refusal = (
-                "quantity_invalid"
-                if delta == 0
-                else "stock_below_reserved"
-                if new < level.reserved
-                else "stock_too_large"
-                if new > MAX_ON_HAND
-                else None
-            )
-        if (
-            refusal is None
-            and delta
-            and not await move(
-                session,
-                warehouse_id,
-                sku_id,
-                MovementKind.ADJUSTMENT,
-                on_hand=delta,
-                reference=body.batch_id,
-                reason=reason,
-                actor_id=actor.user_id,
-            )
-        ):
-            refusal = "stock_too_large"
-        if refusal is not None:
-            items.append(
-                msgspec.structs.replace(
-                    outcome, reason=refusal, on_hand=level.on_hand, reserved=level.reserved
-                )
-            )
-            continue
-        after = await read_level(session, warehouse_id, sku_id)
-        assert after is not None
-        items.append(
-            msgspec.structs.replace(
-                outcome, outcome="applied", on_hand=after.on_hand, reserved=after.reserved
-            )
-        )
+    items = [
+        await _apply_item(session, actor, body.batch_id, index, item, warehouses, skus)
+        for index, item in _in_lock_order(body, warehouses, skus)
+    ]
     items.sort(key=lambda i: i.index)
     applied = sum(1 for i in items if i.outcome == "applied")
     result = StockFeedResult(
@@ -193,3 +126,67 @@ async def apply_stock_feed(
         {"applied": applied, "rejected": len(items) - applied},
     )
     return result
+
+
+async def _apply_item(
+    session: AsyncSession,
+    actor: Principal,
+    batch_id: str,
+    index: int,
+    item: FeedItem,
+    warehouses: dict[str, uuid.UUID],
+    skus: dict[str, uuid.UUID],
+) -> FeedItemResult:
+    """Set or adjust one item's on-hand count, or say why it cannot apply."""
+    outcome = FeedItemResult(
+        index=index, warehouse_code=item.warehouse_code, sku_code=item.sku_code, outcome="rejected"
+    )
+    warehouse_id, sku_id = warehouses.get(item.warehouse_code), skus.get(item.sku_code)
+    if warehouse_id is None or sku_id is None:
+        unknown = "warehouse_unknown" if warehouse_id is None else "sku_unknown"
+        return msgspec.structs.replace(outcome, reason=unknown)
+    level = await read_level(session, warehouse_id, sku_id, lock=True)
+    assert level is not None
+    delta, refusal = _feed_delta(item, level.on_hand, level.reserved)
+    if (
+        refusal is None
+        and delta
+        and not await move(
+            session,
+            warehouse_id,
+            sku_id,
+            MovementKind.ADJUSTMENT,
+            on_hand=delta,
+            reference=batch_id,
+            reason=f"erp:{batch_id}",
+            actor_id=actor.user_id,
+        )
+    ):
+        refusal = "stock_too_large"
+    if refusal is not None:
+        return msgspec.structs.replace(
+            outcome, reason=refusal, on_hand=level.on_hand, reserved=level.reserved
+        )
+    after = await read_level(session, warehouse_id, sku_id)
+    assert after is not None
+    return msgspec.structs.replace(
+        outcome, outcome="applied", on_hand=after.on_hand, reserved=after.reserved
+    )
+
+
+def _feed_delta(item: FeedItem, on_hand: int, reserved: int) -> tuple[int, str | None]:
+    """The change to on-hand stock an item asks for, and why it is refused (None: it applies)."""
+    if item.mode == "set":
+        if item.quantity < 0:
+            return 0, "quantity_invalid"
+        if item.quantity < reserved:
+            return 0, "stock_below_reserved"
+        return item.quantity - on_hand, None
+    new = on_hand + item.quantity
+    if item.quantity == 0:
+        return 0, "quantity_invalid"
+    if new < reserved:
+        return 0, "stock_below_reserved"
+    if new > MAX_ON_HAND:
+        return 0, "stock_too_large"
+    return item.quantity, None
