@@ -12,8 +12,9 @@ from pathlib import Path
 
 from litestar import get
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
 from litestar.response import Response
+
+from console.params import Code
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_PATH = "/console/static"
@@ -45,7 +46,7 @@ CATALOG = AssetCatalog()
 
 
 @get("/static/{name:str}", include_in_schema=False, sync_to_thread=False)
-def static_asset(name: FromPath[str]) -> Response[bytes]:
+def static_asset(name: Code) -> Response[bytes]:
     """A hashed asset, cacheable forever."""
     asset = CATALOG.by_hashed.get(name)
     if asset is None:

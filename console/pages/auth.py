@@ -14,22 +14,24 @@ from litestar.response import Redirect, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from console.i18n import LANG_COOKIE, LANGS, pick_lang, translator
+from console.params import QueryText
 from console.render import page
 from console.session import session_data
 from server.errors import ChannelhubError
 from server.identity import HQ_ROLES
 from server.identity.service import authenticate
+from server.text import one_line
 
 
 class SignInForm(msgspec.Struct, kw_only=True):
-    username: Annotated[str, msgspec.Meta(max_length=64)] = ""
-    password: Annotated[str, msgspec.Meta(max_length=256)] = ""
-    next: Annotated[str, msgspec.Meta(max_length=512)] = ""
+    username: Annotated[str, one_line(64)] = ""
+    password: Annotated[str, one_line(256)] = ""
+    next: Annotated[str, one_line(512)] = ""
 
 
 class LangForm(msgspec.Struct, kw_only=True):
-    lang: str = "zh-CN"
-    next: Annotated[str, msgspec.Meta(max_length=512)] = ""
+    lang: Annotated[str, one_line(16)] = "zh-CN"
+    next: Annotated[str, one_line(512)] = ""
 
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -45,7 +47,7 @@ def safe_next(target: str) -> str:
 @get("/login")
 async def sign_in_page(
     request: Request[Any, Any, Any],
-    next: FromQuery[str] = "",
+    next: QueryText = "",
     expired: FromQuery[bool] = False,
 ) -> Response[Any]:
     """The sign-in form (the console's entry when signed out)."""

@@ -10,10 +10,11 @@ from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from console.params import VERSION, QueryCode, QueryText
 from console.render import page, parse_yuan
 from console.session import requires_console
 from server.claims import ClaimStatus
@@ -25,6 +26,7 @@ from server.dealers.service import dealer_id_by_code, dealer_labels
 from server.errors import Invalid
 from server.identity.principal import Principal
 from server.promotions.service import promotion_id_by_code, promotion_labels
+from server.text import multi_line, one_line
 
 REASON_CODES = (
     "duplicate_image",
@@ -41,10 +43,10 @@ REASON_CODES = (
 
 
 class DecisionForm(msgspec.Struct, kw_only=True):
-    action: str = ""
-    amount: Annotated[str, msgspec.Meta(max_length=20)] = ""
-    comment: Annotated[str, msgspec.Meta(max_length=500)] = ""
-    version: int = 0
+    action: Annotated[str, one_line(16)] = ""
+    amount: Annotated[str, one_line(20)] = ""
+    comment: Annotated[str, multi_line(500)] = ""
+    version: Annotated[int, VERSION] = 0
 
 
 def _uuid(text: str) -> uuid.UUID | None:
@@ -58,11 +60,11 @@ def _uuid(text: str) -> uuid.UUID | None:
 async def claims_queue(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
-    status: FromQuery[str] = "review",
-    dealer: FromQuery[str] = "",
-    promotion: FromQuery[str] = "",
-    reason: FromQuery[str] = "",
-    q: FromQuery[str] = "",
+    status: QueryCode = "review",
+    dealer: QueryCode = "",
+    promotion: QueryCode = "",
+    reason: QueryCode = "",
+    q: QueryText = "",
 ) -> Template:
     """The review queue, or every claim matching the search."""
     chosen = status if status in {s.value for s in ClaimStatus} else None
@@ -146,7 +148,7 @@ async def claim_page(
     db_session: NamedDependency[AsyncSession],
     principal: NamedDependency[Principal],
     claim_id: FromPath[uuid.UUID],
-    decided: FromQuery[str] = "",
+    decided: QueryCode = "",
 ) -> Template:
     """One claim: receipts with OCR boxes, fields, reasons, duplicates and the decision form."""
     claim = await claim_detail(db_session, principal, claim_id, state.storage)

@@ -11,14 +11,16 @@ from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromQuery
+from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from console.params import VERSION, QueryCode
 from console.render import page
 from console.session import requires_console
 from server.dealers.service import dealer_labels
 from server.errors import Invalid
+from server.text import one_line
 from sync import latest_publications, node_dealers, publication_status
 
 # What HQ publishes (dealers' own scopes carry their orders and balances, not publications).
@@ -26,8 +28,8 @@ PUBLISHED = ("price:", "promo:", "stock:")
 
 
 class PokeForm(msgspec.Struct, kw_only=True):
-    scope: Annotated[str, msgspec.Meta(max_length=200)] = ""
-    version: int = 0
+    scope: Annotated[str, one_line(200)] = ""
+    version: Annotated[int, VERSION] = 0
 
 
 async def publications(db_session: AsyncSession, limit: int, laggards: int) -> list[dict[str, Any]]:
@@ -52,7 +54,7 @@ async def _dealer_of_nodes(db_session: AsyncSession, rows: list[dict[str, Any]])
 async def delivery(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
-    poked: FromQuery[str] = "",
+    poked: QueryCode = "",
 ) -> Template:
     """Who has each publication; the most behind first."""
     rows = await publications(db_session, limit=20, laggards=100)

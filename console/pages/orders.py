@@ -9,10 +9,11 @@ import msgspec
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from console.params import QueryCode, QueryText
 from console.render import page, parse_yuan
 from console.session import requires_console
 from server.db.base import utcnow
@@ -22,28 +23,31 @@ from server.identity.guards import requires_hq_admin
 from server.identity.principal import Principal
 from server.orders import OrderStatus, service, transitions
 from server.regions.service import region_names
+from server.text import multi_line, one_line
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 class DecisionForm(msgspec.Struct, kw_only=True):
-    action: str = ""
-    comment: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    action: Annotated[str, one_line(16)] = ""
+    comment: Annotated[str, multi_line(500)] = ""
 
 
 class ThresholdForm(msgspec.Struct, kw_only=True):
-    threshold: Annotated[str, msgspec.Meta(max_length=20)] = ""
+    threshold: Annotated[str, one_line(20)] = ""
 
 
 @get("/orders", guards=[requires_console])
 async def orders_queue(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
-    cursor: FromQuery[str | None] = None,
-    saved: FromQuery[str] = "",
+    cursor: QueryText = "",
+    saved: QueryCode = "",
 ) -> Template:
     """Submitted orders waiting for HQ, with why each waits."""
-    rows, next_cursor = await service.list_orders(db_session, review=True, cursor=cursor, limit=50)
+    rows, next_cursor = await service.list_orders(
+        db_session, review=True, cursor=cursor or None, limit=50
+    )
     dealers = await dealer_labels(db_session, (o.dealer_id for o in rows))
     regions = await region_names(
         db_session, (o.ship_region_code for o in rows if o.ship_region_code)
@@ -65,7 +69,7 @@ async def order_page(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     order_id: FromPath[uuid.UUID],
-    decided: FromQuery[str] = "",
+    decided: QueryCode = "",
 ) -> Template:
     """One order: price explanation, allocation, shipments, history, and the decision."""
     order = service.order_out(await service.get_order(db_session, order_id))

@@ -13,10 +13,11 @@ from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from console.params import Code, QueryCode
 from console.render import page
 from console.session import requires_console
 from server.errors import Invalid
@@ -35,7 +36,7 @@ class UploadForm(msgspec.Struct, kw_only=True):
 async def price_lists(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
-    code: FromQuery[str] = "",
+    code: QueryCode = "",
 ) -> Template:
     """Every version, grouped by list code, newest first: the history of each list."""
     rows, _ = await service.list_price_lists(
@@ -81,7 +82,7 @@ async def price_list_page(
 async def start_draft(
     db_session: NamedDependency[AsyncSession],
     principal: NamedDependency[Principal],
-    code: FromPath[str],
+    code: Code,
 ) -> Redirect:
     """A new draft copying the latest version of the list."""
     draft = await service.new_version(db_session, principal, code)
