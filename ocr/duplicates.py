@@ -109,7 +109,11 @@ def _describe(fields: ReceiptFields, names: Sequence[str]) -> str:
 def compare(
     current: ReceiptFields, prior: PriorReceipt, image: ImageMatch | None
 ) -> Finding | None:
-    """What `current` is to one earlier receipt: a duplicate, a suspect near match, or nothing."""
+    """What `current` is to one earlier receipt: a duplicate, a suspect near match, or nothing.
+
+    Why long: the comparison's evidence (merchant, number, moment, differing fields, image
+    match) is weighed in one decision table a reviewer can read top to bottom.
+    """
     earlier = prior.fields
     merchant = same_merchant(current.merchant, earlier.merchant)
     a, b = number_key(current.receipt_no), number_key(earlier.receipt_no)

@@ -144,7 +144,11 @@ def _is_header(row: ParsedRow) -> bool:
 
 
 def parse_items(rows: list[ParsedRow]) -> list[LineItem]:
-    """Line items between the header and the first total, subtotal or tender row."""
+    """Line items between the header and the first total, subtotal or tender row.
+
+    Why long: the rows are read in one pass that carries a name row over to the numbers on the
+    next row (``pending``); the number rules are apart (``_split``, ``_qty_price``).
+    """
     stop = len(rows)
     for row in rows:
         kinds = {label.kind for label in row.labels}

@@ -162,6 +162,11 @@ def _receipt_number(rng: random.Random, date: dt.date) -> str:
 def build_lines(
     labels: SynthLabels, rng: random.Random, symbol: str, address: str
 ) -> list[list[Segment]]:
+    """The segments of one synthetic receipt, line by line.
+
+    Why long: the generator lays out one receipt top to bottom; each block is a few random
+    choices that the next block's layout depends on.
+    """
     lang = labels.language
     zh = lang == "zh"
     sep_char = rng.choice("-=*.")

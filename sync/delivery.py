@@ -68,6 +68,9 @@ async def record_ack(
 
     ``subscribed`` is the node's current scope set: scopes outside it are forgotten, scopes
     in it without a cursor are tracked at version 0.
+
+    Why long: the acknowledgement's rules (ownership, forward-only cursors, forgetting
+    unsubscribed scopes, tracking new ones) run under one lock on the node's row, in order.
     """
     now = now or datetime.now(UTC)
     node = dialect_insert(db, sync_node).values(

@@ -145,6 +145,11 @@ async def _pull(
     limit: int,
     scopes: AbstractSet[str] | None,
 ) -> PullResult:
+    """One page of changes for the wanted scopes after ``cursor``.
+
+    Why long: scope checks, the per-scope cursor reads and the page assembly share the page
+    budget (``limit``) as it is spent, scope by scope.
+    """
     if scopes is None:
         wanted = set(principal_scopes)
     else:

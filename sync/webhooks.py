@@ -97,7 +97,11 @@ async def replay_webhook_delivery(
 
 
 async def _enqueue(session: AsyncSession, now: datetime, policy: WebhookPolicy) -> int:
-    """Create the next delivery for every (endpoint, scope) that is behind and has none queued."""
+    """Create the next delivery for every (endpoint, scope) that is behind and has none queued.
+
+    Why long: three set-based reads (endpoints, pending deliveries, heads per scope) and one
+    insert, kept together so the whole decision runs in the caller's one short transaction.
+    """
     endpoints = (
         await session.execute(
             select(sync_webhook_endpoint.c.endpoint_id, sync_webhook_endpoint.c.scopes).where(

@@ -75,53 +75,7 @@ async def dealer_statement(
                 )
             )
             continue
-        opening = int(
-            await session.scalar(
-                select(func.coalesce(func.sum(Posting.amount), 0)).where(
-                    Posting.account_id == account.id, Posting.created_at < since
-                )
-            )
-            or 0
-        )
-        rows = await session.execute(
-            select(Posting, JournalEntry)
-            .join(JournalEntry, JournalEntry.id == Posting.entry_id)
-            .where(
-                Posting.account_id == account.id,
-                Posting.created_at >= since,
-                Posting.created_at < until,
-            )
-            .order_by(Posting.created_at, Posting.id)
-        )
-        balance, credits, debits = opening, 0, 0
-        lines: list[StatementLineOut] = []
-        for posting, entry in rows:
-            balance += posting.amount
-            if posting.amount > 0:
-                credits += posting.amount
-            else:
-                debits -= posting.amount
-            lines.append(
-                StatementLineOut(
-                    at=posting.created_at,
-                    entry_id=entry.id,
-                    kind=entry.kind,
-                    reference=entry.reference,
-                    reason=entry.reason,
-                    amount=posting.amount,
-                    balance=balance,
-                )
-            )
-        sections.append(
-            StatementAccountOut(
-                account=kind,
-                opening=opening,
-                credits=credits,
-                debits=debits,
-                closing=balance,
-                lines=lines,
-            )
-        )
+        sections.append(await _section(session, kind, account.id, since, until))
     return StatementOut(
         dealer_id=dealer.id,
         dealer_code=dealer.code,
@@ -133,6 +87,61 @@ async def dealer_statement(
         end=end,
         timezone=timezone,
         accounts=sections,
+    )
+
+
+async def _section(
+    session: AsyncSession,
+    kind: AccountKind,
+    account_id: uuid.UUID,
+    since: datetime,
+    until: datetime,
+) -> StatementAccountOut:
+    """One account's part: opening balance, the period's postings with running balance, totals."""
+    opening = int(
+        await session.scalar(
+            select(func.coalesce(func.sum(Posting.amount), 0)).where(
+                Posting.account_id == account_id, Posting.created_at < since
+            )
+        )
+        or 0
+    )
+    rows = await session.execute(
+        select(Posting, JournalEntry)
+        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .where(
+            Posting.account_id == account_id,
+            Posting.created_at >= since,
+            Posting.created_at < until,
+        )
+        .order_by(Posting.created_at, Posting.id)
+    )
+    balance, credits, debits = opening, 0, 0
+    lines: list[StatementLineOut] = []
+    for posting, entry in rows:
+        balance += posting.amount
+        if posting.amount > 0:
+            credits += posting.amount
+        else:
+            debits -= posting.amount
+        lines.append(
+            StatementLineOut(
+                at=posting.created_at,
+                entry_id=entry.id,
+                kind=entry.kind,
+                reference=entry.reference,
+                reason=entry.reason,
+                amount=posting.amount,
+                balance=balance,
+            )
+        )
+    return StatementAccountOut(
+        account=kind,
+        opening=opening,
+        credits=credits,
+        debits=debits,
+        closing=balance,
+        lines=lines,
     )
 
 

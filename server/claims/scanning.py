@@ -42,7 +42,14 @@ from server.db.engine import Database
 from server.db.session import transaction
 from server.jobs import JobRegistry
 from server.messages import yuan
-from server.promotions import BudgetExhausted, DisplayFee, Promotion, get_promotion, promotion_skus
+from server.promotions import (
+    BudgetExhausted,
+    DisplayFee,
+    Promotion,
+    SellOut,
+    get_promotion,
+    promotion_skus,
+)
 from server.storage import ObjectStorage
 
 ReceiptReader = Callable[[bytes], Awaitable[ReceiptScan]]
@@ -223,6 +230,33 @@ async def decide_claim(session: AsyncSession, claim_id: uuid.UUID) -> None:
             )
         ).scalars()
     )
+    reasons, confidences = await _receipt_reasons(session, claim, receipts, m, skus)
+    confidence = min(confidences) if confidences else 0.0
+    severities = {reason["severity"] for reason in reasons}
+    if isinstance(m, DisplayFee):
+        reasons.append(_reason("display_needs_review", "review"))
+        severities.add("review")
+    claim.confidence = round(confidence, 3)
+    await _settle(session, claim, promotion, m, reasons, severities, confidence)
+    claim.reasons = reasons
+    add_event(
+        session,
+        claim,
+        "decided",
+        None,
+        {"status": str(claim.status), "reasons": [r["code"] for r in reasons]},
+    )
+    await publish_claim(session, claim)
+
+
+async def _receipt_reasons(
+    session: AsyncSession,
+    claim: Claim,
+    receipts: list[ClaimReceipt],
+    m: DisplayFee | SellOut,
+    skus: frozenset[str],
+) -> tuple[list[dict[str, Any]], list[float]]:
+    """Every receipt's reasons (duplicates, unreadable, its own checks, SKUs) and confidences."""
     reasons: list[dict[str, Any]] = []
     confidences: list[float] = []
     for r in receipts:
@@ -247,12 +281,19 @@ async def decide_claim(session: AsyncSession, claim_id: uuid.UUID) -> None:
                 )
             )
         reasons += _sku_reasons(r, skus, m.min_qty)
-    confidence = min(confidences) if confidences else 0.0
-    severities = {reason["severity"] for reason in reasons}
-    if isinstance(m, DisplayFee):
-        reasons.append(_reason("display_needs_review", "review"))
-        severities.add("review")
-    claim.confidence = round(confidence, 3)
+    return reasons, confidences
+
+
+async def _settle(
+    session: AsyncSession,
+    claim: Claim,
+    promotion: Promotion,
+    m: DisplayFee | SellOut,
+    reasons: list[dict[str, Any]],
+    severities: set[str],
+    confidence: float,
+) -> None:
+    """Reject, send to review (saying why) or pay the claim; appends to ``reasons``."""
     if "reject" in severities:
         claim.status, claim.decided_by, claim.decided_at = ClaimStatus.REJECTED, "auto", utcnow()
     elif "review" in severities:
@@ -285,12 +326,3 @@ async def decide_claim(session: AsyncSession, claim_id: uuid.UUID) -> None:
         except BudgetExhausted:
             reasons.append(_reason("budget_exhausted", "review"))
             claim.status = ClaimStatus.REVIEW
-    claim.reasons = reasons
-    add_event(
-        session,
-        claim,
-        "decided",
-        None,
-        {"status": str(claim.status), "reasons": [r["code"] for r in reasons]},
-    )
-    await publish_claim(session, claim)

@@ -159,6 +159,9 @@ async def price_for_dealer(
     ``exclude_promotions`` names promotion codes to price without (an order whose promotion
     budget ran out); the cached steps are filtered per call, never changed. ``revision``:
     the catalog revision when the caller has just read it in one of its own statements.
+
+    Why long: a fixed sequence of loads for one catalog revision (facts, lists, steps, rules)
+    and one pricing call; the signature and this docstring are a third of it.
     """
     # The revision first: whatever is read after it is at least that fresh, so it may be
     # remembered under it.

@@ -437,7 +437,11 @@ async def import_into_draft(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Validate and diff a file against the list's published version; apply to the draft
-    unless ``dry_run`` (and only when every row is valid, else 422 with the report)."""
+    unless ``dry_run`` (and only when every row is valid, else 422 with the report).
+
+    Why long: validate, report, refuse or write, audit, in that order; the refusal's field list
+    and the audit payload are most of the lines.
+    """
     draft = await get_or_404(session, PriceListVersion, price_list_id, "price_list")
     if draft.status is not PriceListStatus.DRAFT:
         raise Conflict("price_list_not_draft", "只能导入到草稿", "Import into a draft only")

@@ -154,7 +154,12 @@ class ConfigurableProduct(msgspec.Struct, frozen=True, kw_only=True):
         return problems
 
     def configure(self, selected: Sequence[str], units: int = 1) -> tuple[CartLine, ...]:
-        """Cart lines for ``units`` of this configuration; raises ``ConfigurationInvalid``."""
+        """Cart lines for ``units`` of this configuration; raises ``ConfigurationInvalid``.
+
+        Why long: it checks every rule of the configuration (unknown, repeated, group minimum
+        and maximum, requires, excludes) and reports all violations at once, so the dealer fixes
+        them in one go.
+        """
         known = self.options()
         chosen = set(selected)
         violations: list[Violation] = [

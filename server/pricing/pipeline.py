@@ -92,7 +92,12 @@ def price_cart(context: PricingContext, cart: Sequence[CartLine]) -> PricedCart:
 def _price_lines(
     context: PricingContext, cart: Sequence[CartLine], rows: list[ExplanationRow]
 ) -> list[WorkingLine]:
-    """Steps 1 and 2, with validation of every line."""
+    """Steps 1 and 2, with validation of every line.
+
+    Why long: each line is validated and priced in one pass that collects every line's errors
+    (duplicate, quantity, whole cases, minimum, no price for the SKU) so the dealer sees
+    them all at once.
+    """
     resolver = PriceResolver(context.price_lists, context.dealer, context.currency, context.now)
     errors: list[LineError] = []
     seen: dict[str, int] = {}

@@ -176,7 +176,12 @@ def run_order_steps(
     rows: list[ExplanationRow],
     applied: dict[tuple[str, int], RuleRef],
 ) -> list[WorkingLine]:
-    """Step 4: order promotions; returns the gift lines."""
+    """Step 4: order promotions; returns the gift lines.
+
+    Why long: one pass over the order steps whose state (groups used, whether an order promotion
+    applied or closed the stack, gift numbering) carries from step to step; the decisions it
+    makes are apart (``_order_block``, ``_allocate_discount``).
+    """
     used_groups: set[str] = set()
     for line in lines:
         used_groups.update(line.groups)

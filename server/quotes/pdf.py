@@ -49,7 +49,11 @@ def _yuan(fen: int) -> str:
 
 
 def render_quote_pdf(quote: Quote, dealer_name: str, now: datetime, timezone: str) -> bytes:
-    """The quote as PDF bytes: header, lines, totals, validity and approval trail."""
+    """The quote as PDF bytes: header, lines, totals, validity and approval trail.
+
+    Why long: the page is drawn top to bottom in one pass (header, lines, totals, validity,
+    approvals); the sections share the drawing cursor.
+    """
     import logging
 
     from fpdf import FPDF
