@@ -7,7 +7,8 @@ Below dealers, price lists, promotions and orders. Other domains use (never the 
     sku_ids_by_code(session, codes) -> {code: id}
     sku_codes_in_categories(session, category_ids) / sku_names(session, codes)
     ``server.catalog.read``: the statements pricing runs on catalog tables (SKU rules,
-    dealer pages, active bundles) and ``require_sku`` / ``get_active_sku``
+    dealer pages, active bundles, the revision as a subquery) and ``require_sku`` /
+    ``get_active_sku``
     ``server.catalog.schemas``: the catalog's response shapes
 """
 
@@ -18,6 +19,7 @@ from server.catalog.read import (
     get_active_sku,
     is_active,
     require_sku,
+    revision_scalar,
     sku_page_select,
     sku_rules_select,
 )
@@ -40,6 +42,7 @@ __all__ = [
     "is_active",
     "read_revision",
     "require_sku",
+    "revision_scalar",
     "sku_codes_in_categories",
     "sku_ids_by_code",
     "sku_names",

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from server.catalog.models import Bundle, Category, ItemStatus, Product, Sku
+from server.catalog.models import Bundle, CatalogRevision, Category, ItemStatus, Product, Sku
 from server.catalog.service import REVISION_SQL, search_filter
 from server.db.repository import get_or_404
 from server.errors import NotFound
@@ -129,3 +129,8 @@ async def active_bundles(executor: AsyncConnection | AsyncSession) -> tuple[Fixe
 async def require_sku(session: AsyncSession, sku_id: uuid.UUID) -> None:
     """Nothing, or ``sku_not_found`` (404)."""
     await get_or_404(session, Sku, sku_id, "sku")
+
+
+def revision_scalar() -> Any:
+    """The catalog revision as a scalar subquery, for a statement that reads it with others."""
+    return select(CatalogRevision.value).where(CatalogRevision.id == 1).scalar_subquery()

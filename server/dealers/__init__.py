@@ -10,14 +10,18 @@ Other domains use (never the models):
     tier_requires_prepayment(session, code) -> bool
     dealer_pricing_facts(executor, dealer_id) -> DealerFacts
     active_dealer_ids(session) -> [uuid]
+    address_region(session, dealer_id, address_id) -> str | None   a ship-to's region
+    standing_select(leading, trailing)                    the order gate's dealer columns
 """
 
 from server.dealers.models import DealerStatus
 from server.dealers.read import (
+    address_region,
     dealer_standing,
     get_dealer,
     get_tier,
     open_dealer,
+    standing_select,
     tier_codes,
     tier_requires_prepayment,
 )
@@ -26,12 +30,14 @@ from server.dealers.service import active_dealer_ids, dealer_out, dealer_pricing
 __all__ = [
     "DealerStatus",
     "active_dealer_ids",
+    "address_region",
     "dealer_out",
     "dealer_pricing_facts",
     "dealer_standing",
     "get_dealer",
     "get_tier",
     "open_dealer",
+    "standing_select",
     "tier_codes",
     "tier_requires_prepayment",
 ]

@@ -8,12 +8,13 @@ importing the models.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.repository import get_or_404
-from server.dealers.models import Dealer, DealerStatus, DealerTier
+from server.dealers.models import Dealer, DealerAddress, DealerRegion, DealerStatus, DealerTier
 
 
 async def dealer_standing(session: AsyncSession, dealer_id: uuid.UUID) -> bool | None:
@@ -50,3 +51,38 @@ async def tier_codes(session: AsyncSession) -> list[str]:
 async def get_tier(session: AsyncSession, code: str) -> DealerTier:
     """The tier, or ``tier_not_found`` (404)."""
     return await get_or_404(session, DealerTier, code, "tier")
+
+
+def standing_select(
+    leading: tuple[Any, ...], trailing: tuple[Any, ...]
+) -> Select[*tuple[Any, ...]]:
+    """One row for the dealer bound as ``dealer``: ``leading`` columns, then its status, tier
+    code (None: no such tier), whether the tier requires prepayment, its region codes joined
+    by commas, then ``trailing`` columns. The order gate's one statement is built on it."""
+    regions = (
+        select(func.aggregate_strings(DealerRegion.region_code, ","))
+        .where(DealerRegion.dealer_id == Dealer.id)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            *leading,
+            Dealer.status,
+            DealerTier.code,
+            DealerTier.requires_prepayment,
+            regions,
+            *trailing,
+        )
+        .outerjoin(DealerTier, DealerTier.code == Dealer.tier_code)
+        .where(Dealer.id == bindparam("dealer"))
+    )
+
+
+async def address_region(
+    session: AsyncSession, dealer_id: uuid.UUID, address_id: uuid.UUID
+) -> str | None:
+    """The region code of one of the dealer's addresses (None: not this dealer's address)."""
+    address = await session.get(DealerAddress, address_id)
+    if address is None or address.dealer_id != dealer_id:
+        return None
+    return address.region_code

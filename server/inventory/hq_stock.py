@@ -11,17 +11,16 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.catalog.models import Sku
-from server.db.repository import get_or_404
+from server.catalog import require_sku
 from server.errors import Conflict, Invalid
 from server.inventory.models import MovementKind, StockLevel
 from server.inventory.stock import MAX_ON_HAND, check_quantity, ensure_levels, move, read_level
-from server.warehouses.models import Warehouse
+from server.warehouses import require_warehouse
 
 
 async def _check_place(session: AsyncSession, warehouse_id: uuid.UUID, sku_id: uuid.UUID) -> None:
-    await get_or_404(session, Warehouse, warehouse_id, "warehouse")
-    await get_or_404(session, Sku, sku_id, "sku")
+    await require_warehouse(session, warehouse_id)
+    await require_sku(session, sku_id)
 
 
 def _refused(reason_code: str, level: StockLevel | None, zh: str, en: str) -> Conflict:

@@ -16,10 +16,10 @@ import msgspec
 from sqlalchemy import Integer, Uuid, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.catalog.models import CatalogRevision
+from server.catalog import revision_scalar
 from server.db import fast
 from server.db.dialect import is_postgresql
-from server.dealers.models import Dealer, DealerRegion, DealerStatus, DealerTier
+from server.dealers import DealerStatus, standing_select
 from server.errors import Forbidden, NotFound
 from server.orders.models import Order, OrderSettings
 from server.orders.settings import DEFAULT_APPROVAL_THRESHOLD
@@ -48,35 +48,17 @@ def _gate_statement(*, postgresql: bool) -> Any:
     (``claim_order_id``, migration 0009): twins of one id queue on its advisory lock, and the
     one that waited sees the order the other committed. SQLite writers queue on their own.
     """
-    regions = (
-        select(func.aggregate_strings(DealerRegion.region_code, ","))
-        .where(DealerRegion.dealer_id == Dealer.id)
-        .scalar_subquery()
-    )
     threshold = (
         select(OrderSettings.approval_threshold).where(OrderSettings.id == 1).scalar_subquery()
     )
-    revision = select(CatalogRevision.value).where(CatalogRevision.id == 1).scalar_subquery()
+    revision = revision_scalar()
     taken: Any = select(Order.id).where(Order.id == bindparam("order")).exists()
     first: tuple[Any, ...] = ()
     if postgresql:
         key = bindparam("key", type_=Integer)
         taken = func.claim_order_id(ORDER_ID_LOCKS, key, bindparam("order", type_=Uuid))
         first = (fast.GENERIC_PLANS,)
-    return (
-        select(
-            *first,
-            Dealer.status,
-            DealerTier.code,
-            DealerTier.requires_prepayment,
-            regions,
-            threshold,
-            revision,
-            taken,
-        )
-        .outerjoin(DealerTier, DealerTier.code == Dealer.tier_code)
-        .where(Dealer.id == bindparam("dealer"))
-    )
+    return standing_select(first, (threshold, revision, taken))
 
 
 # Built once: they run on every order.

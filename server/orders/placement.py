@@ -28,7 +28,7 @@ from server.accounts import hold_funds
 from server.audit.service import record
 from server.db.errors import DuplicateKey, duplicate_keys_raised
 from server.db.session import restore_notes, snapshot_notes
-from server.dealers.models import DealerAddress
+from server.dealers import address_region
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.identity.principal import Principal
 from server.inventory import OrderLine as StockOrderLine
@@ -171,11 +171,11 @@ async def _ship_to(
     """The ship-to region and the review reason it gives (``diversion``: 窜货), if any."""
     if body.address_id is None:
         return None, ()
-    address = await session.get(DealerAddress, body.address_id)
-    if address is None or address.dealer_id != dealer_id:
+    region = await address_region(session, dealer_id, body.address_id)
+    if region is None:
         raise NotFound("address_not_found", "收货地址不存在", "address not found")
-    diverted = await is_diversion(session, gate.region_codes, address.region_code)
-    return address.region_code, ("diversion",) if diverted else ()
+    diverted = await is_diversion(session, gate.region_codes, region)
+    return region, ("diversion",) if diverted else ()
 
 
 async def _place_until_budgets_hold(
