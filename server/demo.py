@@ -124,6 +124,10 @@ async def seed(settings: Settings, password: str) -> list[tuple[str, str, str]]:
 
 
 async def _insert(session: object, password: str) -> None:
+    """Regions, tiers, dealers, users, the catalog and warehouses of the demo channel.
+
+    Why long: a fixed script of demo rows, read top to bottom like the fixture it is.
+    """
     from sqlalchemy.ext.asyncio import AsyncSession
 
     assert isinstance(session, AsyncSession)
@@ -241,7 +245,10 @@ WAREHOUSE_COVERAGE = {"WH-HZ": ["330000", "320000"], "WH-GZ": ["440000"], "WH-CD
 
 
 async def _insert_trading(session: object) -> None:
-    """Prices, stock, coverage and funds, through the domain services (ledgers stay sound)."""
+    """Prices, stock, coverage and funds, through the domain services (ledgers stay sound).
+
+    Why long: a fixed script of demo rows, read top to bottom like the fixture it is.
+    """
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from server.accounts.funds import set_credit_limit, top_up

@@ -7,7 +7,8 @@ per status it can answer. Most statuses follow from what the handler is:
 
     guarded or needs a principal       401 (and 403 if the guard names roles)
     reads a request body               400 malformed, 413 too large, 415 media type, 422 invalid
-    path or query parameters           400; path parameters also 404
+    path or query parameters           400 malformed, 422 against the text rule (too long,
+                                       control characters); path parameters also 404
     opens a database session           503 (transient database errors, with Retry-After);
                                        a write also 409 (a unique or foreign key conflict)
 
@@ -92,9 +93,9 @@ def problem_statuses(handler: HTTPRouteHandler, path_parameters: set[str]) -> se
     if "data" in names:
         statuses |= _BODY_PROBLEMS
     if path_parameters:
-        statuses |= {400, 404}
+        statuses |= {400, 404, 422}
     if names - _RESERVED - set(dependencies) - path_parameters:
-        statuses.add(400)
+        statuses |= {400, 422}
     if names & _TRANSIENT:
         statuses.add(503)
         if set(handler.http_methods) - {"GET", "HEAD", "OPTIONS"}:

@@ -66,7 +66,7 @@ class DealerController(Controller):
     tags = ["hq: dealers"]
     guards = [requires_hq]
 
-    @post("/", summary="Create a dealer")
+    @post("/", summary="Create a dealer", opt={"problems": (404,)})
     async def create(
         self,
         db_session: NamedDependency[AsyncSession],
