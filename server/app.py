@@ -66,6 +66,8 @@ from server.replication.wiring import (
     handle_sync_error,
     install_sync_hooks,
     provide_sync_principal,
+    socket_principal,
+    socket_refusal,
 )
 from server.settings import Settings
 from server.storage.backends import ObjectStorage, create_storage
@@ -98,7 +100,9 @@ def create_app(settings: Settings) -> Litestar:
     database = Database(settings.database)
     storage = create_storage(settings.storage, settings.public_base_url, settings.auth.jwt_secret)
     jobs = job_registry(storage)
-    sync_settings = SyncSettings(redis_url=settings.redis_url)
+    sync_settings = SyncSettings(
+        redis_url=settings.redis_url, heartbeat_interval=settings.sync_heartbeat_seconds
+    )
     hub = Hub.from_settings(sync_settings)
     install_sync_hooks(database, hub)
     pricing_cache = PricingCache()
@@ -209,7 +213,13 @@ def _route_handlers(
         InventoryController,
         AccountController,
         SyncAdminController,
-        create_sync_router(hub, mutations, sync_settings),
+        create_sync_router(
+            hub,
+            mutations,
+            sync_settings,
+            socket_principal=socket_principal,
+            socket_refusal=socket_refusal,
+        ),
         CategoryController,
         ProductController,
         SkuController,

@@ -10,7 +10,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -73,6 +73,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # `channelhub worker` processes and sets this to false.
     jobs_in_process: bool = True
     sync_retention_days: int = 30
+    # Seconds between heartbeats on the realtime channels (hello's ``heartbeatInterval``).
+    sync_heartbeat_seconds: Annotated[float, msgspec.Meta(gt=0)] = 25.0
     job_concurrency: int = 2
 
 

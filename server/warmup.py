@@ -5,7 +5,8 @@ OCR's parsing tables) costs seconds of CPU. A server that answers nothing meanwh
 dead to an orchestrator, so :class:`WarmingApp` finishes the ASGI start-up immediately,
 builds the real application in a thread, runs its lifespan, and then hands every request to
 it. Until then ``/health`` says ``starting`` (the process is alive), ``/ready`` answers 503
-(it cannot serve yet), and anything else answers 503 problem+json with ``Retry-After``.
+(it cannot serve yet), anything else answers 503 problem+json with ``Retry-After``, and a
+WebSocket gets the same problem in an ``error`` frame and close code 4503.
 If the real application fails to start, ``/health`` turns 503 too, so the process is
 replaced.
 """
@@ -49,7 +50,7 @@ class WarmingApp:
         elif self.app is not None:
             await self.app(scope, receive, send)
         elif scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1013})  # try again later
+            await _refuse_socket_while_warming(receive, send)
         else:
             await self._answer_while_warming(scope, send)
 
@@ -114,6 +115,23 @@ class WarmingApp:
             "instance": path,
         }
         await _send_json(send, 503, body, "application/problem+json")
+
+
+async def _refuse_socket_while_warming(receive: Receive, send: Send) -> None:
+    """Accept, say ``starting`` in an error frame and close with 4503 (sync/PROTOCOL.md): a
+    close before the handshake reaches the client only as a failed connection."""
+    await receive()  # websocket.connect
+    frame = {
+        "type": "error",
+        "title": render("starting", "en"),
+        "status": 503,
+        "code": "starting",
+        "detail": render("starting", "en"),
+        "message": {"zh-CN": render("starting", "zh"), "en": render("starting", "en")},
+    }
+    await send({"type": "websocket.accept", "subprotocol": None, "headers": []})
+    await send({"type": "websocket.send", "text": json.dumps(frame, ensure_ascii=False)})
+    await send({"type": "websocket.close", "code": 4503, "reason": "starting"})
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any], media_type: str) -> None:

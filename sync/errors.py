@@ -5,6 +5,7 @@ message, so the server can render RFC 9457 problem+json from one handler::
 
     SyncError
     ├── SyncBadRequest        400  malformed_body, too_many_mutations
+    ├── SyncUnauthorized      401  unauthorized (a realtime connect without a valid token)
     ├── SyncForbidden         403  scope_forbidden, client_forbidden
     ├── SyncNotFound          404  not_found
     ├── SyncConflict          409  mid_gap, cursor_ahead
@@ -30,6 +31,7 @@ __all__ = [
     "SyncForbidden",
     "SyncInvalid",
     "SyncNotFound",
+    "SyncUnauthorized",
     "SyncUnavailable",
     "SyncUnsupportedMedia",
     "SyncUpgradeRequired",
@@ -85,6 +87,13 @@ class SyncBadRequest(SyncError):
 
     status_code = 400
     default_code = "invalid_request"
+
+
+class SyncUnauthorized(SyncError):
+    """No valid token: sign in again (refresh the token), then reconnect."""
+
+    status_code = 401
+    default_code = "unauthorized"
 
 
 class SyncForbidden(SyncError):

@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar, cast
 
 import msgspec
 from litestar import Request, Response, Router, WebSocket, get, post, websocket
 from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers import WebsocketRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.params import QueryParameter
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -25,8 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sync.delivery import record_ack
 from sync.errors import (
     SyncBadRequest,
+    SyncError,
     SyncForbidden,
     SyncInvalid,
+    SyncUnauthorized,
     SyncUnsupportedMedia,
     SyncUpgradeRequired,
     is_transient_db_error,
@@ -51,7 +56,14 @@ from sync.schemas import (
 )
 from sync.settings import SyncSettings
 
-__all__ = ["MSGPACK", "PROTOCOL_HEADER", "create_sync_router", "hold_connection"]
+__all__ = [
+    "MSGPACK",
+    "PROTOCOL_HEADER",
+    "SocketPrincipal",
+    "SocketRefusal",
+    "create_sync_router",
+    "hold_connection",
+]
 
 MSGPACK = "application/msgpack"
 PROTOCOL_HEADER = "x-sync-protocol"
@@ -337,26 +349,82 @@ async def _tell_slow_consumer(send: Send, hub: Hub) -> None:
             await send(close)  # pyright: ignore[reportArgumentType]
 
 
-@websocket("/ws")
-async def websocket_handler(
-    socket: WebSocket[Any, Any, Any],
-    sync_principal: NamedDependency[SyncPrincipal],
-    sync_hub: NamedDependency[Hub],
-    sync_settings: NamedDependency[SyncSettings],
-    protocol: Annotated[int | None, QueryParameter(ge=-(2**31), le=2**31 - 1)] = None,
-) -> None:
-    """Pokes over WebSocket for the mini-program (token auth by the server on connect)."""
-    await socket.accept()
-    if protocol is not None and protocol not in SUPPORTED_PROTOCOLS:
-        error = _upgrade_required(protocol)
-        # The frame's own type stays "error" (the problem's type URN would hide it).
-        await socket.send_text(_json.encode({**error.to_problem(), "type": "error"}).decode())
-        await socket.close(code=4426, reason="upgrade_required")
+SocketPrincipal = Callable[[WebSocket[Any, Any, Any]], Awaitable[SyncPrincipal]]
+"""The server's principal of a WebSocket connect (token in the ``token`` query parameter, as
+``sync_principal`` is for HTTP); raises when there is none."""
+SocketRefusal = Callable[[Exception], SyncError | None]
+"""What the server raised while naming a WebSocket's principal (its own token error, a
+database blink), as the sync error the client is told; ``None`` for anything else."""
+
+
+def _error_frame(error: SyncError) -> str:
+    # The frame's own type stays "error" (the problem's type URN would hide it).
+    return _json.encode({**error.to_problem(), "type": "error"}).decode()
+
+
+def _close_code(error: SyncError) -> int:
+    """4000 + the HTTP status: 4401, 4403, 4422, 4426, 4503 (4408: the hub's slow consumer)."""
+    return 4000 + error.status_code
+
+
+def _refusal_of(exc: Exception, refusal: SocketRefusal | None) -> SyncError | None:
+    if isinstance(exc, SyncError):
+        return exc
+    if isinstance(exc, NotAuthorizedException):
+        return SyncUnauthorized("Sign in again, then reconnect", "登录已失效，请重新登录后再连接")
+    if isinstance(exc, PermissionDeniedException):
+        return SyncForbidden("This connection is not allowed", "无权建立此连接")
+    if is_transient_db_error(exc):
+        return unavailable(exc)
+    return refusal(exc) if refusal is not None else None
+
+
+def _socket_protocol(value: str | None) -> None:
+    """Refuse a ``protocol`` query parameter that is not a supported version."""
+    if value is None:
         return
-    await socket.send_text(_hello(sync_principal, sync_settings).decode())
-    await hold_connection(
-        sync_hub, "ws", sync_principal, socket.send, socket.receive, done="websocket.disconnect"
-    )
+    if not re.fullmatch(r"-?[0-9]{1,10}", value):
+        raise SyncInvalid(
+            "The protocol query parameter must be a version number",
+            "protocol 参数须为协议版本号",
+            extra={"errors": [{"key": "protocol", "message": "not an integer"}]},
+        )
+    if int(value) not in SUPPORTED_PROTOCOLS:
+        raise _upgrade_required(int(value))
+
+
+def _websocket_route(
+    principal_of: SocketPrincipal, refusal: SocketRefusal | None
+) -> WebsocketRouteHandler:
+    @websocket("/ws")
+    async def websocket_handler(
+        socket: WebSocket[Any, Any, Any],
+        sync_hub: NamedDependency[Hub],
+        sync_settings: NamedDependency[SyncSettings],
+    ) -> None:
+        """Pokes over WebSocket for the mini-program (``?token=…&protocol=1``).
+
+        The socket is accepted first: a connect refused in the handshake reaches
+        ``wx.connectSocket`` and browsers only as a failed connection (HTTP 403, close 1006),
+        so a refusal is an ``error`` frame and close code 4000 + its status instead.
+        """
+        await socket.accept()
+        try:
+            principal = await principal_of(socket)
+            _socket_protocol(socket.query_params.get("protocol"))
+        except Exception as exc:
+            error = _refusal_of(exc, refusal)
+            if error is None:
+                raise
+            await socket.send_text(_error_frame(error))
+            await socket.close(code=_close_code(error), reason=error.code)
+            return
+        await socket.send_text(_hello(principal, sync_settings).decode())
+        await hold_connection(
+            sync_hub, "ws", principal, socket.send, socket.receive, done="websocket.disconnect"
+        )
+
+    return websocket_handler
 
 
 @get("/events", media_type="text/event-stream", summary="Pokes as Server-Sent Events")
@@ -394,10 +462,18 @@ async def events_handler(
 
 
 def create_sync_router(
-    hub: Hub, registry: MutationRegistry, settings: SyncSettings | None = None
+    hub: Hub,
+    registry: MutationRegistry,
+    settings: SyncSettings | None = None,
+    *,
+    socket_principal: SocketPrincipal,
+    socket_refusal: SocketRefusal | None = None,
 ) -> Router:
-    """The ``/sync`` router; the server provides ``db_session`` and ``sync_principal``."""
+    """The ``/sync`` router. The server provides ``db_session`` and ``sync_principal``
+    (dependencies of the HTTP routes), ``socket_principal`` for the WebSocket, and
+    ``socket_refusal`` to name its own errors to a WebSocket client."""
     settings = settings or SyncSettings()
+    websocket_route = _websocket_route(socket_principal, socket_refusal)
     push_route = post(
         "/push",
         status_code=200,
@@ -411,7 +487,7 @@ def create_sync_router(
     )(push_handler)
     return Router(
         path="/sync",
-        route_handlers=[pull_handler, push_route, ack_handler, websocket_handler, events_handler],
+        route_handlers=[pull_handler, push_route, ack_handler, websocket_route, events_handler],
         dependencies={
             "sync_hub": Provide(lambda: hub, use_cache=True, sync_to_thread=False),
             "sync_registry": Provide(lambda: registry, use_cache=True, sync_to_thread=False),

@@ -10,12 +10,12 @@ from typing import Any
 
 import httpx
 import structlog
-from litestar import Request, Response
+from litestar import Request, Response, WebSocket
 from litestar.datastructures import State
 from litestar.types import Scope
 
 from server.db.engine import Database
-from server.errors import Unauthorized, problem
+from server.errors import ChannelhubError, Unauthorized, problem
 from server.identity.principal import Principal
 from server.orders import discard_order_changes
 from server.replication.publications import publish_pending
@@ -23,7 +23,10 @@ from server.replication.scopes import scopes_for
 from sync import (
     Hub,
     SyncError,
+    SyncForbidden,
     SyncPrincipal,
+    SyncUnauthorized,
+    SyncUnavailable,
     compact,
     deliver_due_webhooks,
     discard_pokes,
@@ -50,6 +53,11 @@ async def provide_sync_principal(state: State, scope: Scope) -> SyncPrincipal:
     )
 
 
+async def socket_principal(socket: WebSocket[Any, Any, Any]) -> SyncPrincipal:
+    """The caller of a realtime connect (``?token=``): scopes recomputed, as on every pull."""
+    return await provide_sync_principal(socket.app.state, socket.scope)
+
+
 def handle_sync_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     """Sync's errors in the API's one problem+json shape."""
     assert isinstance(exc, SyncError)
@@ -63,6 +71,17 @@ def handle_sync_error(request: Request[Any, Any, Any], exc: Exception) -> Respon
         headers=headers,
         extra=exc.extra or None,
     )
+
+
+def socket_refusal(exc: Exception) -> SyncError | None:
+    """The server's own refusal of a WebSocket connect (a token error) in the sync protocol's
+    terms: the client gets the problem in an ``error`` frame and close code 4000 + its status.
+    Sync itself names transient database errors (4503)."""
+    if isinstance(exc, ChannelhubError):
+        kinds = {401: SyncUnauthorized, 403: SyncForbidden, 503: SyncUnavailable}
+        kind = kinds.get(exc.status)
+        return kind(exc.en, exc.zh, code=exc.code, extra=exc.extra) if kind else None
+    return None
 
 
 class SyncHousekeeping:

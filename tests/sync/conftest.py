@@ -14,7 +14,7 @@ import httpx
 import msgspec
 import pytest
 import uvicorn
-from litestar import Litestar, Request
+from litestar import Litestar, Request, WebSocket
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
@@ -278,11 +278,16 @@ def build_app(
             raise NotAuthorizedException("bad token")
         return found
 
+    async def socket_principal(socket: WebSocket[Any, Any, Any]) -> SyncPrincipal:
+        return provide_principal(socket.scope)
+
     def on_error(request: Request[Any, Any, Any], exc: Exception) -> Any:
         return sync_exception_handler(request, exc)
 
     return Litestar(
-        route_handlers=[create_sync_router(hub, make_registry(), settings)],
+        route_handlers=[
+            create_sync_router(hub, make_registry(), settings, socket_principal=socket_principal)
+        ],
         dependencies={
             "db_session": Provide(provide_db_session),
             "sync_principal": Provide(provide_principal, sync_to_thread=False),
