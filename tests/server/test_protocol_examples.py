@@ -1,4 +1,5 @@
-"""Every example of sync/PROTOCOL.md runs against the app and matches what the server says.
+"""Every example of sync/PROTOCOL.md runs against the app and matches what the server says
+(the WebSocket's frames and close codes: ``test_websocket_protocol``).
 
 Each fenced JSON example carries a marker (``<!-- example: NAME -->``); requests are sent as
 written, answers are compared with the server's real answers (same members, same outcome).
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
-from litestar.testing import AsyncTestClient, TestClient
+from litestar.testing import AsyncTestClient
 
 from server.db.engine import Database
 from server.settings import Settings
@@ -88,20 +89,3 @@ async def test_the_http_examples_run_as_documented(
     for member in ("type", "status", "code", "instance", "expectedMid"):
         assert problem[member] == documented[member], member
     assert refused.headers["content-type"].startswith("application/problem+json")
-
-
-async def test_the_websocket_frames_are_the_documented_ones(
-    app: Litestar, db: Database, settings: Settings
-) -> None:
-    shop = await make_shop(db, settings)
-    docs = examples()
-    token = shop.headers["Authorization"].split()[1]
-    with TestClient(app) as sync_client:
-        with sync_client.websocket_connect(f"/sync/ws?token={token}&protocol=1") as ws:
-            hello = ws.receive_json()
-        same_members(docs["ws-hello"], hello, "hello frame")
-        assert hello["type"] == "hello"
-        with sync_client.websocket_connect(f"/sync/ws?token={token}&protocol=0") as ws:
-            error = ws.receive_json()
-        same_members(docs["ws-error"], error, "error frame")
-        assert (error["type"], error["code"], error["status"]) == ("error", "upgrade_required", 426)
