@@ -280,14 +280,15 @@ class SyncClient:
                     f"{ws_url}?token={self.token}&protocol={PROTOCOL_VERSION}", compression=None
                 ) as ws:
                     await self.sync()
-                    delay = retry
                     while not stop.is_set():
                         try:
                             raw = await asyncio.wait_for(ws.recv(), 0.5)
                         except TimeoutError:
                             continue
                         message = json.loads(raw)
-                        if message.get("type") == "poke":
+                        if message.get("type") == "hello":
+                            delay = retry  # served: an error frame would come instead
+                        elif message.get("type") == "poke":
                             local = self.cursor().get(message["scope"])
                             if local is None or local < int(message["version"]):
                                 await self.pull()
