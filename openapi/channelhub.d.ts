@@ -3000,6 +3000,7 @@ export interface components {
             outputAmount: number;
             roundingAdjustment: string;
             message: string;
+            messageEn: string;
             applied: boolean;
             reason: string;
         };

@@ -174,27 +174,178 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "Row {row}: breaks are written like 10-49:3.20; 50+:3.00",
     ),
     "import.break_issue": ("第 {row} 行：{issue}", "Row {row}: {issue_en}"),
-    # Volume break tables (server/pricing/breaks.py issues, by code)
-    "breaks.price_negative": ("单价不能为负", "a unit price cannot be negative"),
+    # Price-list items sent as JSON (server/pricelists/service.py; {item} counts from 1)
+    "pricelist.sku_unknown": ("第 {item} 项商品 {sku} 不存在", "Item {item}: unknown SKU {sku}"),
+    "pricelist.sku_duplicate": (
+        "第 {item} 项商品 {sku} 与第 {first} 项重复",
+        "Item {item}: SKU {sku} repeats item {first}",
+    ),
+    "pricelist.price_conflict": (
+        "商品 {sku} 同时由同级同优先级的 {list} 与 {rival} 定价",
+        "SKU {sku} is priced by both {list} and {rival}, of the same scope and priority",
+    ),
+    # Volume break tables (server/pricing/breaks.py: BreakIssue by code; {row} counts from 1)
+    "breaks.base_price_negative": ("基础单价不能为负", "The base unit price cannot be negative"),
+    "breaks.price_negative": (
+        "第 {row} 档单价不能为负",
+        "Break {row}: the unit price cannot be negative",
+    ),
     "breaks.break_min_qty_too_small": (
-        "阶梯起始数量须 ≥ 2（数量 1 起按基础单价）",
-        "a break starts at 2 or more (from 1 the base price applies)",
+        "第 {row} 档起始数量须 ≥ 2（数量 1 起按基础单价）",
+        "Break {row}: a break starts at 2 units or more (from 1 the base price applies)",
     ),
     "breaks.break_empty_range": (
-        "阶梯截止数量小于起始数量",
-        "a break ends before it starts",
+        "第 {row} 档截止数量 {max_qty} 小于起始数量 {min_qty}",
+        "Break {row} ends at {max_qty}, before it starts at {min_qty}",
     ),
     "breaks.break_price_rises": (
-        "阶梯单价须随数量递减",
-        "break prices must fall as quantities rise",
+        "第 {row} 档单价 {price} 高于上一档 {ceiling}，阶梯价不能随数量上升",
+        "Break {row}: the unit price {price} is above {ceiling} before it; "
+        "prices must not rise with quantity",
     ),
     "breaks.break_not_open_ended": (
-        "最后一档须不设截止数量",
-        "the last break must be open-ended",
+        "最后一档须不设截止数量（当前截止于 {max_qty}）",
+        "The last break must be open-ended (it ends at {max_qty})",
     ),
-    "breaks.break_unsorted": ("阶梯须按起始数量从小到大排列", "breaks must be sorted by quantity"),
-    "breaks.break_overlap": ("阶梯数量区间重叠", "break ranges overlap"),
-    "breaks.break_gap": ("阶梯数量区间不连续", "break ranges leave a gap"),
+    "breaks.break_unsorted": (
+        "第 {row} 档起始数量 {min_qty} 小于上一档 {previous}，须按数量升序排列",
+        "Break {row} starts at {min_qty}, below {previous} before it; sort breaks by quantity",
+    ),
+    "breaks.break_same_start": (
+        "第 {row} 档与上一档起始数量相同（{min_qty}）",
+        "Break {row} starts at {min_qty}, like the break before it",
+    ),
+    "breaks.break_overlap": (
+        "第 {row} 档起始数量 {min_qty} 与上一档（至 {previous_max}）重叠",
+        "Break {row} starts at {min_qty}, inside the break before it (up to {previous_max})",
+    ),
+    "breaks.break_gap": (
+        "上一档止于 {previous_max}，第 {row} 档起于 {min_qty}，中间数量无价格",
+        "The break before ends at {previous_max} and break {row} starts at {min_qty}: "
+        "the quantities between have no price",
+    ),
+    # Price explanations (server/pricing: ExplanationRow.message and message_en). Amounts are
+    # yuan without the sign ({unit}: 12.50); rates are percentages ({rate}: 15%).
+    "pricing.scope.default": ("默认", "Default"),
+    "pricing.scope.tier": ("等级", "Tier"),
+    "pricing.scope.region": ("区域", "Regional"),
+    "pricing.scope.dealer": ("专属", "Dealer's own"),
+    "pricing.list_price": (
+        "{scope_zh}价目表 {list} v{version}：单价 ¥{unit} × {qty} = ¥{amount}",
+        "{scope_en} price list {list} v{version}: ¥{unit} × {qty} = ¥{amount}",
+    ),
+    "pricing.break_not_reached": (
+        "未达到阶梯价（首档 {min_qty} 件起）",
+        "No volume break reached (the first starts at {min_qty} units)",
+    ),
+    "pricing.break_range": (
+        "阶梯价：满 {min_qty} 件全部按 ¥{unit}",
+        "Volume break: from {min_qty} units, every unit at ¥{unit}",
+    ),
+    "pricing.break_slab": (
+        "分段阶梯价：共 ¥{amount}，均价约 ¥{unit}（最高到第 {tier} 档）",
+        "Volume breaks by slab: ¥{amount} in all, about ¥{unit} a unit (up to break {tier})",
+    ),
+    "pricing.percent_off": (
+        "{sku} 立减 {rate}：¥{amount} 减 ¥{discount}",
+        "{sku} {rate} off: ¥{discount} off ¥{amount}",
+    ),
+    "pricing.amount_off": (
+        "{sku} 每件立减 ¥{each} × {qty}：减 ¥{discount}",
+        "{sku} ¥{each} off each unit × {qty}: ¥{discount} off",
+    ),
+    "pricing.special_price": (
+        "{sku} 特价 ¥{unit} × {qty}：¥{amount} → ¥{target}",
+        "{sku} special price ¥{unit} × {qty}: ¥{amount} → ¥{target}",
+    ),
+    "pricing.threshold": (
+        "满 ¥{threshold} 减 ¥{discount}：¥{base} 共减 ¥{total}",
+        "¥{discount} off orders of ¥{threshold}: ¥{total} off ¥{base}",
+    ),
+    "pricing.threshold_repeat": (
+        "每满 ¥{threshold} 减 ¥{discount}：¥{base} 共减 ¥{total}",
+        "¥{discount} off every ¥{threshold}: ¥{total} off ¥{base}",
+    ),
+    "pricing.tiered_threshold": (
+        "阶梯满减 满 ¥{threshold} 减 ¥{discount}：¥{base}",
+        "Tiered discount, ¥{discount} off from ¥{threshold}: ¥{base}",
+    ),
+    "pricing.buy_get": (
+        "买 {buy} 赠 {gift}（{sku}）：购买 {bought} 件，赠 {gifts} 件",
+        "Buy {buy} get {gift} free ({sku}): {bought} bought, {gifts} free",
+    ),
+    "pricing.buy_get_capped": (
+        "买 {buy} 赠 {gift}（{sku}）：购买 {bought} 件，赠 {gifts} 件（已达赠送上限）",
+        "Buy {buy} get {gift} free ({sku}): {bought} bought, {gifts} free (the gift limit)",
+    ),
+    "pricing.bundle": (
+        "套装 {bundle}：{sets} 套 × ¥{price}（单买 ¥{parts}），共减 ¥{discount}",
+        "Bundle {bundle_code}: {sets} set(s) × ¥{price} (¥{parts} bought apart), ¥{discount} off",
+    ),
+    "pricing.line_capped": (
+        "{message}（优惠以行金额为限）",
+        "{message_en} (limited to the line amount)",
+    ),
+    "pricing.order_capped": (
+        "{message}（超出可优惠金额，实际优惠 ¥{granted}）",
+        "{message_en} (more than the lines can take: ¥{granted} granted)",
+    ),
+    "pricing.skipped_exclusive_group": (
+        "未生效（同组互斥）：{message}",
+        "Not applied (a promotion of the same exclusive group applied): {message_en}",
+    ),
+    "pricing.skipped_not_stackable": (
+        "未生效（不可叠加）：{message}",
+        "Not applied (does not stack with other promotions): {message_en}",
+    ),
+    "pricing.order_share": (
+        "订单优惠分摊 ¥{part}（按行金额比例）",
+        "Share of the order discount: ¥{part} (in proportion to line amounts)",
+    ),
+    "pricing.gift": ("赠品 {sku} × {qty}", "Free gift {sku} × {qty}"),
+    "pricing.rebate": (
+        "返利抵扣 ¥{rebate}（上限为应付的 {cap_rate} 即 ¥{cap}，返利余额 ¥{balance}）",
+        "Rebate pays ¥{rebate} (at most {cap_rate} of the payable, ¥{cap}; "
+        "rebate balance ¥{balance})",
+    ),
+    "pricing.prepaid": (
+        "预存款支付 ¥{prepaid}（余额 ¥{balance}）",
+        "Prepaid balance pays ¥{prepaid} (balance ¥{balance})",
+    ),
+    # Configurable products (server/pricing/bundles.py: Violation by code)
+    "cpq.option_unknown": ("选项 {option} 不存在", "There is no option {option}"),
+    "cpq.option_repeated": ("同一选项只能选择一次", "Each option can be chosen once"),
+    "cpq.group_min": (
+        "「{group}」至少选择 {limit} 项（已选 {count} 项）",
+        "Group {group_code}: choose at least {limit} (chosen: {count})",
+    ),
+    "cpq.group_max": (
+        "「{group}」最多选择 {limit} 项（已选 {count} 项）",
+        "Group {group_code}: choose at most {limit} (chosen: {count})",
+    ),
+    "cpq.requires": (
+        "选择 {option} 时必须同时选择 {other}",
+        "Option {option} needs option {other} too",
+    ),
+    "cpq.excludes": (
+        "{option} 与 {other} 不能同时选择",
+        "Options {option} and {other} cannot be chosen together",
+    ),
+    "cpq.units_not_positive": ("数量必须大于 0", "The number of units must be above 0"),
+    # Configurable product definitions (ConfigurableProduct.check_definition, by code)
+    "cpq.option_code_repeated": ("选项编码不能重复", "Option codes must be unique"),
+    "cpq.group_range_invalid": (
+        "选项组 {group_code} 的选择数量无效：须 0 ≤ 最少 ≤ 最多，且最少不超过选项数",
+        "Group {group_code}: need 0 ≤ min ≤ max and min ≤ the number of options",
+    ),
+    "cpq.constraint_kind_unknown": (
+        "未知的约束类型 {kind}",
+        "Unknown constraint kind {kind} (requires or excludes)",
+    ),
+    "cpq.constraint_option_unknown": (
+        "约束引用了不存在的选项 {option}",
+        "A constraint names an unknown option {option}",
+    ),
     # Request validation, translated from msgspec / Litestar (server.messages.validation_text)
     "validation.field_unknown": ("不允许的字段 {field}", "Unknown field {field}"),
     "validation.field_required": ("缺少必填字段 {field}", "Missing required field {field}"),

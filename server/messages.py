@@ -87,6 +87,11 @@ def render(code: str, language: Language | None = None, /, **params: Any) -> str
     return string.Formatter().vformat(template, (), _Lenient(params))
 
 
+def texts(code: str, /, **params: Any) -> Text:
+    """The code's message in both languages, as a ``Text`` (zh, en)."""
+    return Text(render(code, "zh", **params), render(code, "en", **params))
+
+
 def both(code: str, /, **params: Any) -> dict[str, str]:
     """The code's message in both languages, for text many readers share."""
     return {"zh": render(code, "zh", **params), "en": render(code, "en", **params)}

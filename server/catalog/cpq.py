@@ -266,7 +266,15 @@ async def create_configurable(
             "configurable_invalid",
             "可选配产品定义无效",
             "Invalid configurable product",
-            errors=[{"message": p} for p in problems],
+            errors=[
+                {
+                    "code": p.code,
+                    "constraint": p.constraint,
+                    "message": p.message,
+                    "message_en": p.message_en,
+                }
+                for p in problems
+            ],
         )
     skus = [o.sku for g in body.groups for o in g.options] + [c.sku for c in body.base]
     await _check_skus(session, skus, "groups")
@@ -312,7 +320,12 @@ async def configure(session: AsyncSession, code: str, body: ConfigureIn) -> list
             "配置不符合规则",
             "The configuration violates the rules",
             errors=[
-                {"code": v.code, "constraint": v.constraint, "message": v.message}
+                {
+                    "code": v.code,
+                    "constraint": v.constraint,
+                    "message": v.message,
+                    "message_en": v.message_en,
+                }
                 for v in exc.violations
             ],
         ) from exc

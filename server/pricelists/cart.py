@@ -85,6 +85,8 @@ class SettlementOut(Response, kw_only=True):
 
 
 class ExplanationOut(Response, kw_only=True):
+    """One pipeline step: ``message`` in zh-CN and ``messageEn`` in English say what it did."""
+
     step: str
     rule_id: str | None
     rule_version: int | None
@@ -94,6 +96,7 @@ class ExplanationOut(Response, kw_only=True):
     output_amount: int
     rounding_adjustment: Decimal
     message: str
+    message_en: str
     applied: bool
     reason: str
 

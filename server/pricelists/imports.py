@@ -28,7 +28,7 @@ from server.catalog import existing_sku_codes
 from server.db.repository import get_or_404
 from server.errors import Conflict, Invalid
 from server.identity.principal import Principal
-from server.messages import both, render
+from server.messages import both
 from server.pricelists.models import PriceListEntry, PriceListStatus, PriceListVersion
 from server.pricelists.schemas import MAX_UNIT_PRICE
 from server.pricelists.service import write_items
@@ -360,7 +360,7 @@ def _validate_row(
                         sku or None,
                         key="import.break_issue",
                         issue=issue.message,
-                        issue_en=render(f"breaks.{issue.code}", "en"),
+                        issue_en=issue.message_en,
                     )
                 )
     return errors

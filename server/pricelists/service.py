@@ -23,6 +23,7 @@ from server.db.repository import get_or_404, keyset_page
 from server.dealers import get_dealer, get_tier
 from server.errors import Conflict, Invalid, NotFound
 from server.identity.principal import Principal
+from server.messages import texts
 from server.pricelists.models import PriceListEntry, PriceListStatus, PriceListVersion
 from server.pricelists.publication import publish_price_list_change, sync_scopes
 from server.pricelists.schemas import (
@@ -111,6 +112,12 @@ async def _check_scope_key(session: AsyncSession, scope: Scope, key: str | None)
         await get_dealer(session, dealer_id)
 
 
+def _item_error(key: str, code: str, **params: Any) -> dict[str, Any]:
+    """An item's error with the catalogue's zh-CN and English texts."""
+    words = texts(f"pricelist.{code}", **params)
+    return {"key": key, "code": code, "message": words.zh, "message_en": words.en}
+
+
 async def validate_items(session: AsyncSession, items: Sequence[ItemIn]) -> list[dict[str, Any]]:
     """Row errors of a list of items: unknown SKU, duplicate, invalid breaks."""
     errors: list[dict[str, Any]] = []
@@ -119,14 +126,12 @@ async def validate_items(session: AsyncSession, items: Sequence[ItemIn]) -> list
     for index, item in enumerate(items):
         key = f"items[{index}]"
         if item.sku not in known:
-            errors.append({"key": key, "code": "sku_unknown", "message": f"unknown SKU {item.sku}"})
+            errors.append(_item_error(key, "sku_unknown", item=index + 1, sku=item.sku))
         if item.sku in seen:
             errors.append(
-                {
-                    "key": key,
-                    "code": "sku_duplicate",
-                    "message": f"{item.sku} already on item {seen[item.sku]}",
-                }
+                _item_error(
+                    key, "sku_duplicate", item=index + 1, sku=item.sku, first=seen[item.sku] + 1
+                )
             )
         seen.setdefault(item.sku, index)
         breaks = [
@@ -134,7 +139,14 @@ async def validate_items(session: AsyncSession, items: Sequence[ItemIn]) -> list
             for b in item.breaks
         ]
         for issue in validate_breaks(item.unit_price, breaks):
-            errors.append({"key": key, "code": issue.code, "message": issue.message})
+            errors.append(
+                {
+                    "key": key,
+                    "code": issue.code,
+                    "message": issue.message,
+                    "message_en": issue.message_en,
+                }
+            )
     return errors
 
 
@@ -365,6 +377,7 @@ async def find_publish_conflicts(
             .limit(MAX_CONFLICTS_REPORTED)
         )
         for sku in (await session.execute(shared)).scalars():
+            words = texts("pricelist.price_conflict", sku=sku, list=draft.code, rival=rival.code)
             conflicts.append(
                 {
                     "code": "price_conflict",
@@ -373,7 +386,8 @@ async def find_publish_conflicts(
                         {"id": draft.code, "version": draft.version},
                         {"id": rival.code, "version": rival.version},
                     ],
-                    "message": f"{sku} 同时由同级同优先级的 {draft.code} 与 {rival.code} 定价",
+                    "message": words.zh,
+                    "message_en": words.en,
                 }
             )
     return conflicts[:MAX_CONFLICTS_REPORTED]

@@ -22,6 +22,7 @@ from enum import StrEnum
 
 import msgspec
 
+from server.messages import texts
 from server.pricing.errors import BreakIssue, InvalidBreakTable
 
 
@@ -53,96 +54,48 @@ class BreakPrice(msgspec.Struct, frozen=True, kw_only=True):
     tier: int
 
 
+def _issue(row: int | None, code: str, text: str = "", **params: object) -> BreakIssue:
+    """An issue with its catalogue texts (``breaks.<text or code>``); rows count from 1 there."""
+    words = texts(f"breaks.{text or code}", row=None if row is None else row + 1, **params)
+    return BreakIssue(row=row, code=code, message=words.zh, message_en=words.en)
+
+
 def validate_breaks(base_unit_price: int, breaks: Sequence[VolumeBreak]) -> list[BreakIssue]:
     """Every problem of a break table, in row order (empty when valid)."""
     issues: list[BreakIssue] = []
     if base_unit_price < 0:
-        issues.append(BreakIssue(row=None, code="price_negative", message="基础单价不能为负"))
+        issues.append(_issue(None, "price_negative", "base_price_negative"))
     prev: VolumeBreak | None = None
     for row, brk in enumerate(breaks):
-        label = f"第 {row + 1} 档"
         if brk.min_qty < 2:
-            issues.append(
-                BreakIssue(
-                    row=row,
-                    code="break_min_qty_too_small",
-                    message=f"{label}起始数量须 ≥ 2（数量 1 起按基础单价）",
-                )
-            )
+            issues.append(_issue(row, "break_min_qty_too_small"))
         if brk.unit_price < 0:
-            issues.append(
-                BreakIssue(row=row, code="price_negative", message=f"{label}单价不能为负")
-            )
+            issues.append(_issue(row, "price_negative"))
         if brk.max_qty is not None and brk.max_qty < brk.min_qty:
             issues.append(
-                BreakIssue(
-                    row=row,
-                    code="break_empty_range",
-                    message=f"{label}截止数量 {brk.max_qty} 小于起始数量 {brk.min_qty}",
-                )
+                _issue(row, "break_empty_range", max_qty=brk.max_qty, min_qty=brk.min_qty)
             )
         ceiling = base_unit_price if prev is None else prev.unit_price
         if brk.unit_price > ceiling:
-            issues.append(
-                BreakIssue(
-                    row=row,
-                    code="break_price_rises",
-                    message=(
-                        f"{label}单价 {brk.unit_price} 高于上一档 {ceiling}，阶梯价不能随数量上升"
-                    ),
-                )
-            )
+            issues.append(_issue(row, "break_price_rises", price=brk.unit_price, ceiling=ceiling))
         if prev is not None:
             issues.extend(_check_adjacent(row, prev, brk))
         prev = brk
     if prev is not None and prev.max_qty is not None:
-        issues.append(
-            BreakIssue(
-                row=len(breaks) - 1,
-                code="break_not_open_ended",
-                message=f"最后一档须不设截止数量（当前截止于 {prev.max_qty}）",
-            )
-        )
+        issues.append(_issue(len(breaks) - 1, "break_not_open_ended", max_qty=prev.max_qty))
     return issues
 
 
 def _check_adjacent(row: int, prev: VolumeBreak, brk: VolumeBreak) -> list[BreakIssue]:
-    label = f"第 {row + 1} 档"
     if brk.min_qty < prev.min_qty:
-        return [
-            BreakIssue(
-                row=row,
-                code="break_unsorted",
-                message=(
-                    f"{label}起始数量 {brk.min_qty} 小于上一档 {prev.min_qty}，须按数量升序排列"
-                ),
-            )
-        ]
+        return [_issue(row, "break_unsorted", min_qty=brk.min_qty, previous=prev.min_qty)]
     if brk.min_qty == prev.min_qty:
-        return [
-            BreakIssue(
-                row=row,
-                code="break_overlap",
-                message=f"{label}与上一档起始数量相同（{brk.min_qty}）",
-            )
-        ]
+        return [_issue(row, "break_overlap", "break_same_start", min_qty=brk.min_qty)]
     if prev.max_qty is not None:
         if prev.max_qty >= brk.min_qty:
-            return [
-                BreakIssue(
-                    row=row,
-                    code="break_overlap",
-                    message=f"{label}起始数量 {brk.min_qty} 与上一档（至 {prev.max_qty}）重叠",
-                )
-            ]
+            return [_issue(row, "break_overlap", min_qty=brk.min_qty, previous_max=prev.max_qty)]
         if prev.max_qty < brk.min_qty - 1:
-            return [
-                BreakIssue(
-                    row=row,
-                    code="break_gap",
-                    message=f"上一档止于 {prev.max_qty}，{label}起于 {brk.min_qty}，中间数量无价格",
-                )
-            ]
+            return [_issue(row, "break_gap", min_qty=brk.min_qty, previous_max=prev.max_qty)]
     return []
 
 

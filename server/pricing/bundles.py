@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import msgspec
 
+from server.messages import texts
 from server.pricing.errors import PromotionCurrencyMismatch, RuleRef
 from server.pricing.model import CartLine, PricingContext
 from server.pricing.money import format_fen
@@ -68,14 +69,21 @@ class FixedBundle(msgspec.Struct, frozen=True, kw_only=True):
         if saving <= 0:
             return None
         discount = sets * saving
-        label = self.name or self.rule_id
+        # The name is HQ's words (often Chinese); English readers get the bundle's code.
+        text = texts(
+            "pricing.bundle",
+            bundle=self.name or self.rule_id,
+            bundle_code=self.rule_id,
+            sets=sets,
+            price=format_fen(self.bundle_price),
+            parts=format_fen(per_set),
+            discount=format_fen(discount),
+        )
         return OrderAdjustment(
             discount=discount,
             lines=frozenset(by_sku[c.sku].line for c in self.components),
-            message=(
-                f"套装 {label}：{sets} 套 × ¥{format_fen(self.bundle_price)}"
-                f"（单买 ¥{format_fen(per_set)}），共减 ¥{format_fen(discount)}"
-            ),
+            message=text.zh,
+            message_en=text.en,
         )
 
 
@@ -106,11 +114,20 @@ class Constraint(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Violation(msgspec.Struct, frozen=True, kw_only=True):
-    """One violated rule: ``constraint`` names it (``group:CODE:min``, ``A requires B``...)."""
+    """One violated rule: ``constraint`` names it (``group:CODE:min``, ``A requires B``...).
+
+    ``message`` is zh-CN, ``message_en`` English (the ``cpq.*`` entries of the catalogue).
+    """
 
     code: str
     constraint: str
     message: str
+    message_en: str
+
+
+def _violation(code: str, constraint: str, **params: object) -> Violation:
+    words = texts(f"cpq.{code}", **params)
+    return Violation(code=code, constraint=constraint, message=words.zh, message_en=words.en)
 
 
 class ConfigurationInvalid(ValueError):
@@ -136,21 +153,27 @@ class ConfigurableProduct(msgspec.Struct, frozen=True, kw_only=True):
         """Every option by code."""
         return {o.code: o for g in self.groups for o in g.options}
 
-    def check_definition(self) -> list[str]:
+    def check_definition(self) -> list[Violation]:
         """Problems of the definition itself (unknown codes, impossible ranges)."""
-        problems: list[str] = []
+        problems: list[Violation] = []
         known = self.options()
         if len(known) != sum(len(g.options) for g in self.groups):
-            problems.append("option codes must be unique")
+            problems.append(_violation("option_code_repeated", "options:unique"))
         for group in self.groups:
             if not 0 <= group.min <= group.max or group.min > len(group.options):
-                problems.append(f"group {group.code}: need 0 <= min <= max and min <= options")
+                problems.append(
+                    _violation("group_range_invalid", f"group:{group.code}", group_code=group.code)
+                )
         for rule in self.constraints:
             if rule.kind not in ("requires", "excludes"):
-                problems.append(f"unknown constraint kind {rule.kind}")
+                problems.append(
+                    _violation("constraint_kind_unknown", f"kind:{rule.kind}", kind=rule.kind)
+                )
             for code in (rule.option, rule.other):
                 if code not in known:
-                    problems.append(f"constraint refers to unknown option {code}")
+                    problems.append(
+                        _violation("constraint_option_unknown", f"option:{code}", option=code)
+                    )
         return problems
 
     def configure(self, selected: Sequence[str], units: int = 1) -> tuple[CartLine, ...]:
@@ -163,62 +186,41 @@ class ConfigurableProduct(msgspec.Struct, frozen=True, kw_only=True):
         known = self.options()
         chosen = set(selected)
         violations: list[Violation] = [
-            Violation(
-                code="option_unknown", constraint=f"option:{code}", message=f"选项 {code} 不存在"
-            )
+            _violation("option_unknown", f"option:{code}", option=code)
             for code in sorted(chosen - known.keys())
         ]
         if len(chosen) != len(selected):
-            violations.append(
-                Violation(
-                    code="option_repeated",
-                    constraint="options:unique",
-                    message="同一选项只能选择一次",
-                )
-            )
+            violations.append(_violation("option_repeated", "options:unique"))
         for group in self.groups:
             count = sum(1 for o in group.options if o.code in chosen)
+            # The group's name is HQ's words (often Chinese); English readers get its code.
+            names = {"group": group.name or group.code, "group_code": group.code, "count": count}
             if count < group.min:
                 violations.append(
-                    Violation(
-                        code="group_min",
-                        constraint=f"group:{group.code}:min={group.min}",
-                        message=f"「{group.name}」至少选择 {group.min} 项（已选 {count} 项）",
+                    _violation(
+                        "group_min", f"group:{group.code}:min={group.min}", limit=group.min, **names
                     )
                 )
             if count > group.max:
                 violations.append(
-                    Violation(
-                        code="group_max",
-                        constraint=f"group:{group.code}:max={group.max}",
-                        message=f"「{group.name}」最多选择 {group.max} 项（已选 {count} 项）",
+                    _violation(
+                        "group_max", f"group:{group.code}:max={group.max}", limit=group.max, **names
                     )
                 )
         for rule in self.constraints:
             if rule.option not in chosen:
                 continue
+            pair = {"option": rule.option, "other": rule.other}
             if rule.kind == "requires" and rule.other not in chosen:
                 violations.append(
-                    Violation(
-                        code="requires",
-                        constraint=f"{rule.option} requires {rule.other}",
-                        message=f"选择 {rule.option} 时必须同时选择 {rule.other}",
-                    )
+                    _violation("requires", f"{rule.option} requires {rule.other}", **pair)
                 )
             if rule.kind == "excludes" and rule.other in chosen:
                 violations.append(
-                    Violation(
-                        code="excludes",
-                        constraint=f"{rule.option} excludes {rule.other}",
-                        message=f"{rule.option} 与 {rule.other} 不能同时选择",
-                    )
+                    _violation("excludes", f"{rule.option} excludes {rule.other}", **pair)
                 )
         if units < 1:
-            violations.append(
-                Violation(
-                    code="units_not_positive", constraint="units>=1", message="数量必须大于 0"
-                )
-            )
+            violations.append(_violation("units_not_positive", "units>=1"))
         if violations:
             raise ConfigurationInvalid(violations)
         totals: dict[str, int] = {}

@@ -240,11 +240,15 @@ class PromotionCurrencyMismatch(PricingError):
 
 
 class BreakIssue(msgspec.Struct, frozen=True, kw_only=True):
-    """One problem in a volume-break table; ``row`` is the break's index (None: whole table)."""
+    """One problem in a volume-break table; ``row`` is the break's index (None: whole table).
+
+    ``message`` is zh-CN, ``message_en`` English (the ``breaks.*`` entries of the catalogue).
+    """
 
     row: int | None
     code: str
     message: str
+    message_en: str
 
 
 class InvalidBreakTable(PricingError, ValueError):
@@ -253,8 +257,9 @@ class InvalidBreakTable(PricingError, ValueError):
     code = "invalid_break_table"
 
     def __init__(self, sku: str, issues: Sequence[BreakIssue]) -> None:
-        text = "; ".join(issue.message for issue in issues)
-        super().__init__(f"商品 {sku} 的阶梯价无效：{text}", f"invalid volume breaks for {sku}")
+        zh = "；".join(issue.message for issue in issues)
+        en = "; ".join(issue.message_en for issue in issues)
+        super().__init__(f"商品 {sku} 的阶梯价无效：{zh}", f"invalid volume breaks for {sku}: {en}")
         self.sku = sku
         self.issues = tuple(issues)
 
@@ -263,7 +268,12 @@ class InvalidBreakTable(PricingError, ValueError):
         out = super().details()
         out["sku"] = self.sku
         out["issues"] = [
-            {"row": issue.row, "code": issue.code, "message": issue.message}
+            {
+                "row": issue.row,
+                "code": issue.code,
+                "message": issue.message,
+                "message_en": issue.message_en,
+            }
             for issue in self.issues
         ]
         return out

@@ -198,6 +198,8 @@ class ExplanationRow(msgspec.Struct, frozen=True, kw_only=True):
     ``line`` is ``None`` for order-level rows. ``rounding_adjustment`` is
     ``output_amount - exact output`` in fen. ``reason`` is a machine code: ``applied``,
     ``capped``, ``not_reached``, ``skipped_exclusive_group``, ``skipped_not_stackable``.
+    ``message`` (zh-CN) and ``message_en`` (English) say the same to a person; their texts
+    are the ``pricing.*`` entries of ``server.catalogue``.
     """
 
     step: Step
@@ -209,6 +211,7 @@ class ExplanationRow(msgspec.Struct, frozen=True, kw_only=True):
     output_amount: int
     rounding_adjustment: Decimal
     message: str
+    message_en: str
     applied: bool = True
     reason: str = "applied"
 

@@ -24,7 +24,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from server.pricing.breaks import BreakKind, price_breaks
+from server.messages import Text, texts
+from server.pricing.breaks import BreakKind, BreakPrice, price_breaks
 from server.pricing.errors import (
     CartInvalid,
     DuplicateSku,
@@ -40,22 +41,15 @@ from server.pricing.model import (
     OrderTotals,
     PricedCart,
     PricedLine,
+    PriceItem,
     PricingBasis,
     PricingContext,
-    Scope,
     Step,
 )
 from server.pricing.money import ZERO_ADJUSTMENT, format_fen
-from server.pricing.resolution import PriceResolver
+from server.pricing.resolution import PriceResolver, ResolvedPrice
 from server.pricing.settlement import settle
 from server.pricing.stacking import WorkingLine, run_line_steps, run_order_steps
-
-_SCOPE_LABEL = {
-    Scope.DEFAULT: "默认",
-    Scope.TIER: "等级",
-    Scope.REGION: "区域",
-    Scope.DEALER: "专属",
-}
 
 
 def price_cart(context: PricingContext, cart: Sequence[CartLine]) -> PricedCart:
@@ -131,72 +125,96 @@ def _price_lines(
             failed = True
         if failed or errors:
             continue
-        price_list = resolved.price_list
-        ref = price_list.ref
-        list_amount = item.unit_price * qty
-        scope = _SCOPE_LABEL[price_list.scope]
+        lines.append(_price_line(index, request, resolved, rows))
+    if errors:
+        raise CartInvalid(errors)
+    return lines
+
+
+def _price_line(
+    index: int, request: CartLine, resolved: ResolvedPrice, rows: list[ExplanationRow]
+) -> WorkingLine:
+    """Steps 1 and 2 for one valid line: its list price and volume break, each explained."""
+    item = resolved.item
+    sku, qty = request.sku, request.qty
+    ref = resolved.price_list.ref
+    list_amount = item.unit_price * qty
+    scope = texts(f"pricing.scope.{resolved.price_list.scope}")
+    text = texts(
+        "pricing.list_price",
+        scope_zh=scope.zh,
+        scope_en=scope.en,
+        list=ref.id,
+        version=ref.version,
+        unit=format_fen(item.unit_price),
+        qty=qty,
+        amount=format_fen(list_amount),
+    )
+    rows.append(
+        ExplanationRow(
+            step=Step.LIST_PRICE,
+            rule_id=ref.id,
+            rule_version=ref.version,
+            line=index,
+            sku=sku,
+            input_amount=list_amount,
+            output_amount=list_amount,
+            rounding_adjustment=ZERO_ADJUSTMENT,
+            message=text.zh,
+            message_en=text.en,
+        )
+    )
+    unit = item.unit_price
+    amount = list_amount
+    if item.breaks:
+        priced = price_breaks(item.break_kind, qty, item.unit_price, item.breaks)
+        unit = priced.unit_price
+        amount = priced.amount
+        reached = priced.tier >= 0
+        text = _break_text(item, priced)
         rows.append(
             ExplanationRow(
-                step=Step.LIST_PRICE,
+                step=Step.VOLUME_BREAK,
                 rule_id=ref.id,
                 rule_version=ref.version,
                 line=index,
                 sku=sku,
                 input_amount=list_amount,
-                output_amount=list_amount,
+                output_amount=amount,
                 rounding_adjustment=ZERO_ADJUSTMENT,
-                message=(
-                    f"{scope}价目表 {ref.id} v{ref.version}：单价 ¥{format_fen(item.unit_price)}"
-                    f" × {qty} = ¥{format_fen(list_amount)}"
-                ),
+                message=text.zh,
+                message_en=text.en,
+                applied=reached,
+                reason="applied" if reached else "not_reached",
             )
         )
-        unit = item.unit_price
-        amount = list_amount
-        if item.breaks:
-            priced = price_breaks(item.break_kind, qty, item.unit_price, item.breaks)
-            unit = priced.unit_price
-            amount = priced.amount
-            reached = priced.tier >= 0
-            if not reached:
-                message = f"未达到阶梯价（首档 {item.breaks[0].min_qty} 件起）"
-            elif item.break_kind is BreakKind.SLAB:
-                message = (
-                    f"分段阶梯价：共 ¥{format_fen(amount)}，均价约 ¥{format_fen(unit)}"
-                    f"（最高到第 {priced.tier + 1} 档）"
-                )
-            else:
-                brk = item.breaks[priced.tier]
-                message = f"阶梯价：满 {brk.min_qty} 件全部按 ¥{format_fen(unit)}"
-            rows.append(
-                ExplanationRow(
-                    step=Step.VOLUME_BREAK,
-                    rule_id=ref.id,
-                    rule_version=ref.version,
-                    line=index,
-                    sku=sku,
-                    input_amount=list_amount,
-                    output_amount=amount,
-                    rounding_adjustment=ZERO_ADJUSTMENT,
-                    message=message,
-                    applied=reached,
-                    reason="applied" if reached else "not_reached",
-                )
-            )
-        lines.append(
-            WorkingLine(
-                line=index,
-                sku=sku,
-                qty=qty,
-                list_unit_price=item.unit_price,
-                unit_price=unit,
-                amount=amount,
-                price_list=ref,
-            )
+    return WorkingLine(
+        line=index,
+        sku=sku,
+        qty=qty,
+        list_unit_price=item.unit_price,
+        unit_price=unit,
+        amount=amount,
+        price_list=ref,
+    )
+
+
+def _break_text(item: PriceItem, priced: BreakPrice) -> Text:
+    """What the volume break did to a line, in both languages."""
+    if priced.tier < 0:
+        return texts("pricing.break_not_reached", min_qty=item.breaks[0].min_qty)
+    if item.break_kind is BreakKind.SLAB:
+        return texts(
+            "pricing.break_slab",
+            amount=format_fen(priced.amount),
+            unit=format_fen(priced.unit_price),
+            tier=priced.tier + 1,
         )
-    if errors:
-        raise CartInvalid(errors)
-    return lines
+    return texts(
+        "pricing.break_range",
+        min_qty=item.breaks[priced.tier].min_qty,
+        unit=format_fen(priced.unit_price),
+    )
 
 
 def _basis(lines: Sequence[PricedLine], applied: dict[tuple[str, int], RuleRef]) -> PricingBasis:

@@ -15,6 +15,7 @@ from datetime import datetime
 
 import msgspec
 
+from server.messages import texts
 from server.pricing.errors import PromotionCurrencyMismatch, RuleRef
 from server.pricing.model import DealerFacts, PricingContext
 from server.pricing.money import BASIS_POINTS, format_basis_points, format_fen, percent_of
@@ -118,14 +119,19 @@ class PercentOffLine(msgspec.Struct, frozen=True, kw_only=True):
         if not self.eligibility.admits(context.dealer, context.now):
             return None
         discount, adjustment = percent_of(line.amount, self.percent_off_bp)
-        rate = format_basis_points(self.percent_off_bp)
+        text = texts(
+            "pricing.percent_off",
+            sku=line.sku,
+            rate=format_basis_points(self.percent_off_bp),
+            amount=format_fen(line.amount),
+            discount=format_fen(discount),
+        )
         return LineAdjustment(
             discount=discount,
             # The output is amount - discount, so its rounding is the discount's, negated.
             rounding_adjustment=-adjustment,
-            message=(
-                f"{line.sku} 立减 {rate}：¥{format_fen(line.amount)} 减 ¥{format_fen(discount)}"
-            ),
+            message=text.zh,
+            message_en=text.en,
         )
 
 
@@ -187,15 +193,14 @@ class ThresholdDiscount(msgspec.Struct, frozen=True, kw_only=True):
         if times == 0:
             return None
         amount = times * self.discount
-        each = "每满" if self.repeat else "满"
-        return OrderAdjustment(
-            discount=amount,
-            lines=lines,
-            message=(
-                f"{each} ¥{format_fen(self.threshold)} 减 ¥{format_fen(self.discount)}："
-                f"¥{format_fen(base)} 共减 ¥{format_fen(amount)}"
-            ),
+        text = texts(
+            "pricing.threshold_repeat" if self.repeat else "pricing.threshold",
+            threshold=format_fen(self.threshold),
+            discount=format_fen(self.discount),
+            base=format_fen(base),
+            total=format_fen(amount),
         )
+        return OrderAdjustment(discount=amount, lines=lines, message=text.zh, message_en=text.en)
 
 
 class FixedAmountOffLine(msgspec.Struct, frozen=True, kw_only=True):
@@ -219,13 +224,14 @@ class FixedAmountOffLine(msgspec.Struct, frozen=True, kw_only=True):
         if line.sku not in self.skus or not self.eligibility.admits(context.dealer, context.now):
             return None
         discount = self.amount_off * line.qty
-        return LineAdjustment(
-            discount=discount,
-            message=(
-                f"{line.sku} 每件立减 ¥{format_fen(self.amount_off)} × {line.qty}："
-                f"减 ¥{format_fen(discount)}"
-            ),
+        text = texts(
+            "pricing.amount_off",
+            sku=line.sku,
+            each=format_fen(self.amount_off),
+            qty=line.qty,
+            discount=format_fen(discount),
         )
+        return LineAdjustment(discount=discount, message=text.zh, message_en=text.en)
 
 
 class SpecialPriceLine(msgspec.Struct, frozen=True, kw_only=True):
@@ -251,13 +257,15 @@ class SpecialPriceLine(msgspec.Struct, frozen=True, kw_only=True):
         target = self.unit_price * line.qty
         if target >= line.amount:
             return None
-        return LineAdjustment(
-            discount=line.amount - target,
-            message=(
-                f"{line.sku} 特价 ¥{format_fen(self.unit_price)} × {line.qty}："
-                f"¥{format_fen(line.amount)} → ¥{format_fen(target)}"
-            ),
+        text = texts(
+            "pricing.special_price",
+            sku=line.sku,
+            unit=format_fen(self.unit_price),
+            qty=line.qty,
+            amount=format_fen(line.amount),
+            target=format_fen(target),
         )
+        return LineAdjustment(discount=line.amount - target, message=text.zh, message_en=text.en)
 
 
 class ThresholdTier(msgspec.Struct, frozen=True, kw_only=True):
@@ -302,13 +310,17 @@ class TieredThreshold(msgspec.Struct, frozen=True, kw_only=True):
         if not reached:
             return None
         best = max(reached, key=lambda t: (t.threshold, t.discount))
+        text = texts(
+            "pricing.tiered_threshold",
+            threshold=format_fen(best.threshold),
+            discount=format_fen(best.discount),
+            base=format_fen(base),
+        )
         return OrderAdjustment(
             discount=best.discount,
             lines=None if self.skus is None else frozenset(ln.line for ln in eligible),
-            message=(
-                f"阶梯满减 满 ¥{format_fen(best.threshold)} 减 ¥{format_fen(best.discount)}："
-                f"¥{format_fen(base)}"
-            ),
+            message=text.zh,
+            message_en=text.en,
         )
 
 
@@ -351,13 +363,15 @@ class BuyXGetY(msgspec.Struct, frozen=True, kw_only=True):
             gifts = min(gifts, self.max_gifts)
         if gifts <= 0:
             return None
-        capped = (
-            "（已达赠送上限）" if self.max_gifts is not None and gifts == self.max_gifts else ""
+        capped = self.max_gifts is not None and gifts == self.max_gifts
+        text = texts(
+            "pricing.buy_get_capped" if capped else "pricing.buy_get",
+            buy=self.buy_qty,
+            gift=self.gift_qty,
+            sku=self.gift_sku,
+            bought=bought,
+            gifts=gifts,
         )
         return OrderAdjustment(
-            gifts=(GiftLine(sku=self.gift_sku, qty=gifts),),
-            message=(
-                f"买 {self.buy_qty} 赠 {self.gift_qty}（{self.gift_sku}）：购买 {bought} 件，"
-                f"赠 {gifts} 件{capped}"
-            ),
+            gifts=(GiftLine(sku=self.gift_sku, qty=gifts),), message=text.zh, message_en=text.en
         )

@@ -8,6 +8,7 @@ source used leaves a row whose input / output are the amounts still due before /
 
 from __future__ import annotations
 
+from server.messages import texts
 from server.pricing.errors import RuleRef
 from server.pricing.model import ExplanationRow, SettlementOptions, SettlementSplit, Step
 from server.pricing.money import BASIS_POINTS, ZERO_ADJUSTMENT, format_basis_points, format_fen
@@ -27,6 +28,13 @@ def settle(
     if options.use_rebate and options.rebate_balance > 0 and options.rebate_cap_bp > 0:
         cap = payable * min(options.rebate_cap_bp, BASIS_POINTS) // BASIS_POINTS
         rebate = min(options.rebate_balance, cap)
+        text = texts(
+            "pricing.rebate",
+            rebate=format_fen(rebate),
+            cap_rate=format_basis_points(options.rebate_cap_bp),
+            cap=format_fen(cap),
+            balance=format_fen(options.rebate_balance),
+        )
         rows.append(
             ExplanationRow(
                 step=Step.SETTLEMENT,
@@ -37,11 +45,8 @@ def settle(
                 input_amount=payable,
                 output_amount=payable - rebate,
                 rounding_adjustment=ZERO_ADJUSTMENT,
-                message=(
-                    f"返利抵扣 ¥{format_fen(rebate)}（上限为应付的 "
-                    f"{format_basis_points(options.rebate_cap_bp)} 即 ¥{format_fen(cap)}，"
-                    f"返利余额 ¥{format_fen(options.rebate_balance)}）"
-                ),
+                message=text.zh,
+                message_en=text.en,
                 reason="applied" if rebate else "not_reached",
                 applied=rebate > 0,
             )
@@ -50,6 +55,11 @@ def settle(
     due = payable - rebate
     if options.use_prepaid and options.prepaid_balance > 0:
         prepaid = min(options.prepaid_balance, due)
+        text = texts(
+            "pricing.prepaid",
+            prepaid=format_fen(prepaid),
+            balance=format_fen(options.prepaid_balance),
+        )
         rows.append(
             ExplanationRow(
                 step=Step.SETTLEMENT,
@@ -60,10 +70,8 @@ def settle(
                 input_amount=due,
                 output_amount=due - prepaid,
                 rounding_adjustment=ZERO_ADJUSTMENT,
-                message=(
-                    f"预存款支付 ¥{format_fen(prepaid)}"
-                    f"（余额 ¥{format_fen(options.prepaid_balance)}）"
-                ),
+                message=text.zh,
+                message_en=text.en,
                 reason="applied" if prepaid else "not_reached",
                 applied=prepaid > 0,
             )

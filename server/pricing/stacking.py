@@ -7,11 +7,20 @@ they enforce are described in ``steps``.
 
 from __future__ import annotations
 
+from server.messages import Text, texts
 from server.pricing.allocation import allocate
 from server.pricing.errors import RuleRef
 from server.pricing.model import ExplanationRow, PricedLine, PricingContext, Step
 from server.pricing.money import ZERO_ADJUSTMENT, format_fen, rounding_adjustment
-from server.pricing.steps import CartView, PromotionStep, step_order, step_ref, step_skus
+from server.pricing.steps import (
+    CartView,
+    LineAdjustment,
+    OrderAdjustment,
+    PromotionStep,
+    step_order,
+    step_ref,
+    step_skus,
+)
 
 SKIPPED_EXCLUSIVE = "skipped_exclusive_group"
 SKIPPED_NOT_STACKABLE = "skipped_not_stackable"
@@ -80,9 +89,16 @@ class WorkingLine:
 
 
 def _skip_row(
-    step: Step, ref: RuleRef, line: WorkingLine | None, amount: int, *, reason: str, message: str
+    step: Step,
+    ref: RuleRef,
+    line: WorkingLine | None,
+    amount: int,
+    *,
+    reason: str,
+    adjustment: LineAdjustment | OrderAdjustment,
 ) -> ExplanationRow:
-    why = "同组互斥" if reason == SKIPPED_EXCLUSIVE else "不可叠加"
+    # reason is SKIPPED_EXCLUSIVE or SKIPPED_NOT_STACKABLE: each has its catalogue text.
+    text = texts(f"pricing.{reason}", message=adjustment.message, message_en=adjustment.message_en)
     return ExplanationRow(
         step=step,
         rule_id=ref.id,
@@ -92,10 +108,18 @@ def _skip_row(
         input_amount=amount,
         output_amount=amount,
         rounding_adjustment=ZERO_ADJUSTMENT,
-        message=f"未生效（{why}）：{message}",
+        message=text.zh,
+        message_en=text.en,
         applied=False,
         reason=reason,
     )
+
+
+def _text(adjustment: LineAdjustment | OrderAdjustment, note: str | None, **params: str) -> Text:
+    """The step's own message, or the catalogue's ``note`` wrapped around it (capped)."""
+    if note is None:
+        return Text(adjustment.message, adjustment.message_en)
+    return texts(note, message=adjustment.message, message_en=adjustment.message_en, **params)
 
 
 def run_line_steps(
@@ -123,7 +147,7 @@ def run_line_steps(
                         line,
                         line.amount,
                         reason=reason,
-                        message=adjustment.message,
+                        adjustment=adjustment,
                     )
                 )
                 continue
@@ -135,6 +159,7 @@ def run_line_steps(
             if capped:
                 discount = before
             line.amount = before - discount
+            text = _text(adjustment, "pricing.line_capped" if capped else None)
             rows.append(
                 ExplanationRow(
                     step=Step.LINE_PROMOTION,
@@ -147,7 +172,8 @@ def run_line_steps(
                     rounding_adjustment=ZERO_ADJUSTMENT
                     if capped
                     else adjustment.rounding_adjustment,
-                    message=adjustment.message + ("（优惠以行金额为限）" if capped else ""),
+                    message=text.zh,
+                    message_en=text.en,
                     reason="capped" if capped else "applied",
                 )
             )
@@ -209,7 +235,7 @@ def run_order_steps(
                     None,
                     total_before,
                     reason=reason,
-                    message=adjustment.message,
+                    adjustment=adjustment,
                 )
             )
             continue
@@ -222,9 +248,9 @@ def run_order_steps(
         line_rows: list[ExplanationRow] = []
         granted = _allocate_discount(ref, adjustment.discount, targets, line_rows)
         capped = granted < adjustment.discount
-        message = adjustment.message
-        if capped:
-            message += f"（超出可优惠金额，实际优惠 ¥{format_fen(granted)}）"
+        text = _text(
+            adjustment, "pricing.order_capped" if capped else None, granted=format_fen(granted)
+        )
         rows.append(
             ExplanationRow(
                 step=Step.ORDER_PROMOTION,
@@ -235,7 +261,8 @@ def run_order_steps(
                 input_amount=total_before,
                 output_amount=total_before - granted,
                 rounding_adjustment=ZERO_ADJUSTMENT,
-                message=message,
+                message=text.zh,
+                message_en=text.en,
                 reason="capped" if capped else "applied",
             )
         )
@@ -253,6 +280,7 @@ def run_order_steps(
             )
             gift_line.promotions.append(ref)
             gifts.append(gift_line)
+            text = texts("pricing.gift", sku=gift.sku, qty=gift.qty)
             rows.append(
                 ExplanationRow(
                     step=Step.GIFT,
@@ -263,7 +291,8 @@ def run_order_steps(
                     input_amount=0,
                     output_amount=0,
                     rounding_adjustment=ZERO_ADJUSTMENT,
-                    message=f"赠品 {gift.sku} × {gift.qty}",
+                    message=text.zh,
+                    message_en=text.en,
                 )
             )
         if group is not None:
@@ -302,6 +331,7 @@ def _allocate_discount(
         if part == 0:
             continue
         line.amount = weight - part
+        text = texts("pricing.order_share", part=format_fen(part))
         rows.append(
             ExplanationRow(
                 step=Step.ORDER_PROMOTION,
@@ -313,7 +343,8 @@ def _allocate_discount(
                 output_amount=line.amount,
                 # output - exact output = exact share - part
                 rounding_adjustment=-rounding_adjustment(part, granted * weight, total),
-                message=f"订单优惠分摊 ¥{format_fen(part)}（按行金额比例）",
+                message=text.zh,
+                message_en=text.en,
             )
         )
         line.promotions.append(ref)

@@ -76,10 +76,11 @@ class CartView(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class LineAdjustment(msgspec.Struct, frozen=True, kw_only=True):
-    """A line step's result: take ``discount`` fen off the line."""
+    """A line step's result: take ``discount`` fen off the line (``message`` zh-CN, ``message_en``)."""
 
     discount: int
     message: str
+    message_en: str
     rounding_adjustment: Decimal = ZERO_ADJUSTMENT
 
 
@@ -95,9 +96,11 @@ class OrderAdjustment(msgspec.Struct, frozen=True, kw_only=True):
 
     ``discount`` is spread over ``lines`` (request indexes; ``None``: every line of the
     view) proportionally to their current amounts. ``gifts`` are appended as free lines.
+    ``message`` (zh-CN) and ``message_en`` (English) describe it to a person.
     """
 
     message: str
+    message_en: str
     discount: int = 0
     lines: frozenset[int] | None = None
     gifts: tuple[GiftLine, ...] = ()

@@ -227,7 +227,11 @@ class BuyTwoGetOne(msgspec.Struct, frozen=True, kw_only=True):
         qty = sum(line.qty for line in cart.lines if line.sku == self.sku)
         if qty < 2:
             return None
-        return OrderAdjustment(message="买二赠一", gifts=(GiftLine(sku=self.gift, qty=qty // 2),))
+        return OrderAdjustment(
+            message="买二赠一",
+            message_en="Buy two get one",
+            gifts=(GiftLine(sku=self.gift, qty=qty // 2),),
+        )
 
 
 def test_gift_lines_have_zero_price_and_point_at_the_promotion() -> None:
@@ -250,10 +254,10 @@ class FixedOff(msgspec.Struct, frozen=True, kw_only=True):
     amount: int = 0
 
     def apply_line(self, line: LineView, context: PricingContext) -> LineAdjustment | None:
-        return LineAdjustment(discount=self.amount, message="固定立减")
+        return LineAdjustment(discount=self.amount, message="固定立减", message_en="Fixed off")
 
     def apply_order(self, cart: CartView, context: PricingContext) -> OrderAdjustment | None:
-        return OrderAdjustment(discount=self.amount, message="订单立减")
+        return OrderAdjustment(discount=self.amount, message="订单立减", message_en="Order off")
 
 
 def test_order_discount_above_the_order_amount_is_capped_and_explained() -> None:
