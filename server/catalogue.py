@@ -199,8 +199,8 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "Break {row} ends at {max_qty}, before it starts at {min_qty}",
     ),
     "breaks.break_price_rises": (
-        "第 {row} 档单价 {price} 高于上一档 {ceiling}，阶梯价不能随数量上升",
-        "Break {row}: the unit price {price} is above {ceiling} before it; "
+        "第 {row} 档单价 ¥{price} 高于上一档 ¥{ceiling}，阶梯价不能随数量上升",
+        "Break {row}: the unit price ¥{price} is above the ¥{ceiling} before it; "
         "prices must not rise with quantity",
     ),
     "breaks.break_not_open_ended": (
@@ -209,7 +209,8 @@ ENTRIES: dict[str, tuple[str, str]] = {
     ),
     "breaks.break_unsorted": (
         "第 {row} 档起始数量 {min_qty} 小于上一档 {previous}，须按数量升序排列",
-        "Break {row} starts at {min_qty}, below {previous} before it; sort breaks by quantity",
+        "Break {row} starts at {min_qty}, below the {previous} of the break before it; "
+        "sort breaks by quantity",
     ),
     "breaks.break_same_start": (
         "第 {row} 档与上一档起始数量相同（{min_qty}）",
@@ -276,7 +277,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
     ),
     "pricing.buy_get_capped": (
         "买 {buy} 赠 {gift}（{sku}）：购买 {bought} 件，赠 {gifts} 件（已达赠送上限）",
-        "Buy {buy} get {gift} free ({sku}): {bought} bought, {gifts} free (the gift limit)",
+        "Buy {buy} get {gift} free ({sku}): {bought} bought, {gifts} free (gift limit reached)",
     ),
     "pricing.bundle": (
         "套装 {bundle}：{sets} 套 × ¥{price}（单买 ¥{parts}），共减 ¥{discount}",

@@ -24,6 +24,7 @@ import msgspec
 
 from server.messages import texts
 from server.pricing.errors import BreakIssue, InvalidBreakTable
+from server.pricing.money import format_fen
 
 
 class BreakKind(StrEnum):
@@ -77,7 +78,14 @@ def validate_breaks(base_unit_price: int, breaks: Sequence[VolumeBreak]) -> list
             )
         ceiling = base_unit_price if prev is None else prev.unit_price
         if brk.unit_price > ceiling:
-            issues.append(_issue(row, "break_price_rises", price=brk.unit_price, ceiling=ceiling))
+            issues.append(
+                _issue(
+                    row,
+                    "break_price_rises",
+                    price=format_fen(brk.unit_price),
+                    ceiling=format_fen(ceiling),
+                )
+            )
         if prev is not None:
             issues.extend(_check_adjacent(row, prev, brk))
         prev = brk

@@ -131,6 +131,41 @@ async def test_most_specific_scope_wins_per_dealer(
     assert detail.json()["items"][0]["price"]["priceList"] == {"id": "PL-ZJ", "version": 1}
 
 
+async def test_item_errors_read_in_both_languages(
+    client: Client, db: Database, settings: Settings
+) -> None:
+    await make_sku(db, "A", "商品A")
+    hq = bearer(settings, await make_user(db, Role.HQ_ADMIN))
+    body = {
+        "code": "PL-BAD",
+        "name": "有误",
+        "scope": "default",
+        "items": [
+            {"sku": "A", "unitPrice": 1000, "breaks": [{"minQty": 10, "unitPrice": 1100}]},
+            {"sku": "A", "unitPrice": 900},
+            {"sku": "GHOST", "unitPrice": 900},
+        ],
+    }
+    zh = await client.post("/hq/price-lists", json=body, headers=hq)
+    en = await client.post("/hq/price-lists", json=body, headers={**hq, "Accept-Language": "en"})
+    assert (zh.status_code, zh.json()["code"]) == (422, "price_list_items_invalid")
+    assert [(e["key"], e["code"], e["message"]) for e in zh.json()["errors"]] == [
+        (
+            "items[0]",
+            "break_price_rises",
+            "第 1 档单价 ¥11.00 高于上一档 ¥10.00，阶梯价不能随数量上升",
+        ),
+        ("items[1]", "sku_duplicate", "第 2 项商品 A 与第 1 项重复"),
+        ("items[2]", "sku_unknown", "第 3 项商品 GHOST 不存在"),
+    ]
+    assert [e["message"] for e in en.json()["errors"]] == [
+        "Break 1: the unit price ¥11.00 is above the ¥10.00 before it; "
+        "prices must not rise with quantity",
+        "Item 2: SKU A repeats item 1",
+        "Item 3: unknown SKU GHOST",
+    ]
+
+
 async def test_publish_lifecycle_and_the_next_request_sees_the_new_price(
     client: Client, db: Database, settings: Settings
 ) -> None:
@@ -207,6 +242,13 @@ async def test_equally_ranked_lists_are_refused_at_publish(
     assert [(e["sku"], [r["id"] for r in e["lists"]]) for e in refused.json()["errors"]] == [
         ("A", ["PL-2", "PL-1"])
     ]
+    assert refused.json()["errors"][0]["message"] == "商品 A 同时由同级同优先级的 PL-2 与 PL-1 定价"
+    english = await client.post(
+        f"/hq/price-lists/{draft.json()['id']}/publish", headers={**hq, "Accept-Language": "en"}
+    )
+    assert english.json()["errors"][0]["message"] == (
+        "SKU A is priced by both PL-2 and PL-1, of the same scope and priority"
+    )
     still = await client.get(f"/hq/price-lists/{draft.json()['id']}", headers=hq)
     assert still.json()["status"] == "draft"
     await client.put(f"/hq/price-lists/{draft.json()['id']}", json={"priority": 6}, headers=hq)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -11,6 +13,7 @@ from server.settings import Settings
 from tests.factories import bearer, make_dealer, make_price_list, make_sku, make_user
 
 Client = AsyncTestClient[Litestar]
+HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 async def _setup(db: Database, settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
@@ -51,8 +54,11 @@ async def test_bundle_price_applies_per_complete_set_and_follows_updates(
     priced = (await client.post("/mp/cart/price", json=cart, headers=dealer)).json()
     assert priced["totals"]["discount"] == 400  # 2 sets x (1600 - 1400)
     assert priced["basis"]["rules"] == [{"id": "B1", "version": 1}]
-    assert any(
-        r["step"] == "order_promotion" and r["ruleId"] == "B1" for r in priced["explanation"]
+    bundle = next(r for r in priced["explanation"] if r["ruleId"] == "B1" and r["line"] is None)
+    assert bundle["message"] == "套装 夏日组合：2 套 × ¥14.00（单买 ¥16.00），共减 ¥4.00"
+    assert bundle["messageEn"] == "Bundle B1: 2 set(s) × ¥14.00 (¥16.00 bought apart), ¥4.00 off"
+    assert all(
+        HAN.search(r["message"]) and not HAN.search(r["messageEn"]) for r in priced["explanation"]
     )
     listed = await client.get("/mp/catalog/bundles", headers=dealer)
     assert [b["code"] for b in listed.json()] == ["B1"]
@@ -96,9 +102,16 @@ async def test_configurations_are_priced_or_refused_naming_the_constraint(
         "code": "BAD",
         "constraints": [{"kind": "requires", "option": "gold", "other": "tea"}],
     }
-    assert (await client.post("/hq/catalog/configurables", json=bad, headers=hq)).json()[
-        "code"
-    ] == "configurable_invalid"
+    english = {**hq, "Accept-Language": "en"}
+    refused_definition = await client.post("/hq/catalog/configurables", json=bad, headers=english)
+    assert refused_definition.json()["code"] == "configurable_invalid"
+    assert [(e["code"], e["message"], e["zh"]) for e in refused_definition.json()["errors"]] == [
+        (
+            "constraint_option_unknown",
+            "A constraint names an unknown option gold",
+            "约束引用了不存在的选项 gold",
+        )
+    ]
     ok = await client.post(
         "/mp/catalog/configurables/GIFTBOX/configure",
         json={"options": ["water", "tea"], "units": 2},
@@ -120,6 +133,19 @@ async def test_configurations_are_priced_or_refused_naming_the_constraint(
     assert [e["constraint"] for e in refused.json()["errors"]] == [
         "group:drinks:max=2",
         "cola excludes tea",
+    ]
+    assert [e["message"] for e in refused.json()["errors"]] == [
+        "「饮料」最多选择 2 项（已选 3 项）",
+        "cola 与 tea 不能同时选择",
+    ]
+    in_english = await client.post(
+        "/mp/catalog/configurables/GIFTBOX/configure",
+        json={"options": ["cola", "tea", "water"]},
+        headers={**dealer, "Accept-Language": "en"},
+    )
+    assert [(e["message"], e["zh"]) for e in in_english.json()["errors"]] == [
+        ("Group drinks: choose at most 2 (chosen: 3)", "「饮料」最多选择 2 项（已选 3 项）"),
+        ("Options cola and tea cannot be chosen together", "cola 与 tea 不能同时选择"),
     ]
     missing = await client.post(
         "/mp/catalog/configurables/NOPE/configure", json={"options": []}, headers=dealer

@@ -1,16 +1,20 @@
 """Every message a person reads exists in zh-CN and English, and reads like a sentence.
 
-Two sources: the catalogue (every reason code: order review and amendments, quote approval,
-claim decisions, import rows, validation, start-up), rendered with sample parameters; and
-every error raised in the code (an AST walk finds each ``raise Xxx("code", "zh", "en")`` of
-the error tree, f-strings rendered with placeholders).
+Three sources: the catalogue (every reason code: order review and amendments, quote approval,
+claim decisions, import rows, validation, start-up), rendered with sample parameters; every
+error raised in the code (an AST walk finds each ``raise Xxx("code", "zh", "en")`` of the
+error tree, f-strings rendered with placeholders); and the pricing engine's own texts, made
+for real: carts priced through every kind of explanation row, configurations and definitions
+breaking every rule, break tables with every issue (the same numbers in both languages).
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 import string
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -18,7 +22,35 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from server import errors
-from server.messages import CATALOGUE, render, validation_text
+from server.messages import CATALOGUE, Text, render, texts, validation_text
+from server.pricing import (
+    BreakIssue,
+    BreakKind,
+    BundleComponent,
+    BuyXGetY,
+    CartLine,
+    ConfigOption,
+    ConfigurableProduct,
+    ConfigurationInvalid,
+    Constraint,
+    FixedAmountOffLine,
+    FixedBundle,
+    InvalidBreakTable,
+    OptionGroup,
+    PercentOffLine,
+    PricedCart,
+    Scope,
+    SettlementOptions,
+    SpecialPriceLine,
+    ThresholdDiscount,
+    ThresholdTier,
+    TieredThreshold,
+    Violation,
+    VolumeBreak,
+    price_cart,
+    validate_breaks,
+)
+from tests.pricing.factories import make_context, make_item, make_list
 
 ROOT = Path(__file__).resolve().parents[2]
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
@@ -173,3 +205,255 @@ async def test_not_found_titles_are_one_language(
     en = await client.get(missing, headers={**bearer(settings, admin), "Accept-Language": "en"})
     assert (zh.json()["code"], zh.json()["title"]) == ("dealer_not_found", "经销商不存在")
     assert en.json()["title"] == "Dealer not found"
+
+
+# --- Pricing: every explanation row, configuration violation and break issue -----------------
+
+NUMBER = re.compile(r"\d+(?:\.\d+)?")
+PRICING_MODULES = ("pipeline", "stacking", "promotions", "bundles", "settlement", "breaks")
+# Codes, ids and option names of the carts below: data a Chinese text may quote.
+PRICING_NAMES = frozenset(
+    {"needs", "core", "water", "tea", "cola", "gold", "drinks", "flavour", "magic"}
+)
+
+
+def _pricing_carts() -> list[PricedCart]:
+    """Carts that make every kind of explanation row at least once."""
+    lists = [
+        make_list(
+            "PL-DEF",
+            [
+                make_item("A", 1000, breaks=[(10, 900)]),
+                make_item("B", 500, breaks=[(5, 450), (10, 400)], kind=BreakKind.SLAB),
+                make_item("W", 1000),
+                make_item("T", 600),
+                make_item("X", 300),
+            ],
+        ),
+        make_list(
+            "PL-TIER", [make_item("C", 2000, breaks=[(50, 1800)])], scope=Scope.TIER, key="core"
+        ),
+        make_list("PL-REG", {"D": 800}, scope=Scope.REGION, key="330100"),
+        make_list("PL-OWN", {"E": 1200}, scope=Scope.DEALER, key="D1"),
+    ]
+    line_steps = [
+        PercentOffLine(
+            rule_id="P15",
+            rule_version=1,
+            skus=frozenset("A"),
+            percent_off_bp=1500,
+            exclusive_group="G",
+        ),
+        PercentOffLine(
+            rule_id="P5",
+            rule_version=1,
+            skus=frozenset("A"),
+            percent_off_bp=500,
+            exclusive_group="G",
+        ),
+        PercentOffLine(
+            rule_id="SOLO",
+            rule_version=1,
+            skus=frozenset("A"),
+            percent_off_bp=1000,
+            stackable=False,
+            priority=-1,
+        ),
+        FixedAmountOffLine(rule_id="OFF", rule_version=1, skus=frozenset("D"), amount_off=100_000),
+        SpecialPriceLine(rule_id="SP", rule_version=1, skus=frozenset("E"), unit_price=1000),
+    ]
+    first = price_cart(
+        make_context(
+            lists,
+            line_steps=line_steps,
+            order_steps=[
+                ThresholdDiscount(
+                    rule_id="TH", rule_version=1, currency="CNY", threshold=10_000, discount=500
+                )
+            ],
+            settlement=SettlementOptions(
+                rebate_balance=5_000, rebate_cap_bp=1_000, prepaid_balance=100_000
+            ),
+        ),
+        [CartLine(sku=s, qty=q) for s, q in (("A", 12), ("B", 11), ("C", 3), ("D", 2), ("E", 4))],
+    )
+    bundle = FixedBundle(
+        rule_id="BDL",
+        rule_version=1,
+        currency="CNY",
+        bundle_price=1400,
+        name="夏日组合",
+        components=(BundleComponent(sku="W", qty=1), BundleComponent(sku="T", qty=1)),
+        priority=9,
+    )
+    order_steps = [
+        bundle,
+        ThresholdDiscount(
+            rule_id="EVERY",
+            rule_version=1,
+            currency="CNY",
+            threshold=1_000,
+            discount=100,
+            repeat=True,
+            priority=8,
+        ),
+        TieredThreshold(
+            rule_id="TIERS",
+            rule_version=1,
+            currency="CNY",
+            tiers=(
+                ThresholdTier(threshold=2_000, discount=150),
+                ThresholdTier(threshold=5_000, discount=400),
+            ),
+            priority=7,
+        ),
+        BuyXGetY(
+            rule_id="BXG",
+            rule_version=1,
+            skus=frozenset("W"),
+            buy_qty=2,
+            gift_sku="X",
+            gift_qty=1,
+            max_gifts=2,
+            priority=6,
+        ),
+        BuyXGetY(
+            rule_id="BXG2",
+            rule_version=1,
+            skus=frozenset("T"),
+            buy_qty=5,
+            gift_sku="X",
+            gift_qty=1,
+            priority=5,
+        ),
+        ThresholdDiscount(
+            rule_id="SAMEG1",
+            rule_version=1,
+            currency="CNY",
+            threshold=100,
+            discount=10,
+            exclusive_group="OG",
+            priority=4,
+        ),
+        ThresholdDiscount(
+            rule_id="SAMEG2",
+            rule_version=1,
+            currency="CNY",
+            threshold=100,
+            discount=20,
+            exclusive_group="OG",
+            priority=3,
+        ),
+        ThresholdDiscount(
+            rule_id="BIG", rule_version=1, currency="CNY", threshold=100, discount=10**9, priority=2
+        ),
+        ThresholdDiscount(
+            rule_id="ALONE",
+            rule_version=1,
+            currency="CNY",
+            threshold=100,
+            discount=1,
+            stackable=False,
+            priority=1,
+        ),
+    ]
+    second = price_cart(
+        make_context(lists, order_steps=order_steps),
+        [CartLine(sku="W", qty=7), CartLine(sku="T", qty=5)],
+    )
+    return [first, second]
+
+
+def _configuration_problems() -> list[Violation]:
+    drinks = OptionGroup(
+        code="drinks",
+        name="饮料",
+        min=1,
+        max=2,
+        options=tuple(ConfigOption(code=c, sku=c.upper()) for c in ("water", "tea", "cola")),
+    )
+    product = ConfigurableProduct(
+        code="BOX",
+        name="礼盒",
+        groups=(drinks,),
+        constraints=(
+            Constraint(kind="excludes", option="cola", other="tea"),
+            Constraint(kind="requires", option="water", other="gold"),
+        ),
+    )
+    violations: list[Violation] = []
+    for selected, units in ((["cola", "tea", "water", "water", "magic"], 0), ([], 1)):
+        with pytest.raises(ConfigurationInvalid) as refused:
+            product.configure(selected, units)
+        violations += refused.value.violations
+    broken = ConfigurableProduct(
+        code="BROKEN",
+        name="坏定义",
+        groups=(
+            OptionGroup(code="flavour", name="口味", min=3, max=1, options=drinks.options),
+            drinks,
+        ),
+        constraints=(Constraint(kind="needs", option="gold", other="tea"),),
+    )
+    return violations + broken.check_definition()
+
+
+def _break_issues() -> list[BreakIssue]:
+    tables: list[tuple[int, list[VolumeBreak]]] = [
+        (-1, []),
+        (100, [VolumeBreak(min_qty=1, unit_price=-5, max_qty=None)]),
+        (100, [VolumeBreak(min_qty=10, unit_price=120, max_qty=5)]),
+        (100, [VolumeBreak(min_qty=20, unit_price=90), VolumeBreak(min_qty=10, unit_price=80)]),
+        (100, [VolumeBreak(min_qty=10, unit_price=90), VolumeBreak(min_qty=10, unit_price=80)]),
+        (
+            100,
+            [
+                VolumeBreak(min_qty=10, unit_price=90, max_qty=30),
+                VolumeBreak(min_qty=20, unit_price=80, max_qty=40),
+                VolumeBreak(min_qty=50, unit_price=70, max_qty=60),
+            ],
+        ),
+    ]
+    return [issue for base, table in tables for issue in validate_breaks(base, table)]
+
+
+def _same_numbers(where: str, zh: str, en: str) -> list[str]:
+    if Counter(NUMBER.findall(zh)) == Counter(NUMBER.findall(en)):
+        return []
+    return [f"{where}: numbers differ: {zh!r} / {en!r}"]
+
+
+def test_every_pricing_text_reads_well_in_both_languages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    used: set[str] = set()
+
+    def spy(code: str, /, **params: object) -> Text:
+        used.add(code)
+        return texts(code, **params)
+
+    for name in PRICING_MODULES:
+        monkeypatch.setattr(importlib.import_module(f"server.pricing.{name}"), "texts", spy)
+    rows = [row for cart in _pricing_carts() for row in cart.explanation]
+    pairs = [(f"{r.step}/{r.reason}/{r.rule_id}", r.message, r.message_en) for r in rows]
+    pairs += [(f"cpq.{v.code}", v.message, v.message_en) for v in _configuration_problems()]
+    issues = _break_issues()
+    pairs += [(f"breaks.{i.code}@{i.row}", i.message, i.message_en) for i in issues]
+    with pytest.raises(InvalidBreakTable) as invalid:
+        make_item("A", 100, breaks=[(1, 120)])
+    pairs.append((invalid.value.code, invalid.value.message, invalid.value.message_en))
+
+    problems = [p for where, zh, en in pairs for p in sensible(where, zh, en, PRICING_NAMES)]
+    problems += [p for where, zh, en in pairs for p in _same_numbers(where, zh, en)]
+    assert problems == []
+    # Every pricing, configuration and break text of the catalogue was made above.
+    wanted = {c for c in CATALOGUE if c.split(".")[0] in ("pricing", "cpq", "breaks")}
+    assert wanted - used == set()
+    assert {r.reason for r in rows} == {
+        "applied",
+        "capped",
+        "not_reached",
+        "skipped_exclusive_group",
+        "skipped_not_stackable",
+    }
+    assert len(pairs) > 60

@@ -78,6 +78,11 @@ async def test_row_errors_are_reported_and_nothing_is_written(
         (7, "sku_unknown"),
         (7, "price_invalid"),
     ]
+    overlap = report["errors"][3]
+    assert (overlap["message"], overlap["messageEn"]) == (
+        "第 6 行：第 2 档起始数量 40 与上一档（至 49）重叠",
+        "Row 6: Break 2 starts at 40, inside the break before it (up to 49)",
+    )
     applied = await client.post(
         f"/hq/price-lists/{draft}/import", params={"dryRun": "false"}, content=csv, headers=hq
     )
