@@ -170,24 +170,7 @@ def _price_line(
         priced = price_breaks(item.break_kind, qty, item.unit_price, item.breaks)
         unit = priced.unit_price
         amount = priced.amount
-        reached = priced.tier >= 0
-        text = _break_text(item, priced)
-        rows.append(
-            ExplanationRow(
-                step=Step.VOLUME_BREAK,
-                rule_id=ref.id,
-                rule_version=ref.version,
-                line=index,
-                sku=sku,
-                input_amount=list_amount,
-                output_amount=amount,
-                rounding_adjustment=ZERO_ADJUSTMENT,
-                message=text.zh,
-                message_en=text.en,
-                applied=reached,
-                reason="applied" if reached else "not_reached",
-            )
-        )
+        rows.append(_break_row(index, sku, item, ref, list_amount, priced))
     return WorkingLine(
         line=index,
         sku=sku,
@@ -196,6 +179,27 @@ def _price_line(
         unit_price=unit,
         amount=amount,
         price_list=ref,
+    )
+
+
+def _break_row(
+    index: int, sku: str, item: PriceItem, ref: RuleRef, list_amount: int, priced: BreakPrice
+) -> ExplanationRow:
+    reached = priced.tier >= 0
+    text = _break_text(item, priced)
+    return ExplanationRow(
+        step=Step.VOLUME_BREAK,
+        rule_id=ref.id,
+        rule_version=ref.version,
+        line=index,
+        sku=sku,
+        input_amount=list_amount,
+        output_amount=priced.amount,
+        rounding_adjustment=ZERO_ADJUSTMENT,
+        message=text.zh,
+        message_en=text.en,
+        applied=reached,
+        reason="applied" if reached else "not_reached",
     )
 
 

@@ -8,7 +8,7 @@ source used leaves a row whose input / output are the amounts still due before /
 
 from __future__ import annotations
 
-from server.messages import texts
+from server.messages import Text, texts
 from server.pricing.errors import RuleRef
 from server.pricing.model import ExplanationRow, SettlementOptions, SettlementSplit, Step
 from server.pricing.money import BASIS_POINTS, ZERO_ADJUSTMENT, format_basis_points, format_fen
@@ -35,22 +35,7 @@ def settle(
             cap=format_fen(cap),
             balance=format_fen(options.rebate_balance),
         )
-        rows.append(
-            ExplanationRow(
-                step=Step.SETTLEMENT,
-                rule_id=None if rule is None else rule.id,
-                rule_version=None if rule is None else rule.version,
-                line=None,
-                sku=None,
-                input_amount=payable,
-                output_amount=payable - rebate,
-                rounding_adjustment=ZERO_ADJUSTMENT,
-                message=text.zh,
-                message_en=text.en,
-                reason="applied" if rebate else "not_reached",
-                applied=rebate > 0,
-            )
-        )
+        rows.append(_row(rule, payable, rebate, text))
     prepaid = 0
     due = payable - rebate
     if options.use_prepaid and options.prepaid_balance > 0:
@@ -60,22 +45,25 @@ def settle(
             prepaid=format_fen(prepaid),
             balance=format_fen(options.prepaid_balance),
         )
-        rows.append(
-            ExplanationRow(
-                step=Step.SETTLEMENT,
-                rule_id=None if rule is None else rule.id,
-                rule_version=None if rule is None else rule.version,
-                line=None,
-                sku=None,
-                input_amount=due,
-                output_amount=due - prepaid,
-                rounding_adjustment=ZERO_ADJUSTMENT,
-                message=text.zh,
-                message_en=text.en,
-                reason="applied" if prepaid else "not_reached",
-                applied=prepaid > 0,
-            )
-        )
+        rows.append(_row(rule, due, prepaid, text))
     if rule is not None and (rebate or prepaid):
         applied[(rule.id, rule.version)] = rule
     return SettlementSplit(rebate=rebate, prepaid=prepaid, remaining=due - prepaid)
+
+
+def _row(rule: RuleRef | None, due: int, paid: int, text: Text) -> ExplanationRow:
+    """A source that paid ``paid`` of ``due`` (``not_reached`` when it paid nothing)."""
+    return ExplanationRow(
+        step=Step.SETTLEMENT,
+        rule_id=None if rule is None else rule.id,
+        rule_version=None if rule is None else rule.version,
+        line=None,
+        sku=None,
+        input_amount=due,
+        output_amount=due - paid,
+        rounding_adjustment=ZERO_ADJUSTMENT,
+        message=text.zh,
+        message_en=text.en,
+        reason="applied" if paid else "not_reached",
+        applied=paid > 0,
+    )

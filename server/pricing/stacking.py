@@ -151,38 +151,41 @@ def run_line_steps(
                     )
                 )
                 continue
-            discount = adjustment.discount
-            if discount < 0:
-                raise ValueError(f"line step {ref.id} returned a negative discount")
-            before = line.amount
-            capped = discount > before
-            if capped:
-                discount = before
-            line.amount = before - discount
-            text = _text(adjustment, "pricing.line_capped" if capped else None)
-            rows.append(
-                ExplanationRow(
-                    step=Step.LINE_PROMOTION,
-                    rule_id=ref.id,
-                    rule_version=ref.version,
-                    line=line.line,
-                    sku=line.sku,
-                    input_amount=before,
-                    output_amount=line.amount,
-                    rounding_adjustment=ZERO_ADJUSTMENT
-                    if capped
-                    else adjustment.rounding_adjustment,
-                    message=text.zh,
-                    message_en=text.en,
-                    reason="capped" if capped else "applied",
-                )
-            )
+            rows.append(_take_line_discount(ref, line, adjustment))
             line.promotions.append(ref)
             if group is not None:
                 line.groups.add(group)
             if not stackable:
                 line.locked = True
             applied[(ref.id, ref.version)] = ref
+
+
+def _take_line_discount(
+    ref: RuleRef, line: WorkingLine, adjustment: LineAdjustment
+) -> ExplanationRow:
+    """Take the step's discount off the line, capped at its amount; the row that says so."""
+    discount = adjustment.discount
+    if discount < 0:
+        raise ValueError(f"line step {ref.id} returned a negative discount")
+    before = line.amount
+    capped = discount > before
+    if capped:
+        discount = before
+    line.amount = before - discount
+    text = _text(adjustment, "pricing.line_capped" if capped else None)
+    return ExplanationRow(
+        step=Step.LINE_PROMOTION,
+        rule_id=ref.id,
+        rule_version=ref.version,
+        line=line.line,
+        sku=line.sku,
+        input_amount=before,
+        output_amount=line.amount,
+        rounding_adjustment=ZERO_ADJUSTMENT if capped else adjustment.rounding_adjustment,
+        message=text.zh,
+        message_en=text.en,
+        reason="capped" if capped else "applied",
+    )
 
 
 def _line_block(line: WorkingLine, group: str | None, stackable: bool) -> str | None:

@@ -227,18 +227,38 @@ async def test_quote_of_a_bad_cart_is_refused_line_by_line(
     )
 
 
-async def test_quote_renders_as_a_chinese_pdf(
+async def test_quote_renders_as_a_pdf_in_chinese_and_english(
     client: Client, db: Database, settings: Settings
 ) -> None:
+    pdfium = pytest.importorskip("pypdfium2")
     dealer, hq = await _setup(db, settings)
-    quote = (
-        await client.post("/mp/quotes", json={"lines": [{"sku": "A", "qty": 12}]}, headers=dealer)
-    ).json()
+    body = {"lines": [{"sku": "A", "qty": 12, "requestedUnitPrice": 500}]}
+    quote = (await client.post("/mp/quotes", json=body, headers=dealer)).json()
+    assert quote["needsApproval"] is True
     pdf = await client.get(f"/mp/quotes/{quote['id']}/pdf", headers=dealer)
     assert pdf.status_code == 200
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF") and b"WenQuanYi" in pdf.content
     assert (await client.get(f"/hq/quotes/{quote['id']}/pdf", headers=hq)).status_code == 200
+    document = pdfium.PdfDocument(pdf.content)
+    try:
+        text = document[0].get_textpage().get_text_range()
+    finally:
+        document.close()
+    for zh, en in (
+        ("报 价 单", "QUOTATION"),
+        ("有效期至", "Valid until"),
+        ("草稿", "(a draft)"),
+        ("政策金额", "Policy"),
+        ("报价合计", "Quoted total"),
+        ("需审批原因", "Why HQ approves this quote"),
+        (
+            "第 1 行 A 的额外折扣 44.45% 超过上限 10%",
+            "Line 1 (A): extra discount 44.45% is above the limit 10%",
+        ),
+        ("金额单位为人民币元", "Amounts are in yuan (CNY)"),
+    ):
+        assert zh in text and en in text, (zh, en, text.replace("\r\n", " | "))
 
 
 async def test_missing_cjk_font_is_a_clear_503(
