@@ -174,6 +174,12 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "Row {row}: breaks are written like 10-49:3.20; 50+:3.00",
     ),
     "import.break_issue": ("第 {row} 行：{issue}", "Row {row}: {issue_en}"),
+    # Reasons of ledger entries the server writes (stored as "zh / en": dealer and HQ read them)
+    "ledger.claim_payout": (
+        "促销 {code}（{name}）核销",
+        "Claim payout, promotion {code}",
+    ),
+    "ledger.rebate_accrual": ("促销 {code} 返利", "Rebate of promotion {code}"),
     # Price-list items sent as JSON (server/pricelists/service.py; {item} counts from 1)
     "pricelist.sku_unknown": ("第 {item} 项商品 {sku} 不存在", "Item {item}: unknown SKU {sku}"),
     "pricelist.sku_duplicate": (

@@ -92,6 +92,12 @@ def texts(code: str, /, **params: Any) -> Text:
     return Text(render(code, "zh", **params), render(code, "en", **params))
 
 
+def stored(code: str, /, **params: Any) -> str:
+    """Both texts in one string, ``zh / en``, for a stored text every reader sees alike."""
+    text = texts(code, **params)
+    return f"{text.zh} / {text.en}"
+
+
 def both(code: str, /, **params: Any) -> dict[str, str]:
     """The code's message in both languages, for text many readers share."""
     return {"zh": render(code, "zh", **params), "en": render(code, "en", **params)}

@@ -38,7 +38,7 @@ from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.identity import Role
 from server.identity.principal import Principal
 from server.jobs import enqueue
-from server.messages import CATALOGUE, current_language, reason
+from server.messages import CATALOGUE, current_language, reason, stored
 from server.promotions import (
     DisplayFee,
     Promotion,
@@ -375,7 +375,7 @@ async def pay_claim(
         amount,
         key=f"claim-payout:{claim.id}",
         reference=f"claim:{claim.id}",
-        reason=f"{promotion.code} {promotion.name} 核销",
+        reason=stored("ledger.claim_payout", code=promotion.code, name=promotion.name),
         actor_id=actor_id,
     )
     claim.payout_entry_id = entry.id

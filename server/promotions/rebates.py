@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts import credit_rebate
 from server.dealers import dealer_pricing_facts
+from server.messages import stored
 from server.pricing.money import percent_of
 from server.promotions.budgets import BudgetExhausted, consume_budget
 from server.promotions.models import Promotion, PromotionStatus
@@ -80,7 +81,7 @@ async def accrue_rebates(
                     share,
                     key=key,
                     reference=order_reference,
-                    reason=f"{p.code} 返利",
+                    reason=stored("ledger.rebate_accrual", code=p.code),
                 )
         except BudgetExhausted:
             continue

@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
 from ocr.synth_shops import copy_of, make_shop, shop_receipt
-from server.accounts.models import JournalEntry
+from server.accounts.models import AccountKind, JournalEntry
 from server.app import job_registry
 from server.claims.models import Claim
 from server.claims.scanning import process_claim
@@ -156,6 +156,14 @@ async def test_a_clean_receipt_is_approved_and_paid_once(
         "decided",
     ]
     assert await balance(client, dealer) == 5000
+    async with db.session() as s:
+        payout = select(JournalEntry.reason).where(
+            JournalEntry.account_kind == AccountKind.REBATE,
+            JournalEntry.reference == f"claim:{claim['id']}",
+        )
+        assert (await s.execute(payout)).scalars().all() == [
+            "促销 SO1（春节促销核销）核销 / Claim payout, promotion SO1"
+        ]
     budget = (await client.get(f"/hq/promotions/{promo['id']}/budget", headers=hq)).json()
     assert (budget[0]["usedAmount"], budget[0]["remainingAmount"]) == (5000, 15000)
     async with db.session() as s:

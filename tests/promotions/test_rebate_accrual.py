@@ -81,6 +81,14 @@ async def test_shipments_accrue_the_rebate_once_each(db: Database, settings: Set
     async with transaction(db) as s:
         await ship(s, HQ, order_id, first, utcnow())
     assert await rebate_balance(db, shop.dealer.id) == 12  # 3 % of 4 x 100
+    async with db.session() as s:
+        reasons = select(JournalEntry.reason).where(
+            JournalEntry.dealer_id == shop.dealer.id,
+            JournalEntry.account_kind == AccountKind.REBATE,
+        )
+        assert (await s.execute(reasons)).scalars().all() == [
+            "促销 REB3 返利 / Rebate of promotion REB3"
+        ]
     async with transaction(db) as s:  # the rest: 6 W-550 (18) and the TEA, not eligible
         await ship(s, HQ, order_id, ShipIn(carrier="顺丰", tracking_no="SF2"), utcnow())
     assert await rebate_balance(db, shop.dealer.id) == 30
