@@ -169,7 +169,13 @@ async def _check_skus(session: AsyncSession, codes: Sequence[str], key: str) -> 
             "商品编码不存在",
             "Unknown SKU codes",
             errors=[
-                {"key": key, "code": "sku_unknown", "sku": c, "message": f"unknown SKU {c}"}
+                {
+                    "key": key,
+                    "code": "sku_unknown",
+                    "sku": c,
+                    "message": f"商品 {c} 不存在",
+                    "message_en": f"Unknown SKU {c}",
+                }
                 for c in missing
             ],
         )

@@ -125,7 +125,9 @@ async def transition(
             "comment_required",
             "驳回时须填写意见",
             "A rejection needs a comment",
-            errors=[{"key": "comment", "message": "required"}],
+            errors=[
+                {"key": "comment", "message": "请填写驳回意见", "message_en": "Required to reject"}
+            ],
         )
     if to in (S.CANCELLED, S.REJECTED):
         await _release(session, order)

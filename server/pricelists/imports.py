@@ -224,7 +224,12 @@ def _header(cells: list[Any]) -> dict[str, int]:
             "缺少必需的列：商品编码 (sku) 与 单价 (unit_price)",
             "Missing required columns: sku and unit_price",
             errors=[
-                {"key": c, "message": f"column {c} not found; header: {names}"} for c in missing
+                {
+                    "key": c,
+                    "message": f"找不到列 {c}（表头：{'、'.join(names)}）",
+                    "message_en": f"Column {c} not found (header: {', '.join(names)})",
+                }
+                for c in missing
             ],
         )
     return found

@@ -79,7 +79,13 @@ def _check_scope(scope: Scope, scope_key: str | None) -> None:
             "scope_key_invalid",
             "默认价目表不能指定范围，其它价目表必须指定",
             "scopeKey must be empty for the default scope and set for the others",
-            errors=[{"key": "scopeKey", "message": "required unless scope is default"}],
+            errors=[
+                {
+                    "key": "scopeKey",
+                    "message": "默认价目表不填范围，其它价目表必填",
+                    "message_en": "Required unless the scope is default",
+                }
+            ],
         )
 
 
@@ -89,7 +95,13 @@ def _check_window(start: datetime | None, end: datetime | None) -> None:
             "effective_window_invalid",
             "失效时间须晚于生效时间",
             "effectiveTo must be after effectiveFrom",
-            errors=[{"key": "effectiveTo", "message": "must be after effectiveFrom"}],
+            errors=[
+                {
+                    "key": "effectiveTo",
+                    "message": "须晚于生效时间",
+                    "message_en": "Must be after effectiveFrom",
+                }
+            ],
         )
 
 

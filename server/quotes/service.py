@@ -342,7 +342,9 @@ async def decide(
             "comment_required",
             "驳回时须填写意见",
             "A rejection needs a comment",
-            errors=[{"key": "comment", "message": "required"}],
+            errors=[
+                {"key": "comment", "message": "请填写驳回意见", "message_en": "Required to reject"}
+            ],
         )
     quote.status = QuoteStatus.APPROVED if approve else QuoteStatus.REJECTED
     action = "approved" if approve else "rejected"

@@ -390,6 +390,9 @@ async def test_a_list_prices_only_inside_its_effective_window(
         },
     )
     assert (backwards.status_code, backwards.json()["code"]) == (422, "effective_window_invalid")
+    assert [(e["key"], e["zh"], e["en"]) for e in backwards.json()["errors"]] == [
+        ("effectiveTo", "须晚于生效时间", "Must be after effectiveFrom")
+    ]
 
 
 async def test_inactive_skus_are_hidden_from_dealers(

@@ -146,6 +146,19 @@ async def test_malformed_files_are_a_clear_problem(
     assert (response.status_code, response.json()["code"]) == (422, code)
 
 
+async def test_missing_columns_are_named_in_the_requests_language(
+    client: Client, db: Database, settings: Settings
+) -> None:
+    hq, draft = await _setup(client, db, settings)
+    body = "名称,价格\nA,1\n".encode()
+    url = f"/hq/price-lists/{draft}/import"
+    zh = (await client.post(url, content=body, headers=hq)).json()
+    en = (await client.post(url, content=body, headers={**hq, "Accept-Language": "en"})).json()
+    # 价格 is a name of the price column; nothing names the SKU column.
+    assert [e["message"] for e in zh["errors"]] == ["找不到列 sku（表头：名称、价格）"]
+    assert [e["message"] for e in en["errors"]] == ["Column sku not found (header: 名称, 价格)"]
+
+
 async def test_merged_cells_and_formulas(client: Client, db: Database, settings: Settings) -> None:
     hq, draft = await _setup(client, db, settings)
     merged = _xlsx([["sku", "unit_price"], ["A", 1], ["B", 2]], merge="A2:A3")

@@ -117,6 +117,9 @@ async def test_discount_above_tier_threshold_needs_hq_approval(
     assert [q["id"] for q in queue.json()["items"]] == [qid]
     bare_reject = await client.post(f"/hq/quotes/{qid}/reject", json={"comment": " "}, headers=hq)
     assert (bare_reject.status_code, bare_reject.json()["code"]) == (422, "comment_required")
+    assert [(e["key"], e["message"], e["en"]) for e in bare_reject.json()["errors"]] == [
+        ("comment", "请填写驳回意见", "Required to reject")
+    ]
     approved = await client.post(
         f"/hq/quotes/{qid}/approve", json={"comment": "同意，限本月"}, headers=hq
     )
