@@ -191,7 +191,7 @@ class DuplicateSku(LineError):
             line=line,
             sku=sku,
             message=f"商品 {sku} 在购物车中重复（第 {first_line + 1} 行已有）",
-            message_en=f"SKU {sku} is already on line {first_line}",
+            message_en=f"SKU {sku} is already on line {first_line + 1}",
         )
         self.first_line = first_line
 

@@ -4,8 +4,8 @@ Three sources: the catalogue (every reason code: order review and amendments, qu
 claim decisions, import rows, validation, start-up), rendered with sample parameters; every
 error raised in the code (an AST walk finds each ``raise Xxx("code", "zh", "en")`` of the
 error tree, f-strings rendered with placeholders); and the pricing engine's own texts, made
-for real: carts priced through every kind of explanation row, configurations and definitions
-breaking every rule, break tables with every issue (the same numbers in both languages).
+for real: carts priced through every kind of explanation row and line error, configurations and
+definitions breaking every rule, break tables with every issue (the same numbers in both).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import ast
 import importlib
 import re
 import string
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ from server.pricing import (
     BreakKind,
     BundleComponent,
     BuyXGetY,
+    CartInvalid,
     CartLine,
     ConfigOption,
     ConfigurableProduct,
@@ -36,6 +36,7 @@ from server.pricing import (
     FixedAmountOffLine,
     FixedBundle,
     InvalidBreakTable,
+    LineError,
     OptionGroup,
     PercentOffLine,
     PricedCart,
@@ -417,8 +418,23 @@ def _break_issues() -> list[BreakIssue]:
     return [issue for base, table in tables for issue in validate_breaks(base, table)]
 
 
+def _line_errors() -> list[LineError]:
+    """Every kind of cart line error, from one cart (the pipeline collects them all)."""
+    lists = [
+        make_list("PL-1", [make_item("A"), make_item("CASE", pack_size=6, whole_cases=True)]),
+        make_list("PL-2", {"B": 900}, priority=1),
+        make_list("PL-3", {"B": 800}, priority=1),
+        make_list("PL-USD", {"U": 100}, currency="USD"),
+        make_list("PL-MIN", [make_item("M", min_qty=10)]),
+    ]
+    cart = [("A", 1), ("A", 2), ("Z", 0), ("CASE", 4), ("B", 1), ("U", 1), ("GHOST", 1), ("M", 3)]
+    with pytest.raises(CartInvalid) as invalid:
+        price_cart(make_context(lists), [CartLine(sku=s, qty=q) for s, q in cart])
+    return list(invalid.value.errors)
+
+
 def _same_numbers(where: str, zh: str, en: str) -> list[str]:
-    if Counter(NUMBER.findall(zh)) == Counter(NUMBER.findall(en)):
+    if set(NUMBER.findall(zh)) == set(NUMBER.findall(en)):
         return []
     return [f"{where}: numbers differ: {zh!r} / {en!r}"]
 
@@ -442,6 +458,17 @@ def test_every_pricing_text_reads_well_in_both_languages(
     with pytest.raises(InvalidBreakTable) as invalid:
         make_item("A", 100, breaks=[(1, 120)])
     pairs.append((invalid.value.code, invalid.value.message, invalid.value.message_en))
+    line_errors = _line_errors()
+    assert {e.code for e in line_errors} == {
+        "duplicate_sku",
+        "quantity_not_positive",
+        "quantity_not_pack_multiple",
+        "quantity_below_minimum",
+        "price_conflict",
+        "currency_mismatch",
+        "sku_not_priced",
+    }
+    pairs += [(f"{e.code}@{e.line}", e.message, e.message_en) for e in line_errors]
 
     problems = [p for where, zh, en in pairs for p in sensible(where, zh, en, PRICING_NAMES)]
     problems += [p for where, zh, en in pairs for p in _same_numbers(where, zh, en)]
