@@ -50,7 +50,7 @@ def check_amount(amount: int, what: str = "amount") -> int:
             "amount_invalid",
             "金额必须是正整数（分）且不超过上限",
             f"{what} must be a whole number of fen from 1 to {MAX_AMOUNT}",
-            errors=[{"key": what, "message": f"got {amount!r}"}],
+            errors=[{"key": what, "message": f"收到 {amount!r}", "message_en": f"got {amount!r}"}],
         )
     return amount
 

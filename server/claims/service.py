@@ -98,7 +98,7 @@ def _claim_dealer(actor: Principal, body_dealer: uuid.UUID | None) -> uuid.UUID:
                 "dealer_required",
                 "请选择核销的经销商",
                 "A rep names the dealer the claim is for",
-                errors=[{"key": "dealerId", "message": "required"}],
+                errors=[{"key": "dealerId", "message": "必填", "message_en": "required"}],
             )
         return body_dealer
     if actor.dealer_id is None:
@@ -109,7 +109,9 @@ def _claim_dealer(actor: Principal, body_dealer: uuid.UUID | None) -> uuid.UUID:
             "claim_dealer_forbidden",
             "只能为本经销商提交核销",
             "A dealer can only claim for itself",
-            errors=[{"key": "dealerId", "message": "not your dealer"}],
+            errors=[
+                {"key": "dealerId", "message": "不是您的经销商", "message_en": "not your dealer"}
+            ],
         )
     return actor.dealer_id
 

@@ -74,7 +74,7 @@ async def _check_region(session: AsyncSession, code: str) -> None:
             "region_unknown",
             "地区编码不存在",
             "Unknown region code",
-            errors=[{"key": "regionCode", "message": "unknown"}],
+            errors=[{"key": "regionCode", "message": "未知区域", "message_en": "unknown"}],
         )
 
 

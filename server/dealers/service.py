@@ -93,7 +93,13 @@ async def _check_regions(session: AsyncSession, codes: list[str]) -> list[str]:
             "region_unknown",
             "地区编码不存在",
             "Unknown region codes",
-            errors=[{"key": "regionCodes", "message": f"unknown: {', '.join(missing)}"}],
+            errors=[
+                {
+                    "key": "regionCodes",
+                    "message": f"未知区域：{'、'.join(missing)}",
+                    "message_en": f"unknown: {', '.join(missing)}",
+                }
+            ],
         )
     return unique
 
@@ -107,7 +113,13 @@ async def _check_parent(
             "dealer_parent_depth",
             "只支持两级分销",
             "Only two levels of distribution are supported",
-            errors=[{"key": "parentId", "message": "the parent already has a parent"}],
+            errors=[
+                {
+                    "key": "parentId",
+                    "message": "上级经销商本身已有上级",
+                    "message_en": "the parent already has a parent",
+                }
+            ],
         )
     if dealer_id is not None:
         if parent.id == dealer_id:
@@ -120,7 +132,13 @@ async def _check_parent(
                 "dealer_parent_depth",
                 "只支持两级分销",
                 "Only two levels of distribution are supported",
-                errors=[{"key": "parentId", "message": "this dealer has sub-dealers"}],
+                errors=[
+                    {
+                        "key": "parentId",
+                        "message": "该经销商已有下级经销商",
+                        "message_en": "this dealer has sub-dealers",
+                    }
+                ],
             )
 
 

@@ -317,7 +317,7 @@ async def _check_role_dealer(
                 "dealer_required",
                 "经销商角色必须指定经销商",
                 "Dealer roles need a dealer",
-                errors=[{"key": "dealerId", "message": "required"}],
+                errors=[{"key": "dealerId", "message": "必填", "message_en": "required"}],
             )
         if await standing(session, dealer_id) is None:
             raise NotFound("dealer_not_found")
@@ -326,7 +326,7 @@ async def _check_role_dealer(
             "dealer_not_allowed",
             "该角色不能属于经销商",
             "This role cannot belong to a dealer",
-            errors=[{"key": "dealerId", "message": "must be empty"}],
+            errors=[{"key": "dealerId", "message": "必须为空", "message_en": "must be empty"}],
         )
 
 

@@ -158,7 +158,13 @@ async def set_warehouse_regions(
             "region_repeated",
             "地区重复",
             "A region is listed twice",
-            errors=[{"key": "regions", "message": "each region once"}],
+            errors=[
+                {
+                    "key": "regions",
+                    "message": "每个区域只能出现一次",
+                    "message_en": "each region once",
+                }
+            ],
         )
     known = await known_region_codes(session, codes)
     missing = sorted(set(codes) - known)
@@ -167,7 +173,13 @@ async def set_warehouse_regions(
             "region_unknown",
             "地区编码不存在",
             "Unknown region codes",
-            errors=[{"key": "regions", "message": f"unknown: {', '.join(missing)}"}],
+            errors=[
+                {
+                    "key": "regions",
+                    "message": f"未知区域：{'、'.join(missing)}",
+                    "message_en": f"unknown: {', '.join(missing)}",
+                }
+            ],
         )
     await session.execute(
         delete(WarehouseRegion).where(WarehouseRegion.warehouse_id == warehouse_id)

@@ -345,7 +345,13 @@ async def ship_reserved(
                 "ship_exceeds_reservation",
                 "发货数量超过预占数量",
                 "Shipping more than is reserved for this reference",
-                errors=[{"key": "lines", "message": f"warehouse {key[0]} sku {key[1]}"}],
+                errors=[
+                    {
+                        "key": "lines",
+                        "message": f"仓库 {key[0]} 商品 {key[1]}",
+                        "message_en": f"warehouse {key[0]} sku {key[1]}",
+                    }
+                ],
             )
     short = await move_many(
         session,
@@ -381,7 +387,13 @@ async def return_stock(
                 "return_exceeds_shipment",
                 "退货数量超过已发货数量",
                 "Returning more than was shipped for this reference",
-                errors=[{"key": "lines", "message": f"warehouse {key[0]} sku {key[1]}"}],
+                errors=[
+                    {
+                        "key": "lines",
+                        "message": f"仓库 {key[0]} 商品 {key[1]}",
+                        "message_en": f"warehouse {key[0]} sku {key[1]}",
+                    }
+                ],
             )
     if await move_many(
         session,

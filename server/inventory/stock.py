@@ -66,7 +66,9 @@ def check_quantity(quantity: int, what: str = "quantity") -> int:
             "quantity_invalid",
             "数量必须是 1 到 1 亿之间的整数",
             f"{what} must be a whole number from 1 to {MAX_QUANTITY}",
-            errors=[{"key": what, "message": f"got {quantity!r}"}],
+            errors=[
+                {"key": what, "message": f"收到 {quantity!r}", "message_en": f"got {quantity!r}"}
+            ],
         )
     return quantity
 

@@ -51,7 +51,7 @@ async def price_cart(
             "lines_empty",
             "订单至少需要一行商品",
             "An order needs at least one line",
-            errors=[{"key": "lines", "message": "empty"}],
+            errors=[{"key": "lines", "message": "没有商品行", "message_en": "empty"}],
         )
     priced, rules = await price_for_dealer(
         session,

@@ -163,7 +163,11 @@ def _ship_quantities(order: Order, body: ShipIn) -> dict[int, int]:
             "ship_exceeds_order",
             "发货数量超过订单可发数量",
             "Shipping more than the order has reserved and unshipped",
-            errors=[{"key": "lines", "message": s} for s, v in wanted.items() if v > 0],
+            errors=[
+                {"key": "lines", "message": f"商品 {s}", "message_en": f"SKU {s}"}
+                for s, v in wanted.items()
+                if v > 0
+            ],
         )
     return out
 

@@ -146,7 +146,12 @@ async def _validate(session: AsyncSession, body: PromotionIn) -> None:
     errors: list[dict[str, Any]] = []
     if body.starts_on and body.ends_on and body.ends_on < body.starts_on:
         errors.append(
-            {"key": "endsOn", "code": "window_invalid", "message": "ends before it starts"}
+            {
+                "key": "endsOn",
+                "code": "window_invalid",
+                "message": "结束日期早于开始日期",
+                "message_en": "ends before it starts",
+            }
         )
     mechanic = body.mechanic
     wanted = set(body.eligibility.skus)
@@ -154,7 +159,13 @@ async def _validate(session: AsyncSession, body: PromotionIn) -> None:
         wanted.add(mechanic.gift_sku)
     found = await existing_sku_codes(session, wanted)
     errors += [
-        {"key": "skus", "code": "sku_unknown", "sku": c, "message": f"unknown SKU {c}"}
+        {
+            "key": "skus",
+            "code": "sku_unknown",
+            "sku": c,
+            "message": f"商品 {c} 不存在",
+            "message_en": f"unknown SKU {c}",
+        }
         for c in sorted(wanted - found)
     ]
     needs_products = isinstance(mechanic, PercentOff | AmountOff | SpecialPrice | BuyGet)
@@ -163,7 +174,8 @@ async def _validate(session: AsyncSession, body: PromotionIn) -> None:
             {
                 "key": "eligibility",
                 "code": "products_required",
-                "message": "name SKUs or categories",
+                "message": "须指定商品或品类",
+                "message_en": "name SKUs or categories",
             }
         )
     if errors:

@@ -17,6 +17,9 @@ from server.regions.schemas import RegionCreate, RegionUpdate
 _PARENT_LEVEL = {RegionLevel.CITY: RegionLevel.PROVINCE, RegionLevel.DISTRICT: RegionLevel.CITY}
 
 
+_LEVEL_ZH = {RegionLevel.PROVINCE: "省级", RegionLevel.CITY: "市级", RegionLevel.DISTRICT: "区县级"}
+
+
 async def create_region(session: AsyncSession, actor: Principal, body: RegionCreate) -> Region:
     expected_parent = _PARENT_LEVEL.get(body.level)
     if expected_parent is None and body.parent_code is not None:
@@ -24,7 +27,13 @@ async def create_region(session: AsyncSession, actor: Principal, body: RegionCre
             "region_parent_not_allowed",
             "省级地区不能有上级",
             "A province has no parent",
-            errors=[{"key": "parentCode", "message": "must be empty for a province"}],
+            errors=[
+                {
+                    "key": "parentCode",
+                    "message": "省级地区须留空",
+                    "message_en": "must be empty for a province",
+                }
+            ],
         )
     if expected_parent is not None:
         if body.parent_code is None:
@@ -32,15 +41,21 @@ async def create_region(session: AsyncSession, actor: Principal, body: RegionCre
                 "region_parent_required",
                 "需要指定上级地区",
                 "A parent region is required",
-                errors=[{"key": "parentCode", "message": "required"}],
+                errors=[{"key": "parentCode", "message": "必填", "message_en": "required"}],
             )
         parent = await get_or_404(session, Region, body.parent_code, "region")
         if parent.level is not expected_parent:
             raise Invalid(
                 "region_parent_level",
-                "上级地区层级不正确",
+                f"上级地区须为{_LEVEL_ZH[expected_parent]}",
                 f"The parent must be a {expected_parent}",
-                errors=[{"key": "parentCode", "message": f"must be a {expected_parent}"}],
+                errors=[
+                    {
+                        "key": "parentCode",
+                        "message": f"上级须为{_LEVEL_ZH[expected_parent]}",
+                        "message_en": f"must be a {expected_parent}",
+                    }
+                ],
             )
     region = Region(code=body.code, name=body.name, level=body.level, parent_code=body.parent_code)
     session.add(region)

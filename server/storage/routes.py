@@ -48,7 +48,7 @@ class LocalStorageController(Controller):
                 "upload_file_missing",
                 "缺少上传文件",
                 "The form has no file field",
-                errors=[{"key": "file", "message": "required"}],
+                errors=[{"key": "file", "message": "必填", "message_en": "required"}],
             )
         fields = {k: v for k, v in data.items() if isinstance(v, str)}
         content = await upload.read(storage.settings.max_upload_bytes + 1)

@@ -148,6 +148,42 @@ def test_every_error_raised_reads_well_in_both_languages() -> None:
     assert len({code for _, code, _, _ in sites}) > 100
 
 
+def _field_error_items() -> list[tuple[str, bool, str | None, str | None]]:
+    """(where, has English, zh, en) for every literal ``errors`` item naming a field and a
+    message (the texts when they are literals, else None)."""
+    items = []
+    for path in [*ROOT.glob("server/**/*.py"), *ROOT.glob("mini_program_api/**/*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Dict):
+                continue
+            keys = {
+                k.value: v
+                for k, v in zip(node.keys, node.values, strict=True)
+                if isinstance(k, ast.Constant)
+            }
+            if "key" in keys and "message" in keys:
+                en = keys.get("message_en")
+                where = f"{path.relative_to(ROOT)}:{node.lineno}"
+                zh_text, en_text = _literal(keys["message"]), _literal(en) if en else None
+                items.append((where, en is not None, zh_text, en_text))
+    return items
+
+
+def test_every_field_error_names_its_problem_in_both_languages() -> None:
+    items = _field_error_items()
+    problems = [
+        f"{where}: no English beside {zh!r}" for where, has_en, zh, _ in items if not has_en
+    ]
+    problems += [
+        f"{where} {p}"
+        for where, _, zh, en in items
+        if zh is not None and en is not None
+        for p in sensible("field error", zh, en)
+    ]
+    assert problems == []
+    assert len(items) > 15
+
+
 @pytest.mark.parametrize(
     "library_text",
     [
