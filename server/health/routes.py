@@ -14,6 +14,7 @@ from typing import Any
 
 from litestar import Controller, Response, get
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 from prometheus_client import Gauge
 from sqlalchemy import text
 
@@ -53,7 +54,15 @@ class HealthController(Controller):
         """The process is up and serving (no dependencies checked)."""
         return Health(status="ok")
 
-    @get("/ready", summary="Readiness")
+    @get(
+        "/ready",
+        summary="Readiness",
+        responses={
+            503: ResponseSpec(
+                Readiness, description="Cannot serve: the database is down (or still starting)"
+            )
+        },
+    )
     async def ready(self, state: State) -> Response[Readiness]:
         """503 when the database cannot be reached; 200 ``degraded`` without Redis or storage."""
         readiness = await probe_readiness(state)
