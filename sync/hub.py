@@ -159,7 +159,9 @@ class RedisPokeBackend:
 
     ``start`` never fails on a Redis that is down: the reader keeps (re)subscribing, and calls
     ``reconnected`` each time the subscription is back after a failure. ``healthy`` says
-    whether the last subscription read or publish reached Redis.
+    whether the subscription is up; a failed publish raises and is the hub's to keep and retry
+    (only the reader, which re-subscribes, may say the channel is back, so a publish that fails
+    must not mark it down: nothing would mark it up again while the subscription holds).
     """
 
     def __init__(
@@ -214,11 +216,7 @@ class RedisPokeBackend:
     async def publish(self, pokes: Mapping[str, int]) -> None:
         if self._redis is None:
             raise RuntimeError("RedisPokeBackend.publish before start")
-        try:
-            await self._redis.publish(self.channel, _json.encode(dict(pokes)))  # pyright: ignore[reportUnknownMemberType]
-        except (RedisError, OSError):
-            self.healthy = False
-            raise
+        await self._redis.publish(self.channel, _json.encode(dict(pokes)))  # pyright: ignore[reportUnknownMemberType]
 
     async def stop(self) -> None:
         if self._reader is not None:
@@ -322,7 +320,8 @@ class Hub:
 
     @property
     def degraded(self) -> bool:
-        """Whether the cross-process channel is down (pokes reach this process only)."""
+        """Whether the cross-process channel is down or pokes wait to be relayed through it
+        (other processes have not heard of them yet)."""
         return not self.backend.healthy or bool(self._unsent)
 
     def _reconnected(self) -> None:

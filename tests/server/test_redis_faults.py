@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from redis.asyncio import Redis
 
 from server.app import create_app
 from server.db.engine import Database
@@ -148,3 +149,37 @@ async def test_pokes_published_while_redis_is_down_reach_every_node_when_it_retu
     finally:
         for h in (api1, api2, worker):
             await h.stop()
+
+
+async def test_a_publish_that_fails_while_the_subscription_holds_leaves_no_lasting_degradation(
+    redis_server: ThrowawayRedis,
+) -> None:
+    """Seen with two replicas: a publish failing just after the subscription came back marked
+    the channel down for good (only a re-subscription marked it up again): /ready said degraded
+    forever. Here Redis stops taking writes for a while, the subscription holds."""
+    backend = RedisPokeBackend(redis_server.url, "test:faults:pokes", timeout=0.5)
+    api, other = (
+        Hub(backend, heartbeat_interval=3600),
+        Hub(
+            RedisPokeBackend(redis_server.url, "test:faults:pokes", timeout=0.5),
+            heartbeat_interval=3600,
+        ),
+    )
+    await api.start()
+    await other.start()
+    admin = Redis.from_url(redis_server.url)
+    try:
+        node = Node()
+        other.connect("ws", {"price:330100"}, node.send)
+        assert not api.degraded
+        await admin.execute_command("CLIENT", "PAUSE", "1500", "WRITE")
+        await api.publish({"price:330100": 4})  # the write times out: kept for later
+        assert api.degraded
+        assert backend.healthy  # the subscription never dropped
+        recovered = await wait_until(lambda: not api.degraded, 6)
+        await wait_until(lambda: node.seen.get("price:330100") == 4, 2)
+        print(f"publish failed while subscribed: degraded for {recovered:.2f} s, poke relayed")
+    finally:
+        await admin.aclose()
+        await api.stop()
+        await other.stop()
