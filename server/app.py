@@ -51,7 +51,7 @@ from server.identity.wechat import WechatClient
 from server.inventory.routes import InventoryController
 from server.jobs.queue import JobRegistry, JobRunner
 from server.media import require_json_body
-from server.observability import RequestIdMiddleware, configure_logging
+from server.observability import RequestIdMiddleware, configure_logging, record_realtime
 from server.orders import mutations as order_mutations
 from server.orders.activity import dealer_order_activity
 from server.orders.routes import OrderAdminController, OrderSettingsController
@@ -86,6 +86,7 @@ class Metrics(PrometheusController):
     async def get(self, state: State) -> Response[bytes]:  # type: ignore[override]
         """Prometheus metrics, with a fresh readiness probe (dependencies up, degraded)."""
         await probe_readiness(state)
+        record_realtime(state.hub)
         return await PrometheusController.get.fn(self)
 
 

@@ -11,13 +11,29 @@ import structlog
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import Gauge
 
 from server.addressing import remember_request_base, request_base_url
 from server.messages import language_from_header, set_language
 from server.redaction import install_record_redaction, redact_event, remember
 from server.settings import Settings
+from sync import Hub
 
 REQUEST_ID_HEADER = b"x-request-id"
+REALTIME_CONNECTIONS = Gauge(
+    "channelhub_realtime_connections", "WebSocket and SSE connections this process holds"
+)
+REALTIME_DROPPED = Gauge(
+    "channelhub_realtime_dropped",
+    "Realtime connections this process dropped since it started: they stopped reading "
+    "(slow consumers, closed with 4408) or were gone",
+)
+
+
+def record_realtime(hub: Hub) -> None:
+    """Put the hub's connection figures in the metrics (read at each scrape)."""
+    REALTIME_CONNECTIONS.set(hub.connection_count())
+    REALTIME_DROPPED.set(hub.dropped)
 
 
 # Libraries that log whole URLs (a query may carry a secret) at INFO: warnings only.
