@@ -78,6 +78,10 @@ def serve(host: str, port: int, workers: int) -> None:
         ws="websockets-sansio",
         log_level="warning",
         ws_per_message_deflate=False,
+        # WebSocket keepalive, part of the sync protocol's contract (PROTOCOL.md, slow
+        # consumers): a client that has not answered a ping for 20 s is closed with 1011.
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
     )
 
 

@@ -6,7 +6,12 @@ connection (latest version per scope wins). A send that cannot complete at once 
 client stopped reading and the transport paused writing) is parked in a task of its own,
 so it never stalls the loop; if it is still parked after ``send_timeout`` the connection
 is dropped; a WebSocket client dropped so is told with close code 4408 ``slow_consumer`` when
-it reads again (see PROTOCOL.md: reconnect and pull).
+it reads again within ``close_timeout`` (see PROTOCOL.md: reconnect and pull). A send parks only
+once the kernel holds some hundred KB for the socket and the transport's buffer is past its
+high-water mark (64 KiB of frames): measured, a client that stops reading costs the process about
+0.6 MB until it is dropped (tests/faults/test_real_services.py). Most such clients are closed
+earlier by the server's WebSocket keepalive (no pong within 20 s: 1011), unless pokes pile up
+faster than that.
 
 Across API processes a ``RedisPokeBackend`` relays pokes through Redis pub/sub. Redis is an
 accelerator, never a single point of failure:
