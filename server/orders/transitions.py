@@ -49,14 +49,31 @@ ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
 OPEN = frozenset({S.PENDING_CONFIRMATION, S.SUBMITTED, S.APPROVED, S.ALLOCATED})
 
 
+# What a person reads for each status (the HQ console shows the same words).
+STATUS_NAMES: dict[OrderStatus, tuple[str, str]] = {
+    OrderStatus.PENDING_CONFIRMATION: ("待经销商确认", "awaiting dealer confirmation"),
+    OrderStatus.SUBMITTED: ("待审核", "submitted"),
+    OrderStatus.APPROVED: ("已批准", "approved"),
+    OrderStatus.ALLOCATED: ("已分配", "allocated"),
+    OrderStatus.PARTIALLY_SHIPPED: ("部分发货", "partly shipped"),
+    OrderStatus.SHIPPED: ("已发货", "shipped"),
+    OrderStatus.RECEIVED: ("已收货", "received"),
+    OrderStatus.COMPLETED: ("已完成", "completed"),
+    OrderStatus.CANCELLED: ("已取消", "cancelled"),
+    OrderStatus.REJECTED: ("已驳回", "rejected"),
+}
+
+
 def check_transition(order: Order, to: OrderStatus) -> None:
-    """409 ``order_transition_invalid`` unless ``order`` may move to ``to``."""
+    """409 ``order_transition_invalid`` unless ``order`` may move to ``to`` (the body keeps
+    both status codes as ``from`` and ``to``)."""
     if to not in ALLOWED[order.status]:
         names: dict[str, Any] = {"from": str(order.status), "to": str(to)}
+        (from_zh, from_en), (to_zh, to_en) = STATUS_NAMES[order.status], STATUS_NAMES[to]
         raise Conflict(
             "order_transition_invalid",
-            f"订单状态不能从 {order.status} 变为 {to}",
-            f"An order cannot go from {order.status} to {to}",
+            f"订单状态不能从“{from_zh}”变为“{to_zh}”",
+            f"An order cannot go from {from_en} to {to_en}",
             **names,
         )
 

@@ -192,6 +192,11 @@ async def test_wrong_state_transitions_are_409_and_change_nothing(
         "approved",
         "received",
     )
+    assert problem["detail"] == "订单状态不能从“已批准”变为“已收货”"
+    english = await client.post(
+        f"/mp/orders/{order_id}/receipt", headers={**shop.headers, "Accept-Language": "en"}
+    )
+    assert english.json()["detail"] == "An order cannot go from approved to received"
     ship_early = await client.post(
         f"/hq/orders/{order_id}/shipments",
         json={"carrier": "SF", "trackingNo": "SF1"},
