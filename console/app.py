@@ -22,7 +22,7 @@ from console.assets import CATALOG, static_asset
 from console.errors import handle_console_error
 from console.pages import auth, claims, delivery, orders, overview, pricelists
 from console.render import yuan
-from console.session import SESSION_STORE, SessionPrincipalMiddleware, session_config
+from console.session import SESSION_STORE, SessionPrincipalMiddleware, session_middleware
 from server.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -88,7 +88,7 @@ def console_router(settings: Settings) -> Router:
         route_handlers=handlers,
         include_in_schema=False,
         middleware=[
-            session_config(secure=secure).middleware,
+            session_middleware(secure=secure),
             SessionPrincipalMiddleware(),
             DefineMiddleware(CSRFMiddleware, config=csrf),
         ],

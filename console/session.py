@@ -16,8 +16,12 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
-from litestar.middleware import ASGIMiddleware
-from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.middleware import ASGIMiddleware, DefineMiddleware
+from litestar.middleware.session import SessionMiddleware
+from litestar.middleware.session.server_side import (
+    ServerSideSessionBackend,
+    ServerSideSessionConfig,
+)
 from litestar.types import ASGIApp, Empty, Receive, Scope, Send
 
 from server.identity import HQ_ROLES, Role
@@ -28,6 +32,7 @@ SESSION_COOKIE = "channelhub_console"
 SESSION_STORE = "console_sessions"
 SESSION_SECONDS = 8 * 3600
 _EXPIRED = "console.session_expired"
+_NEW_ID = "console.session_new_id"
 
 
 class SignInRequired(Exception):
@@ -49,6 +54,34 @@ def session_config(*, secure: bool) -> ServerSideSessionConfig:
         samesite="lax",
         secure=secure,
     )
+
+
+class RotatingSessionBackend(ServerSideSessionBackend):
+    """Server-side sessions whose id changes at sign-in (``rotate_session``): an id a visitor
+    held (or was handed) before signing in never carries the signed-in session."""
+
+    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        """The new id after ``rotate_session`` (the same one for the rest of the request)."""
+        state = connection.scope.setdefault("state", {})
+        if state.get(_NEW_ID) is True:
+            state[_NEW_ID] = self.generate_session_id()
+        new_id = state.get(_NEW_ID)
+        return new_id if isinstance(new_id, str) else super().get_session_id(connection)
+
+
+def session_middleware(*, secure: bool) -> DefineMiddleware:
+    """Litestar's session middleware over the rotating backend."""
+    return DefineMiddleware(
+        SessionMiddleware, backend=RotatingSessionBackend(config=session_config(secure=secure))
+    )
+
+
+async def rotate_session(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """Forget the session the request came with and give what it stores next a new id."""
+    old = connection.cookies.get(SESSION_COOKIE)
+    if old:
+        await connection.app.stores.get(SESSION_STORE).delete(old)
+    connection.scope.setdefault("state", {})[_NEW_ID] = True
 
 
 def session_data(scope: Scope) -> dict[str, Any]:

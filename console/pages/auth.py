@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from console.i18n import LANG_COOKIE, LANGS, pick_lang, translator
 from console.params import QueryText
 from console.render import page
-from console.session import session_data
+from console.session import rotate_session, session_data
 from server.errors import ChannelhubError
 from server.identity import HQ_ROLES
 from server.identity.service import authenticate
@@ -103,6 +103,7 @@ async def sign_in(
             error=t("hq_only"),
             username=data.username,
         )
+    await rotate_session(request)  # no session id from before the sign-in lives on
     request.set_session(
         {
             "uid": str(user.id),
