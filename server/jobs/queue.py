@@ -28,7 +28,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.engine import Database
-from server.db.errors import DuplicateKey, duplicate_keys_raised
+from server.db.errors import DuplicateKey, duplicate_keys_raised, is_transient
 from server.db.session import after_commit, transaction
 from server.jobs.models import Job, JobStatus
 
@@ -121,8 +121,11 @@ class JobRunner:
         while not self._stopping:
             try:
                 claimed = await self.run_due(limit=self.concurrency - len(self._tasks), wait=False)
-            except Exception:
-                log.exception("job_claim_failed")
+            except Exception as exc:
+                if is_transient(exc):  # the database blinked: one line per poll, no traceback
+                    log.warning("job_claim_unavailable", error=type(exc).__name__)
+                else:
+                    log.exception("job_claim_failed")
                 claimed = 0
             if claimed == 0:
                 self._wake.clear()

@@ -15,6 +15,7 @@ from litestar.datastructures import State
 from litestar.types import Scope
 
 from server.db.engine import Database
+from server.db.errors import is_transient
 from server.errors import ChannelhubError, Unauthorized, problem
 from server.identity.principal import Principal
 from server.orders import discard_order_changes
@@ -114,8 +115,11 @@ class SyncHousekeeping:
                             floors = await compact(session, retention=self.retention)
                         log.info("sync_compacted", scopes=len(floors))
                         next_compaction = loop.time() + 24 * 3600
-                except Exception:
-                    log.exception("sync_housekeeping_failed")
+                except Exception as exc:
+                    if is_transient(exc):  # the database blinked: one line, no traceback
+                        log.warning("sync_housekeeping_unavailable", error=type(exc).__name__)
+                    else:
+                        log.exception("sync_housekeeping_failed")
                 await asyncio.sleep(self.interval)
 
 

@@ -105,3 +105,22 @@ async def test_the_app_runs_jobs_in_process(app: Any, client: Any, db: Database)
 
 async def _ping(_: Database, payload: dict[str, Any]) -> None:
     return None
+
+
+async def test_a_database_that_is_down_is_one_warning_per_poll_without_a_traceback() -> None:
+    """The runner keeps polling while the database is unreachable, and says so in one line."""
+    from structlog.testing import capture_logs
+
+    from server.settings import DatabaseSettings
+
+    down = Database(DatabaseSettings(url="postgresql+asyncpg://postgres@127.0.0.1:1/none"))
+    runner = JobRunner(down, JobRegistry(), concurrency=1, poll_seconds=0.05)
+    with capture_logs() as logs:
+        runner.start()
+        await asyncio.sleep(0.5)
+        await runner.stop()
+    await down.dispose()
+    claims = [e for e in logs if str(e["event"]).startswith("job_claim")]
+    assert len(claims) >= 2  # it went on polling
+    assert {(e["event"], e["log_level"]) for e in claims} == {("job_claim_unavailable", "warning")}
+    assert all("exc_info" not in e for e in claims)
