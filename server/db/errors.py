@@ -42,6 +42,7 @@ _TRANSIENT_MARKERS = (
     "starting up",
     "terminating",
     "the database system",
+    "another operation is in progress",  # the driver's protocol, left mid-operation
 )
 # SQLSTATE classes and codes worth a retry: 08 connection exception, 40001 serialization
 # failure, 40P01 deadlock, 53300 too many connections, 55P03 lock not available, 57P01-57P03
@@ -137,7 +138,8 @@ def from_driver(exc: Exception, statement: str, params: Sequence[Any]) -> DBAPIE
     same class ``execute`` raises, so that callers and the two questions above treat both
     paths alike."""
     sqlstate = str(getattr(exc, "sqlstate", "") or "")
+    if not sqlstate:  # no server answer: the connection itself failed (closed, lost, or its
+        # protocol left mid-operation); the pool's pre-ping replaces it on the next checkout
+        return OperationalError(statement, list(params), exc, connection_invalidated=True)
     wrapper = _SQLSTATE_CLASSES.get(sqlstate[:2], DBAPIError)
-    if not sqlstate:  # no server answer: the connection itself failed
-        wrapper = OperationalError
     return wrapper(statement, list(params), exc)

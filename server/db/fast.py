@@ -167,7 +167,8 @@ async def rows(
     driver = await _driver(session)
     try:
         records = await driver.fetch(compiled.sql, *args)
-    except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:
+        # InternalClientError: the protocol was left mid-operation by a lost connection.
         raise from_driver(exc, compiled.sql, args) from exc
     if not compiled.results:
         return records
