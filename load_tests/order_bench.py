@@ -46,7 +46,8 @@ Measured 2026-12-02 on the same box at the same hour, three rounds each, public 
 (this code) against the private path (commit 6935b11, the same bench with this CPU
 accounting): server CPU per order 14.3-14.5 ms against 8.3 ms, per read 2.2-2.5 ms for both;
 ``cpu_ratio`` 0.155-0.157 against 0.304; throughput ``ratio`` 0.13-0.15 against 0.24 (a busy
-box). The goal (0.25) is not met on public APIs: the ORM's flush of the order's rows (about
+box). Quiet box, five rounds each: 11.9 ms against 6.1 ms per order (reads 2.0 ms for both),
+``cpu_ratio`` 0.166 against 0.337, ``ratio`` 0.155 against 0.302. The goal (0.25) is not met on public APIs: the ORM's flush of the order's rows (about
 half of an order's CPU in a py-spy profile) is what the one-statement flush replaced.
 
 On a box shared with other work the read alone can fall to a few requests per second and a
