@@ -28,63 +28,23 @@ def _refused(reason_code: str, level: StockLevel | None, zh: str, en: str) -> Co
     return Conflict(reason_code, zh, en, onHand=on_hand, reserved=reserved)
 
 
-async def receive_stock(
+async def _move_or_refuse(
     session: AsyncSession,
     warehouse_id: uuid.UUID,
     sku_id: uuid.UUID,
-    quantity: int,
-    *,
-    reference: str = "",
-    reason: str = "",
-    actor_id: uuid.UUID | None = None,
-    kind: MovementKind = MovementKind.RECEIPT,
+    kind: MovementKind,
+    delta: int,
+    reference: str,
+    reason: str,
+    actor_id: uuid.UUID | None,
 ) -> StockLevel:
-    """Goods arrived (receipt) or came back (return): on hand grows."""
-    check_quantity(quantity)
-    await _check_place(session, warehouse_id, sku_id)
-    await ensure_levels(session, [(warehouse_id, sku_id)])
+    """Move on-hand stock by ``delta`` and answer the level now; a refused move is a 409 that
+    says what the level holds (above the maximum when growing, below reserved when shrinking)."""
     if not await move(
         session,
         warehouse_id,
         sku_id,
         kind,
-        on_hand=quantity,
-        reference=reference,
-        reason=reason,
-        actor_id=actor_id,
-    ):
-        raise _refused(
-            "stock_too_large",
-            await read_level(session, warehouse_id, sku_id),
-            "库存数量超出上限",
-            f"On hand would exceed {MAX_ON_HAND}",
-        )
-    level = await read_level(session, warehouse_id, sku_id)
-    assert level is not None
-    return level
-
-
-async def adjust_stock(
-    session: AsyncSession,
-    warehouse_id: uuid.UUID,
-    sku_id: uuid.UUID,
-    delta: int,
-    *,
-    reason: str,
-    reference: str = "",
-    actor_id: uuid.UUID | None = None,
-) -> StockLevel:
-    """Add or remove on-hand stock (count corrections, damage); never below what is reserved."""
-    if delta == 0 or isinstance(delta, bool):
-        raise Invalid("quantity_invalid", "调整数量不能为 0", "An adjustment must not be zero")
-    check_quantity(abs(delta), "delta")
-    await _check_place(session, warehouse_id, sku_id)
-    await ensure_levels(session, [(warehouse_id, sku_id)])
-    if not await move(
-        session,
-        warehouse_id,
-        sku_id,
-        MovementKind.ADJUSTMENT,
         on_hand=delta,
         reference=reference,
         reason=reason,
@@ -104,6 +64,47 @@ async def adjust_stock(
     level = await read_level(session, warehouse_id, sku_id)
     assert level is not None
     return level
+
+
+async def receive_stock(
+    session: AsyncSession,
+    warehouse_id: uuid.UUID,
+    sku_id: uuid.UUID,
+    quantity: int,
+    *,
+    reference: str = "",
+    reason: str = "",
+    actor_id: uuid.UUID | None = None,
+    kind: MovementKind = MovementKind.RECEIPT,
+) -> StockLevel:
+    """Goods arrived (receipt) or came back (return): on hand grows."""
+    check_quantity(quantity)
+    await _check_place(session, warehouse_id, sku_id)
+    await ensure_levels(session, [(warehouse_id, sku_id)])
+    return await _move_or_refuse(
+        session, warehouse_id, sku_id, kind, quantity, reference, reason, actor_id
+    )
+
+
+async def adjust_stock(
+    session: AsyncSession,
+    warehouse_id: uuid.UUID,
+    sku_id: uuid.UUID,
+    delta: int,
+    *,
+    reason: str,
+    reference: str = "",
+    actor_id: uuid.UUID | None = None,
+) -> StockLevel:
+    """Add or remove on-hand stock (count corrections, damage); never below what is reserved."""
+    if delta == 0 or isinstance(delta, bool):
+        raise Invalid("quantity_invalid", "调整数量不能为 0", "An adjustment must not be zero")
+    check_quantity(abs(delta), "delta")
+    await _check_place(session, warehouse_id, sku_id)
+    await ensure_levels(session, [(warehouse_id, sku_id)])
+    return await _move_or_refuse(
+        session, warehouse_id, sku_id, MovementKind.ADJUSTMENT, delta, reference, reason, actor_id
+    )
 
 
 async def set_stock(
