@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.ledger import Accounts, available_in, check_amount, lock_accounts, post_entry
 from server.accounts.models import FUND_SOURCES, AccountKind, EntryKind, FundsHold, HoldStatus
+from server.db.batch import add_new
 from server.db.errors import DuplicateKey, duplicate_keys_raised
 from server.dealers import DealerStatus, get_dealer, tier_requires_prepayment
 from server.errors import Conflict, Invalid, NotFound
@@ -191,7 +192,7 @@ async def hold_funds(
         rebate_cap_bp=rebate_cap_bp,
     )
     if new_reference:
-        session.add(hold)
+        add_new(session, hold)
     else:
         try:
             with duplicate_keys_raised():

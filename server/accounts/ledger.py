@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.models import AccountKind, EntryKind, JournalEntry, LedgerAccount, Posting
 from server.accounts.publication import publish_balance_change
 from server.db.base import utcnow
+from server.db.batch import add_new, add_to
 from server.db.dialect import insert_ignoring_duplicates
 from server.errors import Invalid
 
@@ -168,19 +169,20 @@ def post_entry(
         actor_id=actor_id,
         created_at=now,
     )
-    session.add(entry)
+    add_new(session, entry)
     for account_kind_, value in sorted(postings.items()):
         account = accounts[account_kind_]
-        session.add(
+        add_new(
+            session,
             Posting(
                 entry_id=entry.id,
                 account_id=account.id,
                 dealer_id=dealer_id,
                 amount=value,
                 created_at=now,
-            )
+            ),
         )
-        account.balance += value
+        add_to(session, account, "balance", value)
     publish_balance_change(session, dealer_id, accounts)
     return entry
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from structlog.contextvars import get_contextvars
 
 from server.audit.models import AuditEvent
+from server.db.batch import add_new
 
 
 class Actor(Protocol):
@@ -40,5 +41,5 @@ def record(
         data=data or {},
         request_id=get_contextvars().get("request_id"),
     )
-    session.add(event)
+    add_new(session, event)
     return event

@@ -29,7 +29,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import ARRAY, func
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from server.db.errors import from_driver
 from server.db.scoping import dealer_scope, reads_dealer_rows
@@ -54,6 +54,7 @@ class _Compiled:
     reads_dealer_rows: bool
 
 
+_DRIVER_KEY = "fast_driver"
 _COMPILED: weakref.WeakKeyDictionary[Any, _Compiled] = weakref.WeakKeyDictionary()
 
 
@@ -138,19 +139,24 @@ def _arguments(compiled: _Compiled, given: Mapping[str, Any]) -> list[Any]:
     return args
 
 
-async def _driver(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection of the session's transaction, its BEGIN or SAVEPOINT sent.
+async def _driver(session: AsyncSession) -> tuple[AsyncConnection, asyncpg.Connection]:
+    """The session's connection and its asyncpg connection, a pending SAVEPOINT sent.
 
-    Asking the session for its connection emits a pending SAVEPOINT; SQLAlchemy's asyncpg
-    adapter sends BEGIN with the first statement it runs, so when nothing ran yet one
-    statement goes through SQLAlchemy first (one extra round trip, once per transaction).
+    Asking the session for its connection emits a pending SAVEPOINT. The answer is remembered
+    for the session's current (sub)transaction: asking again costs a greenlet switch per
+    statement, and a new savepoint or transaction is another object.
     """
+    sync_session = session.sync_session
+    current = sync_session.get_nested_transaction() or sync_session.get_transaction()
+    known = session.info.get(_DRIVER_KEY)
+    if known is not None and known[0] is current and known[2].is_in_transaction():
+        return known[1], known[2]
     connection = await session.connection()
     driver = (await connection.get_raw_connection()).driver_connection
     assert isinstance(driver, asyncpg.Connection)
-    if not driver.is_in_transaction():
-        await connection.exec_driver_sql("SELECT 1")
-    return driver
+    current = sync_session.get_nested_transaction() or sync_session.get_transaction()
+    session.info[_DRIVER_KEY] = (current, connection, driver)
+    return connection, driver
 
 
 async def rows(
@@ -163,8 +169,38 @@ async def rows(
     compiled = _compile(statement, dialect)
     if compiled.reads_dealer_rows and dealer_scope(session) is not None:
         return (await session.execute(statement, params)).all()  # scoped there
-    args = _arguments(compiled, params or {})
-    driver = await _driver(session)
+    return await _run(session, statement, compiled, params or {})
+
+
+async def write(
+    session: AsyncSession, statement: Any, params: Mapping[str, Any] | None = None
+) -> None:
+    """Run a statement that only writes rows the caller built (PostgreSQL: through the driver).
+
+    Not for reads: it skips the dealer-rows check of :func:`rows`, since a write returns no
+    rows to scope. Its ``UPDATE`` parts must name their rows by keys the caller already read
+    through the session (``server.db.batch`` moves counters of loaded objects only).
+    """
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        await session.execute(statement, params)
+        return
+    await _run(session, statement, _compile(statement, dialect), params or {})
+
+
+async def _run(
+    session: AsyncSession, statement: Any, compiled: _Compiled, params: Mapping[str, Any]
+) -> Sequence[Sequence[Any]]:
+    """Send the statement through the driver, its result columns processed as ``execute`` does.
+
+    SQLAlchemy's asyncpg adapter sends BEGIN with the first statement it runs: when the
+    transaction has not begun, this statement is that first one, run by the session's Core
+    connection (no ORM), which begins it.
+    """
+    connection, driver = await _driver(session)
+    if not driver.is_in_transaction():
+        return (await connection.execute(statement, dict(params))).all()
+    args = _arguments(compiled, params)
     try:
         records = await driver.fetch(compiled.sql, *args)
     except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:

@@ -19,6 +19,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db.batch import add_new
 from server.db.errors import DuplicateKey, duplicate_keys_raised
 from server.errors import Conflict, Invalid, NotFound
 from server.inventory.models import (
@@ -243,7 +244,7 @@ async def reserve_new(
         dealer_id=dealer_id,
         backordered=[msgspec.to_builtins(b) for b in backordered],
     )
-    session.add(reservation)
+    add_new(session, reservation)
     return _view(reservation, _reservation_rows(session, reservation, merged))
 
 
@@ -271,7 +272,8 @@ def _reservation_rows(
         )
         for (w, s), q in merged.items()
     ]
-    session.add_all(rows)
+    for row in rows:
+        add_new(session, row)
     return rows
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts import hold_funds
 from server.audit.service import record
+from server.db.batch import add_new, batched_writes
 from server.db.errors import DuplicateKey, duplicate_keys_raised
 from server.db.session import restore_notes, snapshot_notes
 from server.dealers import address_region
@@ -224,12 +225,12 @@ async def _place_priced(
     session: AsyncSession, cache: PricingCache, placing: _Placing, priced: Priced
 ) -> Order:
     """Reserve, hold, take budgets and write the order with its trail and audit row."""
-    with session.no_autoflush:  # the rows go out together, at the end
+    # The rows go out together, at the end, in one statement (``server.db.batch``).
+    async with batched_writes(session):
         reservation = await _reserve_and_hold(session, cache, placing, priced)
         order = _new_order(placing, priced, reservation)
-        session.add(order)
+        add_new(session, order)
         _record_placed(session, placing.actor, order, priced)
-        await session.flush()
     return order
 
 
