@@ -237,6 +237,7 @@ async def list_skus(
 
 ALL_SKU_CODES = select(Sku.code)
 
+
 async def existing_sku_codes(session: AsyncSession, codes: Iterable[str] | None = None) -> set[str]:
     """Which of ``codes`` are SKUs (every SKU code when ``codes`` is None)."""
     if codes is None:
