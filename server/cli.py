@@ -59,6 +59,43 @@ def seed_demo(password: str) -> None:
         click.echo(f"  {role:<13} {username:<16} {name}    password: {password}")
 
 
+@main.command("seed-scale")
+@click.option("--dealers", default=10_000, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--skus", default=20_000, show_default=True, type=click.IntRange(300, 200_000))
+@click.option("--orders", default=200_000, show_default=True, type=click.IntRange(0, 5_000_000))
+@click.option("--claims", default=20_000, show_default=True, type=click.IntRange(0, 1_000_000))
+@click.option("--seed", "seed_value", default=17, show_default=True, type=int)
+@click.option("--password", default="channelhub-demo", show_default=True)
+@click.option("--force", is_flag=True, help="Load even if the database already holds data.")
+def seed_scale(
+    dealers: int, skus: int, orders: int, claims: int, seed_value: int, password: str, force: bool
+) -> None:
+    """Load the demo data and a large channel (for benchmarks) into an empty database."""
+    import time
+
+    from server.demo.scale import ScaleRefused, ScaleSizes
+    from server.demo.scale import seed_scale as load
+
+    settings = load_settings()
+    sizes = ScaleSizes(dealers=dealers, skus=skus, orders=orders, claims=claims)
+    started = time.perf_counter()
+    try:
+        counts = asyncio.run(
+            load(
+                settings,
+                sizes,
+                seed_value=seed_value,
+                force=force,
+                password=password,
+                say=lambda line: click.echo(f"  {line}", err=True),
+            )
+        )
+    except ScaleRefused as exc:
+        click.echo(f"refused: {exc}", err=True)
+        sys.exit(2)
+    click.echo(json.dumps({**counts, "seconds": round(time.perf_counter() - started, 1)}))
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

@@ -207,13 +207,23 @@ class ScopeHead(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 async def latest_publications(
     db: AsyncSession | AsyncConnection, prefixes: Sequence[str], *, limit: int = 20
 ) -> list[ScopeHead]:
-    """The most recently published scopes whose names start with one of ``prefixes``."""
-    latest = func.max(sync_change.c.created_at)
+    """The most recently published scopes whose names start with one of ``prefixes``.
+
+    Read from each scope's head (one row per scope) and the change at that version (a
+    primary-key lookup; compaction keeps the latest change of every key, so the head's
+    survives), not by grouping the change log, which holds every price of every version.
+    """
     query = (
-        select(sync_change.c.scope, func.max(sync_change.c.version), latest)
-        .where(or_(*[sync_change.c.scope.startswith(p) for p in prefixes]))
-        .group_by(sync_change.c.scope)
-        .order_by(latest.desc(), sync_change.c.scope)
+        select(sync_scope.c.scope, sync_scope.c.version, sync_change.c.created_at)
+        .join(
+            sync_change,
+            and_(
+                sync_change.c.scope == sync_scope.c.scope,
+                sync_change.c.version == sync_scope.c.version,
+            ),
+        )
+        .where(or_(*[sync_scope.c.scope.startswith(p) for p in prefixes]))
+        .order_by(sync_change.c.created_at.desc(), sync_scope.c.scope)
         .limit(limit)
     )
     rows = await db.execute(query)

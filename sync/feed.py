@@ -250,4 +250,4 @@ async def scope_versions(session: AsyncSession, scopes: Iterable[str]) -> dict[s
     rows = await session.execute(
         select(sync_scope.c.scope, sync_scope.c.version).where(sync_scope.c.scope.in_(wanted))
     )
-    return {scope: int(version) for scope, version in rows.tuples()}
+    return {scope: int(version) for scope, version in rows}

@@ -43,7 +43,7 @@ async def price_lists(
         db_session, code=code or None, status=None, cursor=None, limit=500
     )
     versions = sorted(rows, key=lambda v: (v.code, -v.version))
-    counts = {v.id: await service.count_items(db_session, v.id) for v in versions}
+    counts = await service.count_items_of(db_session, [v.id for v in versions])
     drafts = {v.code for v in versions if v.status == "draft"}
     latest: dict[str, uuid.UUID] = {}
     for v in versions:

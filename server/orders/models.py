@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Enum, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Enum, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db.base import Base, DealerOwned, IdMixin, TimestampMixin, utcnow
@@ -34,6 +34,8 @@ class Order(TimestampMixin, DealerOwned, Base):
     """
 
     __tablename__ = "orders"
+    # Today's orders on HQ's overview are a range of ``created_at``.
+    __table_args__ = (Index("ix_orders_created_at", "created_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     status: Mapped[OrderStatus] = mapped_column(
