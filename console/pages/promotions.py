@@ -261,10 +261,10 @@ async def promotion_page(
     context: dict[str, Any] = {"pilot": None}
     if p.pilot_share_bp is not None:
         now = datetime.now().astimezone()
-        test, control = await pilot_groups(db_session, p, now)
-        points = await pilot_timeline(db_session, p, state.order_activity, now)
+        groups = test, control = await pilot_groups(db_session, p, now)
+        points = await pilot_timeline(db_session, p, state.order_activity, now, groups=groups)
         context["pilot"] = {
-            "report": await pilot_report(db_session, p, state.order_activity),
+            "report": await pilot_report(db_session, p, state.order_activity, groups=groups),
             "test": test,
             "control": control,
             "dealers": await dealer_labels(db_session, test + control),

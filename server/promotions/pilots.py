@@ -94,14 +94,20 @@ async def pilot_groups(
     return test, control
 
 
+Groups = tuple[list[uuid.UUID], list[uuid.UUID]]
+
+
 async def pilot_report(
     session: AsyncSession,
     p: Promotion,
     order_activity: ActivityReader,
     now: datetime | None = None,
+    *,
+    groups: Groups | None = None,
 ) -> PilotReportOut:
-    """Test vs control: order frequency, SKU breadth and amount per dealer in the window."""
-    test, control = await pilot_groups(session, p, now)
+    """Test vs control: order frequency, SKU breadth and amount per dealer in the window
+    (``groups``: what ``pilot_groups`` answered, when the caller already has it)."""
+    test, control = groups or await pilot_groups(session, p, now)
     activity = await order_activity(session, test + control, p.starts_at, p.ends_at)
     return PilotReportOut(
         promotion_id=p.id,
@@ -128,6 +134,7 @@ async def pilot_timeline(
     now: datetime,
     *,
     max_points: int = 14,
+    groups: Groups | None = None,
 ) -> list[PilotPointOut]:
     """Test vs control over time: orders per dealer of each group in equal periods from the
     window's start to its end (or now, if sooner); at most ``max_points`` periods, whole days
@@ -139,7 +146,7 @@ async def pilot_timeline(
         return []
     days = -(-(end - p.starts_at) // timedelta(days=1))
     step = timedelta(days=-(-days // max_points))
-    test, control = await pilot_groups(session, p, now)
+    test, control = groups or await pilot_groups(session, p, now)
     points: list[PilotPointOut] = []
     since = p.starts_at
     while since < end:

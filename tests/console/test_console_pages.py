@@ -196,6 +196,16 @@ def test_an_admin_pauses_a_webhook_and_replays_a_delivery(
     page.get_by_role("button", name=f"恢复 {world.webhook}").click()
     page.wait_for_url(re.compile(r"done=resumed"))
     assert endpoint.locator("[data-active]").inner_text() == "投递中"
+    # Deleting asks first: declined, nothing happens; accepted, the endpoint and its log go.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name=f"删除 {world.webhook}").click()
+    assert endpoint.count() == 1 and "done=resumed" in page.url
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name=f"删除 {world.webhook}").click()
+    page.wait_for_url(re.compile(r"done=deleted"))
+    assert page.get_by_role("status").inner_text() == "已删除该端点。"
+    assert endpoint.count() == 0
+    assert page.locator(f'tr[data-event="{world.dead_delivery}"]').count() == 0
 
 
 def test_search_the_audit_trail_for_a_decision_made_here(
@@ -242,3 +252,14 @@ def test_search_the_audit_trail_for_a_decision_made_here(
     page.get_by_label("操作人").fill("hq")
     page.get_by_role("button", name="查找").click()
     assert page.locator(f'tr[data-entity-id="{created.json()["id"]}"]').count() == 0
+    page.get_by_role("button", name="English").click()
+    page.wait_for_url(re.compile(r"/console/audit"))
+    assert page.get_by_role("heading", name="Audit").is_visible()
+    page.get_by_label("Who").fill("ops")
+    page.get_by_role("button", name="Search").click()
+    assert (
+        "Promotion created"
+        in page.locator(f'tr[data-entity-id="{created.json()["id"]}"]').inner_text()
+    )
+    watched.shot("21-audit-english")
+    assert watched.check_accessibility() == []
