@@ -504,7 +504,6 @@ WORDS: dict[str, tuple[str, str]] = {
         "An action or its prefix, e.g. promotion. or order.approved",
     ),
     "no_audit": ("没有符合条件的记录。", "No decisions match."),
-    "role_system": ("系统", "System"),
     "au_promotion.created": ("创建促销", "Promotion created"),
     "au_promotion.updated": ("修改促销", "Promotion changed"),
     "au_promotion.published": ("发布促销", "Promotion published"),

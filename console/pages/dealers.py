@@ -16,7 +16,7 @@ from console.params import QueryCode, QueryText
 from console.render import page
 from console.session import requires_console
 from server.accounts import dealer_balances
-from server.dealers import DealerStatus, dealer_out, get_dealer
+from server.dealers import dealer_out, get_dealer
 from server.dealers.service import dealer_labels, list_dealers, list_tiers
 from server.regions.service import region_names
 from sync import NodeLag, dealer_nodes
@@ -82,7 +82,6 @@ async def dealer_page(
         "dealer.html",
         dealer=dealer,
         tier=tiers.get(dealer.tier_code),
-        closed=dealer.status is DealerStatus.CLOSED,
         regions=await region_names(db_session, dealer.region_codes),
         parent=parents.get(dealer.parent_id) if dealer.parent_id else None,
         balances=await dealer_balances(db_session, dealer_id),
