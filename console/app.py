@@ -20,7 +20,18 @@ from litestar.template.config import TemplateConfig
 
 from console.assets import CATALOG, static_asset
 from console.errors import handle_console_error
-from console.pages import auth, claims, delivery, orders, overview, pricelists
+from console.pages import (
+    audit,
+    auth,
+    claims,
+    dealers,
+    delivery,
+    orders,
+    overview,
+    pricelists,
+    promotions,
+    webhooks,
+)
 from console.render import yuan
 from console.session import SESSION_STORE, SessionPrincipalMiddleware, session_middleware
 from server.settings import Settings
@@ -82,6 +93,10 @@ def console_router(settings: Settings) -> Router:
         *orders.HANDLERS,
         *pricelists.HANDLERS,
         *delivery.HANDLERS,
+        *promotions.HANDLERS,
+        *dealers.HANDLERS,
+        *webhooks.HANDLERS,
+        *audit.HANDLERS,
     ]
     return Router(
         path="/console",

@@ -40,7 +40,11 @@ def handle_console_error(request: Request[Any, Any, Any], exc: Exception) -> Res
         message = exc.zh if lang == "zh-CN" else exc.en
         if exc.code == "role_forbidden":
             message = t("forbidden_admin")
-        return error_page(request, exc.status, message, exc.code)
+        details = [
+            str(e.get("message" if lang == "zh-CN" else "message_en") or e.get("message", ""))
+            for e in exc.errors or []
+        ]
+        return error_page(request, exc.status, message, exc.code, details)
     if isinstance(exc, PermissionDeniedException):
         # Litestar's CSRF middleware refuses a post without a matching token this way.
         return error_page(request, 403, t("csrf_failed"), "csrf_failed")
@@ -53,9 +57,21 @@ def handle_console_error(request: Request[Any, Any, Any], exc: Exception) -> Res
 
 
 def error_page(
-    request: Request[Any, Any, Any], status: int, message: str, code: str
+    request: Request[Any, Any, Any],
+    status: int,
+    message: str,
+    code: str,
+    details: list[str] | None = None,
 ) -> Response[Any]:
     back = request.headers.get("referer") or "/console/"
     if not back.startswith(str(request.base_url).rstrip("/")):
         back = "/console/"
-    return page(request, "error.html", status_code=status, message=message, code=code, back=back)
+    return page(
+        request,
+        "error.html",
+        status_code=status,
+        message=message,
+        code=code,
+        details=details or [],
+        back=back,
+    )

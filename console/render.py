@@ -19,6 +19,10 @@ NAV = (
     ("orders", "/console/orders"),
     ("delivery", "/console/delivery"),
     ("price_lists", "/console/price-lists"),
+    ("promotions", "/console/promotions"),
+    ("dealers", "/console/dealers"),
+    ("webhooks", "/console/webhooks"),
+    ("audit", "/console/audit"),
 )
 
 

@@ -760,6 +760,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/hq/sync/webhooks/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The webhook delivery log
+         * @description The latest 100 deliveries, newest first: status, attempts, next retry, last error.
+         */
+        get: operations["HqSyncWebhooksDeliveriesDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/sync/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook endpoints
+         * @description Every endpoint (without its secret), active or paused, with pending and dead counts.
+         */
+        get: operations["HqSyncWebhooksListWebhooks"];
+        put?: never;
+        /**
+         * Register a dealer ERP webhook
+         * @description An ERP endpoint that receives the scopes' changes, HMAC-SHA256 signed.
+         */
+        post: operations["HqSyncWebhooksRegister"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/hq/sync/nodes": {
         parameters: {
             query?: never;
@@ -774,6 +818,26 @@ export interface paths {
         get: operations["HqSyncNodesNodes"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/sync/webhooks/{endpoint_id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a webhook endpoint
+         * @description Queue and send nothing to the endpoint until it is resumed.
+         */
+        post: operations["HqSyncWebhooksEndpointIdPausePause"];
         delete?: never;
         options?: never;
         head?: never;
@@ -800,7 +864,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/hq/sync/webhooks": {
+    "/hq/sync/webhooks/{endpoint_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -809,12 +873,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        post?: never;
         /**
-         * Register a dealer ERP webhook
-         * @description An ERP endpoint that receives the scopes' changes, HMAC-SHA256 signed.
+         * Delete a webhook endpoint
+         * @description Remove the endpoint with its delivery log and its channel node.
          */
-        post: operations["HqSyncWebhooksRegister"];
-        delete?: never;
+        delete: operations["HqSyncWebhooksEndpointIdRemove"];
         options?: never;
         head?: never;
         patch?: never;
@@ -834,6 +898,26 @@ export interface paths {
          * @description Send a delivered or dead-lettered event again, under the same event id.
          */
         post: operations["HqSyncWebhooksDeliveriesEventIdReplayReplay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/sync/webhooks/{endpoint_id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a webhook endpoint
+         * @description Deliver to the endpoint again, from where it stopped.
+         */
+        post: operations["HqSyncWebhooksEndpointIdResumeResume"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4160,6 +4244,35 @@ export interface components {
             url: string;
             scopes: string[];
             secret?: string | null;
+        };
+        /** WebhookDelivery */
+        WebhookDelivery: {
+            eventId: string;
+            endpointId: string;
+            scope: string;
+            seq: number;
+            fromCursor: number;
+            toCursor: number;
+            status: string;
+            attempts: number;
+            /** Format: date-time */
+            nextAttemptAt: string;
+            lastStatus: number | null;
+            lastError: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            deliveredAt: string | null;
+        };
+        /** WebhookEndpoint */
+        WebhookEndpoint: {
+            endpointId: string;
+            url: string;
+            scopes: string[];
+            active: boolean;
+            /** Format: date-time */
+            createdAt: string;
+            pending: number;
+            dead: number;
         };
         /** WebhookOut */
         WebhookOut: {
@@ -8330,11 +8443,11 @@ export interface operations {
             };
         };
     };
-    HqSyncNodesNodes: {
+    HqSyncWebhooksDeliveriesDeliveries: {
         parameters: {
             query?: {
-                scopeName?: string | null;
-                lagging?: boolean;
+                endpointId?: string | null;
+                status?: string | null;
             };
             header?: never;
             path?: never;
@@ -8348,7 +8461,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["NodeLag"][];
+                    "application/json": components["schemas"]["WebhookDelivery"][];
                 };
             };
             /** @description Bad Request (problem+json; branch on `code`) */
@@ -8398,14 +8511,11 @@ export interface operations {
             };
         };
     };
-    HqSyncPublicationsScopeNameVersionPublication: {
+    HqSyncWebhooksListWebhooks: {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                scope_name: string;
-                version: number;
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -8416,16 +8526,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PublicationStatus"];
-                };
-            };
-            /** @description Bad Request (problem+json; branch on `code`) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                    "application/json": components["schemas"]["WebhookEndpoint"][];
                 };
             };
             /** @description Unauthorized (problem+json; branch on `code`) */
@@ -8439,24 +8540,6 @@ export interface operations {
             };
             /** @description Forbidden (problem+json; branch on `code`) */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
-                };
-            };
-            /** @description Not Found (problem+json; branch on `code`) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
-                };
-            };
-            /** @description Unprocessable Entity (problem+json; branch on `code`) */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8571,12 +8654,406 @@ export interface operations {
             };
         };
     };
+    HqSyncNodesNodes: {
+        parameters: {
+            query?: {
+                scopeName?: string | null;
+                lagging?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeLag"][];
+                };
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    HqSyncWebhooksEndpointIdPausePause: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found (problem+json; branch on `code`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict (problem+json; branch on `code`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    HqSyncPublicationsScopeNameVersionPublication: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scope_name: string;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicationStatus"];
+                };
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found (problem+json; branch on `code`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    HqSyncWebhooksEndpointIdRemove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found (problem+json; branch on `code`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict (problem+json; branch on `code`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
     HqSyncWebhooksDeliveriesEventIdReplayReplay: {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found (problem+json; branch on `code`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict (problem+json; branch on `code`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    HqSyncWebhooksEndpointIdResumeResume: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
             };
             cookie?: never;
         };

@@ -8,6 +8,7 @@ from sync.delivery import (
     NodeLag,
     PublicationStatus,
     ScopeHead,
+    dealer_nodes,
     latest_publications,
     node_dealers,
     node_lags,
@@ -66,11 +67,17 @@ from sync.schemas import (
 from sync.settings import SyncSettings
 from sync.tables import metadata
 from sync.webhooks import (
+    WebhookDelivery,
+    WebhookEndpoint,
     WebhookPolicy,
+    delete_webhook,
     deliver_due_webhooks,
     register_webhook,
     replay_webhook_delivery,
+    set_webhook_active,
     sign_webhook,
+    webhook_deliveries,
+    webhook_endpoints,
 )
 
 __all__ = [
@@ -111,10 +118,14 @@ __all__ = [
     "SyncUnavailable",
     "SyncUnsupportedMedia",
     "SyncUpgradeRequired",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WebhookPolicy",
     "compact",
     "create_sync_router",
+    "dealer_nodes",
     "dealer_scope",
+    "delete_webhook",
     "deliver_due_webhooks",
     "discard_pokes",
     "latest_publications",
@@ -132,7 +143,10 @@ __all__ = [
     "register_webhook",
     "replay_webhook_delivery",
     "scope_versions",
+    "set_webhook_active",
     "sign_webhook",
     "sync_exception_handler",
     "take_pokes",
+    "webhook_deliveries",
+    "webhook_endpoints",
 ]

@@ -18,6 +18,7 @@ __all__ = [
     "NodeLag",
     "PublicationStatus",
     "ScopeHead",
+    "dealer_nodes",
     "latest_publications",
     "node_dealers",
     "node_lags",
@@ -176,6 +177,18 @@ async def publication_status(
         acked=int(counts[1]),
         lagging=[_to_lag(row) for row in lagging],
     )
+
+
+async def dealer_nodes(db: AsyncSession | AsyncConnection, dealer_id: str) -> list[NodeLag]:
+    """A dealer's nodes (as registered by their tokens): per node and scope, what it
+    acknowledged against the scope's head; the most recently seen node first."""
+    rows = await db.execute(
+        _lag_query()
+        .where(sync_node.c.dealer_id == dealer_id)
+        .order_by(sync_node.c.last_seen_at.desc(), sync_node.c.node_id, sync_node_cursor.c.scope)
+        .limit(500)
+    )
+    return [_to_lag(row) for row in rows]
 
 
 async def node_lags(

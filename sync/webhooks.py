@@ -20,21 +20,32 @@ from typing import Any
 
 import httpx
 import msgspec
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sync.delivery import record_ack
 from sync.errors import SyncNotFound
 from sync.pull import pull, read_scope_heads
-from sync.tables import sync_webhook_delivery, sync_webhook_endpoint
+from sync.tables import (
+    sync_node,
+    sync_node_cursor,
+    sync_webhook_delivery,
+    sync_webhook_endpoint,
+)
 
 __all__ = [
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WebhookPolicy",
+    "delete_webhook",
     "deliver_due_webhooks",
     "register_webhook",
     "replay_webhook_delivery",
+    "set_webhook_active",
     "sign_webhook",
+    "webhook_deliveries",
+    "webhook_endpoints",
 ]
 
 _json = msgspec.json.Encoder()
@@ -94,6 +105,115 @@ async def replay_webhook_delivery(
     )
     if result.first() is None:
         raise SyncNotFound(f"No webhook delivery {event_id}", f"找不到 Webhook 投递记录 {event_id}")
+
+
+class WebhookEndpoint(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """A registered endpoint (its secret left out) and how its deliveries stand."""
+
+    endpoint_id: str
+    url: str
+    scopes: list[str]
+    active: bool
+    created_at: datetime
+    pending: int
+    dead: int
+
+
+class WebhookDelivery(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """One delivery of an endpoint's scope: its state, attempts and next retry."""
+
+    event_id: str
+    endpoint_id: str
+    scope: str
+    seq: int
+    from_cursor: int
+    to_cursor: int
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_status: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+async def webhook_endpoints(session: AsyncSession) -> list[WebhookEndpoint]:
+    """Every endpoint by creation, with its pending and dead-lettered delivery counts."""
+    d = sync_webhook_delivery.c
+    counts: dict[tuple[str, str], int] = {
+        (row.endpoint_id, row.status): int(row.n)
+        for row in await session.execute(
+            select(d.endpoint_id, d.status, func.count().label("n"))
+            .where(d.status.in_(("pending", "dead")))
+            .group_by(d.endpoint_id, d.status)
+        )
+    }
+    e = sync_webhook_endpoint.c
+    rows = await session.execute(
+        select(e.endpoint_id, e.url, e.scopes, e.active, e.created_at).order_by(
+            e.created_at, e.endpoint_id
+        )
+    )
+    return [
+        WebhookEndpoint(
+            endpoint_id=r.endpoint_id,
+            url=r.url,
+            scopes=list(r.scopes),
+            active=bool(r.active),
+            created_at=r.created_at,
+            pending=counts.get((r.endpoint_id, "pending"), 0),
+            dead=counts.get((r.endpoint_id, "dead"), 0),
+        )
+        for r in rows
+    ]
+
+
+async def webhook_deliveries(
+    session: AsyncSession,
+    *,
+    endpoint_id: str | None = None,
+    status: str | None = None,
+    limit: int = 100,
+) -> list[WebhookDelivery]:
+    """The delivery log, newest first, optionally of one endpoint or in one status."""
+    d = sync_webhook_delivery.c
+    names = WebhookDelivery.__struct_fields__
+    query = select(*(d[name] for name in names))
+    if endpoint_id is not None:
+        query = query.where(d.endpoint_id == endpoint_id)
+    if status is not None:
+        query = query.where(d.status == status)
+    rows = await session.execute(
+        query.order_by(d.created_at.desc(), d.endpoint_id, d.scope, d.seq.desc()).limit(limit)
+    )
+    return [WebhookDelivery(**dict(zip(names, r, strict=True))) for r in rows]
+
+
+async def set_webhook_active(session: AsyncSession, endpoint_id: str, active: bool) -> bool:
+    """Pause (nothing is queued or sent) or resume an endpoint; False when it is unknown."""
+    result = await session.execute(
+        update(sync_webhook_endpoint)
+        .where(sync_webhook_endpoint.c.endpoint_id == endpoint_id)
+        .values(active=active)
+        .returning(sync_webhook_endpoint.c.endpoint_id)
+    )
+    return result.first() is not None
+
+
+async def delete_webhook(session: AsyncSession, endpoint_id: str) -> bool:
+    """Remove an endpoint with its delivery log and its node; False when it is unknown."""
+    node_id = f"webhook:{endpoint_id}"
+    await session.execute(
+        delete(sync_webhook_delivery).where(sync_webhook_delivery.c.endpoint_id == endpoint_id)
+    )
+    await session.execute(delete(sync_node_cursor).where(sync_node_cursor.c.node_id == node_id))
+    await session.execute(delete(sync_node).where(sync_node.c.node_id == node_id))
+    result = await session.execute(
+        delete(sync_webhook_endpoint)
+        .where(sync_webhook_endpoint.c.endpoint_id == endpoint_id)
+        .returning(sync_webhook_endpoint.c.endpoint_id)
+    )
+    return result.first() is not None
 
 
 async def _enqueue(session: AsyncSession, now: datetime, policy: WebhookPolicy) -> int:
@@ -192,7 +312,8 @@ async def _claim(
             (
                 await session.execute(
                     select(d.event_id)
-                    .where(d.status == "pending", d.next_attempt_at <= now)
+                    .join(sync_webhook_endpoint, e.endpoint_id == d.endpoint_id)
+                    .where(d.status == "pending", d.next_attempt_at <= now, e.active.is_(True))
                     .order_by(d.next_attempt_at)
                     .limit(policy.batch_limit)
                     .with_for_update(skip_locked=True)

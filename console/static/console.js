@@ -28,4 +28,23 @@
       live.setAttribute("data-updated", String(Date.now()));
     });
   }
+
+  // The promotion form: show only the fieldsets of the chosen kind (all show without script).
+  var kindSelect = document.querySelector("[data-kind-select]");
+  if (kindSelect) {
+    var showKind = function () {
+      document.querySelectorAll("fieldset[data-kind]").forEach(function (set) {
+        set.hidden = set.getAttribute("data-kind") !== kindSelect.value;
+      });
+    };
+    kindSelect.addEventListener("change", showKind);
+    showKind();
+  }
+
+  // Forms that ask before an irreversible change.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
+    });
+  });
 })();

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -333,6 +334,26 @@ async def _check_role_dealer(
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
     """The user, or ``user_not_found`` (404)."""
     return await get_or_404(session, User, user_id, "user")
+
+
+async def user_labels(
+    session: AsyncSession, user_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str, str]]:
+    """Username and display name of each of these users (for pages that list many)."""
+    ids = set(user_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(User.id, User.username, User.display_name).where(User.id.in_(ids))
+    )
+    return {r.id: (r.username or "", r.display_name) for r in rows}
+
+
+async def user_id_by_username(session: AsyncSession, username: str) -> uuid.UUID | None:
+    """The user signing in as ``username``, if any."""
+    return (
+        await session.execute(select(User.id).where(User.username == username.strip()))
+    ).scalar_one_or_none()
 
 
 def user_out(user: User) -> schemas.UserOut:

@@ -12,6 +12,8 @@ Other domains use:
     accrue_rebates(session, dealer_id, order_reference, amounts_by_sku, now) -> {code: fen}
     shipment_amounts(order_lines, quantities_by_line) -> {sku: fen}       (at shipment)
     pilot_report(session, promotion, order_activity) -> PilotReportOut
+    pilot_groups(session, promotion) -> (test dealer ids, control dealer ids)
+    pilot_timeline(session, promotion, order_activity, now) -> [PilotPointOut]
         (``order_activity`` is the orders domain's reader of ``OrderActivity`` rows)
 """
 
@@ -24,7 +26,13 @@ from server.promotions.order_budgets import (
     release_order_budgets,
     snapshot_promotion_uses,
 )
-from server.promotions.pilots import ActivityReader, OrderActivity, pilot_report
+from server.promotions.pilots import (
+    ActivityReader,
+    OrderActivity,
+    pilot_groups,
+    pilot_report,
+    pilot_timeline,
+)
 from server.promotions.rebates import accrue_rebates, shipment_amounts
 from server.promotions.schemas import CLAIMABLE_KINDS, DisplayFee, SellOut
 from server.promotions.service import (
@@ -59,7 +67,9 @@ __all__ = [
     "is_claimable",
     "live_promotion_steps",
     "mechanic_of",
+    "pilot_groups",
     "pilot_report",
+    "pilot_timeline",
     "promotion_out",
     "promotion_skus",
     "promotion_uses",

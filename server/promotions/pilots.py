@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import msgspec
@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.dealers import active_dealer_ids, dealer_pricing_facts
 from server.pricing import in_pilot
 from server.promotions.models import Promotion
-from server.promotions.schemas import PilotGroupOut, PilotReportOut
+from server.promotions.schemas import PilotGroupOut, PilotPointOut, PilotReportOut
 from server.promotions.service import eligibility_of
 
 
@@ -76,13 +76,10 @@ def _group(
     )
 
 
-async def pilot_report(
-    session: AsyncSession,
-    p: Promotion,
-    order_activity: ActivityReader,
-    now: datetime | None = None,
-) -> PilotReportOut:
-    """Test vs control: order frequency, SKU breadth and amount per dealer in the window."""
+async def pilot_groups(
+    session: AsyncSession, p: Promotion, now: datetime | None = None
+) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+    """The eligible active dealers in the test group and in the control group (by code)."""
     base = msgspec.structs.replace(
         eligibility_of(p), pilot_share_bp=None, starts_at=None, ends_at=None
     )
@@ -94,6 +91,23 @@ async def pilot_report(
         if not base.admits(facts, at):
             continue
         (test if pilot_group(p, dealer_id) != "control" else control).append(dealer_id)
+    return test, control
+
+
+Groups = tuple[list[uuid.UUID], list[uuid.UUID]]
+
+
+async def pilot_report(
+    session: AsyncSession,
+    p: Promotion,
+    order_activity: ActivityReader,
+    now: datetime | None = None,
+    *,
+    groups: Groups | None = None,
+) -> PilotReportOut:
+    """Test vs control: order frequency, SKU breadth and amount per dealer in the window
+    (``groups``: what ``pilot_groups`` answered, when the caller already has it)."""
+    test, control = groups or await pilot_groups(session, p, now)
     activity = await order_activity(session, test + control, p.starts_at, p.ends_at)
     return PilotReportOut(
         promotion_id=p.id,
@@ -103,3 +117,54 @@ async def pilot_report(
         test=_group("test", test, activity),
         control=_group("control", control, activity),
     )
+
+
+def _per_dealer(
+    dealers: list[uuid.UUID], activity: dict[uuid.UUID, OrderActivity]
+) -> tuple[int, int, float]:
+    orders = sum(activity[d].orders for d in dealers if d in activity)
+    amount = sum(activity[d].amount for d in dealers if d in activity)
+    return orders, amount, round(orders / len(dealers), 3) if dealers else 0.0
+
+
+async def pilot_timeline(
+    session: AsyncSession,
+    p: Promotion,
+    order_activity: ActivityReader,
+    now: datetime,
+    *,
+    max_points: int = 14,
+    groups: Groups | None = None,
+) -> list[PilotPointOut]:
+    """Test vs control over time: orders per dealer of each group in equal periods from the
+    window's start to its end (or now, if sooner); at most ``max_points`` periods, whole days
+    each. Empty when the promotion has no start."""
+    if p.starts_at is None:
+        return []
+    end = min(p.ends_at or now, now)
+    if end <= p.starts_at:
+        return []
+    days = -(-(end - p.starts_at) // timedelta(days=1))
+    step = timedelta(days=-(-days // max_points))
+    test, control = groups or await pilot_groups(session, p, now)
+    points: list[PilotPointOut] = []
+    since = p.starts_at
+    while since < end:
+        until = min(since + step, end)
+        activity = await order_activity(session, test + control, since, until)
+        test_orders, test_amount, test_rate = _per_dealer(test, activity)
+        control_orders, control_amount, control_rate = _per_dealer(control, activity)
+        points.append(
+            PilotPointOut(
+                since=since,
+                until=until,
+                test_orders=test_orders,
+                control_orders=control_orders,
+                test_amount=test_amount,
+                control_amount=control_amount,
+                test_orders_per_dealer=test_rate,
+                control_orders_per_dealer=control_rate,
+            )
+        )
+        since = until
+    return points

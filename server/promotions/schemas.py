@@ -203,3 +203,16 @@ class PilotReportOut(Response, kw_only=True):
     note: str
     test: PilotGroupOut
     control: PilotGroupOut
+
+
+class PilotPointOut(Response, kw_only=True):
+    """One period of a pilot's timeline: each group's orders in ``[since, until)``."""
+
+    since: datetime
+    until: datetime
+    test_orders: int
+    control_orders: int
+    test_amount: int
+    control_amount: int
+    test_orders_per_dealer: float
+    control_orders_per_dealer: float

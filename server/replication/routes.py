@@ -6,7 +6,7 @@ import secrets
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,11 +15,22 @@ from server.audit import record
 from server.identity.guards import requires_hq, requires_hq_admin
 from server.identity.principal import Principal
 from server.redaction import remember
+from server.replication import webhooks
 from server.schemas import Request, Response, path_text
 from server.text import LINE_RULE, one_line
-from sync import NodeLag, PublicationStatus, node_lags, publication_status, register_webhook
-from sync import replay_webhook_delivery as replay_delivery
+from sync import (
+    NodeLag,
+    PublicationStatus,
+    WebhookDelivery,
+    WebhookEndpoint,
+    node_lags,
+    publication_status,
+    register_webhook,
+    webhook_deliveries,
+    webhook_endpoints,
+)
 
+EndpointId = Annotated[str, path_text(64)]
 Scope = Annotated[str, one_line(128, pattern=r"^[a-z]+(:[A-Za-z0-9_.-]+)+$")]
 
 
@@ -96,5 +107,68 @@ class SyncAdminController(Controller):
         event_id: Annotated[str, path_text(64)],
     ) -> None:
         """Send a delivered or dead-lettered event again, under the same event id."""
-        await replay_delivery(db_session, event_id)
-        record(db_session, principal, "webhook.replayed", "webhook_delivery", event_id)
+        await webhooks.replay_delivery(db_session, principal, event_id)
+
+    @get("/webhooks", summary="List webhook endpoints")
+    async def list_webhooks(
+        self, db_session: NamedDependency[AsyncSession]
+    ) -> list[WebhookEndpoint]:
+        """Every endpoint (without its secret), active or paused, with pending and dead counts."""
+        return await webhook_endpoints(db_session)
+
+    @get("/webhooks/deliveries", summary="The webhook delivery log")
+    async def deliveries(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        endpoint_id: Annotated[
+            str | None, QueryParameter(name="endpointId", max_length=64, pattern=LINE_RULE)
+        ] = None,
+        status: Annotated[str | None, QueryParameter(pattern=r"^(pending|delivered|dead)$")] = None,
+    ) -> list[WebhookDelivery]:
+        """The latest 100 deliveries, newest first: status, attempts, next retry, last error."""
+        return await webhook_deliveries(db_session, endpoint_id=endpoint_id, status=status)
+
+    @post(
+        "/webhooks/{endpoint_id:str}/pause",
+        summary="Pause a webhook endpoint",
+        status_code=204,
+        guards=[requires_hq_admin],
+    )
+    async def pause(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        endpoint_id: EndpointId,
+    ) -> None:
+        """Queue and send nothing to the endpoint until it is resumed."""
+        await webhooks.pause_webhook(db_session, principal, endpoint_id)
+
+    @post(
+        "/webhooks/{endpoint_id:str}/resume",
+        summary="Resume a webhook endpoint",
+        status_code=204,
+        guards=[requires_hq_admin],
+    )
+    async def resume(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        endpoint_id: EndpointId,
+    ) -> None:
+        """Deliver to the endpoint again, from where it stopped."""
+        await webhooks.resume_webhook(db_session, principal, endpoint_id)
+
+    @delete(
+        "/webhooks/{endpoint_id:str}",
+        summary="Delete a webhook endpoint",
+        status_code=204,
+        guards=[requires_hq_admin],
+    )
+    async def remove(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        endpoint_id: EndpointId,
+    ) -> None:
+        """Remove the endpoint with its delivery log and its channel node."""
+        await webhooks.remove_webhook(db_session, principal, endpoint_id)

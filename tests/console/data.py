@@ -1,5 +1,6 @@
 """Demo-like data for the console's browser tests: the demo seed, a claim in review whose
-receipt was read into boxes, a duplicate of it, and an order held for review.
+receipt was read into boxes, a duplicate of it, an order held for review, a pilot promotion,
+and a dealer ERP webhook whose one delivery failed and was given up.
 
 Receipts are drawn here (so the boxes' positions are known) and read by a stand-in for the
 OCR engine that returns those boxes; everything else goes through the real API.
@@ -14,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import msgspec
 from litestar.testing import AsyncTestClient
 from PIL import Image, ImageDraw, ImageFont
@@ -34,6 +36,7 @@ from server.demo import seed
 from server.jobs.queue import JobRunner
 from server.settings import Settings
 from server.storage.backends import create_storage
+from sync import WebhookPolicy, deliver_due_webhooks, webhook_deliveries
 
 PASSWORD = "channelhub-demo"
 SKU = "SKU00001"
@@ -47,6 +50,9 @@ class World(msgspec.Struct, kw_only=True):
     second_review_claim: str
     review_order: str
     sku_name: str
+    pilot_promotion: str
+    webhook: str
+    dead_delivery: str
 
 
 def today() -> date:
@@ -142,6 +148,33 @@ async def run_jobs(settings: Settings, reader: DrawnReader) -> None:
         await database.dispose()
 
 
+PILOT = {
+    "code": "MJ-PILOT",
+    "name": "满万减百试点",
+    "mechanic": {"kind": "tiered", "tiers": [{"threshold": 10_000_000, "discount": 10_000}]},
+    "eligibility": {"skus": [SKU]},
+    "budget": {"amount": 500_000},
+    "pilotShareBp": 5000,
+}
+ERP_URL = "http://127.0.0.1:9/erp"  # the discard port: nothing listens, every attempt fails
+
+
+async def fail_a_webhook_delivery(settings: Settings) -> str:
+    """Send the ERP's first delivery once, with no retries: it is given up (dead)."""
+    database = Database(settings.database)
+    try:
+        async with httpx.AsyncClient() as http:
+            await deliver_due_webhooks(
+                database.sessionmaker, http, policy=WebhookPolicy(max_attempts=1, timeout=2)
+            )
+        async with database.sessionmaker() as session:
+            dead = await webhook_deliveries(session, status="dead")
+    finally:
+        await database.dispose()
+    assert len(dead) == 1, dead
+    return dead[0].event_id
+
+
 async def build(settings: Settings) -> World:
     """Seed the demo, then make the claims and the order the tests review."""
     await seed(settings, PASSWORD)
@@ -202,6 +235,25 @@ async def build(settings: Settings) -> World:
             await _json(await client.post(f"/mp/claims/{claim['id']}/submit", headers=dealer))
             await run_jobs(settings, reader)
             claims.append(claim["id"])
+        pilot = await _json(
+            await client.post(
+                "/hq/promotions",
+                json={
+                    **PILOT,
+                    "startsOn": str(today() - timedelta(days=6)),
+                    "endsOn": str(today() + timedelta(days=20)),
+                },
+                headers=hq,
+            ),
+            201,
+        )
+        await _json(await client.post(f"/hq/promotions/{pilot['id']}/publish", headers=hq))
+        webhook = await _json(
+            await client.post(
+                "/hq/sync/webhooks", json={"url": ERP_URL, "scopes": ["price:default"]}, headers=hq
+            ),
+            201,
+        )
         await _json(
             await client.put(
                 "/hq/order-settings/approval-threshold", json={"approvalThreshold": 1}, headers=hq
@@ -216,10 +268,14 @@ async def build(settings: Settings) -> World:
             201,
         )
         assert order["status"] == "submitted", order
+    dead_delivery = await fail_a_webhook_delivery(settings)
     return World(
         review_claim=claims[0],
         duplicate_claim=claims[1],
         second_review_claim=claims[2],
         review_order=order["id"],
         sku_name=sku_name,
+        pilot_promotion=pilot["id"],
+        webhook=webhook["endpointId"],
+        dead_delivery=dead_delivery,
     )

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
 from server.db.engine import Database
@@ -17,14 +22,19 @@ from server.orders.schemas import OrderCreate, OrderLineIn
 from server.orders.service import place_order
 from server.orders.transitions import transition
 from server.pricelists.loading import PricingCache
+from server.promotions import OrderActivity
 from server.promotions.models import Promotion
-from server.promotions.pilots import pilot_group, pilot_report
+from server.promotions.pilots import pilot_group, pilot_groups, pilot_report, pilot_timeline
 from server.promotions.schemas import Mechanic, PromotionIn
 from server.promotions.service import create_promotion, publish_promotion
 from server.settings import Settings
 from tests.orders.conftest import Shop, make_shop
 
 HQ = Principal(user_id=uuid.uuid4(), role=Role.HQ_ADMIN)
+
+
+def today() -> date:
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
 async def order(db: Database, cache: PricingCache, shop: Shop, **qty: int) -> uuid.UUID:
@@ -47,6 +57,7 @@ async def test_the_pilot_report_reads_placed_orders(db: Database, settings: Sett
                 name="试点",
                 mechanic=msgspec.convert({"kind": "display_fee", "amount": 5000}, Mechanic),
                 pilot_share_bp=5000,
+                starts_on=today() - timedelta(days=29),
             ),
             "Asia/Shanghai",
         )
@@ -84,3 +95,32 @@ async def test_the_pilot_report_reads_placed_orders(db: Database, settings: Sett
     assert (c.dealers, c.active_dealers, c.documents, c.amount) == (len(control), 1, 1, 1_197)
     assert c.documents_per_dealer == round(1 / len(control), 3)
     assert c.distinct_skus_per_active_dealer == 1.0
+
+    # Who is in which group, and the same orders over time (30 days: 10 periods of 3 days).
+    asked: list[tuple[datetime | None, datetime | None]] = []
+
+    async def recording(
+        session: AsyncSession,
+        dealer_ids: Sequence[uuid.UUID],
+        since: datetime | None,
+        until: datetime | None,
+    ) -> dict[uuid.UUID, OrderActivity]:
+        asked.append((since, until))
+        return await dealer_order_activity(session, dealer_ids, since, until)
+
+    now = utcnow()
+    async with db.session() as s:
+        row = await s.get(Promotion, p.id)
+        assert row is not None
+        in_test, in_control = await pilot_groups(s, row, now)
+        points = await pilot_timeline(s, row, recording, now, max_points=14)
+    assert set(in_test) >= {d.dealer.id for d in test}
+    assert set(in_control) >= {d.dealer.id for d in control}
+    assert not set(in_test) & set(in_control)
+    assert len(points) == 10
+    assert asked[0][0] == row.starts_at and asked[-1][1] == now
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(asked))  # no gap, no overlap
+    assert [p.test_orders for p in points] == [0] * 9 + [3]
+    assert [p.control_orders for p in points] == [0] * 9 + [1]
+    assert points[-1].test_orders_per_dealer == round(3 / len(in_test), 3)
+    assert points[-1].control_amount == 1_197

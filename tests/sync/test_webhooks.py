@@ -14,14 +14,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sync import SyncNotFound, publication_status, publish
+from sync import SyncNotFound, node_lags, publication_status, publish
 from sync.compaction import compact
 from sync.tables import sync_webhook_delivery
 from sync.webhooks import (
     WebhookPolicy,
+    delete_webhook,
     deliver_due_webhooks,
     register_webhook,
     replay_webhook_delivery,
+    set_webhook_active,
+    webhook_deliveries,
+    webhook_endpoints,
 )
 from tests.sync.conftest import LiveServer
 
@@ -180,3 +184,49 @@ async def test_endpoint_behind_the_floor_gets_a_reset(
         ("milk", 50),
         ("tea", 3),
     ]
+
+
+async def test_a_paused_endpoint_is_neither_queued_nor_sent_until_resumed(
+    sessions: Sessions, erp: tuple[ERP, str]
+) -> None:
+    receiver, url = erp
+    await setup(sessions, url)
+    receiver.statuses = [500]
+    async with httpx.AsyncClient() as client:
+        await deliver_due_webhooks(sessions, client, T0, policy=POLICY)  # fails: retry queued
+        async with sessions.begin() as session:
+            assert await set_webhook_active(session, "erp1", active=False) is True
+            assert await set_webhook_active(session, "nope", active=False) is False
+            await publish(session, "price:east", "price", "tea", "upsert", {"fen": 140})
+        later = T0 + timedelta(minutes=5)
+        assert await deliver_due_webhooks(sessions, client, later, policy=POLICY) == 0
+        assert len(receiver.requests) == 1  # the retry waits while paused
+        async with sessions() as session:
+            [endpoint] = await webhook_endpoints(session)
+            log = await webhook_deliveries(session, endpoint_id="erp1")
+        assert (endpoint.active, endpoint.pending, endpoint.dead) == (False, 1, 0)
+        assert "secret" not in endpoint.__struct_fields__
+        assert [(d.status, d.attempts, d.last_status) for d in log] == [("pending", 1, 500)]
+        assert log[0].next_attempt_at == T0 + timedelta(seconds=10)
+        async with sessions.begin() as session:
+            assert await set_webhook_active(session, "erp1", active=True) is True
+        assert await deliver_due_webhooks(sessions, client, later, policy=POLICY) == 1
+    assert len(receiver.requests) == 2
+
+
+async def test_deleting_an_endpoint_forgets_its_log_and_its_node(
+    sessions: Sessions, erp: tuple[ERP, str]
+) -> None:
+    _, url = erp
+    await setup(sessions, url)
+    async with httpx.AsyncClient() as client:
+        assert await deliver_due_webhooks(sessions, client, T0, policy=POLICY) == 1
+    async with sessions() as session:
+        assert [n.node_id for n in await node_lags(session)] == ["webhook:erp1"]
+    async with sessions.begin() as session:
+        assert await delete_webhook(session, "erp1") is True
+        assert await delete_webhook(session, "erp1") is False
+    async with sessions() as session:
+        assert await webhook_endpoints(session) == []
+        assert await webhook_deliveries(session) == []
+        assert await node_lags(session) == []
