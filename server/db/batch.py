@@ -26,7 +26,7 @@ scoped reads.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -132,73 +132,106 @@ async def batched_writes(session: AsyncSession) -> AsyncIterator[None]:
 class _Insert:
     table: Table
     columns: tuple[Column[Any], ...]
-    keys: tuple[str, ...]  # attribute key per column
     rows: list[tuple[Any, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How one model's new objects become rows (worked out once per mapper)."""
+
+    table: Table
+    keys: tuple[str, ...]  # attribute key per column
+    columns: tuple[Column[Any], ...]
+    defaults: tuple[tuple[str, Callable[[], Any]], ...]  # Python-side column defaults
+    # Relationships whose related objects give this row, or take from it, a foreign key:
+    # (attribute, whether the related objects are the parents, [(parent key, child key)]).
+    links: tuple[tuple[str, bool, tuple[tuple[str, str], ...]], ...]
+
+
+_PLANS: dict[Any, _Plan] = {}
+
+
+def _plan(mapper: Any) -> _Plan:
+    known = _PLANS.get(mapper)
+    if known is not None:
+        return known
+    table = mapper.local_table
+    assert isinstance(table, Table)
+    attrs = list(mapper.column_attrs)
+    defaults = []
+    for attr in attrs:
+        column = attr.columns[0]
+        if column.server_default is not None and column.default is None:
+            raise ValueError(f"{table.name}.{column.name} has only a server default")
+        defaults.append((attr.key, python_default(column.default)))
+    links = []
+    for rel in mapper.relationships:
+        if rel.direction is RelationshipDirection.MANYTOONE:
+            parent, child = rel.mapper, mapper
+        elif rel.direction is RelationshipDirection.ONETOMANY:
+            parent, child = mapper, rel.mapper
+        else:
+            continue
+        pairs = tuple(
+            (parent.get_property_by_column(p).key, child.get_property_by_column(c).key)
+            for p, c in rel.synchronize_pairs
+        )
+        links.append((rel.key, rel.direction is RelationshipDirection.MANYTOONE, pairs))
+    known = _PLANS[mapper] = _Plan(
+        table=table,
+        keys=tuple(a.key for a in attrs),
+        columns=tuple(a.columns[0] for a in attrs),
+        defaults=tuple(defaults),
+        links=tuple(links),
+    )
+    return known
 
 
 def _inserts(objects: Sequence[Any]) -> list[_Insert]:
     """The objects' rows per table, parents first, every column given (defaults filled in,
     foreign keys taken from the related objects, as the flush would)."""
-    for obj in objects:
-        _fill_defaults(obj)
-    for obj in objects:
-        _sync_foreign_keys(obj)
-    by_table: dict[Table, _Insert] = {}
-    for obj in objects:
-        mapper = inspect(obj).mapper
-        table = mapper.local_table
-        assert isinstance(table, Table)
-        group = by_table.get(table)
-        if group is None:
-            attrs = list(mapper.column_attrs)
-            group = by_table[table] = _Insert(
-                table=table,
-                columns=tuple(a.columns[0] for a in attrs),
-                keys=tuple(a.key for a in attrs),
-                rows=[],
-            )
+    planned = [(obj, _plan(inspect(obj).mapper)) for obj in objects]
+    for obj, plan in planned:
         values = inspect(obj).dict
-        group.rows.append(tuple(values[key] for key in group.keys))
+        for key, produce in plan.defaults:
+            if key not in values:
+                set_committed_value(obj, key, produce())
+    for obj, plan in planned:
+        _link(obj, plan)
+    by_table: dict[Table, _Insert] = {}
+    for obj, plan in planned:
+        group = by_table.get(plan.table)
+        if group is None:
+            group = by_table[plan.table] = _Insert(plan.table, plan.columns, [])
+        values = inspect(obj).dict
+        group.rows.append(tuple(values[key] for key in plan.keys))
     if not by_table:
         return []
     order = {table: n for n, table in enumerate(_sorted_tables(by_table))}
     return sorted(by_table.values(), key=lambda g: order[g.table])
 
 
-def _fill_defaults(obj: Any) -> None:
-    state = inspect(obj)
-    for attr in state.mapper.column_attrs:
-        if attr.key in state.dict:
-            continue
-        column = attr.columns[0]
-        if column.server_default is not None and column.default is None:
-            raise ValueError(f"{column.table}.{column.name} has only a server default")
-        setattr(obj, attr.key, python_default(column.default)())
-
-
-def _sync_foreign_keys(obj: Any) -> None:
+def _link(obj: Any, plan: _Plan) -> None:
     """Copy the keys of related objects into the foreign-key attributes of the rows that refer
     to them (a line's ``order_id`` from its order), by the relationships' own column pairs."""
-    state = inspect(obj)
-    mapper = state.mapper
-    for rel in mapper.relationships:
-        related = state.dict.get(rel.key)
+    values = inspect(obj).dict
+    for key, to_parent, pairs in plan.links:
+        related = values.get(key)
         if related is None:
             continue
-        if rel.direction is RelationshipDirection.MANYTOONE:
-            _copy_pairs(related, obj, rel.synchronize_pairs)
-        elif rel.direction is RelationshipDirection.ONETOMANY:
+        if to_parent:
+            _copy(related, obj, pairs)
+        else:
             for child in related if isinstance(related, Iterable) else (related,):
-                _copy_pairs(obj, child, rel.synchronize_pairs)
+                _copy(obj, child, pairs)
 
 
-def _copy_pairs(source: Any, target: Any, pairs: Sequence[tuple[Any, Any]]) -> None:
-    source_mapper, target_mapper = inspect(source).mapper, inspect(target).mapper
-    for source_column, target_column in pairs:
-        key = target_mapper.get_property_by_column(target_column).key
-        value = getattr(source, source_mapper.get_property_by_column(source_column).key)
-        if inspect(target).dict.get(key) != value:
-            setattr(target, key, value)
+def _copy(parent: Any, child: Any, pairs: tuple[tuple[str, str], ...]) -> None:
+    parent_values, child_values = inspect(parent).dict, inspect(child).dict
+    for parent_key, child_key in pairs:
+        value = parent_values[parent_key]
+        if child_values.get(child_key) != value:
+            set_committed_value(child, child_key, value)
 
 
 def _sorted_tables(tables: Any) -> tuple[Table, ...]:

@@ -238,7 +238,9 @@ async def copy_rows(
             tuple(v if p is None or v is None else p(v) for p, v in zip(processors, r, strict=True))
             for r in records
         ]
-    driver = await _driver(session)
+    connection, driver = await _driver(session)
+    if not driver.is_in_transaction():  # COPY is not a statement SQLAlchemy can begin with
+        await connection.exec_driver_sql("SELECT 1")
     try:
         await driver.copy_records_to_table(table.name, records=records, columns=list(columns))
     except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
