@@ -96,8 +96,11 @@ def add_to(session: AsyncSession, obj: Any, attribute: str, delta: int) -> None:
     if batch is None:
         setattr(obj, attribute, getattr(obj, attribute) + delta)
         return
+    state = inspect(obj)
+    if state.identity is None:
+        raise ValueError(f"{obj!r}: counters move on rows already in the database")
     before = getattr(obj, attribute)
-    column = inspect(obj).mapper.column_attrs[attribute].columns[0]
+    column = state.mapper.column_attrs[attribute].columns[0]
     batch.moves.append(_Move(obj, attribute, column, delta, before))
     set_committed_value(obj, attribute, before + delta)
 

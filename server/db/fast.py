@@ -14,6 +14,9 @@ Dealer scoping cannot be skipped here: in a dealer's session a statement that na
 dealer-owned table goes through ``session.execute``, where ``server.db.scoping`` filters it.
 On other databases every statement goes through the session.
 
+:func:`write` runs a statement that only writes rows its caller built (``server.db.batch``):
+it returns no rows, so there is nothing to scope.
+
 Only statements without "expanding" ``IN`` parameters qualify (send an array and use
 ``= ANY(...)`` or ``unnest``); pass statements built once at import.
 """
