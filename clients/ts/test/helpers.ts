@@ -1,0 +1,157 @@
+/** Shared by the tests: the real server `test/serve.py` started, SDK instances, a fault proxy. */
+
+import http from "node:http";
+import { randomUUID } from "node:crypto";
+import WebSocket from "ws";
+import {
+  ApiClient,
+  HttpClient,
+  MemoryStorage,
+  StandardTransport,
+  SyncClient,
+  type KeyValueStorage,
+  type WebSocketConstructor,
+} from "../src/index.js";
+
+export const BASE = process.env.CHANNELHUB_TEST_BASE ?? "";
+export const PASSWORD = process.env.CHANNELHUB_TEST_PASSWORD ?? "";
+if (!BASE) throw new Error("run the tests through test/serve.py (npm test)");
+
+export const transport = () =>
+  new StandardTransport({ WebSocket: WebSocket as unknown as WebSocketConstructor });
+
+export async function login(username: string, base = BASE): Promise<HttpClient> {
+  const client = new HttpClient({ baseUrl: base, transport: transport() });
+  await client.login(username, PASSWORD);
+  return client;
+}
+
+export interface Device {
+  http: HttpClient;
+  api: ApiClient;
+  sync: SyncClient;
+  storage: KeyValueStorage;
+}
+
+/** A dealer's phone: logged in, with its own (or a kept) storage. */
+export async function device(
+  username: string,
+  options: { storage?: KeyValueStorage; base?: string; pageSize?: number } = {},
+): Promise<Device> {
+  const http = await login(username, options.base ?? BASE);
+  const storage = options.storage ?? new MemoryStorage();
+  const sync = new SyncClient({ http, storage, pageSize: options.pageSize ?? 500 });
+  return { http, api: new ApiClient(http), sync, storage };
+}
+
+/** An order of one line of a SKU the dealer has a price for. */
+export async function orderArgs(api: ApiClient, qty = 2) {
+  const page = await api.get("/mp/catalog/skus", { query: { limit: 20 } });
+  const sku = page.items.find((s) => s.price !== null && s.minOrderQty <= qty);
+  if (!sku) throw new Error("no orderable SKU in the demo data");
+  return { id: randomUUID(), lines: [{ sku: sku.code, qty }] };
+}
+
+export async function sleep(ms: number) {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export type Fault = (
+  req: http.IncomingMessage,
+  body: Buffer,
+  res: http.ServerResponse,
+) => "forward" | "drop-answer" | "handled" | { rewriteBody: Buffer } | { truncate: number };
+
+/**
+ * A proxy in front of the real server that can drop an answer after the server handled the
+ * request, answer itself (503), rewrite a request body or cut an answer short. Each request
+ * asks `fault` what to do (default: forward).
+ */
+export class FaultProxy {
+  readonly server: http.Server;
+  fault: Fault = () => "forward";
+  readonly seen: Array<{ method: string; path: string; at: number }> = [];
+  private readonly target: URL;
+
+  constructor(target = BASE) {
+    this.target = new URL(target);
+    this.server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => void this.handle(req, Buffer.concat(chunks), res));
+    });
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    const address = this.server.address();
+    if (!address || typeof address === "string") throw new Error("no port");
+    return `http://127.0.0.1:${address.port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  private async handle(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) {
+    this.seen.push({ method: req.method ?? "", path: req.url ?? "", at: Date.now() });
+    let decision = this.fault(req, body, res);
+    if (decision === "handled") return;
+    if (typeof decision === "object" && "rewriteBody" in decision) {
+      body = decision.rewriteBody;
+      decision = "forward";
+    }
+    const headers: Record<string, string> = {};
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (typeof value === "string" && !["host", "content-length", "connection"].includes(key)) {
+        headers[key] = value;
+      }
+    }
+    const answer = await fetch(new URL(req.url ?? "/", this.target), {
+      method: req.method ?? "GET",
+      headers,
+      ...(body.length ? { body } : {}),
+    });
+    const text = Buffer.from(await answer.arrayBuffer());
+    if (decision === "drop-answer") {
+      req.socket.destroy(); // the server did the work; the client never hears of it
+      return;
+    }
+    const out: Record<string, string> = {};
+    answer.headers.forEach((value, key) => {
+      if (!["content-length", "content-encoding", "transfer-encoding", "connection"].includes(key)) {
+        out[key] = value;
+      }
+    });
+    if (typeof decision === "object" && "truncate" in decision) {
+      res.writeHead(answer.status, out);
+      res.end(text.subarray(0, decision.truncate));
+      return;
+    }
+    res.writeHead(answer.status, out);
+    res.end(text);
+  }
+}
+
+/** An order as the server holds it, or null (404). */
+export async function serverOrder(api: ApiClient, id: string) {
+  try {
+    return await api.get("/mp/orders/{order_id}", { path: { order_id: id } });
+  } catch (err) {
+    if ((err as { status?: number }).status === 404) return null;
+    throw err;
+  }
+}
+
+/** How many of the dealer's orders carry this id (0 or 1, never 2). */
+export async function countOrders(api: ApiClient, id: string): Promise<number> {
+  let count = 0;
+  let cursor: string | null | undefined;
+  do {
+    const page = await api.get("/mp/orders", { query: { limit: 100, ...(cursor ? { cursor } : {}) } });
+    count += page.items.filter((o) => o.id === id).length;
+    cursor = page.nextCursor;
+  } while (cursor);
+  return count;
+}
