@@ -60,15 +60,16 @@ export class StorageFullError extends Error {
   readonly messages: Message;
 
   constructor(key: string, needed: number, limit: number, perKey: boolean) {
-    const mb = (n: number) => (n / 1048576).toFixed(2);
+    const size = (n: number) =>
+      n >= 1048576 ? `${(n / 1048576).toFixed(2)} MB` : `${Math.ceil(n / 1024)} KB`;
     const messages: Message = perKey
       ? {
-          "zh-CN": `本地存储单项超出上限：${key} 需要 ${mb(needed)} MB，上限 ${mb(limit)} MB`,
-          en: `Local storage item too large: ${key} needs ${mb(needed)} MB, the limit is ${mb(limit)} MB`,
+          "zh-CN": `本地存储单项超出上限：${key} 需要 ${size(needed)}，上限 ${size(limit)}`,
+          en: `Local storage item too large: ${key} needs ${size(needed)}, the limit is ${size(limit)}`,
         }
       : {
-          "zh-CN": `本地存储空间不足：经销商数据需要 ${mb(needed)} MB，上限 ${mb(limit)} MB，请减少同步范围`,
-          en: `Local storage full: the dealer's data needs ${mb(needed)} MB, the limit is ${mb(limit)} MB; sync fewer scopes`,
+          "zh-CN": `本地存储空间不足：经销商数据需要 ${size(needed)}，上限 ${size(limit)}，请减少同步范围`,
+          en: `Local storage full: the dealer's data needs ${size(needed)}, the limit is ${size(limit)}; sync fewer scopes`,
         };
     super(messages.en);
     this.name = "StorageFullError";

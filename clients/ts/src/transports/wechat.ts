@@ -76,10 +76,12 @@ export class WechatTransport implements Transport {
   private readonly timeout: number;
   private inFlight = 0;
   private readonly waiting: Array<() => void> = [];
-  private socket: WxSocketTask | null = null;
+  private socket: (Socket & { gone: Promise<void> }) | null = null;
+  private readonly closeWaitMs: number;
 
-  constructor(wx: WxNetwork, options: { timeout?: number } = {}) {
+  constructor(wx: WxNetwork, options: { timeout?: number; closeWaitMs?: number } = {}) {
     this.wx = wx;
+    this.closeWaitMs = options.closeWaitMs ?? 5000;
     this.timeout = Math.min(options.timeout ?? DEFAULT_TIMEOUT_MS, WX_MAX_TIMEOUT_MS);
   }
 
@@ -123,33 +125,60 @@ export class WechatTransport implements Transport {
     );
   }
 
+  /**
+   * One socket at a time: a new connection opens only once the previous one has closed
+   * (WeChat counts a closing socket as open), or after `closeWaitMs` if no close is reported.
+   */
   connect(url: string, handlers: SocketHandlers): Socket {
-    if (this.socket) this.socket.close({ code: 1000, reason: "replaced" });
-    const task = this.wx.connectSocket({
-      url,
-      timeout: this.timeout,
-      fail: () => undefined, // onClose follows
-    });
-    this.socket = task;
+    const previous = this.socket;
+    previous?.close(1000, "replaced");
+    let task: WxSocketTask | null = null;
+    let cancelled = false;
     let closed = false;
+    let released!: () => void;
+    const gone = new Promise<void>((resolve) => {
+      released = resolve;
+    });
     const finish = (code: number, reason: string) => {
+      released();
       if (closed) return;
       closed = true;
-      if (this.socket === task) this.socket = null;
       handlers.onClose(code, reason);
     };
-    task.onOpen(() => handlers.onOpen());
-    task.onMessage((res) => {
-      if (typeof res.data === "string") handlers.onMessage(res.data);
-    });
-    task.onClose((res) => finish(res.code || 1006, res.reason || ""));
-    task.onError(() => finish(1006, "error"));
-    return {
+    const open = () => {
+      if (cancelled) return released();
+      task = this.wx.connectSocket({ url, timeout: this.timeout, fail: () => undefined });
+      task.onOpen(() => handlers.onOpen());
+      task.onMessage((res) => {
+        if (typeof res.data === "string") handlers.onMessage(res.data);
+      });
+      task.onClose((res) => finish(res.code || 1006, res.reason || ""));
+      task.onError(() => finish(1006, "error"));
+    };
+    const socket: Socket & { gone: Promise<void> } = {
+      gone,
       close: (code = 1000, reason = "") => {
-        task.close({ code, reason });
-        finish(code, reason);
+        cancelled = true;
+        task?.close({ code, reason });
+        if (!task) released();
+        if (!closed) {
+          closed = true;
+          handlers.onClose(code, reason);
+        }
       },
     };
+    this.socket = socket;
+    if (previous) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const wait = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.closeWaitMs);
+      });
+      void Promise.race([previous.gone, wait]).then(() => {
+        clearTimeout(timer);
+        open();
+      });
+    } else open();
+    return socket;
   }
 
   upload(req: UploadRequest): Promise<HttpResponse> {
