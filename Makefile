@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.9
 PORT   ?= 8000
 
-.PHONY: setup setup-test run test lint openapi types ocr-eval bench lock upgrade clean
+.PHONY: setup setup-test run test lint sdk-test openapi types ocr-eval bench lock upgrade clean
 
 # Installs come from the committed, hash-checked lock files in requirements/ (see the README).
 $(BIN)/uv:
@@ -36,7 +36,7 @@ run: setup
 	@echo "channelhub on http://127.0.0.1:$(PORT)  (API docs: http://127.0.0.1:$(PORT)/docs)"
 	CHANNELHUB_DEV_MODE=$${CHANNELHUB_DEV_MODE:-true} $(BIN)/channelhub serve --host 127.0.0.1 --port $(PORT)
 
-test: setup-test lint
+test: setup-test lint sdk-test
 	CHANNELHUB_TEST_S3_URL=$$(.ci/seaweedfs start) $(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: setup-test
@@ -44,6 +44,11 @@ lint: setup-test
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/pyright
+
+# The TypeScript SDK (clients/ts): installs from its committed lock, builds, bundles for WeChat
+# and runs its node tests against a real server that test/serve.py starts on SQLite.
+sdk-test: setup-test
+	cd clients/ts && npm ci --no-audit --no-fund --loglevel=error && npm test
 
 openapi: setup-test
 	$(BIN)/channelhub openapi -o openapi/openapi.json
