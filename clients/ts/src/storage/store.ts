@@ -239,7 +239,19 @@ export class LocalStore {
         const id = entryId(entity, key);
         const entry: Entry = [entity, key, data];
         const size = entryBytes(entry);
-        remove(state, id);
+        const at = state.where.get(id);
+        if (at !== undefined) {
+          // In place when it still fits: only the page holding it is rewritten.
+          const held = state.pages[at] as Page;
+          const old = held.entries.get(id) as Entry;
+          if (held.bytes - entryBytes(old) + size <= this.pageBytes || held.entries.size === 1) {
+            const page = editable(state, at);
+            page.entries.set(id, entry);
+            page.bytes += size - entryBytes(old);
+            return;
+          }
+          remove(state, id);
+        }
         let index = state.pages.length - 1;
         const last = state.pages[index];
         if (!last || (last.bytes + size > this.pageBytes && last.entries.size > 0)) {
