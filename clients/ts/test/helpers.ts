@@ -1,6 +1,7 @@
 /** Shared by the tests: the real server `test/serve.py` started, SDK instances, a fault proxy. */
 
 import http from "node:http";
+import net from "node:net";
 import { randomUUID } from "node:crypto";
 import WebSocket from "ws";
 import {
@@ -154,4 +155,50 @@ export async function countOrders(api: ApiClient, id: string): Promise<number> {
     cursor = page.nextCursor;
   } while (cursor);
   return count;
+}
+
+/** A TCP proxy to the server whose connections the test can cut (the network drops). */
+export class TcpProxy {
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(target = BASE) {
+    const url = new URL(target);
+    this.server = net.createServer((client) => {
+      const upstream = net.connect(Number(url.port), url.hostname);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on("close", () => this.sockets.delete(s));
+        s.on("error", () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+      client.on("close", () => upstream.destroy());
+      upstream.on("close", () => client.destroy());
+    });
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    const address = this.server.address() as net.AddressInfo;
+    return `http://127.0.0.1:${address.port}`;
+  }
+
+  /** Cut every open connection without a close frame. */
+  cut(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+
+  async stop(): Promise<void> {
+    this.cut();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+export async function until(check: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await sleep(5);
+  }
+  return check();
 }
