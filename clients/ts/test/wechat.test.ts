@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { gzipSync } from "node:zlib";
 import { test } from "node:test";
 import {
   StorageFullError,
@@ -99,4 +101,12 @@ test("WeChat storage full: a clear bilingual error, nothing half-applied, the qu
   assert.ok(pages > 0, "the pages that fitted were applied");
   assert.ok(before.keys.length > 0);
   console.log(`# dealer04's replica: ${needed} bytes; failed cleanly at a ${wx.totalLimit}-byte quota`);
+});
+
+test("the WeChat bundle stays small (under 50 KB minified and gzipped)", () => {
+  const code = readFileSync(new URL("../../dist/wechat/channelhub-sdk.js", import.meta.url));
+  const gz = gzipSync(code, { level: 9 }).length;
+  console.log(`# WeChat bundle: ${code.length} bytes minified, ${gz} bytes gzipped`);
+  assert.ok(gz < 50 * 1024, `${gz} bytes gzipped`);
+  assert.doesNotMatch(code.toString(), /PATCH/, "no PATCH anywhere in what ships");
 });
