@@ -10,3 +10,4 @@ export * from "./storage/kv.js";
 export * from "./storage/store.js";
 export * from "./sync.js";
 export * from "./realtime.js";
+export * from "./claims.js";

@@ -1,12 +1,16 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createRequire } from "node:module";
-import { gzipSync } from "node:zlib";
+import { crc32, deflateSync, gzipSync } from "node:zlib";
 import { test } from "node:test";
 import {
   StorageFullError,
   WX_MAX_REQUESTS,
   createWechatSdk as createFromSource,
+  uploadReceipt,
   type Outcome,
 } from "../src/wechat.js";
 import { BASE, PASSWORD, orderArgs, sleep } from "./helpers.js";
@@ -109,4 +113,60 @@ test("the WeChat bundle stays small (under 50 KB minified and gzipped)", () => {
   console.log(`# WeChat bundle: ${code.length} bytes minified, ${gz} bytes gzipped`);
   assert.ok(gz < 50 * 1024, `${gz} bytes gzipped`);
   assert.doesNotMatch(code.toString(), /PATCH/, "no PATCH anywhere in what ships");
+});
+
+/** A 64 x 64 PNG (grey), made here. */
+function png(): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(64, 0);
+  ihdr.writeUInt32BE(64, 4);
+  ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit greyscale
+  const rows = Buffer.alloc(64 * 65, 0x80);
+  for (let y = 0; y < 64; y += 1) rows[y * 65] = 0; // filter byte per row
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", deflateSync(rows)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+test("WeChat: a claim created offline, its receipt photo sent with wx.uploadFile, attached and submitted by mutation", async () => {
+  const wx = new WxShim();
+  const sdk = createFromSource({ baseUrl: BASE, wx });
+  await sdk.http.login("dealer10", PASSWORD);
+  const [promotion] = await sdk.api.get("/mp/promotions/claimable");
+  assert.ok(promotion, "the demo has a claimable promotion");
+  const claimId = randomUUID();
+  sdk.sync.enqueue("claim.create", { id: claimId, promotionId: promotion.id }, claimId);
+  const outcomes: Outcome[] = [];
+  sdk.sync.on("outcome", (o) => outcomes.push(o));
+  await sdk.sync.sync();
+  assert.equal(outcomes[0]?.status, "applied", JSON.stringify(outcomes[0]));
+
+  const dir = mkdtempSync(join(tmpdir(), "receipt-"));
+  const filePath = join(dir, "receipt.png");
+  writeFileSync(filePath, png());
+  const receiptId = randomUUID();
+  const uploadsBefore = wx.requests;
+  await uploadReceipt(sdk.api, { claimId, receiptId, filePath, contentType: "image/png" });
+  assert.equal(wx.requests - uploadsBefore, 2, "presign (wx.request) and the file (wx.uploadFile)");
+  sdk.sync.enqueue("claim.attach_receipt", { claimId, receiptId, submit: true }, receiptId);
+  await sdk.sync.sync();
+  assert.equal(outcomes[1]?.status, "applied", JSON.stringify(outcomes[1]));
+  const claim = await sdk.api.get("/mp/claims/{claim_id}", { path: { claim_id: claimId } });
+  assert.notEqual(claim.status, "open", "submitted");
+  assert.deepEqual(
+    (claim.receipts ?? []).map((r) => r.id),
+    [receiptId],
+  );
+  assert.deepEqual(wx.violations, []);
 });
