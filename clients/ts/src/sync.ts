@@ -5,7 +5,8 @@
  * - `push` sends the queue oldest first (batches of at most 200), stores each result and
  *   dequeues only mutations whose result arrived; a lost answer means the same mids are sent
  *   again (the server replays its stored results). 409 `mid_gap` renumbers the queue from
- *   `expectedMid` and pushes again.
+ *   `expectedMid` and pushes again; 403 `client_forbidden` takes a new client id (business
+ *   keys keep the replays exact) and pushes again.
  * - `pull` pages to the head; each page (resets, dropped scopes, changes, cursor) is applied in
  *   one local transaction. 409 `cursor_ahead` forgets that scope and pulls it afresh.
  * - 426 `upgrade_required` (or `upgradeRequired` in a push answer) emits `upgradeRequired`;
@@ -60,6 +61,15 @@ export interface SyncClientOptions extends LocalStoreOptions {
   batch?: number;
 }
 
+// C0 (NUL included), DEL, C1 and lone surrogates: the protocol's strings hold none of them.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function checkText(field: string, value: string, max: number): void {
+  if (value.length < 1 || value.length > max || CONTROL.test(value)) {
+    throw new TypeError(`${field} must be 1-${max} characters without control characters`);
+  }
+}
+
 function checkPullAnswer(answer: unknown): PullResult {
   if (
     !isRecord(answer) ||
@@ -104,6 +114,10 @@ export class SyncClient extends Emitter<SyncEvents> {
 
   /** Queue a mutation (works offline); returns its mid. Use the new thing's id as business key. */
   enqueue<N extends MutationName>(name: N, args: MutationArgs<N>, businessKey?: string): number {
+    // What the server would refuse for the whole batch (422) is refused here, before it can
+    // block the queue: names 1-100 and business keys 1-200 characters, no control characters.
+    checkText("name", name, 100);
+    if (businessKey !== undefined) checkText("businessKey", businessKey, 200);
     return this.store.enqueue(name, args, businessKey ?? null).mid;
   }
 
@@ -156,6 +170,11 @@ export class SyncClient extends Emitter<SyncEvents> {
         if (err instanceof ApiError && err.code === "mid_gap" && typeof expected === "number" && !renumbered) {
           renumbered = true;
           this.store.renumber(expected);
+          continue;
+        }
+        if (err instanceof ApiError && err.code === "client_forbidden" && !renumbered) {
+          renumbered = true;
+          this.store.newClientId();
           continue;
         }
         throw err;

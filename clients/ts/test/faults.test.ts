@@ -137,3 +137,29 @@ test("426 upgrade_required: the app is told to update, and pushes still go throu
   assert.equal(await countOrders(phone.api, order.id), 1);
   proxy.fault = () => "forward";
 });
+
+test("403 client_forbidden (the client id is another user's): a new client id, the queue pushed once", async () => {
+  const mine = await device("dealer11");
+  const first = await orderArgs(mine.api);
+  mine.sync.enqueue("order.create", first, first.id);
+  await mine.sync.push(); // the client id is now dealer11's on the server
+  // The same storage (its client id) in the hands of another user.
+  const other = await device("dealer12", { storage: mine.storage });
+  const before = other.sync.clientId;
+  const order = await orderArgs(other.api);
+  other.sync.enqueue("order.create", order, order.id);
+  await other.sync.push();
+  assert.notEqual(other.sync.clientId, before);
+  const [outcome] = other.sync.store.outcomes();
+  assert.equal(outcome?.mid, 1);
+  assert.notEqual(outcome?.status, "rejected");
+  assert.equal(await countOrders(other.api, order.id), 1);
+});
+
+test("what the server would refuse for a whole batch is refused at enqueue, so it cannot block the queue", async () => {
+  const phone = await device("dealer11");
+  assert.throws(() => phone.sync.enqueue("order.cancel", { id: "x" }, "bad\u0000key"), TypeError);
+  assert.throws(() => phone.sync.enqueue("order.cancel", { id: "x" }, "k".repeat(201)), TypeError);
+  assert.throws(() => phone.sync.enqueue("order.cancel", { id: "x" }, ""), TypeError);
+  assert.deepEqual(phone.sync.store.pending(), []);
+});

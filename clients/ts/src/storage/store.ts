@@ -366,6 +366,18 @@ export class LocalStore {
     this.queue = next;
   }
 
+  /**
+   * The server refused our client id (403 `client_forbidden`: it belongs to another user, or
+   * the token is bound to another): take a new one and number the pending mutations from 1.
+   * Their business keys keep anything already applied from happening twice.
+   */
+  newClientId(id: string = randomId()): void {
+    const pending = this.queue.pending.map((m, i) => ({ ...m, mid: i + 1 }));
+    const next: QueueState = { clientId: id, nextMid: pending.length + 1, pending, outcomes: [] };
+    this.write("queue", next);
+    this.queue = next;
+  }
+
   /** For tests and recovery tools: the raw queue state. */
   queueState(): Readonly<QueueState> {
     return this.queue;
