@@ -37,6 +37,7 @@ export class Realtime {
   private pollTimer: ReturnType<typeof setInterval> | null = null;
   private heartbeatMs = 50_000;
   private lastCode: string | null = null;
+  private lastSupported: number[] = [];
   /** Pokes for scopes a pull did not bring (not ours): version already tried. */
   private readonly unknownScopes = new Map<string, number>();
   state: RealtimeState = "stopped";
@@ -144,6 +145,7 @@ export class Realtime {
       this.armWatchdog();
     } else if (frame.type === "error") {
       this.lastCode = typeof frame.code === "string" ? frame.code : null;
+      this.lastSupported = Array.isArray(frame.supported) ? frame.supported.map(Number) : [];
     }
   }
 
@@ -157,7 +159,7 @@ export class Realtime {
     this.watchdog = null;
     if (this.state === "stopped") return;
     if (code === 4426) {
-      this.sync.markUpgrade([]);
+      this.sync.markUpgrade(this.lastSupported);
       this.stop();
       return;
     }
