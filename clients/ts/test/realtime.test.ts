@@ -168,14 +168,16 @@ test("no heartbeat for twice the interval: the connection is treated as dead and
   const realtime = new Realtime(sync, { minDelayMs: 50, maxDelayMs: 100 });
   realtime.start();
   try {
-    script.frames({ type: "hello", protocol: 1, scopes: [], heartbeatInterval: 0.1, pollInterval: 60 });
+    script.frames({ type: "hello", protocol: 1, scopes: [], heartbeatInterval: 0.5, pollInterval: 60 });
     assert.equal(realtime.state, "open");
-    for (let i = 0; i < 5; i += 1) {
-      await new Promise((r) => setTimeout(r, 120)); // heartbeats keep it alive
+    for (let i = 0; i < 6; i += 1) {
+      await new Promise((r) => setTimeout(r, 250)); // heartbeats keep it alive past 2 x 0.5 s
       script.frames({ type: "heartbeat" });
     }
     assert.equal(script.opened(), 1);
-    assert.ok(await until(() => script.opened() === 2, 2000), "silent for 0.2 s: reconnected");
+    const silent = Date.now();
+    assert.ok(await until(() => script.opened() === 2, 5000), "silent for 1 s: reconnected");
+    assert.ok(Date.now() - silent >= 950, "not before 2 x heartbeatInterval");
   } finally {
     realtime.stop();
   }
