@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.console.conftest import Console, Watched
+from tests.console.browser.conftest import Console, Watched
 
 pytestmark = pytest.mark.console
 

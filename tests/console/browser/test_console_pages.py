@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.console.conftest import Console, Watched
-from tests.console.data import PASSWORD
+from tests.console.browser.conftest import Console, Watched
+from tests.console.browser.data import PASSWORD
 
 pytestmark = pytest.mark.console
 

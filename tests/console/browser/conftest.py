@@ -23,7 +23,7 @@ import pytest
 
 from server.db.migrate import upgrade
 from server.settings import AuthSettings, DatabaseSettings, Settings, StorageSettings
-from tests.console.data import World, build
+from tests.console.browser.data import World, build
 
 CHROMIUM = os.environ.get("CHANNELHUB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -35,7 +35,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SCREENSHOTS = ROOT / "var" / "console-screenshots"
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 
@@ -120,8 +120,10 @@ def _wait_healthy(base_url: str, server: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the server did not become healthy in 240 s")
 
 
-# Package scope, not session: Playwright's sync API keeps an event loop running in the main
-# thread while it is open, and every later suite that calls asyncio.run would fail.
+# Package scope, and this package holds only the tests that drive the browser: Playwright's sync
+# API keeps an event loop running in the main thread while it is open, so any test that calls
+# asyncio.run or runs on pytest-asyncio's loop fails until the browser is closed. The package
+# ends (and closes it) before pytest moves on to the console's other tests or other suites.
 @pytest.fixture(scope="package")
 def browser(console_app: Console) -> Iterator[object]:
     with playwright_sync.sync_playwright() as p:
