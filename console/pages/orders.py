@@ -100,7 +100,7 @@ async def decide_order(
     targets = {"approve": OrderStatus.APPROVED, "reject": OrderStatus.REJECTED}
     if data.action not in targets:
         raise Invalid("action_invalid", "未知的操作", "Unknown action")
-    await transitions.transition(
+    await transitions.decide_review(
         db_session, principal, order_id, targets[data.action], utcnow(), data.comment
     )
     return Redirect(f"/console/orders/{order_id}?decided=1", status_code=303)

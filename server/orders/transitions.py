@@ -9,7 +9,8 @@
 Cancel and reject release the stock reservation and the funds hold. Each shipment captures
 funds in proportion to the value shipped; completion gives back whatever is still held
 (backordered goods never shipped). An illegal transition is 409 ``order_transition_invalid``
-naming ``from`` and ``to``; nothing changes.
+naming ``from`` and ``to``; nothing changes. A review decision (``decide_review``) is taken
+once: only an order still in review may be approved or rejected by it.
 """
 
 from __future__ import annotations
@@ -160,6 +161,32 @@ async def transition(
         move_to(session, order, to, actor, now, comment)
     await session.flush()
     return order
+
+
+async def decide_review(
+    session: AsyncSession,
+    actor: Principal,
+    order_id: uuid.UUID,
+    to: OrderStatus,
+    now: datetime,
+    comment: str = "",
+) -> Order:
+    """A reviewer's decision on an order held for review (approve or reject), taken once: 409
+    ``order_already_decided`` when the order has left review, e.g. another reviewer decided it
+    first (a later reject of an approved order is a separate step, not a review decision)."""
+    if to not in (S.APPROVED, S.REJECTED):
+        raise Invalid("action_invalid", "未知的操作", "Unknown action")
+    order = await locked_order(session, order_id)
+    if order.status is not S.SUBMITTED:
+        zh, en = STATUS_NAMES[order.status]
+        raise Conflict(
+            "order_already_decided",
+            f"该订单已不在审核中（现为“{zh}”），可能已被他人处理，请刷新后查看",
+            f"This order is no longer in review (now {en}); someone may have decided it first."
+            " Reload the page",
+            status=str(order.status),
+        )
+    return await transition(session, actor, order_id, to, now, comment)
 
 
 def _ship_quantities(order: Order, body: ShipIn) -> dict[int, int]:

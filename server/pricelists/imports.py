@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import uuid
 import zipfile
@@ -183,6 +184,12 @@ def _csv_rows(data: bytes) -> Iterator[list[Any]]:
             "无法识别文件编码（请用 UTF-8 或 GBK）",
             "Unknown text encoding (use UTF-8 or GBK)",
         )
+    if max(text.count("\n"), text.count("\r")) > MAX_ROWS:
+        # Maybe too many rows: count them before any is validated, so a huge file is refused
+        # in a fraction of a second instead of after validating MAX_ROWS rows.
+        filled = (row for row in csv.reader(io.StringIO(text)) if any(row))
+        if sum(1 for _ in itertools.islice(filled, MAX_ROWS + 2)) > MAX_ROWS + 1:  # + header
+            raise _too_many_rows()
     yield from csv.reader(io.StringIO(text))
 
 

@@ -178,6 +178,21 @@ def test_a_million_rows_are_refused_without_reading_them_all() -> None:
     assert caught.value.code == "import_too_many_rows"
 
 
+def test_the_row_count_ignores_blank_lines_and_counts_quoted_line_breaks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(imports, "MAX_ROWS", 3)
+    # Three rows and many blank lines: more lines than the limit, but not more rows.
+    fits = b"sku,unit_price\n\n" + b"A,1\n\n\n" + b"B,2\r\n\r\n" + b'"C",3\n\n\n'
+    items, errors, count = imports.parse_file(fits, "fits.csv", {"A", "B", "C"})
+    assert (len(items), errors, count) == (3, [], 3)
+    # A quoted line break is one row; a fourth row is one too many.
+    four = fits + b'"D\nD",4\n'
+    with pytest.raises(Invalid) as caught:
+        imports.parse_file(four, "four.csv", {"A", "B", "C", "D\nD"})
+    assert caught.value.code == "import_too_many_rows"
+
+
 def test_a_declared_huge_sheet_is_refused_up_front() -> None:
     # In read-only mode openpyxl trusts the sheet's dimension tag: claim a million rows.
     source = zipfile.ZipFile(io.BytesIO(_xlsx([["sku", "unit_price"], ["A", 1]])))
