@@ -87,6 +87,13 @@ WORDS: dict[str, tuple[str, str]] = {
         "Columns: SKU code, unit price (yuan), break kind, breaks.",
     ),
     "check_sheet": ("检查并导入草稿", "Check and load into the draft"),
+    "upload_progress": ("上传进度", "Upload progress"),
+    "uploading": ("正在上传：{p}%", "Uploading: {p}%"),
+    "upload_checking": ("已上传，正在检查表格……", "Uploaded; checking the sheet…"),
+    "upload_failed": (
+        "上传中断，草稿没有更改。请检查网络后重试。",
+        "The upload was interrupted; the draft was not changed. Check the connection and retry.",
+    ),
     "publish": ("发布", "Publish"),
     "first_100": ("前 100 条", "first 100"),
     "breaks": ("阶梯价", "Volume breaks"),

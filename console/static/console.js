@@ -41,6 +41,47 @@
     showKind();
   }
 
+  // Uploads that show their progress (a price list of 200,000 rows is a few megabytes): the
+  // form goes by XMLHttpRequest, its upload events fill the <progress>, and the page the server
+  // answers (the diff, or the reason the file was refused) replaces this one. The URL stays the
+  // draft's, so reloading shows the draft instead of posting the file again.
+  document.querySelectorAll("form[data-upload]").forEach(function (form) {
+    var box = form.querySelector("[data-upload-progress]");
+    var bar = form.querySelector("progress");
+    var status = form.querySelector("[data-upload-status]");
+    if (!box || !bar || !status || !window.FormData) return;
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var button = form.querySelector("button[type=submit]");
+      var request = new XMLHttpRequest();
+      var show = function (percent) {
+        bar.value = percent;
+        status.textContent = form.getAttribute("data-uploading").replace("{p}", String(percent));
+      };
+      request.upload.addEventListener("progress", function (e) {
+        if (e.lengthComputable && e.total > 0) { show(Math.floor((e.loaded * 100) / e.total)); }
+      });
+      request.upload.addEventListener("load", function () {
+        bar.value = 100;
+        status.textContent = form.getAttribute("data-checking");
+      });
+      request.addEventListener("load", function () {
+        document.open();
+        document.write(request.responseText);
+        document.close();
+      });
+      request.addEventListener("error", function () {
+        status.textContent = form.getAttribute("data-failed");
+        if (button) { button.disabled = false; }
+      });
+      request.open("POST", form.action);
+      box.hidden = false;
+      show(0);
+      if (button) { button.disabled = true; }
+      request.send(new FormData(form));
+    });
+  });
+
   // Forms that ask before an irreversible change.
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (event) {

@@ -255,7 +255,7 @@ def test_import_a_price_list_see_the_diff_and_publish(
     page.get_by_label("表格文件（.xlsx 或 .csv）").set_input_files(str(picture))
     page.get_by_role("button", name="检查并导入草稿").click()
     assert "不是有效的 Excel" in page.get_by_role("alert").inner_text()
-    page.go_back()
+    # The answer replaced the page (the upload went by script); the address is the draft's.
     page.reload()
     assert page.locator("dl dd").nth(3).inner_text() == items_before
     # The exported draft with one price changed: the diff names it, old -> new.
@@ -283,6 +283,54 @@ def test_import_a_price_list_see_the_diff_and_publish(
     page.get_by_role("button", name="发布").click()
     page.wait_for_url(re.compile(r"published=1"))
     assert "已发布" in page.locator("h1").inner_text()
+
+
+def test_a_big_price_file_shows_its_upload_progress(
+    watched: Watched, console_app: Console, tmp_path: Path
+) -> None:
+    page = watched.page
+    watched.sign_in("hq")
+    page.wait_for_url(re.compile(r"/console/$"))
+    page.goto(f"{console_app.base_url}/console/price-lists")
+    page.locator("tr", has_text="CORE-2026").get_by_role("button", name="新建草稿").click()
+    page.wait_for_url(re.compile(r"/console/price-lists/[0-9a-f-]{36}$"))
+    draft_url = page.url
+    export = httpx.get(
+        f"{console_app.base_url}{page.get_by_role('link', name='导出').get_attribute('href')}",
+        cookies={c["name"]: c["value"] for c in page.context.cookies()},
+    )
+    lines = export.content.decode("utf-8-sig").splitlines()
+    # The same prices, each row with a long note (a column the import ignores): about 600 kB.
+    note = "陈列说明" * (600_000 // 12 // (len(lines) - 1))
+    sheet = tmp_path / "big-prices.csv"
+    sheet.write_text("\n".join([lines[0] + ",备注", *(f"{x},{note}" for x in lines[1:])]) + "\n")
+    assert sheet.stat().st_size > 500_000
+    # A slow line (256 kB/s up) so the upload takes a few seconds, as a big file does.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 262_144},
+    )
+    page.get_by_label("表格文件（.xlsx 或 .csv）").set_input_files(str(sheet))
+    page.get_by_role("button", name="检查并导入草稿").click()
+    bar = page.get_by_role("progressbar", name="上传进度")
+    expect(bar).to_be_visible()
+    # Part of the file is up and the page says how much.
+    page.wait_for_function(
+        "() => { const b = document.getElementById('upload-progress');"
+        " return b && b.value > 0 && b.value < 100; }"
+    )
+    assert re.fullmatch(r"正在上传：\d{1,2}%", page.locator("[data-upload-status]").inner_text())
+    watched.shot("11b-price-list-upload-progress")
+    expect(page.locator("[data-figure=unchanged]")).to_have_text(str(len(lines) - 1))
+    assert page.locator("[data-figure=changed]").inner_text() == "0"
+    assert page.url == draft_url  # reloading shows the draft, it does not post the file again
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    assert watched.check_accessibility() == []
 
 
 def pull(console_app: Console, token: str, cursor: dict[str, int]) -> dict[str, int]:
