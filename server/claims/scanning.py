@@ -36,7 +36,14 @@ from ocr import (
 from server.catalog import sku_names
 from server.claims.duplicates import duplicate_reasons
 from server.claims.models import Claim, ClaimReceipt, ClaimStatus, ReceiptStatus
-from server.claims.service import SCAN_JOB, add_event, claim_mechanic, pay_claim, publish_claim
+from server.claims.service import (
+    SCAN_JOB,
+    add_event,
+    claim_mechanic,
+    pay_claim,
+    publish_claim,
+    record_decision,
+)
 from server.db.base import utcnow
 from server.db.engine import Database
 from server.db.session import transaction
@@ -239,6 +246,7 @@ async def decide_claim(session: AsyncSession, claim_id: uuid.UUID) -> None:
     claim.confidence = round(confidence, 3)
     await _settle(session, claim, promotion, m, reasons, severities, confidence)
     claim.reasons = reasons
+    record_decision(session, None, claim, {"reasons": [r["code"] for r in reasons]})
     add_event(
         session,
         claim,

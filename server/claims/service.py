@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts import credit_rebate
+from server.audit import record
 from server.claims.models import Claim, ClaimEvent, ClaimReceipt, ClaimStatus
 from server.claims.schemas import (
     BoxOut,
@@ -360,26 +361,46 @@ async def cancel_claim(session: AsyncSession, actor: Principal, claim_id: uuid.U
     return claim
 
 
+def record_decision(
+    session: AsyncSession, actor: Principal | None, claim: Claim, data: dict[str, Any]
+) -> None:
+    """The claim's decision (``claim.approved`` / ``claim.rejected``) in the audit trail, by
+    HQ (``actor``) or automatically (None); a claim sent to review is not decided yet."""
+    if claim.status in (ClaimStatus.APPROVED, ClaimStatus.REJECTED):
+        decided = {"decidedBy": claim.decided_by, "amount": claim.amount, **data}
+        record(session, actor, f"claim.{claim.status}", "claim", claim.id, decided)
+
+
 async def pay_claim(
     session: AsyncSession,
     claim: Claim,
     promotion: Promotion,
     amount: int,
-    actor_id: uuid.UUID | None,
+    actor: Principal | None,
 ) -> None:
-    """Consume the budget and credit the rebate account, each at most once per claim."""
+    """Consume the budget and credit the rebate account, each at most once per claim; the
+    payout goes into the audit trail (``claim.paid``; actor None: paid automatically)."""
     await consume_budget(
         session, promotion, claim.dealer_id, amount=amount, count=1, key=f"claim:{claim.id}"
     )
-    entry, _ = await credit_rebate(
+    entry, replayed = await credit_rebate(
         session,
         claim.dealer_id,
         amount,
         key=f"claim-payout:{claim.id}",
         reference=f"claim:{claim.id}",
         reason=stored("ledger.claim_payout", code=promotion.code, name=promotion.name),
-        actor_id=actor_id,
+        actor_id=actor.user_id if actor else None,
     )
+    if not replayed:
+        record(
+            session,
+            actor,
+            "claim.paid",
+            "claim",
+            claim.id,
+            {"amount": amount, "promotion": promotion.code, "ledgerEntryId": str(entry.id)},
+        )
     claim.payout_entry_id = entry.id
     claim.approved_amount = amount
     claim.status = ClaimStatus.APPROVED
@@ -417,8 +438,9 @@ async def approve_claim(
             "amount_above_claim", "批准金额不能超过申请金额", "Cannot approve more than claimed"
         )
     promotion = await get_promotion(session, claim.promotion_id)
-    await pay_claim(session, claim, promotion, amount, actor.user_id)
+    await pay_claim(session, claim, promotion, amount, actor)
     claim.decided_by, claim.reviewer_id, claim.review_comment = "hq", actor.user_id, body.comment
+    record_decision(session, actor, claim, {"approved": amount, "comment": body.comment})
     add_event(
         session, claim, "approved", actor.user_id, {"amount": amount, "comment": body.comment}
     )
@@ -441,6 +463,7 @@ async def reject_claim(
     claim.status = ClaimStatus.REJECTED
     claim.decided_at = utcnow()
     claim.decided_by, claim.reviewer_id, claim.review_comment = "hq", actor.user_id, body.comment
+    record_decision(session, actor, claim, {"comment": body.comment})
     add_event(session, claim, "rejected", actor.user_id, {"comment": body.comment})
     await publish_claim(session, claim)
     return claim

@@ -15,6 +15,8 @@ from sqlalchemy import func, select
 from ocr.synth_shops import copy_of, make_shop, shop_receipt
 from server.accounts.models import AccountKind, JournalEntry
 from server.app import job_registry
+from server.audit import AuditSearch, search_audit
+from server.audit.models import AuditEvent
 from server.claims.models import Claim
 from server.claims.scanning import process_claim
 from server.claims.service import pay_claim
@@ -199,8 +201,18 @@ async def test_a_clean_receipt_is_approved_and_paid_once(
         used = (
             await s.execute(select(PromotionBudget.used_amount, PromotionBudget.used_count))
         ).one()
+        audited = (
+            await s.execute(
+                select(AuditEvent.action, AuditEvent.actor_id, AuditEvent.data)
+                .where(AuditEvent.entity == "claim", AuditEvent.entity_id == str(claim_id))
+                .order_by(AuditEvent.action)
+            )
+        ).all()
     assert entries == 1
     assert tuple(used) == (5000, 1)
+    # Decided and paid once, automatically (no person), in the audit trail too.
+    assert [(a, who) for a, who, _ in audited] == [("claim.approved", None), ("claim.paid", None)]
+    assert audited[0][2]["decidedBy"] == "auto"
 
 
 async def test_the_same_receipt_by_two_dealers_is_rejected_and_an_edited_copy_named(
@@ -484,6 +496,15 @@ async def test_above_budget_goes_to_review_and_hq_cannot_overrun_it(
     assert partial.status_code == 200, partial.text
     assert (partial.json()["status"], partial.json()["approvedAmount"]) == ("approved", 3000)
     assert await balance(client, dealer) == 8000
+    # HQ's decision and the payout are in the audit trail (the refused try left nothing).
+    async with db.session() as s:
+        trail, _ = await search_audit(s, AuditSearch(entity="claim", entity_id=second["id"]))
+    assert sorted((e.action, e.actor_role, e.data["amount"]) for e in trail) == [
+        ("claim.approved", "hq_admin", 5000),
+        ("claim.paid", "hq_admin", 3000),
+    ]
+    approved = next(e for e in trail if e.action == "claim.approved")
+    assert (approved.data["approved"], approved.data["comment"]) == (3000, "部分批准")
 
 
 async def test_review_then_reject_and_rep_claims(
@@ -515,6 +536,11 @@ async def test_review_then_reject_and_rep_claims(
     assert (
         await client.post(f"/hq/claims/{claim['id']}/approve", json={}, headers=hq)
     ).status_code == 409
+    async with db.session() as s:
+        found, _ = await search_audit(s, AuditSearch(action="claim.", entity_id=claim["id"]))
+    assert [(e.action, e.actor_role, e.data["comment"]) for e in found] == [
+        ("claim.rejected", "hq_admin", "小票模糊")
+    ]
     async with db.session() as s:
         scopes = set(
             (

@@ -141,6 +141,15 @@ def test_two_reviewers_deciding_one_claim_the_second_is_refused(
     kinds = [cells.nth(i).get_attribute("data-kind") for i in range(cells.count())]
     decisions = [k for k in kinds if k in ("approved", "rejected")]
     assert decisions == ["rejected"]  # one decision only
+    # The decision is in the audit trail, found by what and which claim.
+    watched.page.goto(
+        f"{console_app.base_url}/console/audit?what=claim.&entity_id={world.review_claim}"
+    )
+    rows = watched.page.locator("table.audit tbody tr")
+    assert [rows.nth(i).get_attribute("data-action") for i in range(rows.count())] == [
+        "claim.rejected"
+    ]
+    assert "驳回核销" in rows.first.inner_text() and "总部运营" in rows.first.inner_text()
 
 
 def test_approve_an_order_from_the_queue(watched: Watched, console_app: Console) -> None:
