@@ -9,7 +9,7 @@ Other domains use (never the models):
     tier_codes(session) -> [code]                          by rank
     tier_requires_prepayment(session, code) -> bool
     dealer_pricing_facts(executor, dealer_id) -> DealerFacts
-    active_dealer_ids(session) -> [uuid]
+    active_dealer_pricing_facts(executor) -> [DealerFacts]   every active dealer's, by code
     address_region(session, dealer_id, address_id) -> str | None   a ship-to's region
     standing_select(leading, trailing)                    the order gate's dealer columns
 """
@@ -25,11 +25,15 @@ from server.dealers.read import (
     tier_codes,
     tier_requires_prepayment,
 )
-from server.dealers.service import active_dealer_ids, dealer_out, dealer_pricing_facts
+from server.dealers.service import (
+    active_dealer_pricing_facts,
+    dealer_out,
+    dealer_pricing_facts,
+)
 
 __all__ = [
     "DealerStatus",
-    "active_dealer_ids",
+    "active_dealer_pricing_facts",
     "address_region",
     "dealer_out",
     "dealer_pricing_facts",

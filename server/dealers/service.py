@@ -254,6 +254,37 @@ async def dealer_pricing_facts(
             )
         ).scalars()
     )
+    parents = await _ancestry(executor, codes)
+    return _facts(dealer_id, dealer.tier_code, dealer.segments, codes, parents)
+
+
+async def active_dealer_pricing_facts(
+    executor: AsyncConnection | AsyncSession,
+) -> list[DealerFacts]:
+    """``dealer_pricing_facts`` of every active dealer, by code, in three reads whatever their
+    number (pilot groups walk them all)."""
+    active = (
+        select(Dealer.id, Dealer.tier_code, Dealer.segments)
+        .where(Dealer.status == DealerStatus.ACTIVE)
+        .order_by(Dealer.code)
+    )
+    dealers = (await executor.execute(active)).all()
+    authorized = select(DealerRegion.dealer_id, DealerRegion.region_code).join(
+        Dealer, Dealer.id == DealerRegion.dealer_id
+    )
+    codes: dict[uuid.UUID, list[str]] = {}
+    for dealer_id, code in await executor.execute(
+        authorized.where(Dealer.status == DealerStatus.ACTIVE)
+    ):
+        codes.setdefault(dealer_id, []).append(code)
+    parents = await _ancestry(executor, {c for cs in codes.values() for c in cs})
+    return [_facts(d.id, d.tier_code, d.segments, codes.get(d.id, []), parents) for d in dealers]
+
+
+async def _ancestry(
+    executor: AsyncConnection | AsyncSession, codes: Iterable[str]
+) -> dict[str, str | None]:
+    """Each of these regions and its ancestors -> its parent (one read per level)."""
     parents: dict[str, str | None] = {}
     todo = set(codes)
     while todo:
@@ -263,6 +294,16 @@ async def dealer_pricing_facts(
             parents[code] = parent
             if parent is not None and parent not in parents:
                 todo.add(parent)
+    return parents
+
+
+def _facts(
+    dealer_id: uuid.UUID,
+    tier: str,
+    segments: Sequence[str] | None,
+    codes: Iterable[str],
+    parents: dict[str, str | None],
+) -> DealerFacts:
     regions: dict[str, int] = {}
     for code in codes:
         path: list[str] = []
@@ -274,16 +315,10 @@ async def dealer_pricing_facts(
             regions[ancestor] = max(depth, regions.get(ancestor, depth))
     return DealerFacts(
         id=str(dealer_id),
-        tier=dealer.tier_code,
+        tier=tier,
         regions=tuple(RegionCode(code=c, depth=d) for c, d in sorted(regions.items())),
-        segments=frozenset(dealer.segments or ()),
+        segments=frozenset(segments or ()),
     )
-
-
-async def active_dealer_ids(session: AsyncSession) -> list[uuid.UUID]:
-    """Every active dealer's id (pilot reports walk them)."""
-    stmt = select(Dealer.id).where(Dealer.status == DealerStatus.ACTIVE).order_by(Dealer.code)
-    return list((await session.execute(stmt)).scalars())
 
 
 async def dealer_labels(

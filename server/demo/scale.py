@@ -5,8 +5,9 @@ dealers, 20,000 SKUs, 200,000 orders of the last 90 days (with their lines, trai
 and ``order.placed`` audit events; about 1% waiting for review), 20,000 display-fee claims
 with one read receipt each (about 8% waiting for review, some as duplicate suspects), price
 lists by province and tier in two versions each (published through the price-list service,
-so the sync feed holds their publications), and channel nodes for 40% of the dealers with
-their acknowledged cursors (most up to date, some lagging).
+so the sync feed holds their publications), channel nodes for 40% of the dealers with their
+acknowledged cursors (most up to date, some lagging), and a pilot promotion over every dealer
+(``SC-PILOT``, half of them in its test group, half way through its window).
 
 The bulk rows go in by ``COPY`` on PostgreSQL (``server.db.fast.copy_rows``) in one
 transaction; what the pages read is what real use leaves in the same tables, but money is
@@ -48,7 +49,14 @@ from server.pricelists import service as pricelists
 from server.pricelists.models import PriceListEntry, PriceListStatus, PriceListVersion
 from server.pricing import Scope
 from server.promotions.models import Promotion as PromotionModel
-from server.promotions.schemas import BudgetIn, DisplayFee, EligibilityIn, PromotionIn
+from server.promotions.schemas import (
+    BudgetIn,
+    DisplayFee,
+    EligibilityIn,
+    PromotionIn,
+    Tier,
+    Tiered,
+)
 from server.promotions.service import create_promotion, publish_promotion
 from server.settings import Settings
 from sync import metadata as sync_metadata
@@ -65,6 +73,7 @@ LAGGING_SHARE = 0.15
 PROVINCES = [code for code, _name, parent in network.REGIONS if parent is None]
 LEAVES = ["330106", "330110", "330200", "320100", "320500", "440100", "440300", "510100"]
 LEAVES += ["510700"]
+PILOT_CODE = "SC-PILOT"
 CLAIM_PROMOTIONS = [
     ("SC-DISPLAY-A", "核心门店端架陈列 ¥500/店", 500_00, 300_00),
     ("SC-DISPLAY-B", "冰柜陈列奖励 ¥200/店", 200_00, 100_00),
@@ -168,6 +177,7 @@ async def _load(
     counts |= await _orders(session, rng, hq_id, dealers, skus, sizes.orders, now)
     step(f"{sizes.orders} orders")
     promotions = await _claim_promotions(session, hq, settings)
+    await _pilot(session, hq, settings)
     counts |= await _claims(session, rng, hq_id, dealers, promotions, reps, sizes.claims, now)
     step(f"{sizes.claims} claims")
     counts["node_cursors"] = await _nodes(session, rng, dealers, now)
@@ -301,6 +311,22 @@ async def _claim_promotions(
     if endcap is not None:
         out.append(Promotion(endcap, "DISPLAY-ENDCAP", 300_00, 0))
     return out
+
+
+async def _pilot(session: AsyncSession, hq: Principal, settings: Settings) -> None:
+    """A 满减 pilot over every dealer, half of them in the test group, half way through its
+    window: its page walks all 10,000 dealers and their orders."""
+    today = brand_today(settings)
+    body = PromotionIn(
+        code=PILOT_CODE,
+        name="满万减百试点（全渠道一半经销商）",
+        mechanic=Tiered(tiers=[Tier(threshold=10_000_00, discount=100_00)]),
+        starts_on=today - timedelta(days=DAYS // 2),
+        ends_on=today + timedelta(days=DAYS // 2),
+        pilot_share_bp=5000,
+    )
+    made = await create_promotion(session, hq, body, settings.timezone)
+    await publish_promotion(session, hq, made.id)
 
 
 async def _claims(

@@ -21,7 +21,7 @@ from typing import Protocol
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.dealers import active_dealer_ids, dealer_pricing_facts
+from server.dealers import active_dealer_pricing_facts
 from server.pricing import in_pilot
 from server.promotions.models import Promotion
 from server.promotions.schemas import PilotGroupOut, PilotPointOut, PilotReportOut
@@ -86,10 +86,10 @@ async def pilot_groups(
     test: list[uuid.UUID] = []
     control: list[uuid.UUID] = []
     at = now or p.starts_at or datetime.now().astimezone()
-    for dealer_id in await active_dealer_ids(session):
-        facts = await dealer_pricing_facts(session, dealer_id)
+    for facts in await active_dealer_pricing_facts(session):
         if not base.admits(facts, at):
             continue
+        dealer_id = uuid.UUID(facts.id)
         (test if pilot_group(p, dealer_id) != "control" else control).append(dealer_id)
     return test, control
 
