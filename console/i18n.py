@@ -338,6 +338,14 @@ WORDS: dict[str, tuple[str, str]] = {
     "period": ("时段", "Period"),
     "no_pilot_points": ("活动尚未开始，暂无数据。", "The promotion has not started; no data yet."),
     "group": ("分组", "Group"),
+    "group_more": (
+        "……另有 {n} 家（按编码排列的前几家见上）",
+        "…and {n} more (the first by code are above)",
+    ),
+    "pilot_as_of": (
+        "试点数据截至 {at}（每 {m} 分钟更新一次）",
+        "Pilot figures as of {at} (updated every {m} minutes)",
+    ),
     "group_test": ("试验组", "Test group"),
     "group_control": ("对照组", "Control group"),
     "dealers_count": ("经销商数", "Dealers"),

@@ -100,6 +100,10 @@ async def ids(url: str) -> dict[str, str]:
         "ORDER BY count(*) DESC LIMIT 1",
         "draft": "SELECT id FROM price_lists WHERE code = 'SC-TIER-WATCH' AND status = 'DRAFT'",
         "dealer_code": "SELECT code FROM dealers WHERE code LIKE 'SC%' ORDER BY code LIMIT 1",
+        "dealer_with_node": "SELECT d.id FROM dealers d JOIN sync_node n "
+        "ON n.dealer_id = CAST(d.id AS TEXT) ORDER BY d.code LIMIT 1",
+        "pilot": "SELECT id FROM promotions WHERE code = 'SC-PILOT'",
+        "display_promotion": "SELECT id FROM promotions WHERE code = 'SC-DISPLAY-A'",
         "draft_skus": "SELECT string_agg(sku_code || ',' || (unit_price + 100)::text, chr(10)) "
         "FROM price_list_items i JOIN price_lists p ON p.id = i.price_list_id "
         "WHERE p.code = 'SC-TIER-WATCH' AND p.status = 'DRAFT'",
@@ -124,6 +128,13 @@ def detail_pages(found: dict[str, str]) -> list[tuple[str, str]]:
         ("order: in review", f"/console/orders/{found['order_review']}"),
         ("order: completed", f"/console/orders/{found['order_done']}"),
         ("price list: 20k items", f"/console/price-lists/{found['price_list_big']}"),
+        ("promotion: pilot, 10k dealers", f"/console/promotions/{found['pilot']}"),
+        ("promotion: display fee", f"/console/promotions/{found['display_promotion']}"),
+        ("dealers: search by name", "/console/dealers?q=%E6%B1%9F"),
+        ("dealers: tier and region", "/console/dealers?tier=core&region=330100"),
+        ("dealer: with its node", f"/console/dealers/{found['dealer_with_node']}"),
+        ("audit: who and what", "/console/audit?who=hq&what=claim."),
+        ("audit: one order", f"/console/audit?what=order.&entity_id={found['order_done']}"),
     ]
     return [(name, path) for name, path in pages if not path.endswith("/")]
 

@@ -24,7 +24,7 @@ from console.session import requires_console
 from server.dealers.service import dealer_labels, list_tiers
 from server.errors import Invalid
 from server.identity.principal import Principal
-from server.promotions import PromotionStatus, pilot_groups, pilot_report, pilot_timeline
+from server.promotions import SUMMARY_SECONDS, PromotionStatus, pilot_summary
 from server.promotions.budgets import budget_status
 from server.promotions.schemas import BudgetStatusOut, PilotPointOut, PromotionIn
 from server.promotions.service import (
@@ -40,6 +40,8 @@ from server.text import one_line
 KINDS = ("tiered", "buy_get", "rebate")
 """What the form creates: 满减 (tiered amount off), 买赠 (buy-get) and rebate."""
 RUNGS = 3
+GROUP_SHOWN = 100
+"""Dealers a pilot page names per group (the counts are whole)."""
 
 Line = Annotated[str, one_line(64)]
 Short = Annotated[str, one_line(20)]
@@ -260,16 +262,19 @@ async def promotion_page(
     budgets = await budget_status(db_session, p)
     context: dict[str, Any] = {"pilot": None}
     if p.pilot_share_bp is not None:
-        now = datetime.now().astimezone()
-        groups = test, control = await pilot_groups(db_session, p, now)
-        points = await pilot_timeline(db_session, p, state.order_activity, now, groups=groups)
+        summary = await pilot_summary(
+            db_session, p, state.order_activity, datetime.now().astimezone()
+        )
+        # A group may hold thousands of dealers: the page names the first ones of each.
+        shown = {"test": summary.test[:GROUP_SHOWN], "control": summary.control[:GROUP_SHOWN]}
         context["pilot"] = {
-            "report": await pilot_report(db_session, p, state.order_activity, groups=groups),
-            "test": test,
-            "control": control,
-            "dealers": await dealer_labels(db_session, test + control),
-            "points": points,
-            "chart": chart(points),
+            "report": summary.report,
+            "groups": [(g, shown[g], len(getattr(summary, g))) for g in ("test", "control")],
+            "dealers": await dealer_labels(db_session, shown["test"] + shown["control"]),
+            "points": summary.points,
+            "chart": chart(summary.points),
+            "computed_at": summary.computed_at,
+            "refresh_minutes": SUMMARY_SECONDS // 60,
         }
     return page(
         request,

@@ -14,6 +14,8 @@ Other domains use:
     pilot_report(session, promotion, order_activity) -> PilotReportOut
     pilot_groups(session, promotion) -> (test dealer ids, control dealer ids)
     pilot_timeline(session, promotion, order_activity, now) -> [PilotPointOut]
+    pilot_summary(session, promotion, order_activity, now) -> PilotSummary  (groups, report,
+        timeline; reused for a few minutes)
         (``order_activity`` is the orders domain's reader of ``OrderActivity`` rows)
 """
 
@@ -27,10 +29,13 @@ from server.promotions.order_budgets import (
     snapshot_promotion_uses,
 )
 from server.promotions.pilots import (
+    SUMMARY_SECONDS,
     ActivityReader,
     OrderActivity,
+    PilotSummary,
     pilot_groups,
     pilot_report,
+    pilot_summary,
     pilot_timeline,
 )
 from server.promotions.rebates import accrue_rebates, shipment_amounts
@@ -49,11 +54,13 @@ from server.promotions.service import (
 
 __all__ = [
     "CLAIMABLE_KINDS",
+    "SUMMARY_SECONDS",
     "ActivityReader",
     "BudgetDirectory",
     "BudgetExhausted",
     "DisplayFee",
     "OrderActivity",
+    "PilotSummary",
     "Promotion",
     "PromotionStatus",
     "PromotionSteps",
@@ -69,6 +76,7 @@ __all__ = [
     "mechanic_of",
     "pilot_groups",
     "pilot_report",
+    "pilot_summary",
     "pilot_timeline",
     "promotion_out",
     "promotion_skus",

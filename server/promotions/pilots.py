@@ -29,10 +29,11 @@ from server.promotions.service import eligibility_of
 
 
 class OrderActivity(msgspec.Struct, frozen=True, kw_only=True):
-    """What a dealer ordered in a period: orders, distinct SKUs (gifts aside), payable (fen)."""
+    """What a dealer ordered in a period: orders, distinct SKUs (gifts aside; 0 when not
+    counted), payable (fen)."""
 
     orders: int
-    skus: frozenset[str]
+    sku_count: int
     amount: int
 
 
@@ -45,6 +46,8 @@ class ActivityReader(Protocol):
         dealer_ids: Sequence[uuid.UUID],
         since: datetime | None,
         until: datetime | None,
+        *,
+        skus: bool = True,
     ) -> dict[uuid.UUID, OrderActivity]: ...
 
 
@@ -68,7 +71,7 @@ def _group(
         active_dealers=len(rows),
         documents=documents,
         documents_per_dealer=round(documents / n, 3) if n else 0.0,
-        distinct_skus_per_active_dealer=round(sum(len(r.skus) for r in rows) / len(rows), 3)
+        distinct_skus_per_active_dealer=round(sum(r.sku_count for r in rows) / len(rows), 3)
         if rows
         else 0.0,
         amount=amount,
@@ -151,7 +154,7 @@ async def pilot_timeline(
     since = p.starts_at
     while since < end:
         until = min(since + step, end)
-        activity = await order_activity(session, test + control, since, until)
+        activity = await order_activity(session, test + control, since, until, skus=False)
         test_orders, test_amount, test_rate = _per_dealer(test, activity)
         control_orders, control_amount, control_rate = _per_dealer(control, activity)
         points.append(
@@ -168,3 +171,46 @@ async def pilot_timeline(
         )
         since = until
     return points
+
+
+SUMMARY_SECONDS = 300
+"""How long a pilot's summary is reused (the console's pilot page)."""
+
+
+class PilotSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """A pilot's groups, report and timeline as of ``computed_at``."""
+
+    test: list[uuid.UUID]
+    control: list[uuid.UUID]
+    report: PilotReportOut
+    points: list[PilotPointOut]
+    computed_at: datetime
+
+
+_summaries: dict[tuple[uuid.UUID, int], PilotSummary] = {}
+
+
+async def pilot_summary(
+    session: AsyncSession, p: Promotion, order_activity: ActivityReader, now: datetime
+) -> PilotSummary:
+    """Groups, report and timeline of a pilot, computed at most once every
+    ``SUMMARY_SECONDS`` per promotion version and process: they read every eligible dealer and
+    every order of the window (about 2 s with 10,000 dealers and 100,000 orders), and a
+    report of weeks moves little in minutes. ``computed_at`` says as of when."""
+    key = (p.id, p.version)
+    known = _summaries.get(key)
+    fresh = timedelta(seconds=SUMMARY_SECONDS)
+    if known is not None and timedelta(0) <= now - known.computed_at < fresh:
+        return known
+    groups = await pilot_groups(session, p, now)
+    summary = PilotSummary(
+        test=groups[0],
+        control=groups[1],
+        report=await pilot_report(session, p, order_activity, now, groups=groups),
+        points=await pilot_timeline(session, p, order_activity, now, groups=groups),
+        computed_at=now,
+    )
+    for old in [k for k, v in _summaries.items() if now - v.computed_at >= fresh]:
+        del _summaries[old]
+    _summaries[key] = summary
+    return summary

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import msgspec
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
@@ -16,6 +17,7 @@ from server.db.engine import Database
 from server.db.session import transaction
 from server.identity.models import Role
 from server.identity.principal import Principal
+from server.orders import activity
 from server.orders.activity import dealer_order_activity
 from server.orders.models import OrderStatus
 from server.orders.schemas import OrderCreate, OrderLineIn
@@ -24,7 +26,14 @@ from server.orders.transitions import transition
 from server.pricelists.loading import PricingCache
 from server.promotions import OrderActivity
 from server.promotions.models import Promotion
-from server.promotions.pilots import pilot_group, pilot_groups, pilot_report, pilot_timeline
+from server.promotions.pilots import (
+    SUMMARY_SECONDS,
+    pilot_group,
+    pilot_groups,
+    pilot_report,
+    pilot_summary,
+    pilot_timeline,
+)
 from server.promotions.schemas import Mechanic, PromotionIn
 from server.promotions.service import create_promotion, publish_promotion
 from server.settings import Settings
@@ -47,7 +56,9 @@ async def order(db: Database, cache: PricingCache, shop: Shop, **qty: int) -> uu
     return body.id
 
 
-async def test_the_pilot_report_reads_placed_orders(db: Database, settings: Settings) -> None:
+async def test_the_pilot_report_reads_placed_orders(
+    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with transaction(db) as s:
         p = await create_promotion(
             s,
@@ -87,6 +98,10 @@ async def test_the_pilot_report_reads_placed_orders(db: Database, settings: Sett
         row = await s.get(Promotion, p.id)
         assert row is not None
         report = await pilot_report(s, row, dealer_order_activity)
+        # Read in one pass over the window and picked in Python (as for a big pilot): the same.
+        monkeypatch.setattr(activity, "LISTED", 1)
+        assert await pilot_report(s, row, dealer_order_activity) == report
+        monkeypatch.undo()
     assert report.source == "orders"
     t, c = report.test, report.control
     assert (t.dealers, t.active_dealers, t.documents, t.amount) == (len(test), 2, 3, 1_999)
@@ -104,9 +119,11 @@ async def test_the_pilot_report_reads_placed_orders(db: Database, settings: Sett
         dealer_ids: Sequence[uuid.UUID],
         since: datetime | None,
         until: datetime | None,
+        *,
+        skus: bool = True,
     ) -> dict[uuid.UUID, OrderActivity]:
         asked.append((since, until))
-        return await dealer_order_activity(session, dealer_ids, since, until)
+        return await dealer_order_activity(session, dealer_ids, since, until, skus=skus)
 
     now = utcnow()
     async with db.session() as s:
@@ -124,3 +141,19 @@ async def test_the_pilot_report_reads_placed_orders(db: Database, settings: Sett
     assert [p.control_orders for p in points] == [0] * 9 + [1]
     assert points[-1].test_orders_per_dealer == round(3 / len(in_test), 3)
     assert points[-1].control_amount == 1_197
+
+    # The console's summary is reused for a few minutes, then read again.
+    async with db.session() as s:
+        row = await s.get(Promotion, p.id)
+        assert row is not None
+        first = await pilot_summary(s, row, dealer_order_activity, now)
+    assert (first.test, first.control, first.points) == (in_test, in_control, points)
+    await order(db, cache, control[1], **{"TEA": 1})  # 399
+    async with db.session() as s:
+        row = await s.get(Promotion, p.id)
+        assert row is not None
+        soon = await pilot_summary(s, row, dealer_order_activity, now + timedelta(minutes=1))
+        later = now + timedelta(seconds=SUMMARY_SECONDS)
+        again = await pilot_summary(s, row, dealer_order_activity, later)
+    assert soon is first and soon.report.control.documents == 1
+    assert (again.computed_at, again.report.control.documents) == (later, 2)
