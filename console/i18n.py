@@ -338,6 +338,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "period": ("时段", "Period"),
     "no_pilot_points": ("活动尚未开始，暂无数据。", "The promotion has not started; no data yet."),
     "group": ("分组", "Group"),
+    "all_laggards": ("查看全部 {n} 个落后节点", "See all {n} nodes behind"),
+    "all_publications": ("全部发布", "All publications"),
     "group_more": (
         "……另有 {n} 家（按编码排列的前几家见上）",
         "…and {n} more (the first by code are above)",

@@ -128,6 +128,7 @@ def detail_pages(found: dict[str, str]) -> list[tuple[str, str]]:
         ("order: in review", f"/console/orders/{found['order_review']}"),
         ("order: completed", f"/console/orders/{found['order_done']}"),
         ("price list: 20k items", f"/console/price-lists/{found['price_list_big']}"),
+        ("delivery: one publication", "/console/delivery?publication=promo:all"),
         ("promotion: pilot, 10k dealers", f"/console/promotions/{found['pilot']}"),
         ("promotion: display fee", f"/console/promotions/{found['display_promotion']}"),
         ("dealers: search by name", "/console/dealers?q=%E6%B1%9F"),

@@ -15,7 +15,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from console.params import VERSION, QueryCode
+from console.params import VERSION, QueryCode, QueryText
 from console.render import page
 from console.session import requires_console
 from server.dealers.service import dealer_labels
@@ -32,9 +32,19 @@ class PokeForm(msgspec.Struct, kw_only=True):
     version: Annotated[int, VERSION] = 0
 
 
-async def publications(db_session: AsyncSession, limit: int, laggards: int) -> list[dict[str, Any]]:
-    """The latest publications with how many subscribed nodes acknowledged them, and who lags."""
-    heads = await latest_publications(db_session, PUBLISHED, limit=limit)
+LAGGARDS_LISTED = 20
+"""Laggards named per publication on the page of all; one publication's page names more."""
+LAGGARDS_OF_ONE = 500
+
+
+async def publications(
+    db_session: AsyncSession, limit: int, laggards: int, scope: str = ""
+) -> list[dict[str, Any]]:
+    """The latest publications (or ``scope``'s alone) with how many subscribed nodes
+    acknowledged them, and who lags."""
+    heads = await latest_publications(db_session, (scope,) if scope else PUBLISHED, limit=limit)
+    if scope:
+        heads = [h for h in heads if h.scope == scope]
     out: list[dict[str, Any]] = []
     for head in heads:
         status = await publication_status(db_session, head.scope, head.version, limit=laggards)
@@ -55,15 +65,23 @@ async def delivery(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     poked: QueryCode = "",
+    publication: QueryText = "",
 ) -> Template:
-    """Who has each publication; the most behind first."""
-    rows = await publications(db_session, limit=20, laggards=100)
+    """Who has each publication, the most behind first (``publication``: that scope alone,
+    with more of its laggards)."""
+    if publication and not publication.startswith(PUBLISHED):
+        raise Invalid(
+            "scope_invalid", "只能查看总部发布的数据范围", "Only HQ publications are shown"
+        )
+    laggards = LAGGARDS_OF_ONE if publication else LAGGARDS_LISTED
+    rows = await publications(db_session, limit=20, laggards=laggards, scope=publication)
     return page(
         request,
         "delivery.html",
         rows=rows,
         dealers=await _dealer_of_nodes(db_session, rows),
         poked=poked,
+        publication=publication,
     )
 
 

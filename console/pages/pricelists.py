@@ -106,13 +106,7 @@ async def import_sheet(
         raise Invalid("file_required", "请选择要上传的文件", "Choose a file to upload")
     body = await data.file.read()
     name = data.file.filename
-    report = await imports.import_into_draft(
-        db_session, principal, price_list_id, body, name, dry_run=True
-    )
-    if report.valid and report.rows:
-        await imports.import_into_draft(
-            db_session, principal, price_list_id, body, name, dry_run=False
-        )
+    report = await imports.import_where_valid(db_session, principal, price_list_id, body, name)
     version = await service.get_price_list(db_session, price_list_id)
     return page(
         request,

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -438,6 +439,71 @@ def diff_items(
     )
 
 
+async def _checked(
+    session: AsyncSession,
+    price_list_id: uuid.UUID,
+    data: bytes,
+    filename: str,
+    progress: Progress | None,
+) -> tuple[PriceListVersion, list[ParsedItem], list[RowError], ImportReport]:
+    """Read and validate the file and diff it against the published version (nothing
+    written): the draft, the valid items, every row error and the dry run's report."""
+    draft = await get_or_404(session, PriceListVersion, price_list_id, "price_list")
+    if draft.status is not PriceListStatus.DRAFT:
+        raise Conflict("price_list_not_draft", "只能导入到草稿", "Import into a draft only")
+    known = await existing_sku_codes(session)
+    items, errors, count = parse_file(data, filename, known, progress)
+    base_version, base = await _base_items(session, draft)
+    report = ImportReport(
+        rows=count,
+        valid=not errors,
+        dry_run=True,
+        applied=False,
+        error_count=len(errors),
+        errors=errors[:MAX_REPORTED_ERRORS],
+        diff=diff_items(base_version, base, items) if not errors else None,
+    )
+    return draft, items, errors, report
+
+
+async def _apply(
+    session: AsyncSession,
+    actor: Principal | None,
+    draft: PriceListVersion,
+    items: list[ParsedItem],
+    report: ImportReport,
+) -> ImportReport:
+    """Replace the draft's items with the checked ones and audit it."""
+    if report.rows == 0:
+        raise Invalid("import_empty", "文件没有数据行", "The file has no data rows")
+    rows = [
+        {
+            "price_list_id": draft.id,
+            "sku_code": i.sku,
+            "unit_price": i.unit_price,
+            "break_kind": i.break_kind,
+            "breaks": i.breaks,
+        }
+        for i in items
+    ]
+    await write_items(session, draft.id, rows)
+    diff = report.diff
+    record(
+        session,
+        actor,
+        "price_list.imported",
+        "price_list",
+        draft.id,
+        {
+            "rows": report.rows,
+            "added": diff.added if diff else 0,
+            "changed": diff.changed if diff else 0,
+            "removed": diff.removed if diff else 0,
+        },
+    )
+    return msgspec.structs.replace(report, dry_run=False, applied=True)
+
+
 async def import_into_draft(
     session: AsyncSession,
     actor: Principal | None,
@@ -449,27 +515,8 @@ async def import_into_draft(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Validate and diff a file against the list's published version; apply to the draft
-    unless ``dry_run`` (and only when every row is valid, else 422 with the report).
-
-    Why long: validate, report, refuse or write, audit, in that order; the refusal's field list
-    and the audit payload are most of the lines.
-    """
-    draft = await get_or_404(session, PriceListVersion, price_list_id, "price_list")
-    if draft.status is not PriceListStatus.DRAFT:
-        raise Conflict("price_list_not_draft", "只能导入到草稿", "Import into a draft only")
-    known = await existing_sku_codes(session)
-    items, errors, count = parse_file(data, filename, known, progress)
-    base_version, base = await _base_items(session, draft)
-    diff = diff_items(base_version, base, items) if not errors else None
-    report = ImportReport(
-        rows=count,
-        valid=not errors,
-        dry_run=dry_run,
-        applied=False,
-        error_count=len(errors),
-        errors=errors[:MAX_REPORTED_ERRORS],
-        diff=diff,
-    )
+    unless ``dry_run`` (and only when every row is valid, else 422 with the report)."""
+    draft, items, errors, report = await _checked(session, price_list_id, data, filename, progress)
     if errors and not dry_run:
         raise Invalid(
             "import_rows_invalid",
@@ -488,34 +535,21 @@ async def import_into_draft(
             ],
             error_count=len(errors),
         )
-    if dry_run or errors:
+    if dry_run:
         return report
-    if count == 0:
-        raise Invalid("import_empty", "文件没有数据行", "The file has no data rows")
-    rows = [
-        {
-            "price_list_id": draft.id,
-            "sku_code": i.sku,
-            "unit_price": i.unit_price,
-            "break_kind": i.break_kind,
-            "breaks": i.breaks,
-        }
-        for i in items
-    ]
-    await write_items(session, draft.id, rows)
-    record(
-        session,
-        actor,
-        "price_list.imported",
-        "price_list",
-        draft.id,
-        {
-            "rows": count,
-            "added": diff.added if diff else 0,
-            "changed": diff.changed if diff else 0,
-            "removed": diff.removed if diff else 0,
-        },
-    )
-    return ImportReport(
-        rows=count, valid=True, dry_run=False, applied=True, error_count=0, errors=[], diff=diff
-    )
+    return await _apply(session, actor, draft, items, report)
+
+
+async def import_where_valid(
+    session: AsyncSession,
+    actor: Principal | None,
+    price_list_id: uuid.UUID,
+    data: bytes,
+    filename: str,
+) -> ImportReport:
+    """Check the file and, when every row is valid and there is at least one, put it in the
+    draft, reading it once (the console's upload): the report either way."""
+    draft, items, _, report = await _checked(session, price_list_id, data, filename, None)
+    if not report.valid or not report.rows:
+        return report
+    return await _apply(session, actor, draft, items, report)

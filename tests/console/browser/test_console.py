@@ -376,6 +376,13 @@ def test_delivery_shows_a_dealer_node_acknowledge_a_publication(
     assert "D002" in section.locator("table").inner_text()
     watched.shot("12-delivery-lagging")
     assert watched.check_accessibility() == []
+    # One publication's own page: that publication alone, with its laggards.
+    page.goto(f"{console_app.base_url}/console/delivery?publication=price:default")
+    sections = page.locator("section[data-scope]")
+    assert sections.count() == 1 and sections.get_attribute("data-scope") == "price:default"
+    assert "phone-of-dealer02" in sections.locator("table").inner_text()
+    page.get_by_role("link", name="全部发布").click()
+    section = page.locator('section[data-scope="price:default"]')
     section.get_by_role("button", name="重新推送").click()
     page.wait_for_url(re.compile(r"poked="))
     cursor = pull(console_app, token, cursor)  # the phone pulls the new version...
