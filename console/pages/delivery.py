@@ -32,9 +32,9 @@ class PokeForm(msgspec.Struct, kw_only=True):
     version: Annotated[int, VERSION] = 0
 
 
-LAGGARDS_LISTED = 20
+LAGGARDS_LISTED = 10
 """Laggards named per publication on the page of all; one publication's page names more."""
-LAGGARDS_OF_ONE = 500
+LAGGARDS_OF_ONE = 200
 
 
 async def publications(
