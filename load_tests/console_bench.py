@@ -22,10 +22,50 @@ every other page under 90. Loading took 140 s (orders 100 s of it, Python buildi
 Before the loader gathered statistics (ANALYZE) the planner scanned: the overview, orders
 queue and delivery read 200-300 ms until autovacuum caught up.
 
+Issue 17's close (2026-12-02, full size, 20 requests a page, load average about 3 on the
+2-core box from other work; ms):
+
+    page                                    median ms   p95 ms
+    overview                                     57.5    107.5
+    claims                                       32.6     51.6
+    orders                                       39.8     81.4
+    delivery                                     65.9     99.4
+    price-lists                                  49.1     78.4
+    promotions                                   27.6     44.0
+    dealers                                      25.8     53.5
+    webhooks                                     15.3     26.9
+    audit                                        18.9     33.3
+    claims: search by dealer                     15.0     25.3
+    claims: search all, reason                   39.6     68.8
+    claim: in review                             26.1     54.7
+    claim: duplicate suspect                     26.8     53.8
+    order: in review                             19.1     32.6
+    order: completed                             21.8     40.6
+    price list: 20k items                        21.7     34.4
+    delivery: one publication                    38.5     72.0
+    promotion: pilot, 10k dealers                23.6     40.4
+    promotion: display fee                       15.4     24.7
+    dealers: search by name                      20.0     33.6
+    dealers: tier and region                     20.9     33.7
+    dealer: with its node                        24.3     38.9
+    audit: who and what                          45.8     79.4
+    audit: one order                             14.6     28.5
+    price list: import diff (300 rows)           95.1    166.1
+
+Before that branch: the pilot page (new in the bench) did not answer within the client's 60 s
+(each of 10,000 dealers' pricing facts read one at a time, then 20 chunked statements per
+period); its summary (groups, report, timeline) now takes about 2 s and is reused for five
+minutes per promotion (``server.promotions.pilot_summary``), so the first view in five minutes
+costs those 2 s and the warm-up rounds here take it. Delivery (p95 254 under load) names 10
+laggards per publication instead of 100, with a page per publication; the import diff (p95
+287) reads the sheet once instead of twice. With a load average of 5 the same run read up to
+1.7 times these figures (delivery 140 / 219, import diff 143 / 221).
+
 Pages: every link of the console's navigation (so pages added later are measured without a
-change here), plus the detail pages named in :func:`detail_pages` (one order, one claim in
-review, one duplicate suspect, claim search, a 20,000-item price list and the import diff of
-a draft; extend it when a page gains a detail).
+change here), plus the detail pages named in :func:`detail_pages` (orders, claims, claim
+searches, a 20,000-item price list, one publication's delivery, the pilot and a display-fee
+promotion, dealer searches, a dealer with its node, audit searches) and the import diff of a
+draft; extend it when a page gains a detail.
 """
 
 from __future__ import annotations
