@@ -34,6 +34,7 @@ from ocr import (
     verify_receipt,
 )
 from server.catalog import sku_names
+from server.claims.decisions import note_claim_decision
 from server.claims.duplicates import duplicate_reasons
 from server.claims.models import Claim, ClaimReceipt, ClaimStatus, ReceiptStatus
 from server.claims.service import SCAN_JOB, add_event, claim_mechanic, pay_claim, publish_claim
@@ -246,6 +247,7 @@ async def decide_claim(session: AsyncSession, claim_id: uuid.UUID) -> None:
         None,
         {"status": str(claim.status), "reasons": [r["code"] for r in reasons]},
     )
+    note_claim_decision(session, None, claim)
     await publish_claim(session, claim)
 
 

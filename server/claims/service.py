@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts import credit_rebate
+from server.claims.decisions import note_claim_decision
 from server.claims.models import Claim, ClaimEvent, ClaimReceipt, ClaimStatus
 from server.claims.schemas import (
     BoxOut,
@@ -422,6 +423,7 @@ async def approve_claim(
     add_event(
         session, claim, "approved", actor.user_id, {"amount": amount, "comment": body.comment}
     )
+    note_claim_decision(session, actor, claim, body.comment)
     await publish_claim(session, claim)
     return claim
 
@@ -442,6 +444,7 @@ async def reject_claim(
     claim.decided_at = utcnow()
     claim.decided_by, claim.reviewer_id, claim.review_comment = "hq", actor.user_id, body.comment
     add_event(session, claim, "rejected", actor.user_id, {"comment": body.comment})
+    note_claim_decision(session, actor, claim, body.comment)
     await publish_claim(session, claim)
     return claim
 
