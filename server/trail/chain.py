@@ -15,8 +15,9 @@ decision was about; each deciding domain says which state in its ``decision_stat
 
 How an append happens: the deciding service calls :func:`note_decision` (a note on the session,
 no statement); :func:`append_decisions`, the last pre-commit hook of every transaction
-(:func:`install_trail`), then locks the chain head row (``SELECT ... FOR UPDATE``), writes the
-entries and the new head, and publishes the head to the ``trail:decisions`` sync scope. The
+(:func:`install_trail`), then moves the chain head row and inserts the entry (on PostgreSQL in
+one statement: ``UPDATE`` of the head, which row-locks it, hashing in SQL, and the ``INSERT``
+from its ``RETURNING``), and publishes the head to the ``trail:decisions`` sync scope. The
 head lock is the last lock a transaction takes, held only until its commit: the decision's own
 row and scope locks were all taken before it, so waiting for the head can never close a cycle,
 and concurrent decisions line up one after the other (on SQLite the one writer already does).
@@ -34,7 +35,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import msgspec
-from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy import Table, Text, bindparam, cast, event, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -168,33 +169,112 @@ def _forget_on_end(session: Session, transaction: Any) -> None:
         session.info.pop(_PENDING, None)
 
 
-_LOCK_HEAD = (
-    select(DecisionChainHead.seq, DecisionChainHead.entry_hash)
-    .where(DecisionChainHead.id == _HEAD_ID)
-    .with_for_update()
+def _table(table: object) -> Table:
+    assert isinstance(table, Table)
+    return table
+
+
+_H = _table(DecisionChainHead.__table__)
+_E = _table(DecisionEntry.__table__)
+_DECISION_COLUMNS = (
+    "at",
+    "actor_id",
+    "role",
+    "document_type",
+    "document_id",
+    "content_hash",
+    "outcome",
+    "comment",
 )
-_INSERT_ENTRY = insert(DecisionEntry)
+
+
+def _body_prefix(d: Decision) -> bytes:
+    """The entry's canonical JSON up to its ``seq``, which sorts last: body = prefix + seq + '}'."""
+    whole = entry_body(
+        0, d.at, d.actor_id, d.role, d.document_type, d.document_id, d.content_hash, d.outcome,
+        d.comment,
+    )  # fmt: skip
+    return whole[: -len(b"0}")]
+
+
+def _append_statement() -> Any:
+    """PostgreSQL, one statement: move the head (its row lock queues concurrent appends; a
+    waiting UPDATE re-reads the head another transaction committed) and insert the entry.
+    The hash is computed by the database exactly as :func:`chain_hash` does."""
+    prefix = bindparam("prefix", type_=Text())
+    seq_text = cast(_H.c.seq + 1, Text())
+    moved = (
+        update(_H)
+        .where(_H.c.id == _HEAD_ID)
+        .values(
+            seq=_H.c.seq + 1,
+            prev_hash=_H.c.entry_hash,
+            entry_hash=func.encode(
+                func.sha256(func.convert_to(_H.c.entry_hash + prefix + seq_text + "}", "UTF8")),
+                "hex",
+            ),
+        )
+        .returning(_H.c.seq, _H.c.prev_hash, _H.c.entry_hash)
+        .cte("moved")
+    )
+    values = select(
+        moved.c.seq,
+        *(bindparam(name, type_=_E.c[name].type) for name in _DECISION_COLUMNS),
+        prefix + cast(moved.c.seq, Text()) + "}",
+        moved.c.prev_hash,
+        moved.c.entry_hash,
+    )
+    columns = ["seq", *_DECISION_COLUMNS, "body", "prev_hash", "entry_hash"]
+    return (
+        insert(_E).from_select(columns, values).add_cte(moved).returning(_E.c.seq, _E.c.entry_hash)
+    )
+
+
+_APPEND_PG = _append_statement()
+_READ_HEAD = select(_H.c.seq, _H.c.entry_hash).where(_H.c.id == _HEAD_ID)
 _MOVE_HEAD = (
-    update(DecisionChainHead)
-    .where(DecisionChainHead.id == _HEAD_ID)
-    .values(seq=bindparam("head_seq"), entry_hash=bindparam("head_hash"))
-)
-# PostgreSQL: the entry and the new head in one statement.
-_APPEND_PG = _MOVE_HEAD.add_cte(
-    insert(DecisionEntry)
-    .values({c.name: bindparam(c.name) for c in DecisionEntry.__table__.columns})
-    .cte("appended")
+    update(_H)
+    .where(_H.c.id == _HEAD_ID)
+    .values(
+        seq=bindparam("head_seq"),
+        prev_hash=bindparam("head_prev"),
+        entry_hash=bindparam("head_hash"),
+    )
 )
 
 
-async def _locked_head(session: AsyncSession) -> tuple[int, str]:
-    """The chain head, row-locked to commit (created at seq 0 on an empty database)."""
-    rows = await fast.rows(session, _LOCK_HEAD)
+async def _create_head(session: AsyncSession) -> None:
+    """The head row at seq 0 (a database emptied by TRUNCATE has none)."""
+    init = {"id": _HEAD_ID, "seq": 0, "prev_hash": GENESIS, "entry_hash": GENESIS}
+    await session.execute(insert_ignoring_duplicates(session, DecisionChainHead, [init]))
+
+
+async def _append_pg(session: AsyncSession, d: Decision) -> tuple[int, str]:
+    params = {name: getattr(d, name) for name in _DECISION_COLUMNS}
+    params["prefix"] = _body_prefix(d).decode()
+    rows = await fast.rows(session, _APPEND_PG, params)
     if not rows:
-        init = {"id": _HEAD_ID, "seq": 0, "entry_hash": GENESIS}
-        await session.execute(insert_ignoring_duplicates(session, DecisionChainHead, [init]))
-        rows = await fast.rows(session, _LOCK_HEAD)
+        await _create_head(session)
+        rows = await fast.rows(session, _APPEND_PG, params)
     return int(rows[0][0]), str(rows[0][1])
+
+
+async def _append_elsewhere(session: AsyncSession, d: Decision) -> tuple[int, str]:
+    """SQLite (its one writer serializes): read the head, compute, insert, move the head."""
+    head = (await session.execute(_READ_HEAD)).first()
+    if head is None:
+        await _create_head(session)
+        head = (await session.execute(_READ_HEAD)).one()
+    seq, prev_hash = int(head[0]) + 1, str(head[1])
+    body = _body_prefix(d) + str(seq).encode() + b"}"
+    digest = chain_hash(prev_hash, body)
+    row = {name: getattr(d, name) for name in _DECISION_COLUMNS}
+    row.update(seq=seq, body=body.decode(), prev_hash=prev_hash, entry_hash=digest)
+    await session.execute(insert(_E), row)
+    await session.execute(
+        _MOVE_HEAD, {"head_seq": seq, "head_prev": prev_hash, "head_hash": digest}
+    )
+    return seq, digest
 
 
 async def append_decisions(session: AsyncSession) -> None:
@@ -202,43 +282,11 @@ async def append_decisions(session: AsyncSession) -> None:
     pending: list[Decision] = session.info.pop(_PENDING, [])
     if not pending:
         return
-    seq, prev_hash = await _locked_head(session)
-    on_postgresql = is_postgresql(session)
+    append = _append_pg if is_postgresql(session) else _append_elsewhere
+    seq, digest = 0, GENESIS
     for d in pending:
-        seq += 1
-        body = entry_body(
-            seq,
-            d.at,
-            d.actor_id,
-            d.role,
-            d.document_type,
-            d.document_id,
-            d.content_hash,
-            d.outcome,
-            d.comment,
-        )
-        entry_hash = chain_hash(prev_hash, body)
-        row = {
-            "seq": seq,
-            "at": d.at,
-            "actor_id": d.actor_id,
-            "role": d.role,
-            "document_type": d.document_type,
-            "document_id": d.document_id,
-            "content_hash": d.content_hash,
-            "outcome": d.outcome,
-            "comment": d.comment,
-            "body": body.decode(),
-            "prev_hash": prev_hash,
-            "entry_hash": entry_hash,
-        }
-        if on_postgresql:
-            await fast.write(session, _APPEND_PG, {**row, "head_seq": seq, "head_hash": entry_hash})
-        else:
-            await session.execute(_INSERT_ENTRY, row)
-            await session.execute(_MOVE_HEAD, {"head_seq": seq, "head_hash": entry_hash})
-        prev_hash = entry_hash
-    head = {"seq": seq, "hash": prev_hash}
+        seq, digest = await append(session, d)
+    head = {"seq": seq, "hash": digest}
     await publish_changes(
         session, TRAIL_SCOPE, [("decision_head", "head", "upsert", head)], run=fast.rows
     )

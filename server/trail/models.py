@@ -1,8 +1,8 @@
 """The approval trail: an append-only, hash-chained log of decisions, and the chain's head.
 
 ``decision_entries`` rows are only ever inserted (on PostgreSQL a trigger refuses UPDATE and
-DELETE); ``decision_chain_head`` is one row (id 1) holding the last entry's seq and hash,
-locked by every append so that two committing decisions never fork the chain.
+DELETE); ``decision_chain_head`` is one row (id 1) holding the last entry's seq, its hash and the hash
+before it, locked by every append so that two committing decisions never fork the chain.
 """
 
 from __future__ import annotations
@@ -43,4 +43,5 @@ class DecisionChainHead(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
+    prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))

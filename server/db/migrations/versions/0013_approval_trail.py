@@ -6,7 +6,8 @@ Create Date: 2026-12-02 09:30:00
 
 ``decision_entries`` is append-only: on PostgreSQL a trigger refuses UPDATE and DELETE, so
 an edit needs someone who can also disable triggers (and ``channelhub audit verify`` still
-names it). ``decision_chain_head`` holds one row (id 1): the last entry's seq and hash.
+names it). ``decision_chain_head`` holds one row (id 1): the last entry's seq and hash (and
+the hash before it).
 """
 
 from __future__ import annotations
@@ -55,10 +56,11 @@ def upgrade() -> None:
         "decision_chain_head",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("entry_hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_decision_chain_head")),
     )
-    op.bulk_insert(head, [{"id": 1, "seq": 0, "entry_hash": _GENESIS}])
+    op.bulk_insert(head, [{"id": 1, "seq": 0, "prev_hash": _GENESIS, "entry_hash": _GENESIS}])
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             """
