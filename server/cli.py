@@ -6,10 +6,15 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from server.settings import load_settings
+
+if TYPE_CHECKING:
+    from server.db.engine import Database
+    from server.settings import Settings
 
 
 class _Commands(click.Group):
@@ -304,6 +309,16 @@ def import_price_list(path: Path, code: str, apply: bool, publish_after: bool) -
         sys.exit(1)
 
 
+def _deciding_database(settings: Settings) -> Database:
+    """A database whose commits append the decisions they note to the approval trail."""
+    from server.db.engine import Database
+    from server.trail import install_trail
+
+    database = Database(settings.database)
+    install_trail(database)
+    return database
+
+
 async def _import_file(
     settings: object,
     data: bytes,
@@ -317,17 +332,14 @@ async def _import_file(
     import msgspec
     from sqlalchemy import select
 
-    from server.db.engine import Database
     from server.db.session import transaction
     from server.errors import ChannelhubError
     from server.pricelists import imports, service
     from server.pricelists.models import PriceListStatus, PriceListVersion
     from server.settings import Settings
-    from server.trail import install_trail
 
     assert isinstance(settings, Settings)
-    database = Database(settings.database)
-    install_trail(database)  # publishing is a decision
+    database = _deciding_database(settings)  # publishing is a decision
     try:
         async with transaction(database) as session:
             draft = (
