@@ -188,9 +188,11 @@ async def _import_50k(url: str) -> dict[str, float]:
     from server.pricelists.schemas import PriceListCreate
     from server.pricing import Scope
     from server.settings import DatabaseSettings
+    from server.trail import install_trail
 
     data = _xlsx_50k()
     database = Database(DatabaseSettings(url=url))
+    install_trail(database)  # the publish is a decision in the approval trail
     async with transaction(database) as s:
         from server.identity.models import Role
         from server.identity.principal import Principal

@@ -47,6 +47,7 @@ from server.promotions.schemas import EligibilityIn, Mechanic, PromotionIn
 from server.promotions.service import create_promotion, publish_promotion
 from server.settings import DatabaseSettings, StorageSettings
 from server.storage.backends import LocalStorage
+from server.trail import install_trail
 
 HQ = Principal(user_id=uuid.uuid4(), role=Role.HQ_ADMIN)
 MECHANICS = [
@@ -185,6 +186,7 @@ async def main(lines: int, promotions: int, rounds: int, with_claim: bool) -> di
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         await asyncio.to_thread(upgrade, url)
         db = Database(DatabaseSettings(url=url))
+        install_trail(db)  # publishing and claim decisions join the approval trail
         synth = [generate(1000 + n, degrade=False, language="zh") for n in range(3)]
         skus = [(f"S{n:04d}", f"商品{n}") for n in range(lines)]
         skus += [(f"R{n}", item.name) for n, r in enumerate(synth) for item in r.labels.items[:1]]

@@ -1901,6 +1901,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/hq/decisions/head": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The approval trail's head
+         * @description The last entry's seq and hash: what dealers receive through sync.
+         */
+        get: operations["HqDecisionsHeadHead"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search the approval trail
+         * @description Decisions newest first, by document (type and id), actor, outcome and time
+         *     (``since`` inclusive, ``until`` exclusive; a time without an offset is UTC).
+         */
+        get: operations["HqDecisionsSearch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/mp/auth/wechat/bind": {
         parameters: {
             query?: never;
@@ -2821,6 +2862,11 @@ export interface components {
             name?: string | null;
             sortOrder?: number | null;
         };
+        /** ChainHeadOut */
+        ChainHeadOut: {
+            seq: number;
+            hash: string;
+        };
         /** Change */
         Change: {
             scope: string;
@@ -3020,15 +3066,6 @@ export interface components {
             /** @default  */
             comment: string;
         };
-        /** DecisionOut */
-        DecisionOut: {
-            action: string;
-            actorId: string | null;
-            actorRole: string | null;
-            comment: string;
-            /** Format: date-time */
-            at: string;
-        };
         /** DisplayFee */
         DisplayFee: {
             amount: number;
@@ -3044,6 +3081,12 @@ export interface components {
             /** @constant */
             kind: "display_fee";
         };
+        /**
+         * DocumentType
+         * @description The kinds of document decisions are taken on.
+         * @enum {string}
+         */
+        DocumentType: "price_list" | "promotion" | "quote" | "order" | "claim" | "credit_limit";
         /** EligibilityIn */
         EligibilityIn: {
             tiers?: string[];
@@ -3411,6 +3454,11 @@ export interface components {
             items: components["schemas"]["RegionOut"][];
             nextCursor?: string | null;
         };
+        /** Page[DecisionOut] */
+        "Page_server.trail.schemas.DecisionOut_": {
+            items: components["schemas"]["trail_schemas_DecisionOut"][];
+            nextCursor?: string | null;
+        };
         /** Page[WarehouseOut] */
         "Page_server.warehouses.schemas.WarehouseOut_": {
             items: components["schemas"]["WarehouseOut"][];
@@ -3698,7 +3746,7 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
             lines: components["schemas"]["QuoteLineOut"][];
-            decisions: components["schemas"]["DecisionOut"][];
+            decisions: components["schemas"]["quotes_schemas_DecisionOut"][];
             snapshot?: {
                 [key: string]: unknown;
             } | null;
@@ -4327,6 +4375,15 @@ export interface components {
             unitPrice: number;
             maxQty?: number | null;
         };
+        /** DecisionOut */
+        quotes_schemas_DecisionOut: {
+            action: string;
+            actorId: string | null;
+            actorRole: string | null;
+            comment: string;
+            /** Format: date-time */
+            at: string;
+        };
         /** ThresholdIn */
         quotes_schemas_ThresholdIn: {
             lineDiscountBp: number;
@@ -4337,6 +4394,22 @@ export interface components {
             tierCode: string;
             lineDiscountBp: number;
             quoteDiscountBp: number;
+        };
+        /** DecisionOut */
+        trail_schemas_DecisionOut: {
+            seq: number;
+            /** Format: date-time */
+            at: string;
+            actorId: string | null;
+            role: string;
+            documentType: string;
+            documentId: string;
+            contentHash: string;
+            outcome: string;
+            comment: string;
+            body: string;
+            prevHash: string;
+            hash: string;
         };
     };
     responses: never;
@@ -14491,6 +14564,127 @@ export interface operations {
             };
             /** @description Unsupported Media Type (problem+json; branch on `code`) */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    HqDecisionsHeadHead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChainHeadOut"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    HqDecisionsSearch: {
+        parameters: {
+            query?: {
+                documentType?: components["schemas"]["DocumentType"] | null;
+                documentId?: string | null;
+                actorId?: string | null;
+                outcome?: string | null;
+                since?: string | null;
+                until?: string | null;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_server.trail.schemas.DecisionOut_"];
+                };
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

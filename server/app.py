@@ -72,6 +72,7 @@ from server.replication.wiring import (
 from server.settings import Settings
 from server.storage.backends import ObjectStorage, create_storage
 from server.storage.routes import LocalStorageController
+from server.trail.routes import DecisionController
 from server.warehouses.routes import WarehouseController
 from sync import Hub, MutationRegistry, SyncError, SyncSettings, create_sync_router
 
@@ -233,6 +234,7 @@ def _route_handlers(
         ConfigurableController,
         PromotionController,
         ClaimReviewController,
+        DecisionController,
         *mobile_handlers(dev_mode=settings.dev_mode),
         console_router(settings),
     ]

@@ -353,6 +353,48 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "约束引用了不存在的选项 {option}",
         "A constraint names an unknown option {option}",
     ),
+    # The approval trail (server/trail: ``channelhub audit verify``, GET /hq/decisions)
+    "trail.verified": (
+        "审批链校验通过：共 {count} 条，链头为第 {seq} 条（{hash}）",
+        "The approval trail verifies: {count} entries, head is entry {seq} ({hash})",
+    ),
+    "trail.entry_missing": (
+        "第 {seq} 条记录未紧接第 {previous} 条：中间的记录被删除或顺序被改动",
+        "Entry {seq} does not follow entry {previous}: entries were deleted or reordered",
+    ),
+    "trail.entry_altered": (
+        "第 {seq} 条记录的字段与其规范 JSON 不符：记录被改动",
+        "Entry {seq}: its fields differ from its canonical JSON: the entry was edited",
+    ),
+    "trail.link_broken": (
+        "第 {seq} 条记录的前一哈希与第 {previous} 条不符：链被改动",
+        "Entry {seq} does not link to entry {previous}: the chain was altered",
+    ),
+    "trail.hash_mismatch": (
+        "第 {seq} 条记录的哈希与其内容不符：记录被改动",
+        "Entry {seq}: its hash does not match its content: the entry was edited",
+    ),
+    "trail.head_mismatch": (
+        "链头指向第 {seq} 条，但审批链止于第 {last} 条：末尾的记录被删除或链头被改动",
+        "The chain head names entry {seq} but the trail ends at entry {last}: "
+        "entries at the end were deleted or the head was altered",
+    ),
+    "trail.expected_mismatch": (
+        "第 {seq} 条记录的哈希与给定的链头不符：此后链被改写",
+        "Entry {seq} differs from the given head: the trail was rewritten since",
+    ),
+    "trail.expected_missing": (
+        "给定的链头为第 {seq} 条，但审批链止于第 {last} 条",
+        "The given head is entry {seq} but the trail ends at entry {last}",
+    ),
+    "trail.range_invalid": (
+        "结束时间须晚于开始时间",
+        "The end of the time range must come after its start",
+    ),
+    "trail.head_invalid": (
+        "链头须写作 序号:哈希（64 位十六进制）",
+        "Give the head as SEQ:HASH (64 hex digits)",
+    ),
     # Request validation, translated from msgspec / Litestar (server.messages.validation_text)
     "validation.field_unknown": ("不允许的字段 {field}", "Unknown field {field}"),
     "validation.field_required": ("缺少必填字段 {field}", "Missing required field {field}"),

@@ -6,10 +6,15 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from server.settings import load_settings
+
+if TYPE_CHECKING:
+    from server.db.engine import Database
+    from server.settings import Settings
 
 
 class _Commands(click.Group):
@@ -197,6 +202,55 @@ def render_openapi() -> str:
             return response.text
 
 
+@main.group("audit")
+def audit() -> None:
+    """The approval trail."""
+
+
+def _parse_head(value: str | None) -> tuple[int, str] | None:
+    """``SEQ:HASH`` as given by a dealer's synced head; None when not given."""
+    if value is None:
+        return None
+    seq, _, digest = value.partition(":")
+    if not seq.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        from server.messages import texts
+
+        text = texts("trail.head_invalid")
+        raise click.BadParameter(f"{text.zh} / {text.en}", param_hint="--head")
+    return int(seq), digest
+
+
+@audit.command("verify")
+@click.option("--head", "head", default=None, help="Also check a head a dealer holds: SEQ:HASH.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def audit_verify(head: str | None, as_json: bool) -> None:
+    """Recompute the approval trail's hash chain; exit 1 naming the first entry that breaks."""
+    import msgspec
+
+    from server.db.engine import Database
+    from server.trail import Verification, verify_trail
+
+    expected = _parse_head(head)
+    settings = load_settings()
+
+    async def run() -> Verification:
+        database = Database(settings.database)
+        try:
+            async with database.session(write=False) as session:
+                return await verify_trail(session, expected)
+        finally:
+            await database.dispose()
+
+    result = asyncio.run(run())
+    if as_json:
+        click.echo(msgspec.json.encode(result).decode())
+    else:
+        click.echo(result.zh)
+        click.echo(result.en)
+    if not result.ok:
+        sys.exit(1)
+
+
 @main.group("price-list")
 def price_list() -> None:
     """Price lists: import from Excel (.xlsx) or CSV, dry-run diff, publish."""
@@ -255,6 +309,16 @@ def import_price_list(path: Path, code: str, apply: bool, publish_after: bool) -
         sys.exit(1)
 
 
+def _deciding_database(settings: Settings) -> Database:
+    """A database whose commits append the decisions they note to the approval trail."""
+    from server.db.engine import Database
+    from server.trail import install_trail
+
+    database = Database(settings.database)
+    install_trail(database)
+    return database
+
+
 async def _import_file(
     settings: object,
     data: bytes,
@@ -268,7 +332,6 @@ async def _import_file(
     import msgspec
     from sqlalchemy import select
 
-    from server.db.engine import Database
     from server.db.session import transaction
     from server.errors import ChannelhubError
     from server.pricelists import imports, service
@@ -276,7 +339,7 @@ async def _import_file(
     from server.settings import Settings
 
     assert isinstance(settings, Settings)
-    database = Database(settings.database)
+    database = _deciding_database(settings)  # publishing is a decision
     try:
         async with transaction(database) as session:
             draft = (

@@ -36,6 +36,7 @@ from server.settings import (
     StorageSettings,
     WechatSettings,
 )
+from server.trail import install_trail
 from tests import observed_statuses
 from tests.fakes.wechat import APPID, SECRET, FakeWechat
 from tests.run_names import RUN_ID, run_name
@@ -210,6 +211,7 @@ async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
 async def db(settings: Settings) -> AsyncIterator[Database]:
     """A second handle on the test database, for factories and for checking what was stored."""
     database = Database(settings.database)
+    install_trail(database)  # decisions the tests take here join the approval trail
     yield database
     await database.dispose()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from typing import Any
 
 from server.catalog.models import Category, ItemStatus, Product, Sku
 from server.catalog.service import bump_revision, pinyin_keys
@@ -212,3 +213,16 @@ async def make_price_list(
             )
         await bump_revision(s)
     return pl
+
+
+async def trail_of(
+    client: Any, headers: dict[str, str], document_type: str, document_id: object
+) -> list[tuple[str, str, str]]:
+    """A document's approval-trail entries, oldest first: ``(outcome, role, comment)``."""
+    response = await client.get(
+        "/hq/decisions",
+        params={"documentType": document_type, "documentId": str(document_id)},
+        headers=headers,
+    )
+    assert response.status_code == 200, response.text
+    return [(e["outcome"], e["role"], e["comment"]) for e in reversed(response.json()["items"])]

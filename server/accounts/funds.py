@@ -22,6 +22,7 @@ from server.audit import record
 from server.dealers import get_dealer
 from server.errors import Conflict, Invalid
 from server.identity.principal import Principal
+from server.trail import note_decision
 
 
 async def dealer_balances(session: AsyncSession, dealer_id: uuid.UUID) -> Balances:
@@ -169,6 +170,9 @@ async def set_credit_limit(
         dealer_id,
         {"from": before, "to": limit, "reason": reason},
     )
+    # The approval trail hashes the dealer and the limit before and after.
+    state = {"dealerId": str(dealer_id), "from": before, "to": limit}
+    note_decision(session, actor, "credit_limit", dealer_id, "changed", state, reason)
     return balances_of(dealer_id, accounts)
 
 

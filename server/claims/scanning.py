@@ -34,6 +34,7 @@ from ocr import (
     verify_receipt,
 )
 from server.catalog import sku_names
+from server.claims.decisions import note_claim_decision
 from server.claims.duplicates import duplicate_reasons
 from server.claims.models import Claim, ClaimReceipt, ClaimStatus, ReceiptStatus
 from server.claims.service import (
@@ -254,6 +255,7 @@ async def decide_claim(session: AsyncSession, claim_id: uuid.UUID) -> None:
         None,
         {"status": str(claim.status), "reasons": [r["code"] for r in reasons]},
     )
+    note_claim_decision(session, None, claim)
     await publish_claim(session, claim)
 
 

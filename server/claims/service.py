@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts import credit_rebate
 from server.audit import record
+from server.claims.decisions import note_claim_decision
 from server.claims.models import Claim, ClaimEvent, ClaimReceipt, ClaimStatus
 from server.claims.schemas import (
     BoxOut,
@@ -444,6 +445,7 @@ async def approve_claim(
     add_event(
         session, claim, "approved", actor.user_id, {"amount": amount, "comment": body.comment}
     )
+    note_claim_decision(session, actor, claim, body.comment)
     await publish_claim(session, claim)
     return claim
 
@@ -465,6 +467,7 @@ async def reject_claim(
     claim.decided_by, claim.reviewer_id, claim.review_comment = "hq", actor.user_id, body.comment
     record_decision(session, actor, claim, {"comment": body.comment})
     add_event(session, claim, "rejected", actor.user_id, {"comment": body.comment})
+    note_claim_decision(session, actor, claim, body.comment)
     await publish_claim(session, claim)
     return claim
 

@@ -18,6 +18,7 @@ from server.pricelists import models as pricelist_models
 from server.promotions import models as promotion_models
 from server.quotes import models as quote_models
 from server.regions import models as region_models
+from server.trail import models as trail_models
 from server.warehouses import models as warehouse_models
 from sync import metadata as sync_metadata
 
@@ -38,5 +39,6 @@ __all__ = [
     "quote_models",
     "region_models",
     "target_metadata",
+    "trail_models",
     "warehouse_models",
 ]

@@ -28,6 +28,7 @@ from server.identity.passwords import hash_password
 from server.identity.principal import Principal
 from server.regions import region_exists
 from server.settings import Settings
+from server.trail import install_trail
 
 __all__ = ["seed"]
 
@@ -35,6 +36,7 @@ __all__ = ["seed"]
 async def seed(settings: Settings, password: str) -> list[tuple[str, str, str]]:
     """Insert the demo data once; return ``(role, username, display name)`` for every login."""
     database = Database(settings.database)
+    install_trail(database)  # the demo publishes price lists: decisions
     try:
         async with transaction(database) as session:
             if not await region_exists(session, network.REGIONS[0][0]):

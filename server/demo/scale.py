@@ -59,6 +59,7 @@ from server.promotions.schemas import (
 )
 from server.promotions.service import create_promotion, publish_promotion
 from server.settings import Settings
+from server.trail import install_trail
 from sync import metadata as sync_metadata
 from sync import scope_versions
 
@@ -120,6 +121,7 @@ async def seed_scale(
     await seed(settings, password)
     say(f"demo data in {time.perf_counter() - started:.1f} s")
     database = Database(settings.database)
+    install_trail(database)
     try:
         async with transaction(database) as session:
             counts = await _load(session, settings, sizes, random.Random(seed_value), say)

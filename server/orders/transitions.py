@@ -28,6 +28,7 @@ from server.audit import record
 from server.errors import Conflict, Invalid, NotFound
 from server.identity.principal import Principal
 from server.inventory import StockLine, get_reservation, release_reservation, ship_reserved
+from server.orders.decisions import note_order_decision
 from server.orders.models import Order, OrderShipment, OrderStatus
 from server.orders.publication import note_order_change
 from server.orders.schemas import ShipIn
@@ -114,6 +115,7 @@ def move_to(
         order.id,
         {"from": str(before), "to": str(to), "comment": comment},
     )
+    note_order_decision(session, actor, order, comment)
     note_order_change(session, order)
 
 

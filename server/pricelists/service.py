@@ -24,6 +24,7 @@ from server.dealers import get_dealer, get_tier
 from server.errors import Conflict, Invalid, NotFound
 from server.identity.principal import Principal
 from server.messages import texts
+from server.pricelists.decisions import note_price_list_decision
 from server.pricelists.models import PriceListEntry, PriceListStatus, PriceListVersion
 from server.pricelists.publication import publish_price_list_change, sync_scopes
 from server.pricelists.schemas import (
@@ -477,6 +478,7 @@ async def publish(
             "superseded": [old.version for old in previous],
         },
     )
+    await note_price_list_decision(session, actor, draft, "published")
     return draft
 
 

@@ -55,6 +55,7 @@ from server.promotions.schemas import (
     Threshold,
     Tiered,
 )
+from server.trail import note_decision
 from sync import publish
 
 Executor = AsyncConnection | AsyncSession
@@ -230,10 +231,24 @@ async def update_promotion(
     if body.code != p.code:
         raise Invalid("promotion_code_fixed", "促销编码不可修改", "The code cannot change")
     await _validate(session, body)
+    budget_before = _budget(p)
     _assign(p, body, timezone)
     p.version += 1
     record(session, actor, "promotion.updated", "promotion", p.id, {"version": p.version})
+    if _budget(p) != budget_before:
+        _note(session, actor, p, "budget_changed")
     return p
+
+
+def _budget(p: Promotion) -> tuple[int | None, ...]:
+    return (p.budget_amount, p.budget_count, p.dealer_budget_amount, p.dealer_budget_count)
+
+
+def _note(session: AsyncSession, actor: Principal, p: Promotion, outcome: str) -> None:
+    """The decision in the approval trail; the state hashed is the promotion as nodes receive
+    it (``PromotionOut``: definition, eligibility, window, budget, status, version)."""
+    state = msgspec.to_builtins(promotion_out(p))
+    note_decision(session, actor, "promotion", p.id, outcome, state)
 
 
 async def get_promotion(session: AsyncSession, promotion_id: uuid.UUID) -> Promotion:
@@ -280,6 +295,7 @@ async def publish_promotion(
     await session.flush()
     await bump_revision(session)
     record(session, actor, "promotion.published", "promotion", p.id, {"version": p.version})
+    _note(session, actor, p, "published")
     await _publish(session, p, "upsert")
     return p
 
@@ -295,6 +311,7 @@ async def archive_promotion(
     p.status = PromotionStatus.ARCHIVED
     await session.flush()
     record(session, actor, "promotion.archived", "promotion", p.id, {})
+    _note(session, actor, p, "archived")
     if was_live:
         await bump_revision(session)
         await _publish(session, p, "delete")

@@ -41,6 +41,7 @@ from server.pricelists import (
     priced_cart_out,
 )
 from server.pricing import CartLine, PricedCart
+from server.quotes.decisions import note_quote_decision
 from server.quotes.models import Quote, QuoteDecision, QuoteLine, QuoteStatus, QuoteThreshold
 from server.quotes.schemas import (
     DecisionOut,
@@ -357,6 +358,7 @@ async def decide(
         quote.id,
         {"comment": comment, "amount": quote.amount, "dealer_id": str(quote.dealer_id)},
     )
+    note_quote_decision(session, actor, quote, action, comment)
     return quote
 
 
@@ -376,6 +378,7 @@ async def accept(
     quote.status = QuoteStatus.CONVERTED
     quote.decisions.append(_decision(actor, "accepted", "", now))
     record(session, actor, "quote.accepted", "quote", quote.id, {"amount": quote.amount})
+    note_quote_decision(session, actor, quote, "accepted")
     return quote
 
 

@@ -8,6 +8,7 @@ from server.dealers import open_dealer
 from server.identity import Principal, Role
 from server.inventory.allocation import serving_warehouses
 from server.regions import ancestry
+from server.trail import TRAIL_SCOPE
 from server.warehouses import warehouse_code
 
 ALL_PROMOTIONS = "promo:all"
@@ -24,11 +25,12 @@ def stock_scope(warehouse_code: str) -> str:
 
 async def scopes_for(session: AsyncSession, principal: Principal) -> frozenset[str]:
     """A dealer's own scope, its price scopes (default, tier, regions with their ancestors),
-    its promotion segments and the stock of the warehouses that serve it."""
+    its promotion segments, the stock of the warehouses that serve it, and (for everyone) the
+    approval trail's head."""
     if principal.role is Role.REP:
-        return frozenset({f"rep:{principal.user_id}", ALL_PROMOTIONS, DEFAULT_PRICES})
+        return frozenset({f"rep:{principal.user_id}", ALL_PROMOTIONS, DEFAULT_PRICES, TRAIL_SCOPE})
     if principal.dealer_id is None:
-        return frozenset({ALL_PROMOTIONS, DEFAULT_PRICES})
+        return frozenset({ALL_PROMOTIONS, DEFAULT_PRICES, TRAIL_SCOPE})
     dealer = await open_dealer(session, principal.dealer_id)
     if dealer is None:
         return frozenset()
@@ -38,6 +40,7 @@ async def scopes_for(session: AsyncSession, principal: Principal) -> frozenset[s
         f"price:tier:{dealer.tier_code}",
         ALL_PROMOTIONS,
         f"promo:tier:{dealer.tier_code}",
+        TRAIL_SCOPE,
     }
     regions: set[str] = set()
     for code in dealer.region_codes:

@@ -21,6 +21,7 @@ from server.identity.principal import Principal
 from server.orders import discard_order_changes
 from server.replication.publications import publish_pending
 from server.replication.scopes import scopes_for
+from server.trail import install_trail
 from sync import (
     Hub,
     SyncError,
@@ -136,3 +137,4 @@ def install_sync_hooks(database: Database, hub: Hub) -> None:
     database.after_commit.append(hub.flush_pokes)
     database.on_rollback.append(discard_pokes)
     database.on_rollback.append(discard_order_changes)
+    install_trail(database)  # the last pre-commit hook: the chain head is the last lock

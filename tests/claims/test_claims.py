@@ -29,7 +29,7 @@ from server.settings import Settings
 from server.storage.backends import create_storage
 from sync.tables import sync_change
 from tests.claims.conftest import FakeReader, noise_image, today
-from tests.factories import bearer, make_dealer, make_sku, make_user
+from tests.factories import bearer, make_dealer, make_sku, make_user, trail_of
 
 Client = AsyncTestClient[Litestar]
 Headers = dict[str, str]
@@ -148,6 +148,10 @@ async def test_a_clean_receipt_is_approved_and_paid_once(
     decided = await submit_and_run(client, dealer, claim, db, settings, reader)
     assert decided["status"] == "approved", decided["reasons"]
     assert (decided["decidedBy"], decided["approvedAmount"]) == ("auto", 5000)
+    assert await trail_of(client, hq, "claim", claim["id"]) == [
+        ("approved", "system", ""),
+        ("paid", "system", ""),
+    ]
     [receipt] = decided["receipts"]
     assert receipt["fields"]["receipt_no"] == "A-1"
     assert receipt["boxes"][0]["text"] == "联华超市"
@@ -495,6 +499,11 @@ async def test_above_budget_goes_to_review_and_hq_cannot_overrun_it(
     )
     assert partial.status_code == 200, partial.text
     assert (partial.json()["status"], partial.json()["approvedAmount"]) == ("approved", 3000)
+    # The refused approval rolled back with its entries; the review sent nothing to the trail.
+    assert await trail_of(client, hq, "claim", second["id"]) == [
+        ("approved", "hq_admin", "部分批准"),
+        ("paid", "hq_admin", ""),
+    ]
     assert await balance(client, dealer) == 8000
     # HQ's decision and the payout are in the audit trail (the refused try left nothing).
     async with db.session() as s:
@@ -536,6 +545,9 @@ async def test_review_then_reject_and_rep_claims(
     assert (
         await client.post(f"/hq/claims/{claim['id']}/approve", json={}, headers=hq)
     ).status_code == 409
+    assert await trail_of(client, hq, "claim", claim["id"]) == [
+        ("rejected", "hq_admin", "小票模糊")
+    ]
     async with db.session() as s:
         found, _ = await search_audit(s, AuditSearch(action="claim.", entity_id=claim["id"]))
     assert [(e.action, e.actor_role, e.data["comment"]) for e in found] == [

@@ -17,7 +17,7 @@ from server.inventory import receive_stock
 from server.inventory.models import StockLevel, WarehouseStockPolicy
 from server.orders.models import Order
 from server.settings import Settings
-from tests.factories import make_warehouse
+from tests.factories import make_warehouse, trail_of
 from tests.orders.conftest import Shop, make_shop
 
 Client = AsyncTestClient[Litestar]
@@ -147,6 +147,9 @@ async def test_diversion_is_held_for_review_then_approved(
         f"/hq/orders/{body['id']}/approve", json={"comment": "特批"}, headers=shop.hq
     )
     assert approved.json()["status"] == "approved"
+    assert await trail_of(client, shop.hq, "order", body["id"]) == [
+        ("approved", "hq_admin", "特批")
+    ]
 
 
 async def test_watch_tier_pays_only_from_prepaid_and_is_reviewed(
@@ -174,6 +177,9 @@ async def test_threshold_holds_large_orders(client: Client, db: Database, shop: 
         f"/hq/orders/{order['id']}/reject", json={"comment": "超额"}, headers=shop.hq
     )
     assert rejected.json()["status"] == "rejected"
+    assert await trail_of(client, shop.hq, "order", order["id"]) == [
+        ("rejected", "hq_admin", "超额")
+    ]
     assert await reserved(db) == 0
     assert await balances(db, shop) == (1_000_000, 0)
 
@@ -225,6 +231,10 @@ async def test_cancel_releases_stock_and_funds(client: Client, db: Database, sho
     assert await balances(db, shop) == (1_000_000, 0)
     again = await client.post(f"/mp/orders/{body['id']}/cancel", json={}, headers=shop.headers)
     assert again.status_code == 409
+    # The automatic approval at placement is not a person's decision; the cancellation is.
+    assert await trail_of(client, shop.hq, "order", body["id"]) == [
+        ("cancelled", "dealer_admin", "下错了")
+    ]
 
 
 async def test_partial_shipments_capture_in_proportion(

@@ -15,7 +15,7 @@ from server.identity.models import Role
 from server.promotions.service import window
 from server.settings import Settings
 from sync.tables import sync_change
-from tests.factories import bearer, make_dealer, make_price_list, make_sku, make_user
+from tests.factories import bearer, make_dealer, make_price_list, make_sku, make_user, trail_of
 
 Client = AsyncTestClient[Litestar]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -68,6 +68,7 @@ async def test_lifecycle_publishes_to_the_promotion_scopes(
             "name": "核心九折",
             "mechanic": {"kind": "percent_off", "percentOffBp": 1200},
             "eligibility": {"tiers": ["core"], "skus": ["W1"]},
+            "budget": {"amount": 500_000},
         },
         headers=headers,
     )
@@ -97,6 +98,11 @@ async def test_lifecycle_publishes_to_the_promotion_scopes(
             tuple(r) for r in (await s.execute(select(sync_change.c.scope, sync_change.c.op))).all()
         ]
     assert ("promo:tier:core", "delete") in ops
+    assert await trail_of(client, headers, "promotion", draft["id"]) == [
+        ("budget_changed", "hq_admin", ""),
+        ("published", "hq_admin", ""),
+        ("archived", "hq_admin", ""),
+    ]
 
 
 async def test_invalid_definitions_are_refused(

@@ -18,7 +18,15 @@ from server.identity.models import Role
 from server.quotes import pdf
 from server.quotes.models import Quote
 from server.settings import Settings
-from tests.factories import bearer, make_dealer, make_price_list, make_sku, make_tiers, make_user
+from tests.factories import (
+    bearer,
+    make_dealer,
+    make_price_list,
+    make_sku,
+    make_tiers,
+    make_user,
+    trail_of,
+)
 
 Client = AsyncTestClient[Litestar]
 
@@ -145,6 +153,10 @@ async def test_discount_above_tier_threshold_needs_hq_approval(
             .all()
         )
     assert actions == ["quote.created", "quote.submitted", "quote.approved", "quote.accepted"]
+    assert await trail_of(client, hq, "quote", qid) == [
+        ("approved", "hq_operator", "同意，限本月"),
+        ("accepted", "dealer_admin", ""),
+    ]
 
 
 async def test_rejected_quote_cannot_be_accepted(
@@ -165,6 +177,9 @@ async def test_rejected_quote_cannot_be_accepted(
     assert rejected.json()["status"] == "rejected"
     refused = await client.post(f"/mp/quotes/{quote['id']}/accept", headers=dealer)
     assert (refused.status_code, refused.json()["code"]) == (409, "quote_state")
+    assert await trail_of(client, hq, "quote", quote["id"]) == [
+        ("rejected", "hq_operator", "折扣过大")
+    ]
 
 
 async def test_expired_quote_is_refused_and_stays_expired(
