@@ -2181,7 +2181,8 @@ export interface paths {
         put?: never;
         /**
          * Price my cart
-         * @description Price every line through the pipeline and explain each step (one call per cart).
+         * @description Price every line through the pipeline and explain each step (one call per cart),
+         *     with the settlement: the rebate it would use, the cap and why, then prepaid.
          */
         post: operations["MpCartPricePrice"];
         delete?: never;
@@ -2701,6 +2702,12 @@ export interface components {
             creditAvailable: number;
             held: number;
             available: number;
+            rebateAvailable: number;
+            rebateCapBp: number;
+            rebateExcludedCategories: string[];
+            rebateExcludesPromoted: boolean;
+            usesRebate: boolean;
+            rebateRule: components["schemas"]["ReasonText"];
         };
         /** BasisOut */
         BasisOut: {
@@ -2793,6 +2800,8 @@ export interface components {
         /** CartIn */
         CartIn: {
             lines: components["schemas"]["CartLineIn"][];
+            useRebate?: boolean | null;
+            rebateAmount?: number | null;
         };
         /** CartLineIn */
         CartLineIn: {
@@ -2961,6 +2970,8 @@ export interface components {
             /** @default  */
             address: string;
             segments?: string[];
+            /** @default true */
+            usesRebate: boolean;
         };
         /** DealerOut */
         DealerOut: {
@@ -2976,6 +2987,7 @@ export interface components {
             contactPhone: string;
             address: string;
             segments: string[];
+            usesRebate: boolean;
             /** Format: date-time */
             createdAt: string;
         };
@@ -3014,6 +3026,7 @@ export interface components {
             contactPhone?: string | null;
             address?: string | null;
             segments?: string[] | null;
+            usesRebate?: boolean | null;
         };
         /** DecisionIn */
         DecisionIn: {
@@ -3304,6 +3317,8 @@ export interface components {
             expectedAmount?: number | null;
             /** @default  */
             note: string;
+            useRebate?: boolean | null;
+            rebateAmount?: number | null;
         };
         /** OrderLineIn */
         OrderLineIn: {
@@ -3336,6 +3351,7 @@ export interface components {
             listAmount: number;
             discount: number;
             amount: number;
+            rebate: number;
             captured: number;
             allowBackorder: boolean;
             reviewReasons: string[];
@@ -3895,6 +3911,10 @@ export interface components {
             rebate: number;
             prepaid: number;
             remaining: number;
+            /** @default 0 */
+            rebateCap: number;
+            /** @default 0 */
+            rebateBasis: number;
         };
         /** ShipIn */
         ShipIn: {
@@ -4096,6 +4116,11 @@ export interface components {
             requiresPrepayment: boolean;
             /** @default 0 */
             creditDays: number;
+            /** @default 0 */
+            rebateCapBp: number;
+            rebateExcludedCategories?: string[];
+            /** @default false */
+            rebateExcludesPromoted: boolean;
         };
         /** TierOut */
         TierOut: {
@@ -4105,6 +4130,9 @@ export interface components {
             rank: number;
             requiresPrepayment: boolean;
             creditDays: number;
+            rebateCapBp: number;
+            rebateExcludedCategories: string[];
+            rebateExcludesPromoted: boolean;
         };
         /** TierUpdate */
         TierUpdate: {
@@ -4113,6 +4141,9 @@ export interface components {
             rank?: number | null;
             requiresPrepayment?: boolean | null;
             creditDays?: number | null;
+            rebateCapBp?: number | null;
+            rebateExcludedCategories?: string[] | null;
+            rebateExcludesPromoted?: boolean | null;
         };
         /** Tiered */
         Tiered: {
@@ -9332,7 +9363,8 @@ export interface operations {
                         mid: number;
                         /**
                          * CreateArgs
-                         * @description ``basis`` is the payable (fen) the client saw when it queued the order.
+                         * @description ``basis`` is the payable (fen) the client saw when it queued the order; ``useRebate``
+                         *     and ``rebateAmount`` as on ``POST /mp/orders``.
                          */
                         args: {
                             /** Format: uuid */
@@ -9349,6 +9381,8 @@ export interface operations {
                             allowBackorder?: boolean;
                             /** @default  */
                             note?: string;
+                            useRebate?: boolean | null;
+                            rebateAmount?: number | null;
                         };
                         businessKey?: string | null;
                     })[];
@@ -9424,7 +9458,8 @@ export interface operations {
                         mid: number;
                         /**
                          * CreateArgs
-                         * @description ``basis`` is the payable (fen) the client saw when it queued the order.
+                         * @description ``basis`` is the payable (fen) the client saw when it queued the order; ``useRebate``
+                         *     and ``rebateAmount`` as on ``POST /mp/orders``.
                          */
                         args: {
                             /** Format: uuid */
@@ -9441,6 +9476,8 @@ export interface operations {
                             allowBackorder?: boolean;
                             /** @default  */
                             note?: string;
+                            useRebate?: boolean | null;
+                            rebateAmount?: number | null;
                         };
                         businessKey?: string | null;
                     })[];
