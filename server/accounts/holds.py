@@ -1,6 +1,6 @@
 """Order funds: held at submit, captured at shipment, released at cancel (no HTTP, never commits).
 
-    hold_funds(session, dealer_id, reference, amount, sources, rebate_cap_bp=0) -> Hold
+    hold_funds(session, dealer_id, reference, amount, sources, rebate_cap=None) -> Hold
     capture_hold(session, reference, amount=None, final=True) -> Hold
     release_hold(session, reference) -> Hold
 
