@@ -18,6 +18,7 @@ from server.accounts.funds import credit_rebate, dealer_balances
 from server.accounts.holds import Hold, capture_hold, get_hold, hold_funds, release_hold
 from server.accounts.ledger import Balances, ledger_faults, rebuild_balances
 from server.accounts.models import AccountKind, HoldStatus
+from server.accounts.publication import note_rebate_terms
 from server.accounts.schemas import balances_out
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "get_hold",
     "hold_funds",
     "ledger_faults",
+    "note_rebate_terms",
     "rebuild_balances",
     "release_hold",
 ]

@@ -10,8 +10,8 @@ import msgspec
 
 from server.accounts.ledger import MAX_AMOUNT, Balances
 from server.accounts.models import AccountKind, EntryKind, HoldStatus
-from server.messages import Text, current_language, texts
-from server.pricing import exclusion_text, format_basis_points
+from server.messages import current_language, texts
+from server.pricing import format_basis_points, with_exclusions
 from server.schemas import ReasonText, Request, Response
 from server.text import multi_line, one_line
 
@@ -72,13 +72,11 @@ def balances_out(b: Balances) -> BalancesOut:
     """The balances as the API shows them, the rebate cap explained."""
     terms = b.rebate_terms
     if terms.cap_bp > 0:
-        rule = texts("balances.rebate_rule", cap_rate=format_basis_points(terms.cap_bp))
-        left_out = exclusion_text(terms.excluded_categories, terms.excludes_promoted)
-        if left_out is not None:
-            rule = Text(
-                f"{rule.zh}；{texts('pricing.rebate_excluding', what=left_out.zh).zh}",
-                f"{rule.en}; {texts('pricing.rebate_excluding', what=left_out.en).en}",
-            )
+        rule = with_exclusions(
+            texts("balances.rebate_rule", cap_rate=format_basis_points(terms.cap_bp)),
+            terms.excluded_categories,
+            terms.excludes_promoted,
+        )
         code = "rebate_rule"
     else:
         rule, code = texts("balances.rebate_not_allowed"), "rebate_not_allowed"

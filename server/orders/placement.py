@@ -263,7 +263,7 @@ async def _reserve_and_hold(
     answers the reservation and what rebate pays (``server.orders.rebate``)."""
     body, dealer_id, gate = placing.body, placing.dealer_id, placing.gate
     reference = stock_reference(body.id)
-    use = await rebate_use(session, gate.rebate, body, priced)  # reads; refuses before writes
+    use = await rebate_use(session, dealer_id, gate.rebate, body, priced)  # refuses before writes
     wanted: dict[uuid.UUID, int] = {}
     for ln in priced.lines:
         wanted[ln.sku_id] = wanted.get(ln.sku_id, 0) + ln.qty

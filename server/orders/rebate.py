@@ -12,9 +12,12 @@ its rebate says ``useRebate: false``.
 
 from __future__ import annotations
 
+import uuid
+
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.accounts import note_rebate_terms
 from server.dealers import RebateTerms
 from server.orders.pricing import Priced
 from server.orders.schemas import OrderCreate
@@ -43,10 +46,16 @@ def fund_sources(requires_prepayment: bool, use: RebateUse) -> tuple[str, ...]:
 
 
 async def rebate_use(
-    session: AsyncSession, terms: RebateTerms, body: OrderCreate, priced: Priced
+    session: AsyncSession,
+    dealer_id: uuid.UUID,
+    terms: RebateTerms,
+    body: OrderCreate,
+    priced: Priced,
 ) -> RebateUse:
     """The rebate the order's hold may take: its cap, or the amount the dealer chose (422
-    ``rebate_above_cap`` above the cap). Reads only; call it before anything is written."""
+    ``rebate_above_cap`` above the cap). Reads only; call it before anything is written.
+    The terms are noted for the balances this transaction publishes."""
+    note_rebate_terms(session, dealer_id, terms)
     chosen = rebate_chosen(terms, body.use_rebate, body.rebate_amount)
     if not chosen or terms.cap_bp == 0 or priced.amount <= 0:
         if body.rebate_amount is not None:

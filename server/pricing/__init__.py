@@ -81,10 +81,10 @@ from server.pricing.resolution import (
 )
 from server.pricing.settlement import (
     RebateLine,
-    exclusion_text,
     is_promoted,
     rebate_basis,
     rebate_cap,
+    with_exclusions,
 )
 from server.pricing.steps import (
     CartView,
@@ -159,7 +159,6 @@ __all__ = [
     "VolumeBreak",
     "allocate",
     "check_breaks",
-    "exclusion_text",
     "find_conflicts",
     "format_basis_points",
     "in_pilot",
@@ -173,4 +172,5 @@ __all__ = [
     "regions_from_ancestry",
     "resolve_price",
     "validate_breaks",
+    "with_exclusions",
 ]

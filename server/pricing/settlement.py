@@ -53,16 +53,18 @@ def rebate_cap(basis: int, cap_bp: int) -> int:
     return max(basis, 0) * min(max(cap_bp, 0), BASIS_POINTS) // BASIS_POINTS
 
 
-def exclusion_text(categories: Sequence[str], promoted: bool) -> Text | None:
-    """What the cap leaves out, in both languages (None: nothing)."""
+def with_exclusions(text: Text, categories: Sequence[str], promoted: bool) -> Text:
+    """``text`` followed, in each language, by what the rebate cap leaves out (if anything)."""
     parts: list[Text] = []
     if categories:
         parts.append(texts("pricing.rebate_excluded_categories", categories=", ".join(categories)))
     if promoted:
         parts.append(texts("pricing.rebate_excluded_promoted"))
     if not parts:
-        return None
-    return Text("、".join(p.zh for p in parts), ", ".join(p.en for p in parts))
+        return text
+    zh = texts("pricing.rebate_excluding", what="、".join(p.zh for p in parts)).zh
+    en = texts("pricing.rebate_excluding", what=", ".join(p.en for p in parts)).en
+    return Text(f"{text.zh}；{zh}", f"{text.en}; {en}")
 
 
 def settle(
@@ -133,15 +135,11 @@ def _rebate_row(
         cap=format_fen(cap),
         balance=format_fen(options.rebate_balance),
     )
-    left_out = exclusion_text(
+    text = with_exclusions(
+        text,
         options.rebate_excluded_categories or sorted(options.rebate_excluded_skus),
         options.rebate_excludes_promoted,
     )
-    if left_out is not None:
-        text = Text(
-            f"{text.zh}；{texts('pricing.rebate_excluding', what=left_out.zh).zh}",
-            f"{text.en}; {texts('pricing.rebate_excluding', what=left_out.en).en}",
-        )
     reason = None
     if rebate and rebate == cap and options.rebate_balance > cap:
         reason = "capped"

@@ -17,7 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts import dealer_balances
 from server.accounts.ledger import balances_of
-from server.accounts.publication import locked_accounts, pending_balance_changes
+from server.accounts.publication import (
+    locked_accounts,
+    noted_rebate_terms,
+    pending_balance_changes,
+)
 from server.accounts.schemas import balances_out
 from server.db import fast
 from server.dealers import rebate_terms
@@ -51,7 +55,11 @@ async def publish_pending(session: AsyncSession) -> None:
     for dealer_id in sorted(pending_balance_changes(session) - done, key=str):
         accounts = locked_accounts(session, dealer_id)
         balances = (
-            balances_of(dealer_id, accounts, await rebate_terms(session, dealer_id))
+            balances_of(
+                dealer_id,
+                accounts,
+                noted_rebate_terms(session, dealer_id) or await rebate_terms(session, dealer_id),
+            )
             if accounts
             else await dealer_balances(session, dealer_id)
         )

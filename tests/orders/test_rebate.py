@@ -5,6 +5,7 @@ proportion, released on cancel; bad input changes nothing."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from typing import Any
 
@@ -32,6 +33,7 @@ from server.pricelists.loading import PricingCache
 from server.promotions.schemas import EligibilityIn, Mechanic, PromotionIn
 from server.promotions.service import create_promotion, publish_promotion
 from server.settings import Settings
+from sync.tables import sync_change
 from tests.orders.conftest import HQ, Shop, make_shop
 from tests.orders.test_mutations import create, push
 
@@ -388,9 +390,23 @@ async def test_balances_say_what_is_spendable_for_what(
     assert "10%" in rule["zh"] and rule["message"] == rule["zh"]
     hq = (await client.get(f"/hq/dealers/{shop.dealer.id}/accounts", headers=shop.hq)).json()
     assert (hq["available"], hq["rebateAvailable"]) == (PREPAID, REBATE)
+    # The dealer's scope carries the same view after an order (placement's noted terms).
+    await place(client, shop)
+    async with db.session() as s:
+        rows = (
+            await s.execute(
+                select(sync_change.c.data)
+                .where(sync_change.c.entity == "balances")
+                .order_by(sync_change.c.version)
+            )
+        ).all()
+    published = json.loads(rows[-1].data)
+    assert (published["available"], published["rebateAvailable"]) == (PREPAID - 1_800, 4_800)
+    assert published["rebateRule"]["en"] == rule["en"]
+    assert published["rebateCapBp"] == 1_000
     await set_terms(client, shop, rebateCapBp=0)
     none = (await client.get("/mp/accounts", headers=shop.headers)).json()
-    assert (none["available"], none["rebateAvailable"]) == (PREPAID, 0)
+    assert (none["available"], none["rebateAvailable"]) == (PREPAID - 1_800, 0)
     assert none["rebateRule"]["code"] == "rebate_not_allowed"
 
 
