@@ -460,3 +460,18 @@ async def _place(
             return await place_order(s, cache, shop.actor, body, currency="CNY", now=utcnow())
     except ChannelhubError as exc:
         return exc.code
+
+
+async def test_an_order_from_a_quote_spends_rebate_on_the_quoted_amount(
+    client: Client, db: Database, settings: Settings
+) -> None:
+    shop = await rebate_shop(client, db, settings, cap_bp=1_000, rebateExcludesPromoted=True)
+    quoted = await client.post(
+        "/mp/quotes",
+        json={"lines": [{"sku": "W-550", "qty": 10, "requestedUnitPrice": 96}]},
+        headers=shop.headers,
+    )
+    assert quoted.status_code == 201, quoted.text
+    order = await place(client, shop, lines=[], quoteId=quoted.json()["id"])
+    assert (order["amount"], order["rebate"]) == (960, 96)  # a negotiated price: no promotion
+    assert await funds(db, shop) == (REBATE - 96, PREPAID - 864, 960)
