@@ -16,7 +16,14 @@ from server.catalog.schemas import CategoryOut, DealerSkuOut
 from server.db.base import utcnow
 from server.identity.guards import requires_dealer
 from server.identity.principal import Principal
-from server.pricelists import CartIn, PricedCartOut, browse, price_for_dealer, priced_cart_out
+from server.pricelists import (
+    CartIn,
+    PricedCartOut,
+    browse,
+    price_for_dealer,
+    price_with_settlement,
+    priced_cart_out,
+)
 from server.pricing import CartLine
 from server.schemas import Page, path_text
 from server.schemas import Response as ApiResponse
@@ -99,15 +106,18 @@ class CartController(Controller):
         principal: NamedDependency[Principal],
         data: JSONBody[CartIn],
     ) -> PricedCartOut:
-        """Price every line through the pipeline and explain each step (one call per cart)."""
+        """Price every line through the pipeline and explain each step (one call per cart),
+        with the settlement: the rebate it would use, the cap and why, then prepaid."""
         lines = [CartLine(sku=line.sku, qty=line.qty) for line in data.lines]
-        priced, _ = await price_for_dealer(
+        priced, _ = await price_with_settlement(
             db_session,
             state.pricing_cache,
             _dealer(principal),
             currency=state.settings.currency,
             now=utcnow(),
             lines=lines,
+            use_rebate=data.use_rebate,
+            rebate_amount=data.rebate_amount,
         )
         return priced_cart_out(priced)
 

@@ -2222,7 +2222,8 @@ export interface paths {
         put?: never;
         /**
          * Price my cart
-         * @description Price every line through the pipeline and explain each step (one call per cart).
+         * @description Price every line through the pipeline and explain each step (one call per cart),
+         *     with the settlement: the rebate it would use, the cap and why, then prepaid.
          */
         post: operations["MpCartPricePrice"];
         delete?: never;
@@ -2742,6 +2743,12 @@ export interface components {
             creditAvailable: number;
             held: number;
             available: number;
+            rebateAvailable: number;
+            rebateCapBp: number;
+            rebateExcludedCategories: string[];
+            rebateExcludesPromoted: boolean;
+            usesRebate: boolean;
+            rebateRule: components["schemas"]["ReasonText"];
         };
         /** BasisOut */
         BasisOut: {
@@ -2834,6 +2841,8 @@ export interface components {
         /** CartIn */
         CartIn: {
             lines: components["schemas"]["CartLineIn"][];
+            useRebate?: boolean | null;
+            rebateAmount?: number | null;
         };
         /** CartLineIn */
         CartLineIn: {
@@ -3007,6 +3016,8 @@ export interface components {
             /** @default  */
             address: string;
             segments?: string[];
+            /** @default true */
+            usesRebate: boolean;
         };
         /** DealerOut */
         DealerOut: {
@@ -3022,6 +3033,7 @@ export interface components {
             contactPhone: string;
             address: string;
             segments: string[];
+            usesRebate: boolean;
             /** Format: date-time */
             createdAt: string;
         };
@@ -3060,6 +3072,7 @@ export interface components {
             contactPhone?: string | null;
             address?: string | null;
             segments?: string[] | null;
+            usesRebate?: boolean | null;
         };
         /** DecisionIn */
         DecisionIn: {
@@ -3347,6 +3360,8 @@ export interface components {
             expectedAmount?: number | null;
             /** @default  */
             note: string;
+            useRebate?: boolean | null;
+            rebateAmount?: number | null;
         };
         /** OrderLineIn */
         OrderLineIn: {
@@ -3379,6 +3394,7 @@ export interface components {
             listAmount: number;
             discount: number;
             amount: number;
+            rebate: number;
             captured: number;
             allowBackorder: boolean;
             reviewReasons: string[];
@@ -3943,6 +3959,10 @@ export interface components {
             rebate: number;
             prepaid: number;
             remaining: number;
+            /** @default 0 */
+            rebateCap: number;
+            /** @default 0 */
+            rebateBasis: number;
         };
         /** ShipIn */
         ShipIn: {
@@ -4144,6 +4164,11 @@ export interface components {
             requiresPrepayment: boolean;
             /** @default 0 */
             creditDays: number;
+            /** @default 0 */
+            rebateCapBp: number;
+            rebateExcludedCategories?: string[];
+            /** @default false */
+            rebateExcludesPromoted: boolean;
         };
         /** TierOut */
         TierOut: {
@@ -4153,6 +4178,9 @@ export interface components {
             rank: number;
             requiresPrepayment: boolean;
             creditDays: number;
+            rebateCapBp: number;
+            rebateExcludedCategories: string[];
+            rebateExcludesPromoted: boolean;
         };
         /** TierUpdate */
         TierUpdate: {
@@ -4161,6 +4189,9 @@ export interface components {
             rank?: number | null;
             requiresPrepayment?: boolean | null;
             creditDays?: number | null;
+            rebateCapBp?: number | null;
+            rebateExcludedCategories?: string[] | null;
+            rebateExcludesPromoted?: boolean | null;
         };
         /** Tiered */
         Tiered: {
@@ -9405,7 +9436,8 @@ export interface operations {
                         mid: number;
                         /**
                          * CreateArgs
-                         * @description ``basis`` is the payable (fen) the client saw when it queued the order.
+                         * @description ``basis`` is the payable (fen) the client saw when it queued the order; ``useRebate``
+                         *     and ``rebateAmount`` as on ``POST /mp/orders``.
                          */
                         args: {
                             /** Format: uuid */
@@ -9422,6 +9454,8 @@ export interface operations {
                             allowBackorder?: boolean;
                             /** @default  */
                             note?: string;
+                            useRebate?: boolean | null;
+                            rebateAmount?: number | null;
                         };
                         businessKey?: string | null;
                     })[];
@@ -9497,7 +9531,8 @@ export interface operations {
                         mid: number;
                         /**
                          * CreateArgs
-                         * @description ``basis`` is the payable (fen) the client saw when it queued the order.
+                         * @description ``basis`` is the payable (fen) the client saw when it queued the order; ``useRebate``
+                         *     and ``rebateAmount`` as on ``POST /mp/orders``.
                          */
                         args: {
                             /** Format: uuid */
@@ -9514,6 +9549,8 @@ export interface operations {
                             allowBackorder?: boolean;
                             /** @default  */
                             note?: string;
+                            useRebate?: boolean | null;
+                            rebateAmount?: number | null;
                         };
                         businessKey?: string | null;
                     })[];

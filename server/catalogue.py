@@ -311,9 +311,32 @@ ENTRIES: dict[str, tuple[str, str]] = {
     ),
     "pricing.gift": ("赠品 {sku} × {qty}", "Free gift {sku} × {qty}"),
     "pricing.rebate": (
-        "返利抵扣 ¥{rebate}（上限为应付的 {cap_rate} 即 ¥{cap}，返利余额 ¥{balance}）",
-        "Rebate pays ¥{rebate} (at most {cap_rate} of the payable, ¥{cap}; "
-        "rebate balance ¥{balance})",
+        "返利抵扣 ¥{rebate}（上限为可抵扣商品金额 ¥{basis} 的 {cap_rate}，即 ¥{cap}；"
+        "返利余额 ¥{balance}）",
+        "Rebate pays ¥{rebate} (at most {cap_rate} of the eligible goods amount ¥{basis}, "
+        "¥{cap}; rebate balance ¥{balance})",
+    ),
+    "pricing.rebate_excluding": ("不可用返利抵扣：{what}", "rebate cannot pay for {what}"),
+    "pricing.rebate_excluded_categories": (
+        "类别 {categories} 的商品",
+        "goods of the categories {categories}",
+    ),
+    "pricing.rebate_excluded_promoted": ("参加促销的商品行", "lines a promotion touched"),
+    "pricing.rebate_not_chosen": (
+        "本单不使用返利（返利余额 ¥{balance}）",
+        "This order does not use rebate (rebate balance ¥{balance})",
+    ),
+    "pricing.rebate_not_allowed": (
+        "您所在等级的订单不能用返利抵扣（返利余额 ¥{balance}）",
+        "Orders of your tier cannot be paid with rebate (rebate balance ¥{balance})",
+    ),
+    "balances.rebate_rule": (
+        "返利可抵扣每笔订单可抵扣商品金额的 {cap_rate}",
+        "Rebate can pay up to {cap_rate} of each order's eligible goods amount",
+    ),
+    "balances.rebate_not_allowed": (
+        "您所在等级的订单不能用返利抵扣",
+        "Orders of your tier cannot be paid with rebate",
     ),
     "pricing.prepaid": (
         "预存款支付 ¥{prepaid}（余额 ¥{balance}）",

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from console.params import QueryCode, QueryText
 from console.render import page
 from console.session import requires_console
-from server.accounts import dealer_balances
+from server.accounts import balances_out, dealer_balances
 from server.dealers import dealer_out, get_dealer
 from server.dealers.service import dealer_labels, list_dealers, list_tiers
 from server.regions.service import region_names
@@ -77,6 +77,7 @@ async def dealer_page(
     dealer = dealer_out(await get_dealer(db_session, dealer_id))
     tiers = {t.code: t for t in await list_tiers(db_session)}
     parents = await dealer_labels(db_session, [dealer.parent_id] if dealer.parent_id else [])
+    balances = await dealer_balances(db_session, dealer_id)
     return page(
         request,
         "dealer.html",
@@ -84,7 +85,8 @@ async def dealer_page(
         tier=tiers.get(dealer.tier_code),
         regions=await region_names(db_session, dealer.region_codes),
         parent=parents.get(dealer.parent_id) if dealer.parent_id else None,
-        balances=await dealer_balances(db_session, dealer_id),
+        balances=balances,
+        rebate_rule=balances_out(balances).rebate_rule,
         nodes=by_node(await dealer_nodes(db_session, str(dealer_id))),
     )
 

@@ -19,7 +19,7 @@ from server.accounts.models import AccountKind, EntryKind, JournalEntry
 from server.accounts.publication import publish_balance_change
 from server.accounts.schemas import AdjustmentIn, TopUpIn
 from server.audit import record
-from server.dealers import get_dealer
+from server.dealers import get_dealer, rebate_terms
 from server.errors import Conflict, Invalid
 from server.identity.principal import Principal
 from server.trail import note_decision
@@ -27,8 +27,8 @@ from server.trail import note_decision
 
 async def dealer_balances(session: AsyncSession, dealer_id: uuid.UUID) -> Balances:
     """A dealer's balances (404 for an unknown dealer)."""
-    await get_dealer(session, dealer_id)
-    return balances_of(dealer_id, await read_accounts(session, dealer_id))
+    terms = await rebate_terms(session, dealer_id)
+    return balances_of(dealer_id, await read_accounts(session, dealer_id), terms)
 
 
 async def _replay(
@@ -173,7 +173,7 @@ async def set_credit_limit(
     # The approval trail hashes the dealer and the limit before and after.
     state = {"dealerId": str(dealer_id), "from": before, "to": limit}
     note_decision(session, actor, "credit_limit", dealer_id, "changed", state, reason)
-    return balances_of(dealer_id, accounts)
+    return balances_of(dealer_id, accounts, await rebate_terms(session, dealer_id))
 
 
 async def credit_rebate(

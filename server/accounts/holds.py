@@ -1,12 +1,16 @@
 """Order funds: held at submit, captured at shipment, released at cancel (no HTTP, never commits).
 
-    hold_funds(session, dealer_id, reference, amount, sources, rebate_cap_bp=0) -> Hold
+    hold_funds(session, dealer_id, reference, amount, sources, rebate_cap=None) -> Hold
     capture_hold(session, reference, amount=None, final=True) -> Hold
     release_hold(session, reference) -> Hold
 
 ``sources`` is the order in which fund accounts pay (e.g. rebate, prepaid, credit). Rebate
-pays at most ``rebate_cap_bp`` basis points of the amount (rounded down). All three lock the
-dealer's accounts first (see ``ledger``), so concurrent holds never exceed available funds.
+pays at most ``rebate_cap`` fen (order placement computes it from the tier's share of the
+eligible goods) or, without it, ``rebate_cap_bp`` basis points of the amount (rounded down).
+Each capture takes rebate in proportion to the hold (``rebate * captured / amount``, rounded
+down, the last capture taking the rest), so a partial shipment spends its share of rebate and
+the rebate share of what was captured never exceeds the hold's. All three lock the dealer's
+accounts first (see ``ledger``), so concurrent holds never exceed available funds.
 """
 
 from __future__ import annotations
@@ -95,19 +99,35 @@ def _check_sources(sources: Sequence[AccountKind | str]) -> list[AccountKind]:
 
 
 def split_amount(
-    accounts: Accounts, amount: int, sources: Sequence[AccountKind], rebate_cap_bp: int
+    accounts: Accounts, amount: int, sources: Sequence[AccountKind], rebate_cap: int
 ) -> tuple[dict[AccountKind, int], int]:
-    """How much each source pays, in order, and what is left unpaid."""
+    """How much each source pays, in order (rebate at most ``rebate_cap`` fen), and what is
+    left unpaid."""
     parts: dict[AccountKind, int] = {}
     remaining = amount
     for kind in sources:
         limit = available_in(accounts, kind)
         if kind is AccountKind.REBATE:
-            limit = min(limit, amount * rebate_cap_bp // BASIS_POINTS)
+            limit = min(limit, rebate_cap)
         take = max(min(remaining, limit), 0)
         parts[kind] = take
         remaining -= take
     return parts, remaining
+
+
+def _rebate_cap_of(amount: int, cap_bp: int, cap: int | None) -> int:
+    """The most rebate may pay of ``amount`` (fen): ``cap`` when given, else ``cap_bp`` of it."""
+    if isinstance(cap_bp, bool) or not 0 <= cap_bp <= BASIS_POINTS:
+        raise Invalid(
+            "rebate_cap_invalid", "返利抵扣上限不合法", "The rebate cap is 0..10000 basis points"
+        )
+    if cap is None:
+        return amount * cap_bp // BASIS_POINTS
+    if isinstance(cap, bool) or not 0 <= cap <= amount:
+        raise Invalid(
+            "rebate_cap_invalid", "返利抵扣上限不合法", "The rebate cap is 0 up to the amount"
+        )
+    return cap
 
 
 async def _check_dealer(
@@ -131,10 +151,16 @@ async def hold_funds(
     sources: Sequence[AccountKind | str],
     *,
     rebate_cap_bp: int = 0,
+    rebate_cap: int | None = None,
+    rebate_exact: bool = False,
     dealer_checked: bool = False,
     new_reference: bool = False,
 ) -> Hold:
     """Hold ``amount`` fen from the sources in order, all or nothing (409 ``funds_insufficient``).
+
+    Rebate pays at most ``rebate_cap`` fen when given (0..amount), else ``rebate_cap_bp`` of
+    the amount; with ``rebate_exact`` (an amount the dealer chose) it must pay the whole cap
+    or nothing is held (409 ``rebate_insufficient``).
 
     Idempotent by reference: a repeated hold answers the existing one (another amount or
     dealer for the same reference is 409 ``hold_reference_conflict``).
@@ -153,10 +179,7 @@ async def hold_funds(
         raise Invalid("reference_invalid", "业务单号不合法", "A reference is 1 to 64 characters")
     check_amount(amount)
     kinds = _check_sources(sources)
-    if isinstance(rebate_cap_bp, bool) or not 0 <= rebate_cap_bp <= BASIS_POINTS:
-        raise Invalid(
-            "rebate_cap_invalid", "返利抵扣上限不合法", "The rebate cap is 0..10000 basis points"
-        )
+    cap = _rebate_cap_of(amount, rebate_cap_bp, rebate_cap)
     dealer = None if dealer_checked else await get_dealer(session, dealer_id)
     accounts = await lock_accounts(session, dealer_id)
     existing = None if new_reference else await _find(session, reference)
@@ -170,7 +193,15 @@ async def hold_funds(
         return _view(existing)
     if dealer is not None:
         await _check_dealer(session, dealer.status, dealer.tier_code, kinds)
-    parts, short = split_amount(accounts, amount, kinds, rebate_cap_bp)
+    parts, short = split_amount(accounts, amount, kinds, cap)
+    if rebate_exact and parts.get(AccountKind.REBATE, 0) < cap:
+        raise Conflict(
+            "rebate_insufficient",
+            "返利余额不足以抵扣所选金额",
+            "The rebate balance does not cover the rebate chosen",
+            rebate=cap,
+            available=available_in(accounts, AccountKind.REBATE),
+        )
     if short:
         raise Conflict(
             "funds_insufficient",
@@ -239,13 +270,13 @@ def _open_by_source(hold: FundsHold) -> dict[AccountKind, int]:
 def _capture_split(hold: FundsHold, take: int) -> dict[AccountKind, int]:
     """Which sources pay a capture of ``take``.
 
-    Rebate pays as much as the cap allows on everything captured so far (so the rebate share
-    never exceeds ``rebate_cap_bp`` of what was captured); the other sources follow in the
-    hold's order. The hold's own split obeys the cap, so the others always cover the rest.
+    Rebate pays its share of everything captured so far (``rebate * captured / amount``,
+    rounded down: never more of what was captured than the hold's own share, so never above
+    its cap); the other sources follow in the hold's order and cover the rest.
     """
     open_ = _open_by_source(hold)
     total_after = hold.captured + take
-    rebate_due = min(hold.rebate, total_after * hold.rebate_cap_bp // BASIS_POINTS)
+    rebate_due = hold.rebate * total_after // hold.amount
     parts = {kind: 0 for kind in FUND_SOURCES}
     parts[AccountKind.REBATE] = min(max(rebate_due - hold.captured_rebate, 0), take)
     remaining = take - parts[AccountKind.REBATE]
@@ -254,7 +285,7 @@ def _capture_split(hold: FundsHold, take: int) -> dict[AccountKind, int]:
             continue
         parts[kind] = min(remaining, open_[kind])
         remaining -= parts[kind]
-    if remaining:  # only when the cap rounds down below what rebate alone still holds
+    if remaining:  # only for holds partly captured under the earlier rule (rebate first)
         extra = min(remaining, open_[AccountKind.REBATE] - parts[AccountKind.REBATE])
         parts[AccountKind.REBATE] += extra
         remaining -= extra

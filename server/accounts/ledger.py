@@ -22,6 +22,7 @@ from server.accounts.publication import publish_balance_change
 from server.db.base import utcnow
 from server.db.batch import add_new, add_to
 from server.db.dialect import insert_ignoring_duplicates
+from server.dealers import RebateTerms
 from server.errors import Invalid
 
 MAX_AMOUNT = 100_000_000_000
@@ -42,7 +43,12 @@ class Balances(msgspec.Struct, frozen=True, kw_only=True):
     credit_available: int
     held: int
     available: int
-    """prepaid + rebate + credit available: what new holds can draw on (rebate within caps)."""
+    """prepaid + credit available: what any order can draw on. Rebate is not in it: it pays
+    only its share of an order (``rebate_available``, within the tier's cap)."""
+    rebate_available: int
+    """The rebate orders may spend, each within its cap (0 when the tier allows none)."""
+    rebate_terms: RebateTerms
+    """The tier's cap (share of an order's eligible goods, exclusions), the default choice."""
 
 
 def check_amount(amount: int, what: str = "amount") -> int:
@@ -109,7 +115,11 @@ async def read_accounts(session: AsyncSession, dealer_id: uuid.UUID) -> Accounts
     return {row.kind: row for row in (await session.execute(stmt)).scalars()}
 
 
-def balances_of(dealer_id: uuid.UUID, accounts: Accounts, currency: str = "CNY") -> Balances:
+def balances_of(
+    dealer_id: uuid.UUID, accounts: Accounts, terms: RebateTerms, currency: str = "CNY"
+) -> Balances:
+    """The dealer's balances from its account rows and its rebate terms."""
+
     def balance(kind: AccountKind) -> int:
         return accounts[kind].balance if kind in accounts else 0
 
@@ -126,7 +136,9 @@ def balances_of(dealer_id: uuid.UUID, accounts: Accounts, currency: str = "CNY")
         credit_used=max(-balance(AccountKind.CREDIT), 0),
         credit_available=credit_available,
         held=balance(AccountKind.HELD),
-        available=prepaid + rebate + credit_available,
+        available=prepaid + credit_available,
+        rebate_available=max(rebate, 0) if terms.cap_bp > 0 else 0,
+        rebate_terms=terms,
     )
 
 

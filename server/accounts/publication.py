@@ -12,8 +12,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.dealers import RebateTerms
+
 _KEY = "accounts.balance_changes"
 _ACCOUNTS = "accounts.locked"
+_TERMS = "accounts.rebate_terms"
 
 
 def publish_balance_change(
@@ -37,3 +40,14 @@ def locked_accounts(session: AsyncSession, dealer_id: uuid.UUID) -> dict[Any, An
 def pending_balance_changes(session: AsyncSession) -> set[uuid.UUID]:
     """The dealers whose balances changed so far in this session's transaction."""
     return set(session.info.get(_KEY, set()))
+
+
+def note_rebate_terms(session: AsyncSession, dealer_id: uuid.UUID, terms: RebateTerms) -> None:
+    """Remember the dealer's rebate terms read earlier in this transaction (the order gate
+    reads them), so the publisher shows its balances without reading them again."""
+    session.info.setdefault(_TERMS, {})[dealer_id] = terms
+
+
+def noted_rebate_terms(session: AsyncSession, dealer_id: uuid.UUID) -> RebateTerms | None:
+    """The rebate terms noted for this dealer in this transaction, if any."""
+    return session.info.get(_TERMS, {}).get(dealer_id)

@@ -14,7 +14,6 @@ from litestar.response import Response as RawResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts import funds, holds, statements
-from server.accounts.ledger import Balances, balances_of, read_accounts
 from server.accounts.models import JournalEntry
 from server.accounts.schemas import (
     AdjustmentIn,
@@ -25,6 +24,7 @@ from server.accounts.schemas import (
     HoldOut,
     StatementOut,
     TopUpIn,
+    balances_out,
 )
 from server.identity.guards import requires_hq, requires_hq_admin
 from server.identity.principal import Principal
@@ -38,20 +38,6 @@ _MEDIA = {
     # Litestar adds "; charset=utf-8" to every text/* type itself.
     "csv": "text/csv",
 }
-
-
-def balances_out(b: Balances) -> BalancesOut:
-    return BalancesOut(
-        dealer_id=b.dealer_id,
-        currency=b.currency,
-        prepaid=b.prepaid,
-        rebate=b.rebate,
-        credit_limit=b.credit_limit,
-        credit_used=b.credit_used,
-        credit_available=b.credit_available,
-        held=b.held,
-        available=b.available,
-    )
 
 
 def hold_out(h: holds.Hold) -> HoldOut:
@@ -70,7 +56,7 @@ def hold_out(h: holds.Hold) -> HoldOut:
 
 
 async def entry_out(session: AsyncSession, entry: JournalEntry, replayed: bool) -> EntryOut:
-    balances = balances_of(entry.dealer_id, await read_accounts(session, entry.dealer_id))
+    balances = await funds.dealer_balances(session, entry.dealer_id)
     return EntryOut(
         id=entry.id,
         dealer_id=entry.dealer_id,

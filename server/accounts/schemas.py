@@ -8,9 +8,11 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from server.accounts.ledger import MAX_AMOUNT
+from server.accounts.ledger import MAX_AMOUNT, Balances
 from server.accounts.models import AccountKind, EntryKind, HoldStatus
-from server.schemas import Request, Response
+from server.messages import current_language, texts
+from server.pricing import format_basis_points, with_exclusions
+from server.schemas import ReasonText, Request, Response
 from server.text import multi_line, one_line
 
 Amount = Annotated[int, msgspec.Meta(ge=1, le=MAX_AMOUNT)]
@@ -53,6 +55,53 @@ class BalancesOut(Response, kw_only=True):
     credit_available: int
     held: int
     available: int
+    """Prepaid plus available credit: what any order can draw on (rebate is not in it)."""
+    rebate_available: int
+    """Rebate that orders may spend, each up to its cap (0 when the tier allows none)."""
+    rebate_cap_bp: int
+    """Share of an order's eligible goods amount rebate may pay (basis points)."""
+    rebate_excluded_categories: list[str]
+    rebate_excludes_promoted: bool
+    uses_rebate: bool
+    """Whether orders that do not say spend rebate (the dealer's default)."""
+    rebate_rule: ReasonText
+    """The cap in words (zh-CN and English)."""
+
+
+def balances_out(b: Balances) -> BalancesOut:
+    """The balances as the API shows them, the rebate cap explained."""
+    terms = b.rebate_terms
+    if terms.cap_bp > 0:
+        rule = with_exclusions(
+            texts("balances.rebate_rule", cap_rate=format_basis_points(terms.cap_bp)),
+            terms.excluded_categories,
+            terms.excludes_promoted,
+        )
+        code = "rebate_rule"
+    else:
+        rule, code = texts("balances.rebate_not_allowed"), "rebate_not_allowed"
+    return BalancesOut(
+        dealer_id=b.dealer_id,
+        currency=b.currency,
+        prepaid=b.prepaid,
+        rebate=b.rebate,
+        credit_limit=b.credit_limit,
+        credit_used=b.credit_used,
+        credit_available=b.credit_available,
+        held=b.held,
+        available=b.available,
+        rebate_available=b.rebate_available,
+        rebate_cap_bp=terms.cap_bp,
+        rebate_excluded_categories=list(terms.excluded_categories),
+        rebate_excludes_promoted=terms.excludes_promoted,
+        uses_rebate=terms.uses_rebate,
+        rebate_rule=ReasonText(
+            code=code,
+            message=rule.en if current_language() == "en" else rule.zh,
+            zh=rule.zh,
+            en=rule.en,
+        ),
+    )
 
 
 class EntryOut(Response, kw_only=True):

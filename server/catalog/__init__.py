@@ -4,8 +4,9 @@ Below dealers, price lists, promotions and orders. Other domains use (never the 
 
     read_revision(executor) -> int / bump_revision(session)   the catalog revision counter
     existing_sku_codes(session, codes) -> {code}
+    known_category_codes(session, codes) -> {code}
     sku_ids_by_code(session, codes) -> {code: id}
-    sku_codes_in_categories(session, category_ids) / sku_names(session, codes)
+    sku_codes_in_categories(session, category_codes, among=None) / sku_names(session, codes)
     ``server.catalog.read``: the statements pricing runs on catalog tables (SKU rules,
     dealer pages, active bundles, the revision as a subquery) and ``require_sku`` /
     ``get_active_sku``
@@ -26,6 +27,7 @@ from server.catalog.read import (
 from server.catalog.service import (
     bump_revision,
     existing_sku_codes,
+    known_category_codes,
     read_revision,
     sku_codes_in_categories,
     sku_ids_by_code,
@@ -40,6 +42,7 @@ __all__ = [
     "existing_sku_codes",
     "get_active_sku",
     "is_active",
+    "known_category_codes",
     "read_revision",
     "require_sku",
     "revision_scalar",

@@ -261,10 +261,22 @@ async def sku_ids_by_code(session: AsyncSession, codes: Iterable[str]) -> dict[s
     return {code: sku_id for code, sku_id in rows}
 
 
+async def known_category_codes(session: AsyncSession, codes: Iterable[str]) -> set[str]:
+    """Which of these category codes exist."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return set()
+    rows = await session.execute(select(Category.code).where(Category.code.in_(wanted)))
+    return set(rows.scalars())
+
+
 async def sku_codes_in_categories(
-    session: AsyncSession | AsyncConnection, category_codes: Iterable[str]
+    session: AsyncSession | AsyncConnection,
+    category_codes: Iterable[str],
+    among: Iterable[str] | None = None,
 ) -> set[str]:
-    """Codes of the SKUs under these categories (and their sub-categories)."""
+    """Codes of the SKUs under these categories (and their sub-categories); only those
+    ``among`` these SKU codes when given."""
     wanted = set(category_codes)
     if not wanted:
         return set()
@@ -286,6 +298,8 @@ async def sku_codes_in_categories(
         .join(Product, Product.id == Sku.product_id)
         .where(Product.category_id.in_(sorted(found, key=str)))
     )
+    if among is not None:
+        stmt = stmt.where(Sku.code.in_(sorted(set(among))))
     return set((await session.execute(stmt)).scalars())
 
 

@@ -12,15 +12,20 @@ Other domains use (never the models):
     active_dealer_pricing_facts(executor) -> [DealerFacts]   every active dealer's, by code
     address_region(session, dealer_id, address_id) -> str | None   a ship-to's region
     standing_select(leading, trailing)                    the order gate's dealer columns
+    rebate_terms(session, dealer_id) -> RebateTerms       tier's rebate cap, default choice
+    rebate_terms_of(row) -> RebateTerms                   from standing_select's rebate columns
 """
 
 from server.dealers.models import DealerStatus
 from server.dealers.read import (
+    RebateTerms,
     address_region,
     dealer_standing,
     get_dealer,
     get_tier,
     open_dealer,
+    rebate_terms,
+    rebate_terms_of,
     standing_select,
     tier_codes,
     tier_requires_prepayment,
@@ -33,6 +38,7 @@ from server.dealers.service import (
 
 __all__ = [
     "DealerStatus",
+    "RebateTerms",
     "active_dealer_pricing_facts",
     "address_region",
     "dealer_out",
@@ -41,6 +47,8 @@ __all__ = [
     "get_dealer",
     "get_tier",
     "open_dealer",
+    "rebate_terms",
+    "rebate_terms_of",
     "standing_select",
     "tier_codes",
     "tier_requires_prepayment",

@@ -5,14 +5,25 @@ from __future__ import annotations
 import enum
 import uuid
 
-from sqlalchemy import JSON, Enum, ForeignKey, Integer, String
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db.base import Base, DealerOwned, IdMixin, TimestampMixin
 
 
 class DealerTier(TimestampMixin, Base):
+    """A tier and its terms: prepayment, credit days, and how far rebate may pay an order.
+
+    ``rebate_cap_bp`` is the share (basis points) of an order's eligible goods amount that
+    rebate may pay (0: rebate pays nothing); goods in ``rebate_excluded_categories`` (category
+    codes, with their sub-categories) and, with ``rebate_excludes_promoted``, lines a
+    promotion touched are not eligible.
+    """
+
     __tablename__ = "dealer_tiers"
+    __table_args__ = (
+        CheckConstraint("rebate_cap_bp BETWEEN 0 AND 10000", name="rebate_cap_bp_range"),
+    )
 
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     name_zh: Mapped[str] = mapped_column(String(32))
@@ -20,6 +31,11 @@ class DealerTier(TimestampMixin, Base):
     rank: Mapped[int] = mapped_column(Integer, default=0)
     requires_prepayment: Mapped[bool] = mapped_column(default=False)
     credit_days: Mapped[int] = mapped_column(Integer, default=0)
+    rebate_cap_bp: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rebate_excluded_categories: Mapped[list[str]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
+    rebate_excludes_promoted: Mapped[bool] = mapped_column(default=False, server_default="0")
 
 
 class DealerStatus(enum.StrEnum):
@@ -42,6 +58,8 @@ class Dealer(IdMixin, TimestampMixin, Base):
     contact_phone: Mapped[str] = mapped_column(String(32), default="")
     address: Mapped[str] = mapped_column(String(256), default="")
     segments: Mapped[list[str]] = mapped_column(JSON, default=list)
+    uses_rebate: Mapped[bool] = mapped_column(default=True, server_default="1")
+    """Whether an order that does not say spends rebate (within its tier's cap)."""
 
     regions: Mapped[list[DealerRegion]] = relationship(
         back_populates="dealer",

@@ -10,11 +10,62 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import msgspec
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.repository import get_or_404
 from server.dealers.models import Dealer, DealerAddress, DealerRegion, DealerStatus, DealerTier
+from server.errors import NotFound
+
+
+class RebateTerms(msgspec.Struct, frozen=True, kw_only=True):
+    """How far rebate may pay a dealer's orders (its tier's cap) and whether it does by default.
+
+    ``cap_bp``: basis points of an order's eligible goods amount (0: rebate pays nothing);
+    goods in ``excluded_categories`` (codes, with sub-categories) and, with
+    ``excludes_promoted``, lines a promotion touched are not eligible.
+    """
+
+    cap_bp: int = 0
+    excluded_categories: tuple[str, ...] = ()
+    excludes_promoted: bool = False
+    uses_rebate: bool = True
+
+
+def rebate_terms_of(row: Any) -> RebateTerms:
+    """The terms from the four ``REBATE_COLUMNS`` of a row (a missing tier: no rebate)."""
+    cap_bp, categories, excludes_promoted, uses_rebate = row
+    return RebateTerms(
+        cap_bp=int(cap_bp or 0),
+        excluded_categories=tuple(categories or ()),
+        excludes_promoted=bool(excludes_promoted),
+        uses_rebate=bool(uses_rebate),
+    )
+
+
+REBATE_COLUMNS = (
+    DealerTier.rebate_cap_bp,
+    DealerTier.rebate_excluded_categories,
+    DealerTier.rebate_excludes_promoted,
+    Dealer.uses_rebate,
+)
+
+
+async def rebate_terms(session: AsyncSession, dealer_id: uuid.UUID) -> RebateTerms:
+    """The dealer's rebate terms (its tier's cap and exclusions, its default choice); 404
+    ``dealer_not_found`` for no such dealer."""
+    row = (
+        await session.execute(
+            select(*REBATE_COLUMNS)
+            .select_from(Dealer)
+            .outerjoin(DealerTier, DealerTier.code == Dealer.tier_code)
+            .where(Dealer.id == dealer_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("dealer_not_found")
+    return rebate_terms_of(tuple(row))
 
 
 async def dealer_standing(session: AsyncSession, dealer_id: uuid.UUID) -> bool | None:
@@ -58,7 +109,8 @@ def standing_select(
 ) -> Select[*tuple[Any, ...]]:
     """One row for the dealer bound as ``dealer``: ``leading`` columns, then its status, tier
     code (None: no such tier), whether the tier requires prepayment, its region codes joined
-    by commas, then ``trailing`` columns. The order gate's one statement is built on it."""
+    by commas, the four ``REBATE_COLUMNS`` (see ``rebate_terms_of``), then ``trailing``
+    columns. The order gate's one statement is built on it."""
     regions = (
         select(func.aggregate_strings(DealerRegion.region_code, ","))
         .where(DealerRegion.dealer_id == Dealer.id)
@@ -71,6 +123,7 @@ def standing_select(
             DealerTier.code,
             DealerTier.requires_prepayment,
             regions,
+            *REBATE_COLUMNS,
             *trailing,
         )
         .outerjoin(DealerTier, DealerTier.code == Dealer.tier_code)

@@ -19,6 +19,10 @@ Address = Annotated[str, multi_line(256)]
 RegionCode = Annotated[str, one_line(12, pattern=r"^[0-9]{2,12}$")]
 Regions = Annotated[list[RegionCode], msgspec.Meta(max_length=200)]
 Segments = Annotated[list[Annotated[str, one_line(32, min_length=1)]], msgspec.Meta(max_length=20)]
+BasisPoints = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
+CategoryCodes = Annotated[
+    list[Annotated[str, one_line(32, min_length=1)]], msgspec.Meta(max_length=50)
+]
 
 
 class TierCreate(Request, kw_only=True):
@@ -28,6 +32,12 @@ class TierCreate(Request, kw_only=True):
     rank: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
     requires_prepayment: bool = False
     credit_days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 0
+    rebate_cap_bp: BasisPoints = 0
+    """Share of an order's eligible goods amount rebate may pay (basis points; 0: none)."""
+    rebate_excluded_categories: CategoryCodes = []
+    """Category codes (with their sub-categories) whose goods rebate may not pay for."""
+    rebate_excludes_promoted: bool = False
+    """Lines a promotion touched (discounted, gifted or part of a threshold) are not eligible."""
 
 
 class TierUpdate(Request, kw_only=True):
@@ -36,6 +46,9 @@ class TierUpdate(Request, kw_only=True):
     rank: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
     requires_prepayment: bool | None = None
     credit_days: Annotated[int, msgspec.Meta(ge=0, le=365)] | None = None
+    rebate_cap_bp: BasisPoints | None = None
+    rebate_excluded_categories: CategoryCodes | None = None
+    rebate_excludes_promoted: bool | None = None
 
 
 class TierOut(Response, kw_only=True):
@@ -45,6 +58,9 @@ class TierOut(Response, kw_only=True):
     rank: int
     requires_prepayment: bool
     credit_days: int
+    rebate_cap_bp: int
+    rebate_excluded_categories: list[str]
+    rebate_excludes_promoted: bool
 
 
 class DealerCreate(Request, kw_only=True):
@@ -57,6 +73,8 @@ class DealerCreate(Request, kw_only=True):
     contact_phone: Phone = ""
     address: Address = ""
     segments: Segments = []
+    uses_rebate: bool = True
+    """Whether its orders spend rebate (within the tier's cap) when they do not say."""
 
 
 class DealerUpdate(Request, kw_only=True):
@@ -69,6 +87,7 @@ class DealerUpdate(Request, kw_only=True):
     contact_phone: Phone | None = None
     address: Address | None = None
     segments: Segments | None = None
+    uses_rebate: bool | None = None
 
 
 class DealerOut(Response, kw_only=True):
@@ -83,4 +102,5 @@ class DealerOut(Response, kw_only=True):
     contact_phone: str
     address: str
     segments: list[str]
+    uses_rebate: bool
     created_at: datetime

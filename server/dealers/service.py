@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from server.audit import record
-from server.catalog import bump_revision
+from server.catalog import bump_revision, known_category_codes
 from server.db.repository import flush_or_conflict, get_or_404, keyset_page
 from server.dealers.models import Dealer, DealerRegion, DealerStatus, DealerTier
 from server.dealers.schemas import (
@@ -35,6 +35,9 @@ def tier_out(t: DealerTier) -> TierOut:
         rank=t.rank,
         requires_prepayment=t.requires_prepayment,
         credit_days=t.credit_days,
+        rebate_cap_bp=t.rebate_cap_bp,
+        rebate_excluded_categories=list(t.rebate_excluded_categories or []),
+        rebate_excludes_promoted=t.rebate_excludes_promoted,
     )
 
 
@@ -51,12 +54,37 @@ def dealer_out(d: Dealer) -> DealerOut:
         contact_phone=d.contact_phone,
         address=d.address,
         segments=list(d.segments or []),
+        uses_rebate=d.uses_rebate,
         created_at=d.created_at,
     )
 
 
+async def _check_categories(session: AsyncSession, codes: list[str]) -> list[str]:
+    """The distinct category codes, each known (422 ``category_unknown`` naming the others)."""
+    unique = sorted(set(codes))
+    missing = sorted(set(unique) - await known_category_codes(session, unique))
+    if missing:
+        raise Invalid(
+            "category_unknown",
+            "商品类别不存在",
+            "Unknown category codes",
+            errors=[
+                {
+                    "key": "rebateExcludedCategories",
+                    "message": f"未知类别：{'、'.join(missing)}",
+                    "message_en": f"unknown: {', '.join(missing)}",
+                }
+            ],
+        )
+    return unique
+
+
 async def create_tier(session: AsyncSession, actor: Principal, body: TierCreate) -> DealerTier:
-    tier = DealerTier(**{name: getattr(body, name) for name in body.__struct_fields__})
+    fields = {name: getattr(body, name) for name in body.__struct_fields__}
+    fields["rebate_excluded_categories"] = await _check_categories(
+        session, body.rebate_excluded_categories
+    )
+    tier = DealerTier(**fields)
     session.add(tier)
     await flush_or_conflict(session, "tier_exists")
     record(session, actor, "tier.created", "tier", tier.code)
@@ -68,6 +96,10 @@ async def update_tier(
 ) -> DealerTier:
     tier = await get_or_404(session, DealerTier, code, "tier")
     changes = set_fields(body)
+    if body.rebate_excluded_categories is not None:
+        changes["rebate_excluded_categories"] = await _check_categories(
+            session, body.rebate_excluded_categories
+        )
     for name, value in changes.items():
         setattr(tier, name, value)
     record(session, actor, "tier.updated", "tier", code, changes)
@@ -157,6 +189,7 @@ async def create_dealer(session: AsyncSession, actor: Principal, body: DealerCre
         contact_phone=body.contact_phone,
         address=body.address,
         segments=list(body.segments),
+        uses_rebate=body.uses_rebate,
         regions=[DealerRegion(region_code=c) for c in regions],
     )
     session.add(dealer)

@@ -1,7 +1,7 @@
 """The placement's gate: the first statement of every order, and what it decides.
 
 One statement reads whether the client's order id is taken, the dealer's standing, regions,
-tier, review threshold and the catalog revision. On PostgreSQL it first claims the order id
+tier (with its rebate terms), review threshold and the catalog revision. On PostgreSQL it first claims the order id
 (``claim_order_id``): twins of one id queue on its advisory lock, and the one that waited
 sees the order the other committed.
 """
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.catalog import revision_scalar
 from server.db import fast
 from server.db.dialect import is_postgresql
-from server.dealers import DealerStatus, standing_select
+from server.dealers import DealerStatus, RebateTerms, rebate_terms_of, standing_select
 from server.errors import Forbidden, NotFound
 from server.orders.models import Order, OrderSettings
 from server.orders.settings import DEFAULT_APPROVAL_THRESHOLD
@@ -35,6 +35,8 @@ class Gate(msgspec.Struct, frozen=True, kw_only=True):
     tier_known: bool
     requires_prepayment: bool
     region_codes: tuple[str, ...]
+    rebate: RebateTerms
+    """The tier's rebate cap and exclusions, the dealer's default choice."""
     approval_threshold: int
     revision: int
     """The catalog revision, read with the rest: pricing needs no statement of its own."""
@@ -75,13 +77,16 @@ async def read_gate(session: AsyncSession, dealer_id: uuid.UUID, order_id: uuid.
         found = await fast.rows(session, _GATE, {"dealer": dealer_id, "order": order_id})
     if not found:
         raise NotFound("dealer_not_found")
-    status, tier_code, requires_prepayment, region_csv, threshold, revision, taken = found[0]
+    status, tier_code, requires_prepayment, region_csv, *rebate, threshold, revision, taken = found[
+        0
+    ]
     return Gate(
         order_exists=bool(taken),
         status=DealerStatus(status),
         tier_known=tier_code is not None,
         requires_prepayment=bool(requires_prepayment),
         region_codes=tuple(sorted(region_csv.split(","))) if region_csv else (),
+        rebate=rebate_terms_of(rebate),
         approval_threshold=DEFAULT_APPROVAL_THRESHOLD if threshold is None else threshold,
         revision=int(revision or 0),
     )

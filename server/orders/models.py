@@ -50,6 +50,8 @@ class Order(TimestampMixin, DealerOwned, Base):
     discount: Mapped[int] = mapped_column(BigInteger, default=0)
     amount: Mapped[int] = mapped_column(BigInteger)
     captured: Mapped[int] = mapped_column(BigInteger, default=0)
+    rebate: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """What the rebate account pays of ``amount`` (held at placing, within the tier's cap)."""
     allow_backorder: Mapped[bool] = mapped_column(default=False)
     review_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     amendments: Mapped[list[str]] = mapped_column(JSON, default=list)

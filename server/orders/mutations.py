@@ -20,7 +20,7 @@ from server.errors import ChannelhubError, camel_keys
 from server.identity import DEALER_ROLES, Role
 from server.identity.principal import Principal
 from server.orders.models import OrderStatus
-from server.orders.schemas import Comment, OrderCreate, OrderLineIn
+from server.orders.schemas import Comment, OrderCreate, OrderLineIn, RebateAmount
 from server.orders.service import DEFAULT_PRICE_GRACE_BP, order_out, place_order
 from server.orders.transitions import transition
 from server.pricelists import PricingCache
@@ -40,7 +40,8 @@ class Args(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="cam
 
 
 class CreateArgs(Args, kw_only=True):
-    """``basis`` is the payable (fen) the client saw when it queued the order."""
+    """``basis`` is the payable (fen) the client saw when it queued the order; ``useRebate``
+    and ``rebateAmount`` as on ``POST /mp/orders``."""
 
     id: uuid.UUID
     lines: Annotated[list[OrderLineIn], msgspec.Meta(max_length=500)] = []
@@ -49,6 +50,8 @@ class CreateArgs(Args, kw_only=True):
     basis: Annotated[int, msgspec.Meta(ge=0, le=10**12)] | None = None
     allow_backorder: bool = False
     note: Comment = ""
+    use_rebate: bool | None = None
+    rebate_amount: RebateAmount | None = None
 
 
 class OrderRef(Args, kw_only=True):
@@ -101,6 +104,8 @@ def register(
                     allow_backorder=args.allow_backorder,
                     expected_amount=args.basis,
                     note=args.note,
+                    use_rebate=args.use_rebate,
+                    rebate_amount=args.rebate_amount,
                 ),
                 currency=currency,
                 now=ctx.now,

@@ -1,8 +1,9 @@
 """Placing orders: from a cart or an accepted quote, priced, reserved, funded, in one fixed order.
 
 A placement runs: replay check -> dealer status -> lines (cart priced now, or the quote's
-pinned prices) -> ship-to check (窜货) -> claim the client's order id -> reserve stock ->
-hold funds -> consume promotion budgets -> review rules. Always stock first, then funds,
+pinned prices) -> ship-to check (窜货) -> claim the client's order id -> the rebate it may
+spend (``server.orders.rebate``) -> reserve stock -> hold funds -> consume promotion budgets
+-> review rules. Always stock first, then funds,
 so two orders never take the two locks in opposite orders. The client's order id is the
 primary key: a retry with the same content answers the stored order; a concurrent twin
 waits on the key (at the gate, ``server.orders.gate``), then does the same.
@@ -40,13 +41,12 @@ from server.orders.models import Order, OrderStatus
 from server.orders.pricing import Priced, price_cart, price_quote, spread_reserved
 from server.orders.publication import note_order_change
 from server.orders.queries import find_order
+from server.orders.rebate import fund_sources, rebate_use
 from server.orders.schemas import OrderCreate
 from server.pricelists.loading import PricingCache
 from server.promotions import BudgetExhausted, consume_order_budgets
 
 DEFAULT_PRICE_GRACE_BP = 50  # 0.5 %
-PREPAID_ONLY = ("prepaid",)
-ALL_SOURCES = ("prepaid", "credit")
 
 
 class Placement(msgspec.Struct, kw_only=True):
@@ -73,15 +73,19 @@ class _Placing:
 
 
 def content_hash(body: OrderCreate) -> str:
-    """What makes a retry the same order: lines, quote, address, backorder flag."""
-    canonical = msgspec.json.encode(
-        [
-            [[ln.sku, ln.qty] for ln in body.lines],
-            str(body.quote_id) if body.quote_id else None,
-            str(body.address_id) if body.address_id else None,
-            body.allow_backorder,
-        ]
-    )
+    """What makes a retry the same order: lines, quote, address, backorder flag, rebate choice.
+
+    The rebate choice joins only when given, so an order that does not say hashes as before.
+    """
+    content: list[object] = [
+        [[ln.sku, ln.qty] for ln in body.lines],
+        str(body.quote_id) if body.quote_id else None,
+        str(body.address_id) if body.address_id else None,
+        body.allow_backorder,
+    ]
+    if body.use_rebate is not None or body.rebate_amount is not None:
+        content.append({"useRebate": body.use_rebate, "rebateAmount": body.rebate_amount})
+    canonical = msgspec.json.encode(content)
     return hashlib.sha256(canonical).hexdigest()
 
 
@@ -227,8 +231,9 @@ async def _place_priced(
     """Reserve, hold, take budgets and write the order with its trail and audit row."""
     # The rows go out together, at the end, in one statement (``server.db.batch``).
     async with batched_writes(session):
-        reservation = await _reserve_and_hold(session, cache, placing, priced)
+        reservation, rebate = await _reserve_and_hold(session, cache, placing, priced)
         order = _new_order(placing, priced, reservation)
+        order.rebate = rebate
         add_new(session, order)
         _record_placed(session, placing.actor, order, priced)
     return order
@@ -253,10 +258,12 @@ def _record_placed(session: AsyncSession, actor: Principal, order: Order, priced
 
 async def _reserve_and_hold(
     session: AsyncSession, cache: PricingCache, placing: _Placing, priced: Priced
-) -> Reservation:
-    """Reserve the priced lines' stock, hold the payable, take the promotions' budgets."""
+) -> tuple[Reservation, int]:
+    """Reserve the priced lines' stock, hold the payable, take the promotions' budgets;
+    answers the reservation and what rebate pays (``server.orders.rebate``)."""
     body, dealer_id, gate = placing.body, placing.dealer_id, placing.gate
     reference = stock_reference(body.id)
+    use = await rebate_use(session, dealer_id, gate.rebate, body, priced)  # refuses before writes
     wanted: dict[uuid.UUID, int] = {}
     for ln in priced.lines:
         wanted[ln.sku_id] = wanted.get(ln.sku_id, 0) + ln.qty
@@ -269,18 +276,22 @@ async def _reserve_and_hold(
         region_codes=gate.region_codes,
         new_reference=True,
     )
+    rebate = 0
     if priced.amount > 0:
-        await hold_funds(
+        hold = await hold_funds(
             session,
             dealer_id,
             reference,
             priced.amount,
-            PREPAID_ONLY if gate.requires_prepayment else ALL_SOURCES,
+            fund_sources(gate.requires_prepayment, use),
+            rebate_cap=use.cap,
+            rebate_exact=use.exact,
             dealer_checked=True,
             new_reference=True,
         )
+        rebate = hold.rebate
     await consume_order_budgets(session, cache.budgets, dealer_id, body.id, priced.promotions)
-    return reservation
+    return reservation, rebate
 
 
 def _amendments(placing: _Placing, priced: Priced, reservation: Reservation) -> list[str]:

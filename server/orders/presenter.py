@@ -22,6 +22,7 @@ def order_out(order: Order) -> OrderOut:
         list_amount=order.list_amount,
         discount=order.discount,
         amount=order.amount,
+        rebate=order.rebate,
         captured=order.captured,
         allow_backorder=order.allow_backorder,
         review_reasons=list(order.review_reasons or []),

@@ -17,7 +17,7 @@ from server.orders.models import Order, OrderLine
 from server.orders.schemas import OrderLineIn
 from server.pricelists.cart import price_for_dealer
 from server.pricelists.loading import PricingCache
-from server.pricing import CartLine
+from server.pricing import CartLine, RebateLine, is_promoted
 from server.promotions import promotion_uses, snapshot_promotion_uses
 from server.quotes.service import convert_for_order
 
@@ -32,6 +32,28 @@ class Priced(msgspec.Struct, kw_only=True):
     fingerprint: str
     promotions: dict[str, int] = {}  # fen granted by each applied promotion, by code
     ended: tuple[str, ...] = ()  # promotions priced out: their budget ran out at placement
+    promoted: tuple[bool, ...] = ()  # per line: a promotion touched it (the rebate cap's basis)
+
+    def rebate_lines(self) -> list[RebateLine]:
+        """The lines as the rebate cap sees them: SKU, payable, promoted."""
+        flags = self.promoted or (False,) * len(self.lines)
+        return [(ln.sku_code, ln.amount, p) for ln, p in zip(self.lines, flags, strict=True)]
+
+
+class _SnapshotLine(msgspec.Struct, rename="camel"):
+    sku: str
+    gift: bool = False
+    promotions: list[object] = []
+
+
+class _Snapshot(msgspec.Struct):
+    lines: list[_SnapshotLine] = []
+
+
+def _promoted_skus(snapshot: object) -> frozenset[str]:
+    """SKUs a promotion touched in a quote's pinned pricing (gift lines aside)."""
+    pinned = msgspec.convert(snapshot or {}, _Snapshot)
+    return frozenset(ln.sku for ln in pinned.lines if ln.promotions and not ln.gift)
 
 
 async def price_cart(
@@ -88,6 +110,7 @@ async def price_cart(
         fingerprint=priced.basis.fingerprint,
         promotions=promotion_uses(priced),
         ended=ended,
+        promoted=tuple(is_promoted(pl) for pl in priced.lines),
     )
 
 
@@ -110,6 +133,7 @@ async def price_quote(
         )
     quote = await convert_for_order(session, actor, quote_id, now)
     ids = await sku_ids_by_code(session, (ln.sku_code for ln in quote.lines))
+    promoted = _promoted_skus(quote.snapshot)
     out = [
         OrderLine(
             line=i,
@@ -130,6 +154,7 @@ async def price_quote(
         amount=quote.amount,
         fingerprint=quote.basis_fingerprint,
         promotions=snapshot_promotion_uses(quote.snapshot),
+        promoted=tuple(ln.gift or ln.sku_code in promoted for ln in quote.lines),
     )
 
 

@@ -15,6 +15,7 @@ from server.text import multi_line, one_line
 SkuCode = Annotated[str, one_line(32, min_length=1)]
 Quantity = Annotated[int, msgspec.Meta(ge=-(10**9), le=10**9)]
 Comment = Annotated[str, multi_line(500)]
+RebateAmount = Annotated[int, msgspec.Meta(ge=1, le=10**12)]
 
 
 class OrderLineIn(Request, kw_only=True):
@@ -29,6 +30,10 @@ class OrderCreate(Request, kw_only=True):
     order. ``expectedAmount`` is the payable the client saw: if the price rose beyond the
     grace, or stock is only partial (with ``allowBackorder``), the order waits in
     ``pending_confirmation``.
+
+    ``useRebate`` says whether rebate pays part of the order (null: the dealer's default);
+    rebate pays as much as the tier's cap allows, or exactly ``rebateAmount`` when given (at
+    most the cap: 422 ``rebate_above_cap``). Both are part of what makes a retry the same order.
     """
 
     id: uuid.UUID
@@ -38,6 +43,8 @@ class OrderCreate(Request, kw_only=True):
     allow_backorder: bool = False
     expected_amount: Annotated[int, msgspec.Meta(ge=0, le=10**12)] | None = None
     note: Comment = ""
+    use_rebate: bool | None = None
+    rebate_amount: RebateAmount | None = None
 
 
 class ReorderIn(Request, kw_only=True):
@@ -115,6 +122,8 @@ class OrderOut(Response, kw_only=True):
     list_amount: int
     discount: int
     amount: int
+    rebate: int
+    """What the rebate account pays of ``amount`` (held at placing, spent at shipment)."""
     captured: int
     allow_backorder: bool
     review_reasons: list[str]

@@ -2,7 +2,8 @@
 
 Placement (``placement``), its gate and pricing (``gate``, ``pricing``), reading orders
 (``queries``), the client's view of an order (``presenter``), the status trail
-(``events``), the review threshold (``settings``) and reorders (``reorder``) live in files
+(``events``), the review threshold (``settings``), reorders (``reorder``) and the rebate an
+order may spend (``rebate``) live in files
 of their own; this module names them for callers.
 """
 
@@ -11,9 +12,7 @@ from __future__ import annotations
 from server.orders.events import add_event
 from server.orders.gate import ORDER_ID_LOCKS
 from server.orders.placement import (
-    ALL_SOURCES,
     DEFAULT_PRICE_GRACE_BP,
-    PREPAID_ONLY,
     Placement,
     content_hash,
     place_order,
@@ -21,6 +20,7 @@ from server.orders.placement import (
 )
 from server.orders.presenter import order_out
 from server.orders.queries import find_order, get_order, list_orders
+from server.orders.rebate import ALL_SOURCES, PREPAID_ONLY
 from server.orders.reorder import reorder
 from server.orders.settings import (
     DEFAULT_APPROVAL_THRESHOLD,

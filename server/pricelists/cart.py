@@ -33,6 +33,7 @@ from server.pricing import (
     PricedCart,
     PricingContext,
     PricingError,
+    SettlementOptions,
     price_cart,
 )
 from server.schemas import Request, Response
@@ -48,7 +49,12 @@ class CartLineIn(Request, kw_only=True):
 
 
 class CartIn(Request, kw_only=True):
+    """Cart lines, and how the dealer would pay: ``useRebate`` (null: the dealer's default)
+    and an exact ``rebateAmount`` (at most the cap), as on an order."""
+
     lines: Annotated[list[CartLineIn], msgspec.Meta(min_length=1, max_length=500)]
+    use_rebate: bool | None = None
+    rebate_amount: Annotated[int, msgspec.Meta(ge=1, le=10**12)] | None = None
 
 
 class RuleRefOut(Response, kw_only=True):
@@ -79,9 +85,14 @@ class TotalsOut(Response, kw_only=True):
 
 
 class SettlementOut(Response, kw_only=True):
+    """How the payable would be paid; ``rebateCap`` is the most rebate may pay (the tier's
+    share of ``rebateBasis``, the payable of the lines rebate may pay for)."""
+
     rebate: int
     prepaid: int
     remaining: int
+    rebate_cap: int = 0
+    rebate_basis: int = 0
 
 
 class ExplanationOut(Response, kw_only=True):
@@ -156,12 +167,14 @@ async def price_for_dealer(
     lines: list[CartLine],
     exclude_promotions: frozenset[str] = frozenset(),
     revision: int | None = None,
+    settlement: SettlementOptions | None = None,
 ) -> tuple[PricedCart, dict[str, SkuRule]]:
     """Price ``lines`` for the dealer at ``now``; raises ``Invalid`` listing every bad line.
 
     ``exclude_promotions`` names promotion codes to price without (an order whose promotion
     budget ran out); the cached steps are filtered per call, never changed. ``revision``:
     the catalog revision when the caller has just read it in one of its own statements.
+    ``settlement``: the dealer's payment sources (``settlement.price_with_settlement``).
 
     Why long: a fixed sequence of loads for one catalog revision (facts, lists, steps, rules)
     and one pricing call; the signature and this docstring are a third of it.
@@ -194,6 +207,7 @@ async def price_for_dealer(
         now=now,
         line_steps=line_steps,
         order_steps=(*order_steps, *bundles),
+        settlement=settlement,
     )
     try:
         priced = price_cart(context, lines)

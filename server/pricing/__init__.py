@@ -58,6 +58,7 @@ from server.pricing.model import (
     index_items,
     regions_from_ancestry,
 )
+from server.pricing.money import format_basis_points
 from server.pricing.pipeline import price_cart
 from server.pricing.promotions import (
     BuyXGetY,
@@ -77,6 +78,13 @@ from server.pricing.resolution import (
     ResolvedPrice,
     find_conflicts,
     resolve_price,
+)
+from server.pricing.settlement import (
+    RebateLine,
+    is_promoted,
+    rebate_basis,
+    rebate_cap,
+    with_exclusions,
 )
 from server.pricing.steps import (
     CartView,
@@ -134,6 +142,7 @@ __all__ = [
     "QuantityBelowMinimum",
     "QuantityNotPackMultiple",
     "QuantityNotPositive",
+    "RebateLine",
     "RegionCode",
     "ResolvedPrice",
     "RuleRef",
@@ -151,12 +160,17 @@ __all__ = [
     "allocate",
     "check_breaks",
     "find_conflicts",
+    "format_basis_points",
     "in_pilot",
     "index_items",
+    "is_promoted",
     "pilot_bucket",
     "price_breaks",
     "price_cart",
+    "rebate_basis",
+    "rebate_cap",
     "regions_from_ancestry",
     "resolve_price",
     "validate_breaks",
+    "with_exclusions",
 ]

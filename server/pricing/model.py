@@ -147,7 +147,14 @@ class PriceList(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class SettlementOptions(msgspec.Struct, frozen=True, kw_only=True):
-    """Payment sources the dealer may use: rebate up to a cap of the payable, then prepaid."""
+    """Payment sources the dealer may use: rebate up to a cap, then prepaid.
+
+    Rebate pays at most ``rebate_cap_bp`` of the eligible amount: the payable of the lines
+    whose SKU is not in ``rebate_excluded_skus`` and, with ``rebate_excludes_promoted``, that
+    no promotion touched (see ``rebate_basis``). ``rebate_requested`` is the amount the dealer
+    chose (None: as much as allowed). ``rebate_excluded_categories`` only names the excluded
+    categories in the explanation.
+    """
 
     rebate_balance: int = 0
     rebate_cap_bp: int = 0
@@ -155,6 +162,10 @@ class SettlementOptions(msgspec.Struct, frozen=True, kw_only=True):
     use_rebate: bool = True
     use_prepaid: bool = True
     rule: RuleRef | None = None
+    rebate_excluded_skus: frozenset[str] = frozenset()
+    rebate_excluded_categories: tuple[str, ...] = ()
+    rebate_excludes_promoted: bool = False
+    rebate_requested: int | None = None
 
 
 class CartLine(msgspec.Struct, frozen=True, kw_only=True):
@@ -197,7 +208,9 @@ class ExplanationRow(msgspec.Struct, frozen=True, kw_only=True):
 
     ``line`` is ``None`` for order-level rows. ``rounding_adjustment`` is
     ``output_amount - exact output`` in fen. ``reason`` is a machine code: ``applied``,
-    ``capped``, ``not_reached``, ``skipped_exclusive_group``, ``skipped_not_stackable``.
+    ``capped``, ``not_reached``, ``skipped_exclusive_group``, ``skipped_not_stackable``; for
+    rebate also ``not_chosen`` (the dealer does not use it) and ``not_allowed`` (the tier's
+    cap is 0).
     ``message`` (zh-CN) and ``message_en`` (English) say the same to a person; their texts
     are the ``pricing.*`` entries of ``server.catalogue``.
     """
@@ -247,11 +260,17 @@ class OrderTotals(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class SettlementSplit(msgspec.Struct, frozen=True, kw_only=True):
-    """How the payable is paid: ``rebate + prepaid + remaining == payable``."""
+    """How the payable is paid: ``rebate + prepaid + remaining == payable``.
+
+    ``rebate_cap`` is the most rebate could pay (``rebate_cap_bp`` of ``rebate_basis``, the
+    eligible amount, rounded down; 0 when the dealer does not use rebate).
+    """
 
     rebate: int
     prepaid: int
     remaining: int
+    rebate_cap: int = 0
+    rebate_basis: int = 0
 
 
 class PricingBasis(msgspec.Struct, frozen=True, kw_only=True):

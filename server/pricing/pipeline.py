@@ -9,9 +9,9 @@ Fixed order, every step recorded as an ``ExplanationRow``:
 4. **order promotions** - ``OrderStep``s in the same order; discounts are spread over the
    targeted lines by largest remainder (``allocation``), capped so no line goes below zero
    (a capped discount is recorded with reason ``capped``); gift lines are appended.
-5. **settlement** - rebate (up to ``rebate_cap_bp`` of the payable, rounded down, and the
-   balance), then prepaid; it only splits the payable by source. Its rows carry the amount
-   still to pay before and after each source.
+5. **settlement** - rebate (up to ``rebate_cap_bp`` of the eligible lines' payable, rounded
+   down, and the balance; see ``settlement``), then prepaid; it only splits the payable by
+   source. Its rows carry the amount still to pay before and after each source.
 
 Exclusive groups and stacking are described in ``steps``. A step that would apply but is
 blocked leaves a row with ``applied=False`` and the reason. Line validation collects every
@@ -71,7 +71,7 @@ def price_cart(context: PricingContext, cart: Sequence[CartLine]) -> PricedCart:
         discount=goods - payable,
         payable=payable,
     )
-    split = settle(context.settlement, payable, rows, applied)
+    split = settle(context.settlement, payable, priced, rows, applied)
     return PricedCart(
         currency=context.currency,
         lines=priced,

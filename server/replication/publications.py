@@ -12,15 +12,19 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import msgspec
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts import dealer_balances
 from server.accounts.ledger import balances_of
-from server.accounts.publication import locked_accounts, pending_balance_changes
-from server.accounts.schemas import BalancesOut
+from server.accounts.publication import (
+    locked_accounts,
+    noted_rebate_terms,
+    pending_balance_changes,
+)
+from server.accounts.schemas import balances_out
 from server.db import fast
+from server.dealers import rebate_terms
 from server.inventory.availability import band_of, safety_stocks
 from server.inventory.publication import noted_stock_levels, pending_stock_changes
 from server.inventory.stock import read_levels
@@ -51,12 +55,16 @@ async def publish_pending(session: AsyncSession) -> None:
     for dealer_id in sorted(pending_balance_changes(session) - done, key=str):
         accounts = locked_accounts(session, dealer_id)
         balances = (
-            balances_of(dealer_id, accounts)
+            balances_of(
+                dealer_id,
+                accounts,
+                noted_rebate_terms(session, dealer_id) or await rebate_terms(session, dealer_id),
+            )
             if accounts
             else await dealer_balances(session, dealer_id)
         )
         changes.setdefault(dealer_scope(dealer_id), []).append(
-            ("balances", "balances", "upsert", BalancesOut(**msgspec.structs.asdict(balances)))
+            ("balances", "balances", "upsert", balances_out(balances))
         )
         done.add(dealer_id)
     for scope in sorted(changes):

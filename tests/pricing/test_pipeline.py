@@ -196,3 +196,26 @@ def test_empty_cart_prices_to_zero() -> None:
     priced = price_cart(make_context([CATALOG]), [])
     assert priced.lines == ()
     assert priced.totals.payable == 0
+
+
+def test_rebate_cap_counts_only_eligible_lines_and_the_dealers_choice() -> None:
+    base = SettlementOptions(rebate_balance=100_000, rebate_cap_bp=1_000)
+
+    def settled(options: SettlementOptions) -> PricedCart:
+        return price_cart(make_context([CATALOG], settlement=options), cart(("P", 10), ("A", 1)))
+
+    everything = settled(base).settlement
+    assert (everything.rebate_basis, everything.rebate_cap, everything.rebate) == (
+        12_340 + 1_000,
+        1_334,
+        1_334,
+    )
+    without_a = settled(
+        msgspec.structs.replace(base, rebate_excluded_skus=frozenset({"A"}))
+    ).settlement
+    assert (without_a.rebate_basis, without_a.rebate_cap) == (12_340, 1_234)
+    chosen = settled(msgspec.structs.replace(base, rebate_requested=500)).settlement
+    assert (chosen.rebate, chosen.rebate_cap, chosen.prepaid) == (500, 1_334, 0)
+    declined = settled(msgspec.structs.replace(base, use_rebate=False))
+    assert (declined.settlement.rebate, declined.settlement.rebate_cap) == (0, 0)
+    assert [r.reason for r in declined.explanation if r.step is Step.SETTLEMENT] == ["not_chosen"]

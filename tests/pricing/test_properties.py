@@ -128,6 +128,7 @@ def test_totals_equal_the_sum_of_lines(scenario: tuple[PricingContext, list[Cart
     assert totals.payable == totals.goods_amount - totals.discount
     split = priced.settlement
     assert split.rebate + split.prepaid + split.remaining == totals.payable
+    assert 0 <= split.rebate <= split.rebate_cap <= split.rebate_basis <= totals.payable
     for line in priced.lines:
         assert line.amount == line.amount_before_discounts - line.discount
 

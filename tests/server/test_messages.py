@@ -398,7 +398,27 @@ def _pricing_carts() -> list[PricedCart]:
         make_context(lists, order_steps=order_steps),
         [CartLine(sku="W", qty=7), CartLine(sku="T", qty=5)],
     )
-    return [first, second]
+    # Rebate: capped on the eligible lines (a category and promoted lines left out), not
+    # chosen by the dealer, not allowed for the tier.
+    rebate_carts = [
+        price_cart(
+            make_context(
+                lists,
+                order_steps=order_steps[:1],
+                settlement=SettlementOptions(
+                    rebate_balance=balance,
+                    rebate_cap_bp=cap_bp,
+                    use_rebate=use,
+                    rebate_excluded_skus=frozenset({"T"}),
+                    rebate_excluded_categories=("drinks",),
+                    rebate_excludes_promoted=True,
+                ),
+            ),
+            [CartLine(sku="W", qty=1), CartLine(sku="T", qty=1), CartLine(sku="A", qty=3)],
+        )
+        for balance, cap_bp, use in ((50_000, 2_000, True), (900, 0, True), (900, 2_000, False))
+    ]
+    return [first, second, *rebate_carts]
 
 
 def _configuration_problems() -> list[Violation]:
@@ -516,6 +536,8 @@ def test_every_pricing_text_reads_well_in_both_languages(
         "applied",
         "capped",
         "not_reached",
+        "not_chosen",
+        "not_allowed",
         "skipped_exclusive_group",
         "skipped_not_stackable",
     }

@@ -143,6 +143,8 @@ def test_dealers_search_filter_and_a_dealer_with_its_node(
     assert page.locator("[data-tier]").inner_text() == "观察"
     assert "330106" in page.locator("section.facts").inner_text()
     assert page.locator("[data-balance=available]").inner_text().startswith("¥")
+    assert page.locator("[data-balance=rebate-available]").inner_text().startswith("¥")
+    assert "返利" in page.locator("[data-balance=rebate-rule]").inner_text()
     node = page.locator('table[data-node="phone-of-dealer03"]')
     assert "设备" in node.locator("caption").inner_text()
     row = node.locator('tr[data-scope="price:default"]')
