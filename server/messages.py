@@ -14,7 +14,6 @@ Imports nothing of ours and nothing heavy: the start-up shim uses it too.
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any, Literal, NamedTuple
@@ -84,7 +83,7 @@ def render(code: str, language: Language | None = None, /, **params: Any) -> str
     if text is None:
         return code
     template = text.zh if (language or current_language()) == "zh" else text.en
-    return string.Formatter().vformat(template, (), _Lenient(params))
+    return template.format_map(_Lenient(params))  # a missing parameter reads "?"
 
 
 def texts(code: str, /, **params: Any) -> Text:
