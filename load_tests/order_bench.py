@@ -29,26 +29,24 @@ private internals and a hand-made one-statement flush): ``ratio`` 0.28-0.30 (e.g
 Where an order's time goes now (2026-12-02, public APIs only). On PostgreSQL the placement
 is the gate (it claims the order id: ``claim_order_id``, whose advisory lock queues twins
 and whose existence check sees what a twin committed, then the dealer's standing, regions,
-threshold and catalog revision), the serving warehouses with their availability, the stock
-move (ordered lock, ``UPDATE ... FROM unnest`` and the movements in one statement), the
-ledger lock (an ORM select of the dealer's accounts, so that dealer scoping applies), the
-ORM's own flush of the new rows (one ``executemany`` per table: order, lines, events,
-reservation, hold, journal, postings, audit), the publication, and BEGIN and COMMIT. The
-gate, allocation, stock move and publication run through asyncpg on the session's own
-connection (``server.db.fast``: Core statements compiled once, public accessors only).
-What the private path bought on top, and what it would cost to buy back on public ground:
-the one-statement flush saved about eight round trips and the unit of work's bookkeeping
-per order; doing it again publicly means writing those rows with Core ``insert`` statements
-(``executemany`` or one data-modifying CTE) instead of ORM objects, in the accounts,
-inventory, audit and promotions domains.
+threshold, rebate terms and catalog revision; the transaction's first statement, so it
+begins it), the serving warehouses with their availability, the stock move (ordered lock,
+``UPDATE ... FROM unnest`` and the movements in one statement), the ledger lock (an ORM
+select of the dealer's accounts, so that dealer scoping applies), then every new row (order,
+lines, trail, reservation and its lines, hold, journal entry, postings, audit) and the
+balance moves in one statement (``server.db.batch``: a data-modifying CTE per table of
+``INSERT ... SELECT FROM unnest``, compiled once per shape), the publication, and COMMIT.
 
-Measured 2026-12-02 on the same box at the same hour, three rounds each, public APIs
-(this code) against the private path (commit 6935b11, the same bench with this CPU
-accounting): server CPU per order 14.3-14.5 ms against 8.3 ms, per read 2.2-2.5 ms for both;
-``cpu_ratio`` 0.155-0.157 against 0.304; throughput ``ratio`` 0.13-0.15 against 0.24 (a busy
-box). Quiet box, five rounds each: 11.9 ms against 6.1 ms per order (reads 2.0 ms for both),
-``cpu_ratio`` 0.166 against 0.337, ``ratio`` 0.155 against 0.302. The goal (0.25) is not met on public APIs: the ORM's flush of the order's rows (about
-half of an order's CPU in a py-spy profile) is what the one-statement flush replaced.
+Measured 2026-12-02, five rounds each, alternating on one box: before ``server.db.batch``
+(commit 2924330, the ORM's flush) server CPU per order 14.9 and 20.2 ms against reads of 2.1
+and 3.3 ms, ``cpu_ratio`` 0.140 and 0.162, ``ratio`` 0.103 and 0.137; with it (rebate
+spending included) 12.9, 9.0 and 10.9 ms against 3.0, 2.1 and 2.5 ms, ``cpu_ratio`` 0.229,
+0.230 and 0.227, ``ratio`` 0.197, 0.206 and 0.192 (``ratio_median_per_round`` 0.21). The
+private path of 2026-11-27 measured 0.30. What is left, from a py-spy profile: about a fifth
+framework (as for the read), pricing, the four other statements, the batch's bookkeeping,
+the commit and publication, and the accounts' lock; the remaining millisecond would need
+reading the accounts past dealer scoping, dropping the pool's pre-ping or handing back
+unattached objects, each worse than what it buys.
 
 On a box shared with other work the read alone can fall to a few requests per second and a
 server can take minutes to start (``start_server`` waits 180 s): compare ``ratio_median_per_round``,
