@@ -3079,6 +3079,12 @@ export interface components {
             /** @default  */
             comment: string;
         };
+        /**
+         * DeliveryStatus
+         * @description A webhook delivery's state, as the delivery log filters it.
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "delivered" | "dead";
         /** DisplayFee */
         DisplayFee: {
             amount: number;
@@ -8551,7 +8557,7 @@ export interface operations {
         parameters: {
             query?: {
                 endpointId?: string | null;
-                status?: string | null;
+                status?: components["schemas"]["DeliveryStatus"] | null;
             };
             header?: never;
             path?: never;

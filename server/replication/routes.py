@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import enum
 import secrets
 from typing import Annotated
 
 import msgspec
 from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit import record
@@ -31,6 +32,16 @@ from sync import (
 )
 
 EndpointId = Annotated[str, path_text(64)]
+
+
+class DeliveryStatus(enum.StrEnum):
+    """A webhook delivery's state, as the delivery log filters it."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+
+
 Scope = Annotated[str, one_line(128, pattern=r"^[a-z]+(:[A-Za-z0-9_.-]+)+$")]
 
 
@@ -123,10 +134,12 @@ class SyncAdminController(Controller):
         endpoint_id: Annotated[
             str | None, QueryParameter(name="endpointId", max_length=64, pattern=LINE_RULE)
         ] = None,
-        status: Annotated[str | None, QueryParameter(pattern=r"^(pending|delivered|dead)$")] = None,
+        status: FromQuery[DeliveryStatus | None] = None,
     ) -> list[WebhookDelivery]:
         """The latest 100 deliveries, newest first: status, attempts, next retry, last error."""
-        return await webhook_deliveries(db_session, endpoint_id=endpoint_id, status=status)
+        return await webhook_deliveries(
+            db_session, endpoint_id=endpoint_id, status=str(status) if status else None
+        )
 
     @post(
         "/webhooks/{endpoint_id:str}/pause",
