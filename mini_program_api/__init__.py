@@ -13,6 +13,7 @@ from mini_program_api.auth import DevAuthController, MeController, WechatAuthCon
 from mini_program_api.catalog import CartController, CatalogController, CpqController
 from mini_program_api.claims import ClaimablePromotionController, ClaimController
 from mini_program_api.funds import FundsController
+from mini_program_api.invoices import InvoiceController, InvoiceTitleController
 from mini_program_api.orders import OrderController
 from mini_program_api.quotes import QuoteController
 from mini_program_api.stock import StockController
@@ -32,6 +33,8 @@ def mobile_handlers(*, dev_mode: bool) -> list[ControllerRouterHandler]:
         OrderController,
         ClaimablePromotionController,
         ClaimController,
+        InvoiceTitleController,
+        InvoiceController,
     ]
     if dev_mode:
         handlers.append(DevAuthController)

@@ -63,7 +63,12 @@ class FundsController(Controller):
     ) -> StatementOut:
         """My statement (对账单) for the days start..end."""
         return await statements.dealer_statement(
-            db_session, _dealer(principal), start, end, state.settings.timezone
+            db_session,
+            _dealer(principal),
+            start,
+            end,
+            state.settings.timezone,
+            state.get("statement_invoicing"),
         )
 
     @get("/statement/export", summary="Download my statement")
@@ -79,6 +84,11 @@ class FundsController(Controller):
     ) -> RawResponse[bytes]:
         """My statement as an XLSX workbook or a CSV file."""
         statement = await statements.dealer_statement(
-            db_session, _dealer(principal), start, end, state.settings.timezone
+            db_session,
+            _dealer(principal),
+            start,
+            end,
+            state.settings.timezone,
+            state.get("statement_invoicing"),
         )
         return statement_download(statement, export_format)

@@ -49,6 +49,9 @@ from server.identity.routes import AuthController, InvitationController, UserCon
 from server.identity.throttle import LoginThrottle
 from server.identity.wechat import WechatClient
 from server.inventory.routes import InventoryController
+from server.invoices import invoicing_totals
+from server.invoices.mutations import register_invoice_mutations
+from server.invoices.routes import InvoiceDeskController
 from server.jobs.queue import JobRegistry, JobRunner
 from server.media import require_json_body
 from server.observability import RequestIdMiddleware, configure_logging, record_realtime
@@ -235,6 +238,7 @@ def _route_handlers(
         PromotionController,
         ClaimReviewController,
         DecisionController,
+        InvoiceDeskController,
         *mobile_handlers(dev_mode=settings.dev_mode),
         console_router(settings),
     ]
@@ -256,6 +260,7 @@ def mutation_registry(
         price_grace_bp=price_grace_bp,
     )
     register_claim_mutations(registry, storage)
+    register_invoice_mutations(registry)
     return registry
 
 
@@ -288,6 +293,8 @@ def _initial_state(
             "dealer_standing": dealer_standing,
             # Promotions sit below orders: the pilot report reads order activity this way.
             "order_activity": dealer_order_activity,
+            # Invoices sit above accounts: statements read their invoicing this way.
+            "statement_invoicing": invoicing_totals,
         }
     )
 

@@ -16,6 +16,8 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "category_not_found": ("商品分类不存在", "Category not found"),
     "dealer_not_found": ("经销商不存在", "Dealer not found"),
     "order_not_found": ("订单不存在", "Order not found"),
+    "invoice_not_found": ("开票申请不存在", "Invoice request not found"),
+    "invoice_title_not_found": ("开票信息不存在", "Invoice title not found"),
     "price_list_not_found": ("价目表不存在", "Price list not found"),
     "product_not_found": ("产品不存在", "Product not found"),
     "promotion_not_found": ("促销不存在", "Promotion not found"),

@@ -166,7 +166,12 @@ class AccountController(Controller):
     ) -> StatementOut:
         """Opening, postings and closing of each account for the days start..end (brand zone)."""
         return await statements.dealer_statement(
-            db_session, dealer_id, start, end, state.settings.timezone
+            db_session,
+            dealer_id,
+            start,
+            end,
+            state.settings.timezone,
+            state.get("statement_invoicing"),
         )
 
     @get("/statement/export", summary="Download a dealer's statement")
@@ -182,6 +187,11 @@ class AccountController(Controller):
     ) -> RawResponse[bytes]:
         """The statement as an XLSX workbook or a CSV file."""
         statement = await statements.dealer_statement(
-            db_session, dealer_id, start, end, state.settings.timezone
+            db_session,
+            dealer_id,
+            start,
+            end,
+            state.settings.timezone,
+            state.get("statement_invoicing"),
         )
         return statement_download(statement, export_format)

@@ -149,6 +149,16 @@ class StatementAccountOut(Response, kw_only=True):
     lines: list[StatementLineOut]
 
 
+class StatementInvoicing(Response, kw_only=True):
+    """Invoicing at the period's end (fen): goods shipped at the price paid less rebate; on
+    requests not yet issued; issued (blue less red); not yet on any request."""
+
+    shipped: int
+    requested: int
+    invoiced: int
+    uninvoiced: int
+
+
 class StatementOut(Response, kw_only=True):
     dealer_id: uuid.UUID
     dealer_code: str
@@ -158,6 +168,7 @@ class StatementOut(Response, kw_only=True):
     end: date
     timezone: str
     accounts: list[StatementAccountOut]
+    invoicing: StatementInvoicing | None = None
 
 
 ExportFormat = Literal["xlsx", "csv"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import AccountKind, JournalEntry, LedgerAccount, Posting
-from server.accounts.schemas import StatementAccountOut, StatementLineOut, StatementOut
+from server.accounts.schemas import (
+    StatementAccountOut,
+    StatementInvoicing,
+    StatementLineOut,
+    StatementOut,
+)
 from server.dealers import get_dealer
 from server.errors import Invalid
 from server.pricing.money import format_fen
@@ -38,6 +44,9 @@ _ENTRY_ZH = {
     "release": "释放",
 }
 
+# Invoices sit above accounts: the app hands their reader in (``state.statement_invoicing``).
+InvoicingReader = Callable[[AsyncSession, uuid.UUID, datetime], Awaitable[StatementInvoicing]]
+
 
 async def dealer_statement(
     session: AsyncSession,
@@ -45,8 +54,10 @@ async def dealer_statement(
     start: date,
     end: date,
     timezone: str = "Asia/Shanghai",
+    invoicing: InvoicingReader | None = None,
 ) -> StatementOut:
-    """The statement of one dealer for the days ``start``..``end`` (brand time zone)."""
+    """The statement of one dealer for the days ``start``..``end`` (brand time zone), with
+    its invoicing at the period's end when ``invoicing`` reads it."""
     # Dates far outside the trading era (year 1, year 9999) overflow when shifted to UTC.
     in_era = date(2000, 1, 1) <= start and end <= date(2099, 12, 31)
     if not in_era or end < start or (end - start).days >= MAX_DAYS:
@@ -87,6 +98,7 @@ async def dealer_statement(
         end=end,
         timezone=timezone,
         accounts=sections,
+        invoicing=await invoicing(session, dealer_id, until) if invoicing else None,
     )
 
 
@@ -186,6 +198,15 @@ def _rows(statement: StatementOut) -> list[list[str]]:
                 format_fen(section.closing),
             ]
         )
+    if (inv := statement.invoicing) is not None:
+        end = statement.end.isoformat()
+        for label, amount in (
+            ("已发货 shipped", inv.shipped),
+            ("开票中 requested", inv.requested),
+            ("已开票 invoiced", inv.invoiced),
+            ("未开票 uninvoiced", inv.uninvoiced),
+        ):
+            rows.append(["发票 invoices", end, label, "", "", format_fen(amount), ""])
     return rows
 
 

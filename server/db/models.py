@@ -12,6 +12,7 @@ from server.db.base import Base
 from server.dealers import models as dealer_models
 from server.identity import models as identity_models
 from server.inventory import models as inventory_models
+from server.invoices import models as invoice_models
 from server.jobs import models as job_models
 from server.orders import models as order_models
 from server.pricelists import models as pricelist_models
@@ -32,6 +33,7 @@ __all__ = [
     "dealer_models",
     "identity_models",
     "inventory_models",
+    "invoice_models",
     "job_models",
     "order_models",
     "pricelist_models",

@@ -68,7 +68,8 @@ def actor_of(principal: SyncPrincipal) -> Principal:
     )
 
 
-def _rejected(exc: ChannelhubError) -> Rejected:
+def rejection(exc: ChannelhubError) -> Rejected:
+    """A business refusal as a mutation outcome: its code, both texts, its field errors."""
     detail: dict[str, object] = {"message": exc.en, "messageZh": exc.zh}
     if exc.errors:
         detail["errors"] = exc.errors
@@ -112,7 +113,7 @@ def register(
                 price_grace_bp=price_grace_bp,
             )
         except ChannelhubError as exc:
-            return _rejected(exc)
+            return rejection(exc)
         order = placement.order
         out = msgspec.to_builtins(order_out(order))
         if order.status is OrderStatus.PENDING_CONFIRMATION:
@@ -140,5 +141,5 @@ async def _move(
     try:
         order = await transition(session, actor_of(principal), order_id, to, utcnow())
     except ChannelhubError as exc:
-        return _rejected(exc)
+        return rejection(exc)
     return Applied(detail=msgspec.to_builtins(order_out(order)))

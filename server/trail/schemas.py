@@ -18,6 +18,7 @@ class DocumentType(enum.StrEnum):
     ORDER = "order"
     CLAIM = "claim"
     CREDIT_LIMIT = "credit_limit"
+    INVOICE = "invoice"
 
 
 class DecisionOut(Response, kw_only=True):

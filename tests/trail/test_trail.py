@@ -161,7 +161,7 @@ async def test_dealers_subscribe_to_the_trail_head(
 @pytest.mark.parametrize(
     ("query", "status", "code"),
     [
-        ({"documentType": "invoice"}, 422, "request_invalid"),
+        ({"documentType": "no_such_document"}, 422, "request_invalid"),
         ({"actorId": "not-a-uuid"}, 422, "request_invalid"),
         ({"limit": "0"}, 422, "request_invalid"),
         (
