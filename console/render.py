@@ -21,6 +21,7 @@ NAV = (
     ("price_lists", "/console/price-lists"),
     ("promotions", "/console/promotions"),
     ("dealers", "/console/dealers"),
+    ("invoices", "/console/invoices"),
     ("webhooks", "/console/webhooks"),
     ("audit", "/console/audit"),
 )

@@ -248,6 +248,24 @@ async def presign_pdf(
     return invoice, storage.presign_upload(pdf_key(invoice), "application/pdf", PDF_MAX_BYTES)
 
 
+async def store_pdf(
+    session: AsyncSession, storage: ObjectStorage, invoice_id: uuid.UUID, data: bytes
+) -> Invoice:
+    """Put the e-invoice PDF in storage directly (the console's upload), checked to be one."""
+    invoice = await get_invoice(session, invoice_id)
+    _require_requested(invoice)
+    if len(data) > PDF_MAX_BYTES:
+        raise Invalid(
+            "invoice_pdf_too_large",
+            "发票 PDF 不能超过 5 MB",
+            "The invoice PDF must be at most 5 MB",
+        )
+    if sniff_content_type(data[:8]) != "application/pdf":
+        raise Invalid("invoice_pdf_invalid", "上传的文件不是 PDF", "The uploaded file is not a PDF")
+    await storage.put(pdf_key(invoice), data, "application/pdf")
+    return invoice
+
+
 async def issue_invoice(
     session: AsyncSession,
     storage: ObjectStorage,

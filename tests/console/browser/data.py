@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import msgspec
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from PIL import Image, ImageDraw, ImageFont
 
@@ -53,6 +54,7 @@ class World(msgspec.Struct, kw_only=True):
     pilot_promotion: str
     webhook: str
     dead_delivery: str
+    invoice_request: str
 
 
 def today() -> date:
@@ -175,6 +177,24 @@ async def fail_a_webhook_delivery(settings: Settings) -> str:
     return dead[0].event_id
 
 
+async def request_an_invoice(
+    client: AsyncTestClient[Litestar], hq: dict[str, str], dealer: dict[str, str]
+) -> dict[str, Any]:
+    """An order of dealer01's shipped whole, and its invoice requested."""
+    order_id = str(uuid.uuid4())
+    body = {"id": order_id, "lines": [{"sku": SKU, "qty": 3}]}
+    await _json(await client.post("/mp/orders", json=body, headers=dealer), 201)
+    await _json(await client.post(f"/hq/orders/{order_id}/allocate", headers=hq))
+    shipment = {"carrier": "顺丰", "trackingNo": "SF100200300"}
+    await _json(
+        await client.post(f"/hq/orders/{order_id}/shipments", json=shipment, headers=hq), 201
+    )
+    title = {"companyName": "杭州西湖商贸有限公司", "taxId": "91350100M000100Y43"}
+    made = await _json(await client.post("/mp/invoice-titles", json=title, headers=dealer), 201)
+    request = {"id": str(uuid.uuid4()), "titleId": made["id"], "orderIds": [order_id]}
+    return await _json(await client.post("/mp/invoices", json=request, headers=dealer), 201)
+
+
 async def build(settings: Settings) -> World:
     """Seed the demo, then make the claims and the order the tests review."""
     await seed(settings, PASSWORD)
@@ -254,6 +274,7 @@ async def build(settings: Settings) -> World:
             ),
             201,
         )
+        invoice = await request_an_invoice(client, hq, dealer)
         await _json(
             await client.put(
                 "/hq/order-settings/approval-threshold", json={"approvalThreshold": 1}, headers=hq
@@ -278,4 +299,5 @@ async def build(settings: Settings) -> World:
         pilot_promotion=pilot["id"],
         webhook=webhook["endpointId"],
         dead_delivery=dead_delivery,
+        invoice_request=invoice["id"],
     )

@@ -11,6 +11,7 @@ import pytest
 
 from tests.console.browser.conftest import Console, Watched
 from tests.console.browser.data import PASSWORD
+from tests.invoices.conftest import PDF
 
 pytestmark = pytest.mark.console
 
@@ -265,3 +266,39 @@ def test_search_the_audit_trail_for_a_decision_made_here(
     )
     watched.shot("21-audit-english")
     assert watched.check_accessibility() == []
+
+
+def test_issue_an_invoice_with_its_pdf_after_a_wrong_file(
+    watched: Watched, console_app: Console
+) -> None:
+    watched.error_statuses_expected = True  # the PNG is refused with a 422 page
+    page, world = watched.page, console_app.world
+    signed_in(watched, "ops")
+    page.get_by_role("link", name="发票").click()
+    row = page.locator(f'tr[data-invoice="{world.invoice_request}"]')
+    assert "杭州西湖商贸有限公司" in row.inner_text()
+    assert "待开票" in row.inner_text()
+    watched.shot("21-invoices")
+    assert watched.check_accessibility() == []
+    row.get_by_role("link").click()
+    page.wait_for_url(re.compile(r"/console/invoices/[0-9a-f-]{36}$"))
+    assert "91350100M000100Y43" in page.locator("section.facts").inner_text()
+    assert "按实付单价" in page.locator("[data-explanation]").inner_text()
+    assert watched.check_accessibility() == []
+    page.get_by_label("发票号码").fill("26332000000012345678")
+    png = {"name": "scan.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n" + b"0" * 64}
+    page.get_by_label("发票 PDF（不超过 5 MB）").set_input_files(png)
+    page.get_by_role("button", name="开具发票").click()
+    assert page.get_by_role("alert").inner_text() == "上传的文件不是 PDF"
+    page.go_back()
+    page.get_by_label("发票号码").fill("26332000000012345678")
+    pdf = {"name": "invoice.pdf", "mimeType": "application/pdf", "buffer": PDF}
+    page.get_by_label("发票 PDF（不超过 5 MB）").set_input_files(pdf)
+    page.get_by_role("button", name="开具发票").click()
+    page.wait_for_url(re.compile(r"decided=1"))
+    assert page.locator("[data-status]").get_attribute("data-status") == "issued"
+    assert page.locator("[data-number]").inner_text() == "26332000000012345678"
+    watched.shot("22-invoice-issued")
+    link = page.get_by_role("link", name="下载").get_attribute("href")
+    assert link is not None
+    assert httpx.get(link).content == PDF
