@@ -72,6 +72,8 @@ export class FaultProxy {
   readonly server: http.Server;
   fault: Fault = () => "forward";
   readonly seen: Array<{ method: string; path: string; at: number }> = [];
+  /** Requests the server could not be reached for (it was down): their connection is cut. */
+  unreachable = 0;
   private readonly target: URL;
 
   constructor(target = BASE) {
@@ -109,12 +111,20 @@ export class FaultProxy {
         headers[key] = value;
       }
     }
-    const answer = await fetch(new URL(req.url ?? "/", this.target), {
-      method: req.method ?? "GET",
-      headers,
-      ...(body.length ? { body } : {}),
-    });
-    const text = Buffer.from(await answer.arrayBuffer());
+    let answer: Response;
+    let text: Buffer;
+    try {
+      answer = await fetch(new URL(req.url ?? "/", this.target), {
+        method: req.method ?? "GET",
+        headers,
+        ...(body.length ? { body } : {}),
+      });
+      text = Buffer.from(await answer.arrayBuffer());
+    } catch {
+      this.unreachable += 1; // the server is down (restarting): the client sees the network fail
+      req.socket.destroy();
+      return;
+    }
     if (decision === "drop-answer") {
       req.socket.destroy(); // the server did the work; the client never hears of it
       return;
@@ -192,6 +202,14 @@ export class TcpProxy {
     this.cut();
     await new Promise((resolve) => this.server.close(resolve));
   }
+}
+
+/** Kill the server (a crash) and start it again on the same database; resolves when it serves. */
+export async function restartServer(downSeconds = 0): Promise<void> {
+  const control = process.env.CHANNELHUB_TEST_CONTROL;
+  if (!control) throw new Error("run the tests through test/serve.py (npm test)");
+  const answer = await fetch(`${control}/restart?down=${downSeconds}`, { method: "POST" });
+  if (answer.status !== 204) throw new Error(`restart failed: ${answer.status}`);
 }
 
 export async function until(check: () => boolean, ms: number): Promise<boolean> {

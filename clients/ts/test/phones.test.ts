@@ -2,15 +2,16 @@
  * 20 phones of 10 dealers (two devices each) order offline and sync through a network that
  * drops push answers after the server acted, answers 503 and cuts pull answers short; some
  * phones are killed mid-push (their results never stored), one is reinstalled (new client id,
- * the same orders queued again). Afterwards: no order lost, none doubled, and every phone's
- * replica equals what the server holds for its scopes.
+ * the same orders queued again), and the server crashes (SIGKILL) and starts again on the same
+ * database while the phones push and pull. Afterwards: no order lost, none doubled, and every
+ * phone's replica equals what the server holds for its scopes.
  */
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { randomUUID } from "node:crypto";
 import { ApiClient, HttpClient, MemoryStorage, SyncClient, type KeyValueStorage } from "../src/index.js";
-import { FaultProxy, device, orderArgs, transport, type Device } from "./helpers.js";
+import { FaultProxy, device, orderArgs, restartServer, sleep, transport, type Device } from "./helpers.js";
 
 const proxy = new FaultProxy();
 let base = "";
@@ -49,8 +50,9 @@ async function ordersById(phone: Device): Promise<Map<string, number>> {
   return counts;
 }
 
-test("20 phones, faults, kills and a reinstall: 0 orders lost, 0 doubled, replicas equal the server", async () => {
+test("20 phones, faults, kills, a reinstall and a server crash: 0 orders lost, 0 doubled, replicas equal the server", async () => {
   const random = prng(20);
+  const jitter = prng(21);
   proxy.fault = (req, _body, res) => {
     const roll = random();
     if (req.url === "/sync/push" && roll < 0.3) return "drop-answer";
@@ -103,20 +105,43 @@ test("20 phones, faults, kills and a reinstall: 0 orders lost, 0 doubled, replic
   }
 
   const t1 = Date.now();
-  // Every phone syncs until its queue is empty and a pull went through (bounded rounds).
+  // Every phone syncs until its queue is empty and a pull went through (bounded rounds, a
+  // short jittered pause after a failure). Once the phones have pushed 15 times, the server
+  // crashes and comes back after a second on the same database, while they go on.
   let failures = 0;
+  const pushes = () => proxy.seen.filter((r) => r.path === "/sync/push").length;
+  let restarted = { pushesBefore: 0, settledBefore: 0, ms: 0 };
+  let settled = 0;
+  const crash = (async () => {
+    while (pushes() < 15) await sleep(5);
+    const at = Date.now();
+    restarted = { pushesBefore: pushes(), settledBefore: settled, ms: 0 };
+    await restartServer(1);
+    restarted.ms = Date.now() - at;
+  })();
   await Promise.all(
     phones.map(async (phone) => {
-      for (let round = 0; round < 30; round += 1) {
+      for (let round = 0; round < 100; round += 1) {
         try {
           await phone.sync.sync();
-          if (phone.sync.store.pending().length === 0) return;
+          if (phone.sync.store.pending().length === 0) {
+            settled += 1;
+            return;
+          }
         } catch {
           failures += 1;
+          await sleep(50 + jitter() * 150);
         }
       }
       assert.fail(`${phone.dealer} did not settle`);
     }),
+  );
+  await crash;
+  assert.ok(restarted.settledBefore < phones.length, "the server crashed while phones still synced");
+  assert.ok(proxy.unreachable > 0, `phones pushed or pulled while the server was down (${proxy.unreachable})`);
+  console.log(
+    `# server crashed after ${restarted.pushesBefore} pushes (${restarted.settledBefore} phones settled), ` +
+      `back in ${restarted.ms} ms; ${proxy.unreachable} requests found it down`,
   );
   assert.ok(failures > 0, "the faults happened");
   const replayed = phones.reduce((n, p) => n + p.sync.store.outcomes().filter((o) => o.replayed).length, 0);
@@ -138,8 +163,8 @@ test("20 phones, faults, kills and a reinstall: 0 orders lost, 0 doubled, replic
   }
   console.log(`# checked in ${Date.now() - t2} ms`);
   // Every phone's replica equals a fresh pull of its dealer's scopes.
+  await Promise.all(phones.map((phone) => phone.sync.pull()));
   for (const phone of phones) {
-    await phone.sync.pull();
     const truth = new SyncClient({ http: phone.http, storage: new MemoryStorage() });
     await truth.pull();
     assert.deepEqual(phone.sync.store.cursor(), truth.store.cursor(), phone.dealer);

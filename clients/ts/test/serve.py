@@ -5,6 +5,10 @@ port, runs the command with ``CHANNELHUB_TEST_BASE`` (the base URL) and
 ``CHANNELHUB_TEST_PASSWORD`` (the demo logins' password) in its environment, stops the server
 and exits with the command's status. The server comes from the repository's ``.venv``
 (``make setup-test``), or ``CHANNELHUB_BIN``.
+
+``CHANNELHUB_TEST_CONTROL`` is the base URL of a small control server: ``POST /restart``
+kills the server (SIGKILL: a crash, nothing flushed) and starts it again on the same
+database and port, answering once it is ready; ``?down=SECONDS`` keeps it down that long.
 """
 
 from __future__ import annotations
@@ -14,8 +18,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.parse
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
@@ -44,6 +51,56 @@ def wait_ready(server: subprocess.Popen[bytes], base: str, seconds: float) -> No
     raise SystemExit("channelhub serve did not start")
 
 
+class Server:
+    """The channelhub server process, which the control server can restart."""
+
+    def __init__(self, command: list[str], env: dict[str, str], cwd: str, base: str) -> None:
+        self.command, self.env, self.cwd, self.base = command, env, cwd, base
+        self.lock = threading.Lock()
+        self.process = self.start()
+
+    def start(self) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(self.command, env=self.env, cwd=self.cwd)
+        wait_ready(process, self.base, 60)
+        return process
+
+    def restart(self, down: float) -> None:
+        with self.lock:
+            self.process.kill()
+            self.process.wait(10)
+            time.sleep(down)
+            self.process = self.start()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def control(server: Server) -> ThreadingHTTPServer:
+    """A control server on a free port: ``POST /restart[?down=SECONDS]``."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            url = urllib.parse.urlsplit(self.path)
+            if url.path != "/restart":
+                self.send_error(404)
+                return
+            down = float(urllib.parse.parse_qs(url.query).get("down", ["0"])[0])
+            server.restart(min(down, 30.0))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
 def main(argv: list[str]) -> int:
     if "--" not in argv:
         raise SystemExit("usage: serve.py -- COMMAND ...")
@@ -69,24 +126,21 @@ def main(argv: list[str]) -> int:
         )
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(
-            [channelhub, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=tmp
+        server = Server(
+            [channelhub, "serve", "--host", "127.0.0.1", "--port", str(port)], env, tmp, base
         )
+        httpd = control(server)
         try:
-            wait_ready(server, base, 60)
             test_env = {
                 **os.environ,
                 "CHANNELHUB_TEST_BASE": base,
                 "CHANNELHUB_TEST_PASSWORD": PASSWORD,
+                "CHANNELHUB_TEST_CONTROL": f"http://127.0.0.1:{httpd.server_address[1]}",
             }
             return subprocess.run(command, env=test_env, check=False).returncode
         finally:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-
+            httpd.shutdown()
+            server.stop()
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
