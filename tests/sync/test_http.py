@@ -161,3 +161,39 @@ async def test_an_error_answer_leaves_no_writes_behind(
     async with sessions() as session:
         rows = (await session.execute(select(sync_client.c.client_id))).all()
     assert rows == []
+
+
+async def test_large_answers_are_gzipped_for_clients_that_accept_it(
+    http: Client, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    client, tokens = http
+    tokens["t1"] = principal()
+    await set_stock(sessions, "tea", 100)
+    orders = [place(n, f"order-{n:03d}") for n in range(1, 31)]
+    response = await client.post(
+        "/sync/push", json={"clientId": "c1", "mutations": orders}, headers=V1
+    )
+    assert response.status_code == 200
+    pull = {"cursor": {}, "clientId": "c1"}
+    plain = await client.post(
+        "/sync/pull", json=pull, headers={**V1, "Accept-Encoding": "identity"}
+    )
+    assert "content-encoding" not in plain.headers
+    assert plain.num_bytes_downloaded == len(plain.content) >= 1024
+    for accept in ("gzip, deflate", "br;q=1, gzip;q=0.5", "*"):
+        packed = await client.post(
+            "/sync/pull", json=pull, headers={**V1, "Accept-Encoding": accept}
+        )
+        assert packed.headers["content-encoding"] == "gzip", accept
+        assert "Accept-Encoding" in packed.headers["vary"]
+        assert packed.json() == plain.json()
+        assert packed.num_bytes_downloaded < len(plain.content) / 3
+    refused = await client.post(
+        "/sync/pull", json=pull, headers={**V1, "Accept-Encoding": "gzip;q=0"}
+    )
+    assert "content-encoding" not in refused.headers
+    # A small answer (a push's one result) is not worth compressing.
+    pushed = await client.post(
+        "/sync/push", json={"clientId": "c1", "mutations": [place(31, "o31")]}, headers=V1
+    )
+    assert pushed.status_code == 200 and "content-encoding" not in pushed.headers
