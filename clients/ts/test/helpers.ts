@@ -171,6 +171,9 @@ export async function countOrders(api: ApiClient, id: string): Promise<number> {
 export class TcpProxy {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  /** Bytes on the wire (headers included): client to server, and server to client. */
+  bytesUp = 0;
+  bytesDown = 0;
 
   constructor(target = BASE) {
     const url = new URL(target);
@@ -181,6 +184,8 @@ export class TcpProxy {
         s.on("close", () => this.sockets.delete(s));
         s.on("error", () => undefined);
       }
+      client.on("data", (chunk: Buffer) => (this.bytesUp += chunk.length));
+      upstream.on("data", (chunk: Buffer) => (this.bytesDown += chunk.length));
       client.pipe(upstream).pipe(client);
       client.on("close", () => upstream.destroy());
       upstream.on("close", () => client.destroy());

@@ -1,5 +1,9 @@
 """Run a command against a real channelhub server: ``python3 test/serve.py -- node --test ...``.
 
+``--scale SKUS`` seeds ``channelhub seed-scale`` (the demo and its logins, plus SKUS SKUs with
+their regional price lists; 10 scale dealers, no orders or claims) instead of the demo alone:
+``python3 test/serve.py --scale 20000 -- node dist/bench/first-sync.js``.
+
 Starts ``channelhub serve`` on a fresh SQLite database (migrated, demo data seeded) on a free
 port, runs the command with ``CHANNELHUB_TEST_BASE`` (the base URL) and
 ``CHANNELHUB_TEST_PASSWORD`` (the demo logins' password) in its environment, stops the server
@@ -105,6 +109,13 @@ def main(argv: list[str]) -> int:
     if "--" not in argv:
         raise SystemExit("usage: serve.py -- COMMAND ...")
     command = argv[argv.index("--") + 1 :]
+    options = argv[: argv.index("--")]
+    seeding = ["seed-demo", "--password", PASSWORD]
+    if options[:1] == ["--scale"] and len(options) == 2:
+        seeding = ["seed-scale", "--dealers", "10", "--skus", options[1], "--orders", "0"]
+        seeding += ["--claims", "0", "--password", PASSWORD]
+    elif options:
+        raise SystemExit("usage: serve.py [--scale SKUS] -- COMMAND ...")
     channelhub = os.environ.get("CHANNELHUB_BIN", str(REPO / ".venv" / "bin" / "channelhub"))
     with tempfile.TemporaryDirectory(prefix="channelhub-sdk-") as tmp:
         env = {
@@ -118,7 +129,7 @@ def main(argv: list[str]) -> int:
         env.pop("CHANNELHUB_REDIS_URL", None)
         subprocess.run([channelhub, "migrate"], env=env, check=True, capture_output=True, cwd=tmp)
         subprocess.run(
-            [channelhub, "seed-demo", "--password", PASSWORD],
+            [channelhub, *seeding],
             env=env,
             check=True,
             capture_output=True,
