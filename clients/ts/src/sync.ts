@@ -91,6 +91,12 @@ function checkPushAnswer(answer: unknown, sent: number): PushResult {
   return answer as unknown as PushResult;
 }
 
+/** The scope of a 409 `cursor_ahead` (the server is behind our cursor for it), else null. */
+export function cursorAheadScope(err: unknown): string | null {
+  const scope = err instanceof ApiError && err.code === "cursor_ahead" ? err.problem.scope : undefined;
+  return typeof scope === "string" ? scope : null;
+}
+
 export class SyncClient extends Emitter<SyncEvents> {
   readonly http: HttpClient;
   readonly store: LocalStore;
@@ -202,6 +208,16 @@ export class SyncClient extends Emitter<SyncEvents> {
     }
   }
 
+  /**
+   * One pull page after `cursor`, checked but not applied (for replicas kept elsewhere, such as
+   * the WatermelonDB glue). Errors as `pull`; 409 `cursor_ahead` is the caller's to handle.
+   */
+  async pullPage(cursor: Record<string, number>): Promise<PullResult> {
+    return checkPullAnswer(
+      await this.post("/sync/pull", { cursor, limit: this.pageSize, clientId: this.clientId, protocol: PROTOCOL_VERSION }),
+    );
+  }
+
   /** Pull to the head, a page per local transaction; returns the number of changes applied. */
   async pull(): Promise<number> {
     let applied = 0;
@@ -209,17 +225,10 @@ export class SyncClient extends Emitter<SyncEvents> {
     for (;;) {
       let answer: PullResult;
       try {
-        answer = checkPullAnswer(
-          await this.post("/sync/pull", {
-            cursor: this.store.cursor(),
-            limit: this.pageSize,
-            clientId: this.clientId,
-            protocol: PROTOCOL_VERSION,
-          }),
-        );
+        answer = await this.pullPage(this.store.cursor());
       } catch (err) {
-        const scope = err instanceof ApiError ? err.problem.scope : undefined;
-        if (err instanceof ApiError && err.code === "cursor_ahead" && typeof scope === "string" && !forgotten.has(scope)) {
+        const scope = cursorAheadScope(err);
+        if (scope !== null && !forgotten.has(scope)) {
           // The server lost history we had (restored backup): start that scope afresh.
           forgotten.add(scope);
           this.store.transaction((tx) => {
