@@ -11,3 +11,4 @@ export * from "./storage/store.js";
 export * from "./sync.js";
 export * from "./realtime.js";
 export * from "./claims.js";
+export * from "./ids.js";

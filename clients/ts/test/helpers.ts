@@ -3,6 +3,7 @@
 import http from "node:http";
 import net from "node:net";
 import { randomUUID } from "node:crypto";
+import { crc32, deflateSync } from "node:zlib";
 import WebSocket from "ws";
 import {
   ApiClient,
@@ -224,4 +225,28 @@ export async function until(check: () => boolean, ms: number): Promise<boolean> 
     await sleep(5);
   }
   return check();
+}
+
+/** A 64 x 64 PNG (grey), made here: a receipt photo for the upload tests. */
+export function png(): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(64, 0);
+  ihdr.writeUInt32BE(64, 4);
+  ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit greyscale
+  const rows = Buffer.alloc(64 * 65, 0x80);
+  for (let y = 0; y < 64; y += 1) rows[y * 65] = 0; // filter byte per row
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", deflateSync(rows)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRequire } from "node:module";
-import { crc32, deflateSync, gzipSync } from "node:zlib";
+import { gzipSync } from "node:zlib";
 import { test } from "node:test";
 import {
   StorageFullError,
@@ -13,7 +13,7 @@ import {
   uploadReceipt,
   type Outcome,
 } from "../src/wechat.js";
-import { BASE, PASSWORD, orderArgs, sleep } from "./helpers.js";
+import { BASE, PASSWORD, orderArgs, png, sleep } from "./helpers.js";
 import { WxShim } from "./wx-shim.js";
 
 // The bundle a mini-program ships (esbuild, CommonJS), exercised like the source.
@@ -114,30 +114,6 @@ test("the WeChat bundle stays small (under 50 KB minified and gzipped)", () => {
   assert.ok(gz < 50 * 1024, `${gz} bytes gzipped`);
   assert.doesNotMatch(code.toString(), /PATCH/, "no PATCH anywhere in what ships");
 });
-
-/** A 64 x 64 PNG (grey), made here. */
-function png(): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type), data]);
-    const out = Buffer.alloc(12 + data.length);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE(crc32(body), 8 + data.length);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(64, 0);
-  ihdr.writeUInt32BE(64, 4);
-  ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit greyscale
-  const rows = Buffer.alloc(64 * 65, 0x80);
-  for (let y = 0; y < 64; y += 1) rows[y * 65] = 0; // filter byte per row
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", ihdr),
-    chunk("IDAT", deflateSync(rows)),
-    chunk("IEND", Buffer.alloc(0)),
-  ]);
-}
 
 test("WeChat: a claim created offline, its receipt photo sent with wx.uploadFile, attached and submitted by mutation", async () => {
   const wx = new WxShim();
