@@ -153,5 +153,6 @@ def main(argv: list[str]) -> int:
             httpd.shutdown()
             server.stop()
 
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
