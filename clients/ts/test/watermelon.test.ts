@@ -167,6 +167,7 @@ test("WatermelonDB (LokiJS) syncs through the glue: pulls, offline order and cla
   proxy.fault = () => "forward";
   assert.equal(engine.store.pending().length, 0);
   assert.ok(engine.store.outcomes().some((o) => o.replayed), "the retry replayed the stored results");
+  assert.equal(engine.store.queueState().nextMid, 3, "WatermelonDB's retry queued nothing new: the same two mids went again");
   assert.equal(await countOrders(api, order.id), 1, "the order exists once on the server");
   await sync(database, glue); // the server's order and claim come back into the same records
   const orders = await rows(database, "orders");
@@ -224,4 +225,28 @@ test("The glue: a number WatermelonDB never stored pulls the same changes again;
   const unknown = await glue.pullChanges({ lastPulledAt: 999, schemaVersion: 1, migration: null as never });
   assert.ok("changes" in unknown);
   assert.deepEqual(unknown.changes, first.changes, "a number the glue does not know is a first sync");
+});
+
+test("The glue: 409 cursor_ahead resets the scope, and the reset deletes its records the snapshot lacks", { timeout: 60_000 }, async () => {
+  const http = await login("dealer04");
+  const storage = new MemoryStorage();
+  const database = openDatabase();
+  const glue = watermelonSync({ database, sync: new SyncClient({ http, storage }), storage, tables: TABLES });
+  const truth = new SyncClient({ http: await login("dealer04"), storage: new MemoryStorage() });
+  await sync(database, glue);
+  // A promotion of promo:all the server does not have (as after the server restored a backup),
+  // and a stored cursor for that scope ahead of the server.
+  await database.write(async () => {
+    await database.batch(
+      database.get("promotions").prepareCreateFromDirtyRaw({ id: "promo:all|GONE", scope: "promo:all", key: "GONE", data: "{}", _status: "synced" }),
+    );
+  });
+  const book = JSON.parse(storage.get("channelhub:watermelon:cursors") as string) as { cursors: Record<string, Record<string, number>> };
+  for (const cursor of Object.values(book.cursors)) cursor["promo:all"] = 1_000_000;
+  storage.set("channelhub:watermelon:cursors", JSON.stringify(book));
+  await sync(database, glue);
+  const ids = (await rows(database, "promotions")).map((r) => r.id);
+  assert.ok(!ids.includes("promo:all|GONE"), "the record the snapshot lacks is deleted");
+  assert.ok(ids.some((id) => String(id).startsWith("promo:all|")), "the snapshot's records are there");
+  await assertEqualsServer(database, glue, truth);
 });
