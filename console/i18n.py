@@ -260,6 +260,7 @@ WORDS: dict[str, tuple[str, str]] = {
     # order review reasons
     "or_amount_above_threshold": ("金额超过审核阈值", "Amount above the review threshold"),
     "or_watch_tier": ("经销商为观察层级", "The dealer is on the watch tier"),
+    "or_approval_chain": ("按总部审批流逐级审批", "Goes through HQ's approval chain"),
     "or_diversion": (
         "疑似窜货：收货地区不在经销商授权区域内",
         "Possible diversion: shipped outside the dealer's regions",

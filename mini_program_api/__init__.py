@@ -9,6 +9,7 @@ from __future__ import annotations
 from litestar.types import ControllerRouterHandler
 
 from mini_program_api.addresses import AddressController
+from mini_program_api.approvals import ApprovalStatusController
 from mini_program_api.auth import DevAuthController, MeController, WechatAuthController
 from mini_program_api.catalog import CartController, CatalogController, CpqController
 from mini_program_api.claims import ClaimablePromotionController, ClaimController
@@ -35,6 +36,7 @@ def mobile_handlers(*, dev_mode: bool) -> list[ControllerRouterHandler]:
         ClaimController,
         InvoiceTitleController,
         InvoiceController,
+        ApprovalStatusController,
     ]
     if dev_mode:
         handlers.append(DevAuthController)

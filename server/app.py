@@ -24,6 +24,7 @@ from console import console_router, console_stores, console_templates
 from mini_program_api import mobile_handlers
 from server.accounts.routes import AccountController
 from server.apidocs import ProblemResponses, docs_assets_router, swagger_page
+from server.approvals.routes import ApprovalController, ApprovalFlowController
 from server.catalog.routes import (
     BundleController,
     CategoryController,
@@ -58,6 +59,7 @@ from server.observability import RequestIdMiddleware, configure_logging, record_
 from server.orders import mutations as order_mutations
 from server.orders.activity import dealer_order_activity
 from server.orders.routes import OrderAdminController, OrderSettingsController
+from server.orders.transitions import decide_by_chain
 from server.pricelists.loading import PricingCache
 from server.pricelists.routes import PriceListController
 from server.promotions.routes import PromotionController
@@ -239,6 +241,8 @@ def _route_handlers(
         ClaimReviewController,
         DecisionController,
         InvoiceDeskController,
+        ApprovalFlowController,
+        ApprovalController,
         *mobile_handlers(dev_mode=settings.dev_mode),
         console_router(settings),
     ]
@@ -295,6 +299,9 @@ def _initial_state(
             "order_activity": dealer_order_activity,
             # Invoices sit above accounts: statements read their invoicing this way.
             "statement_invoicing": invoicing_totals,
+            # Approval chains sit below the documents they approve: a decision on a run goes
+            # to the document's domain this way, which votes and moves the document.
+            "approval_deciders": {"order": decide_by_chain},
         }
     )
 

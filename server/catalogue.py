@@ -17,6 +17,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "dealer_not_found": ("经销商不存在", "Dealer not found"),
     "order_not_found": ("订单不存在", "Order not found"),
     "invoice_not_found": ("开票申请不存在", "Invoice request not found"),
+    "approval_task_not_found": ("审批记录不存在", "Approval not found"),
     "invoice_title_not_found": ("开票信息不存在", "Invoice title not found"),
     "price_list_not_found": ("价目表不存在", "Price list not found"),
     "product_not_found": ("产品不存在", "Product not found"),
@@ -36,6 +37,10 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "order.amount_above_threshold": (
         "订单金额超过审批阈值，需总部审核",
         "The order amount is above the approval threshold; HQ reviews it",
+    ),
+    "order.approval_chain": (
+        "订单需经总部审批流逐级审批",
+        "The order goes through HQ's approval chain, step by step",
     ),
     "order.diversion": (
         "收货地址不在经销商的销售区域内（疑似窜货），需总部审核",

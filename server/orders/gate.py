@@ -1,7 +1,8 @@
 """The placement's gate: the first statement of every order, and what it decides.
 
 One statement reads whether the client's order id is taken, the dealer's standing, regions,
-tier (with its rebate terms), review threshold and the catalog revision. On PostgreSQL it first claims the order id
+tier (with its rebate terms), review threshold, the catalog revision and HQ's approval chain
+for orders. On PostgreSQL it first claims the order id
 (``claim_order_id``): twins of one id queue on its advisory lock, and the one that waited
 sees the order the other committed.
 """
@@ -16,6 +17,7 @@ import msgspec
 from sqlalchemy import Integer, Uuid, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.approvals import ApprovalDocument, Step, decode_steps, steps_scalar
 from server.catalog import revision_scalar
 from server.db import fast
 from server.db.dialect import is_postgresql
@@ -32,7 +34,7 @@ class Gate(msgspec.Struct, frozen=True, kw_only=True):
     order_exists: bool
     """The client's order id is taken already (a retry, or another dealer's id)."""
     status: DealerStatus
-    tier_known: bool
+    tier_code: str | None
     requires_prepayment: bool
     region_codes: tuple[str, ...]
     rebate: RebateTerms
@@ -40,6 +42,12 @@ class Gate(msgspec.Struct, frozen=True, kw_only=True):
     approval_threshold: int
     revision: int
     """The catalog revision, read with the rest: pricing needs no statement of its own."""
+    approval_steps: tuple[Step, ...] = ()
+    """HQ's approval chain for orders (none: HQ reviews only orders with a reason)."""
+
+    @property
+    def tier_known(self) -> bool:
+        return self.tier_code is not None
 
 
 ORDER_ID_LOCKS = 0x4F52  # advisory lock namespace of client order ids ("OR")
@@ -60,7 +68,8 @@ def _gate_statement(*, postgresql: bool) -> Any:
         key = bindparam("key", type_=Integer)
         taken = func.claim_order_id(ORDER_ID_LOCKS, key, bindparam("order", type_=Uuid))
         first = (fast.GENERIC_PLANS,)
-    return standing_select(first, (threshold, revision, taken))
+    steps = steps_scalar(ApprovalDocument.ORDER)
+    return standing_select(first, (threshold, revision, steps, taken))
 
 
 # Built once: they run on every order.
@@ -77,18 +86,27 @@ async def read_gate(session: AsyncSession, dealer_id: uuid.UUID, order_id: uuid.
         found = await fast.rows(session, _GATE, {"dealer": dealer_id, "order": order_id})
     if not found:
         raise NotFound("dealer_not_found")
-    status, tier_code, requires_prepayment, region_csv, *rebate, threshold, revision, taken = found[
-        0
-    ]
+    (
+        status,
+        tier_code,
+        requires_prepayment,
+        region_csv,
+        *rebate,
+        threshold,
+        revision,
+        steps,
+        taken,
+    ) = found[0]
     return Gate(
         order_exists=bool(taken),
         status=DealerStatus(status),
-        tier_known=tier_code is not None,
+        tier_code=tier_code,
         requires_prepayment=bool(requires_prepayment),
         region_codes=tuple(sorted(region_csv.split(","))) if region_csv else (),
         rebate=rebate_terms_of(rebate),
         approval_threshold=DEFAULT_APPROVAL_THRESHOLD if threshold is None else threshold,
         revision=int(revision or 0),
+        approval_steps=tuple(decode_steps(steps)),
     )
 
 

@@ -3,7 +3,8 @@
 A placement runs: replay check -> dealer status -> lines (cart priced now, or the quote's
 pinned prices) -> ship-to check (窜货) -> claim the client's order id -> the rebate it may
 spend (``server.orders.rebate``) -> reserve stock -> hold funds -> consume promotion budgets
--> review rules. Always stock first, then funds,
+-> review rules (and HQ's approval chain: when any of its steps applies, the order waits
+for them, reason ``approval_chain``). Always stock first, then funds,
 so two orders never take the two locks in opposite orders. The client's order id is the
 primary key: a retry with the same content answers the stored order; a concurrent twin
 waits on the key (at the gate, ``server.orders.gate``), then does the same.
@@ -26,6 +27,15 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts import hold_funds
+from server.approvals import (
+    ApprovalDocument,
+    Facts,
+    Step,
+    applicable,
+    latest_task,
+    new_task,
+    publish_task,
+)
 from server.audit.service import record
 from server.db.batch import add_new, batched_writes
 from server.db.errors import DuplicateKey, duplicate_keys_raised
@@ -167,6 +177,10 @@ async def place_order(
     )
     order = await _place_until_budgets_hold(session, cache, placing, priced)
     note_order_change(session, order)
+    if "approval_chain" in order.review_reasons:
+        task = await latest_task(session, ApprovalDocument.ORDER, order.id)
+        if task is not None:
+            await publish_task(session, task, [])
     return Placement(order=order, created=True)
 
 
@@ -232,9 +246,21 @@ async def _place_priced(
     # The rows go out together, at the end, in one statement (``server.db.batch``).
     async with batched_writes(session):
         reservation, rebate = await _reserve_and_hold(session, cache, placing, priced)
-        order = _new_order(placing, priced, reservation)
+        order, chain = _new_order(placing, priced, reservation)
         order.rebate = rebate
         add_new(session, order)
+        if chain:
+            facts = _facts(placing, order.amount, order.review_reasons)
+            task = new_task(
+                ApprovalDocument.ORDER,
+                order.id,
+                order.dealer_id,
+                facts,
+                order.content_hash,
+                chain,
+                placing.now,
+            )
+            add_new(session, task)
         _record_placed(session, placing.actor, order, priced)
     return order
 
@@ -319,14 +345,30 @@ def _review_reasons(placing: _Placing, priced: Priced) -> list[str]:
     return reasons
 
 
-def _new_order(placing: _Placing, priced: Priced, reservation: Reservation) -> Order:
-    """The order as placed: lines with what was reserved, review reasons, status and trail."""
+def _facts(placing: _Placing, amount: int, reasons: list[str]) -> Facts:
+    """What HQ's approval chain sees of the order: amount, tier, ship-to region, reasons."""
+    return Facts(
+        amount=amount,
+        tier=placing.gate.tier_code,
+        region=placing.region_code,
+        reasons=tuple(r for r in reasons if r != "approval_chain"),
+    )
+
+
+def _new_order(
+    placing: _Placing, priced: Priced, reservation: Reservation
+) -> tuple[Order, list[Step]]:
+    """The order as placed: lines with what was reserved, review reasons, status and trail;
+    and the steps of HQ's approval chain it goes through (none: the chain does not apply)."""
     reserved: dict[uuid.UUID, int] = {}
     for rl in reservation.lines:
         reserved[rl.sku_id] = reserved.get(rl.sku_id, 0) + rl.quantity
     spread_reserved(priced.lines, reserved)
     amendments = _amendments(placing, priced, reservation)
     reasons = _review_reasons(placing, priced)
+    chain = applicable(list(placing.gate.approval_steps), _facts(placing, priced.amount, reasons))
+    if chain:
+        reasons.append("approval_chain")
     body, actor, now = placing.body, placing.actor, placing.now
     order = Order(
         id=body.id,
@@ -360,4 +402,4 @@ def _new_order(placing: _Placing, priced: Priced, reservation: Reservation) -> O
     elif not reasons:
         order.status = OrderStatus.APPROVED
         add_event(order, None, OrderStatus.SUBMITTED, OrderStatus.APPROVED, now, "auto")
-    return order
+    return order, chain

@@ -24,6 +24,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts import HoldStatus, capture_hold, get_hold, release_hold
+from server.approvals import (
+    ApprovalDocument,
+    DecisionIn,
+    TaskStatus,
+    close_task,
+    open_task,
+    vote,
+)
 from server.audit import record
 from server.errors import Conflict, Invalid, NotFound
 from server.identity.principal import Principal
@@ -136,10 +144,32 @@ async def transition(
     to: OrderStatus,
     now: datetime,
     comment: str = "",
+    seen: DecisionIn | None = None,
 ) -> Order:
-    """Move an order to ``to`` (approve, allocate, receive, complete, cancel, reject, confirm)."""
+    """Move an order to ``to`` (approve, allocate, receive, complete, cancel, reject, confirm).
+
+    An order under review with a pending approval chain moves only when its chain is done:
+    approving or rejecting it is the actor's vote on the chain's current step.
+    """
     order = await locked_order(session, order_id)
     check_transition(order, to)
+    if order.status is S.SUBMITTED and to in (S.APPROVED, S.REJECTED):
+        task = await open_task(session, ApprovalDocument.ORDER, order.id)
+        if task is not None:
+            body = DecisionIn(
+                comment=comment,
+                content_hash=seen.content_hash if seen else None,
+                step=seen.step if seen else None,
+            )
+            decided = await vote(
+                session, actor, task, to is S.APPROVED, body, order.content_hash, now
+            )
+            if decided is TaskStatus.PENDING:
+                return order  # the next step decides
+    if order.status is S.SUBMITTED and to is S.CANCELLED:
+        task = await open_task(session, ApprovalDocument.ORDER, order.id)
+        if task is not None:
+            await close_task(session, task, now)
     if to is S.REJECTED and not comment.strip():
         raise Invalid(
             "comment_required",
@@ -163,6 +193,23 @@ async def transition(
         move_to(session, order, to, actor, now, comment)
     await session.flush()
     return order
+
+
+async def decide_by_chain(
+    session: AsyncSession,
+    actor: Principal,
+    document_id: str,
+    approve: bool,
+    body: DecisionIn,
+    now: datetime,
+) -> None:
+    """A vote on an order's approval chain from ``/hq/approvals`` (the last one moves it)."""
+    try:
+        order_id = uuid.UUID(document_id)
+    except ValueError as exc:
+        raise NotFound("order_not_found") from exc
+    to = S.APPROVED if approve else S.REJECTED
+    await transition(session, actor, order_id, to, now, body.comment, body)
 
 
 async def decide_review(
