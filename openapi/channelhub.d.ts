@@ -670,10 +670,31 @@ export interface paths {
         get?: never;
         /**
          * Set a dealer's credit limit
-         * @description Set how much the dealer may owe (audited).
+         * @description Set how much the dealer may owe (audited); 409 when HQ's approval chain has a step
+         *     for this change (request it instead).
          */
         put: operations["HqDealersDealerIdAccountsCreditLimitCreditLimit"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/dealers/{dealer_id}/accounts/credit-limit-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request a credit limit change
+         * @description Set at once when no approval step applies, else wait in the chain (授信审批).
+         */
+        post: operations["HqDealersDealerIdAccountsCreditLimitRequestsCreditLimitRequest"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3379,6 +3400,12 @@ export interface components {
         CreditLimitIn: {
             limit: number;
             reason: string;
+        };
+        /** CreditRequestOut */
+        CreditRequestOut: {
+            applied: boolean;
+            balances?: components["schemas"]["BalancesOut"] | null;
+            approval?: components["schemas"]["TaskOut"] | null;
         };
         /** DealerCreate */
         DealerCreate: {
@@ -8706,6 +8733,113 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BalancesOut"];
+                };
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found (problem+json; branch on `code`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict (problem+json; branch on `code`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request Entity Too Large (problem+json; branch on `code`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported Media Type (problem+json; branch on `code`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    HqDealersDealerIdAccountsCreditLimitRequestsCreditLimitRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dealer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreditLimitIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditRequestOut"];
                 };
             };
             /** @description Bad Request (problem+json; branch on `code`) */

@@ -22,6 +22,7 @@ from litestar.stores.memory import MemoryStore
 
 from console import console_router, console_stores, console_templates
 from mini_program_api import mobile_handlers
+from server.accounts.credit import decide_credit_by_chain
 from server.accounts.routes import AccountController
 from server.apidocs import ProblemResponses, docs_assets_router, swagger_page
 from server.approvals.routes import ApprovalController, ApprovalFlowController
@@ -39,6 +40,7 @@ from server.claims import (
     register_claim_mutations,
 )
 from server.claims.routes import ClaimReviewController
+from server.claims.service import decide_claim_by_chain
 from server.db.engine import Database
 from server.db.session import provide_db_session
 from server.dealers import dealer_standing
@@ -301,7 +303,11 @@ def _initial_state(
             "statement_invoicing": invoicing_totals,
             # Approval chains sit below the documents they approve: a decision on a run goes
             # to the document's domain this way, which votes and moves the document.
-            "approval_deciders": {"order": decide_by_chain},
+            "approval_deciders": {
+                "order": decide_by_chain,
+                "claim": decide_claim_by_chain,
+                "credit_limit": decide_credit_by_chain,
+            },
         }
     )
 

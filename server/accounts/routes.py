@@ -13,12 +13,13 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Response as RawResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts import funds, holds, statements
+from server.accounts import credit, funds, holds, statements
 from server.accounts.models import JournalEntry
 from server.accounts.schemas import (
     AdjustmentIn,
     BalancesOut,
     CreditLimitIn,
+    CreditRequestOut,
     EntryOut,
     ExportFormat,
     HoldOut,
@@ -26,6 +27,7 @@ from server.accounts.schemas import (
     TopUpIn,
     balances_out,
 )
+from server.db.base import utcnow
 from server.identity.guards import requires_hq, requires_hq_admin
 from server.identity.principal import Principal
 from server.schemas import path_text
@@ -132,7 +134,12 @@ class AccountController(Controller):
         entry, replayed = await funds.adjust(db_session, principal, dealer_id, data)
         return await entry_out(db_session, entry, replayed)
 
-    @put("/credit-limit", summary="Set a dealer's credit limit", guards=[requires_hq_admin])
+    @put(
+        "/credit-limit",
+        summary="Set a dealer's credit limit",
+        guards=[requires_hq_admin],
+        opt={"problems": (409,)},
+    )
     async def credit_limit(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -140,10 +147,27 @@ class AccountController(Controller):
         dealer_id: FromPath[uuid.UUID],
         data: JSONBody[CreditLimitIn],
     ) -> BalancesOut:
-        """Set how much the dealer may owe (audited)."""
-        return balances_out(
-            await funds.set_credit_limit(db_session, principal, dealer_id, data.limit, data.reason)
-        )
+        """Set how much the dealer may owe (audited); 409 when HQ's approval chain has a step
+        for this change (request it instead)."""
+        done = await credit.set_limit_directly(db_session, principal, dealer_id, data)
+        assert done.balances is not None
+        return done.balances
+
+    @post(
+        "/credit-limit-requests",
+        summary="Request a credit limit change",
+        status_code=200,
+        opt={"problems": (409,)},
+    )
+    async def credit_limit_request(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        dealer_id: FromPath[uuid.UUID],
+        data: JSONBody[CreditLimitIn],
+    ) -> CreditRequestOut:
+        """Set at once when no approval step applies, else wait in the chain (授信审批)."""
+        return await credit.request_limit(db_session, principal, dealer_id, data, utcnow())
 
     @get("/holds/{reference:str}", summary="An order's funds hold")
     async def hold(

@@ -10,6 +10,7 @@ import msgspec
 
 from server.accounts.ledger import MAX_AMOUNT, Balances
 from server.accounts.models import AccountKind, EntryKind, HoldStatus
+from server.approvals.schemas import TaskOut
 from server.messages import current_language, texts
 from server.pricing import format_basis_points, with_exclusions
 from server.schemas import ReasonText, Request, Response
@@ -43,6 +44,14 @@ class AdjustmentIn(Request, kw_only=True):
 class CreditLimitIn(Request, kw_only=True):
     limit: Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT)]
     reason: Reason
+
+
+class CreditRequestOut(Response, kw_only=True):
+    """A credit limit change: ``applied`` with the new balances, or waiting in ``approval``."""
+
+    applied: bool
+    balances: BalancesOut | None = None
+    approval: TaskOut | None = None
 
 
 class BalancesOut(Response, kw_only=True):

@@ -9,7 +9,7 @@ Low in the domain layers (above the trail and identity): documents' domains call
     latest_task / task_out / votes_of / publish_task                     show where it waits
 """
 
-from server.approvals.flows import applicable, decode_steps, steps_scalar
+from server.approvals.flows import applicable, decode_steps, flow_steps, steps_scalar
 from server.approvals.models import ApprovalDocument, TaskStatus
 from server.approvals.schemas import DecisionIn, Facts, Step
 from server.approvals.tasks import (
@@ -33,6 +33,7 @@ __all__ = [
     "applicable",
     "close_task",
     "decode_steps",
+    "flow_steps",
     "latest_task",
     "new_task",
     "open_task",

@@ -35,6 +35,12 @@ def decode_steps(raw: object) -> list[Step]:
     return msgspec.convert(raw, list[Step])
 
 
+async def flow_steps(session: AsyncSession, document_type: ApprovalDocument) -> list[Step]:
+    """The flow's steps as HQ set them (none: no flow)."""
+    flow = await session.get(ApprovalFlow, document_type)
+    return decode_steps(flow.steps) if flow is not None else []
+
+
 def applicable(steps: list[Step], facts: Facts) -> list[Step]:
     """The steps a document with these facts goes through, in order."""
     return [s for s in steps if applies(s, facts)]

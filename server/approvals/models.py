@@ -60,6 +60,8 @@ class ApprovalTask(IdMixin, TimestampMixin, Base):
     round: Mapped[int] = mapped_column(Integer, default=1)
     dealer_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """What the document's domain does on approval (a credit limit request: the new limit)."""
     content_hash: Mapped[str] = mapped_column(String(64))
     steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     current: Mapped[int] = mapped_column(Integer, default=0)

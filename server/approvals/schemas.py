@@ -46,11 +46,13 @@ class FlowOut(Response, kw_only=True):
 
 
 class Facts(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """What a document shows its flow: amount (fen), dealer tier, region, reasons."""
+    """What a document shows its flow: amount (fen), dealer tier, its region (an order's
+    ship-to) or else the dealer's regions, reasons."""
 
     amount: int | None = None
     tier: str | None = None
     region: str | None = None
+    regions: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
 
 
@@ -95,7 +97,8 @@ def applies(step: Step, facts: Facts) -> bool:
         return False
     if step.tiers and facts.tier not in step.tiers:
         return False
-    if step.regions and not any((facts.region or "").startswith(r) for r in step.regions):
+    places = (facts.region,) if facts.region else facts.regions
+    if step.regions and not any(p.startswith(r) for p in places for r in step.regions):
         return False
     return not step.reasons or bool(set(step.reasons) & set(facts.reasons))
 

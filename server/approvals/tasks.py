@@ -43,6 +43,7 @@ def new_task(
     steps: Sequence[Step],
     now: datetime,
     round_: int = 1,
+    payload: dict[str, Any] | None = None,
 ) -> ApprovalTask:
     """A pending run through ``steps`` (the caller adds it to its transaction)."""
     return ApprovalTask(
@@ -52,6 +53,7 @@ def new_task(
         round=round_,
         dealer_id=dealer_id,
         facts=msgspec.to_builtins(facts),
+        payload=payload or {},
         content_hash=content_hash,
         steps=msgspec.to_builtins(list(steps)),
         current=0,
@@ -70,6 +72,7 @@ async def start_task(
     content_hash: str,
     steps: Sequence[Step],
     now: datetime,
+    payload: dict[str, Any] | None = None,
 ) -> ApprovalTask:
     """A new run (the next round when the document went through its flow before)."""
     last = await session.scalar(
@@ -78,8 +81,9 @@ async def start_task(
             ApprovalTask.document_id == str(document_id),
         )
     )
+    round_ = (last or 0) + 1
     task = new_task(
-        document_type, document_id, dealer_id, facts, content_hash, steps, now, (last or 0) + 1
+        document_type, document_id, dealer_id, facts, content_hash, steps, now, round_, payload
     )
     session.add(task)
     await session.flush()

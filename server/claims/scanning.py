@@ -34,6 +34,7 @@ from ocr import (
     verify_receipt,
 )
 from server.catalog import sku_names
+from server.claims.chains import start_review_chain
 from server.claims.decisions import note_claim_decision
 from server.claims.duplicates import duplicate_reasons
 from server.claims.models import Claim, ClaimReceipt, ClaimStatus, ReceiptStatus
@@ -336,3 +337,5 @@ async def _settle(
         except BudgetExhausted:
             reasons.append(_reason("budget_exhausted", "review"))
             claim.status = ClaimStatus.REVIEW
+    if claim.status is ClaimStatus.REVIEW:
+        await start_review_chain(session, claim, reasons)

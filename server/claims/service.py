@@ -19,7 +19,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts import credit_rebate
+from server.approvals import DecisionIn
 from server.audit import record
+from server.claims.chains import vote_on_claim
 from server.claims.decisions import note_claim_decision
 from server.claims.models import Claim, ClaimEvent, ClaimReceipt, ClaimStatus
 from server.claims.schemas import (
@@ -422,7 +424,11 @@ def _check_seen_version(claim: Claim, body: ReviewIn) -> None:
 
 
 async def approve_claim(
-    session: AsyncSession, actor: Principal, claim_id: uuid.UUID, body: ReviewIn
+    session: AsyncSession,
+    actor: Principal,
+    claim_id: uuid.UUID,
+    body: ReviewIn,
+    seen: DecisionIn | None = None,
 ) -> Claim:
     """HQ approves a claim under review and pays it (409 when the budget is exhausted)."""
     claim = await load_claim(session, actor, claim_id, lock=True)
@@ -438,6 +444,12 @@ async def approve_claim(
         raise Invalid(
             "amount_above_claim", "批准金额不能超过申请金额", "Cannot approve more than claimed"
         )
+    if not await vote_on_claim(
+        session, actor, claim, True, seen or DecisionIn(comment=body.comment)
+    ):
+        add_event(session, claim, "step_approved", actor.user_id, {"comment": body.comment})
+        await publish_claim(session, claim)
+        return claim  # the next step decides
     promotion = await get_promotion(session, claim.promotion_id)
     await pay_claim(session, claim, promotion, amount, actor)
     claim.decided_by, claim.reviewer_id, claim.review_comment = "hq", actor.user_id, body.comment
@@ -451,7 +463,11 @@ async def approve_claim(
 
 
 async def reject_claim(
-    session: AsyncSession, actor: Principal, claim_id: uuid.UUID, body: ReviewIn
+    session: AsyncSession,
+    actor: Principal,
+    claim_id: uuid.UUID,
+    body: ReviewIn,
+    seen: DecisionIn | None = None,
 ) -> Claim:
     """HQ rejects a claim under review with a comment."""
     claim = await load_claim(session, actor, claim_id, lock=True)
@@ -462,6 +478,7 @@ async def reject_claim(
         raise Conflict(
             "claim_not_in_review", "只能审批待审核的核销单", "Only claims in review can be decided"
         )
+    await vote_on_claim(session, actor, claim, False, seen or DecisionIn(comment=body.comment))
     claim.status = ClaimStatus.REJECTED
     claim.decided_at = utcnow()
     claim.decided_by, claim.reviewer_id, claim.review_comment = "hq", actor.user_id, body.comment
@@ -470,6 +487,27 @@ async def reject_claim(
     note_claim_decision(session, actor, claim, body.comment)
     await publish_claim(session, claim)
     return claim
+
+
+async def decide_claim_by_chain(
+    session: AsyncSession,
+    actor: Principal,
+    document_id: str,
+    approve: bool,
+    body: DecisionIn,
+    now: datetime,
+) -> None:
+    """A vote on a claim's approval chain from ``/hq/approvals`` (the last one decides it)."""
+    del now  # the claim's decision takes its own time
+    try:
+        claim_id = uuid.UUID(document_id)
+    except ValueError as exc:
+        raise NotFound("claim_not_found", "核销单不存在", "Claim not found") from exc
+    review = ReviewIn(comment=body.comment)
+    if approve:
+        await approve_claim(session, actor, claim_id, review, body)
+    else:
+        await reject_claim(session, actor, claim_id, review, body)
 
 
 async def list_claims(

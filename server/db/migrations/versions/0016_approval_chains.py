@@ -64,6 +64,7 @@ def upgrade() -> None:
         sa.Column("round", sa.Integer(), nullable=False),
         sa.Column("dealer_id", sa.Uuid(), nullable=True),
         sa.Column("facts", sa.JSON(), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("steps", sa.JSON(), nullable=False),
         sa.Column("current", sa.Integer(), nullable=False),
