@@ -9,6 +9,7 @@ from typing import Annotated
 from litestar import Controller, Response, delete, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -78,7 +79,13 @@ class InvoiceController(Controller):
     tags = ("mini-program: invoices",)
     guards = (requires_dealer,)
 
-    @post("/", summary="Request an invoice", opt={"problems": (409, 422)})
+    @post(
+        "/",
+        summary="Request an invoice",
+        status_code=201,
+        responses={200: ResponseSpec(InvoiceOut, description="A retry: the stored request")},
+        opt={"problems": (404, 409, 422)},
+    )
     async def request(
         self,
         db_session: NamedDependency[AsyncSession],

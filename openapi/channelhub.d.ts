@@ -20462,6 +20462,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description A retry: the stored request */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceOut"];
+                };
+            };
             /** @description Document created, URL follows */
             201: {
                 headers: {
@@ -20491,6 +20500,15 @@ export interface operations {
             };
             /** @description Forbidden (problem+json; branch on `code`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found (problem+json; branch on `code`) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
