@@ -1,0 +1,18 @@
+"""Notifications: WeChat subscription messages (订阅消息) and the in-app inbox.
+
+Sits above identity (it reads users' WeChat openids through identity's service) and below
+every domain that has something to tell. What the rest of the server may call:
+
+    notify(session, kind, key, *, dealer_ids=(), user_ids=(), params=None) -> event id | None
+        in the caller's transaction: one event per (kind, key); an inbox item per dealer
+        (sync scope ``dealer:{id}``); after the commit a job sends one WeChat message per
+        user who accepted a template for ``kind`` (the users of each dealer, and ``user_ids``)
+    EventKind, PARAMS                      the kinds and the parameters each one carries
+    register_notification_jobs(registry, sender)   the fan-out and send jobs
+    register_inbox_mutations(registry)             the offline ``inbox.read`` mutation
+"""
+
+from server.notifications.events import notify
+from server.notifications.kinds import PARAMS, EventKind
+
+__all__ = ["PARAMS", "EventKind", "notify"]

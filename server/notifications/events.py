@@ -1,0 +1,67 @@
+"""``notify``: the one entry point every domain calls when something a dealer or rep should
+hear of happened.
+
+It runs in the caller's transaction: the event row (one per ``(kind, key)``, so telling twice
+is a no-op), one inbox item per dealer (published to ``dealer:{id}`` before the commit), and a
+``notifications.fanout`` job that, after the commit, picks the WeChat users who accepted a
+template for the kind and queues one message each.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db.errors import DuplicateKey, duplicate_keys_raised
+from server.jobs import enqueue
+from server.notifications.inbox import add_inbox_items
+from server.notifications.kinds import PARAMS, EventKind
+from server.notifications.models import NotificationEvent
+
+FANOUT_JOB = "notifications.fanout"
+ParamValue = str | int | datetime | None
+
+
+def _stored(params: Mapping[str, ParamValue], kind: EventKind) -> dict[str, str | int | None]:
+    unknown = set(params) - set(PARAMS[kind])
+    if unknown:
+        raise ValueError(f"{kind} has no parameters {sorted(unknown)}")
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in params.items()}
+
+
+async def notify(
+    session: AsyncSession,
+    kind: EventKind,
+    key: str,
+    *,
+    dealer_ids: Iterable[uuid.UUID] = (),
+    user_ids: Iterable[uuid.UUID] = (),
+    params: Mapping[str, ParamValue] | None = None,
+) -> uuid.UUID | None:
+    """Tell dealers (inbox + their users' WeChat) and users (WeChat) of an event; None if told."""
+    dealers = sorted(set(dealer_ids), key=str)
+    users = sorted(set(user_ids), key=str)
+    event = NotificationEvent(
+        id=uuid.uuid4(),
+        kind=str(kind),
+        key=key[:128],
+        params=_stored(params or {}, kind),
+        dealer_ids=[str(d) for d in dealers],
+        user_ids=[str(u) for u in users],
+    )
+    try:
+        with duplicate_keys_raised():
+            async with session.begin_nested():
+                session.add(event)
+                await session.flush()
+    except DuplicateKey:
+        return None
+    await add_inbox_items(session, event, dealers)
+    if dealers or users:
+        await enqueue(
+            session, FANOUT_JOB, {"eventId": str(event.id)}, dedupe_key=f"notify:{event.id}"
+        )
+    return event.id
