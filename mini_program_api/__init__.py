@@ -14,6 +14,7 @@ from mini_program_api.catalog import CartController, CatalogController, CpqContr
 from mini_program_api.claims import ClaimablePromotionController, ClaimController
 from mini_program_api.funds import FundsController
 from mini_program_api.invoices import InvoiceController, InvoiceTitleController
+from mini_program_api.notifications import InboxController, SubscriptionController
 from mini_program_api.orders import OrderController
 from mini_program_api.quotes import QuoteController
 from mini_program_api.stock import StockController
@@ -35,6 +36,8 @@ def mobile_handlers(*, dev_mode: bool) -> list[ControllerRouterHandler]:
         ClaimController,
         InvoiceTitleController,
         InvoiceController,
+        SubscriptionController,
+        InboxController,
     ]
     if dev_mode:
         handlers.append(DevAuthController)

@@ -8,11 +8,22 @@ every domain that has something to tell. What the rest of the server may call:
         (sync scope ``dealer:{id}``); after the commit a job sends one WeChat message per
         user who accepted a template for ``kind`` (the users of each dealer, and ``user_ids``)
     EventKind, PARAMS                      the kinds and the parameters each one carries
-    register_notification_jobs(registry, sender)   the fan-out and send jobs
+    WechatMessaging(settings.wechat, database, redis_url)   the process's WeChat sender
+    register_notification_jobs(registry, sender, timezone)  the fan-out and send jobs
     register_inbox_mutations(registry)             the offline ``inbox.read`` mutation
 """
 
+from server.notifications.delivery import register_notification_jobs
 from server.notifications.events import notify
 from server.notifications.kinds import PARAMS, EventKind
+from server.notifications.mutations import register_inbox_mutations
+from server.notifications.wechat import WechatMessaging
 
-__all__ = ["PARAMS", "EventKind", "notify"]
+__all__ = [
+    "PARAMS",
+    "EventKind",
+    "WechatMessaging",
+    "notify",
+    "register_inbox_mutations",
+    "register_notification_jobs",
+]
