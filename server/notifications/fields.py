@@ -73,7 +73,7 @@ def _when(value: object, tz: ZoneInfo) -> str:
     """A time as WeChat's date/time wants it, in the brand's zone; unreadable: now."""
     moment = _moment(value) or datetime.now(tz)
     local = moment.astimezone(tz) if moment.tzinfo else moment
-    return f"{local.year}年{local.month:02d}月{local.day:02d}日 {local.hour:02d}:{local.minute:02d}"
+    return f"{local.year:04d}年{local.month:02d}月{local.day:02d}日 {local.hour:02d}:{local.minute:02d}"
 
 
 def _moment(value: object) -> datetime | None:
@@ -93,7 +93,10 @@ def _character_string(value: object, tz: ZoneInfo) -> str:
 
 def _printable(value: object) -> str:
     text = "" if value is None else str(value)
-    return "".join(c for c in text if unicodedata.category(c)[0] != "C")
+    # Line breaks and tabs read as spaces; other control and format characters go.
+    return "".join(
+        " " if c.isspace() else c for c in text if c.isspace() or unicodedata.category(c)[0] != "C"
+    )
 
 
 _RULES: dict[str, Callable[[object, ZoneInfo], str]] = {

@@ -3,6 +3,7 @@ fields reformatted so WeChat takes them, WeChat's errors handled by kind."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 
@@ -188,3 +189,36 @@ async def test_bad_token_is_refreshed_once_and_the_message_sent(
     assert [s.data["character_string1"] for s in wechat.sent] == ["SO-D1", "SO-D2", "SO-D3"]
     assert wechat.refused == {42001: 1, 40001: 1}
     assert wechat.token_fetches == 4  # ours, the refresh after 42001, theirs, ours after 40001
+
+
+async def test_rate_limited_messages_back_off_and_go_out_once(
+    client: Client,
+    db: Database,
+    settings: Settings,
+    wechat: SubscribeState,
+    messaging: WechatMessaging,
+) -> None:
+    hq = bearer(settings, await make_user(db, Role.HQ_ADMIN))
+    await configure_template(client, hq, wechat)
+    dealer_id, user = await _dealer_user(db, "openid-n5")
+    await _subscribe(client, settings, wechat, user, times=5)
+    wechat.rate_limit = 2
+    for n in range(5):
+        await _reject(db, dealer_id, f"E{n}")
+    for _ in range(12):
+        await run_jobs(db, settings, messaging)
+        if len(wechat.sent) == 5:
+            break
+        await asyncio.sleep(1.0)
+    assert sorted(s.data["character_string1"] for s in wechat.sent) == [
+        f"SO-E{n}" for n in range(5)
+    ]
+    assert wechat.refused[45009] >= 1 and set(wechat.refused) == {45009}
+    async with db.session() as session:
+        grant = await session.get(SubscriptionGrant, (user.id, ORDER_TEMPLATE))
+        assert (
+            grant is not None and grant.remaining == 0
+        )  # 5 given, 5 sent: refusals gave theirs back
+    assert (
+        await _count(db, SubscriptionMessage, SubscriptionMessage.status == MessageStatus.SENT) == 5
+    )
