@@ -36,8 +36,8 @@ ENTRIES: dict[str, tuple[str, str]] = {
     ),
     "notify.order_shipped.title": ("订单已发货", "Order shipped"),
     "notify.order_shipped.body": (
-        "订单 {orderNo}（{amount}）已从{warehouse}发货。",
-        "Order {orderNo} ({amount}) was shipped from {warehouse}.",
+        "订单 {orderNo}（{amount}）已发货，物流：{shipment}。",
+        "Order {orderNo} ({amount}) was shipped: {shipment}.",
     ),
     "notify.order_rejected.title": ("订单未通过审核", "Order rejected"),
     "notify.order_rejected.body": (
@@ -46,8 +46,8 @@ ENTRIES: dict[str, tuple[str, str]] = {
     ),
     "notify.claim_decided.title": ("核销已有结果", "Claim decided"),
     "notify.claim_decided.body": (
-        "核销单 {claimNo}（{promotion}）{status}，金额 {amount}。{reason}",
-        "Claim {claimNo} ({promotion}) {status}, amount {amount}. {reason}",
+        "核销单 {claimNo}{status}，金额 {amount}。{reason}",
+        "Claim {claimNo} {status}, amount {amount}. {reason}",
     ),
     "notify.return_decided.title": ("退货已有结果", "Return decided"),
     "notify.return_decided.body": (

@@ -12,9 +12,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db.engine import Database
 from server.db.errors import DuplicateKey, duplicate_keys_raised
 from server.jobs import enqueue
 from server.notifications.inbox import add_inbox_items
@@ -22,6 +24,7 @@ from server.notifications.kinds import PARAMS, EventKind
 from server.notifications.models import NotificationEvent
 
 FANOUT_JOB = "notifications.fanout"
+_NOTED = "notifications.noted"
 ParamValue = str | int | datetime | None
 
 
@@ -65,3 +68,35 @@ async def notify(
             session, FANOUT_JOB, {"eventId": str(event.id)}, dedupe_key=f"notify:{event.id}"
         )
     return event.id
+
+
+def note_event(
+    session: AsyncSession,
+    kind: EventKind,
+    key: str,
+    *,
+    dealer_ids: Iterable[uuid.UUID] = (),
+    user_ids: Iterable[uuid.UUID] = (),
+    params: Mapping[str, ParamValue] | None = None,
+) -> None:
+    """``notify`` for code that cannot await: told by the pre-commit hook, dropped on rollback."""
+    stored = _stored(params or {}, kind)  # a wrong parameter fails here, where it was given
+    noted: list[Any] = session.info.setdefault(_NOTED, [])
+    noted.append((kind, key, tuple(dealer_ids), tuple(user_ids), stored))
+
+
+async def notify_noted(session: AsyncSession) -> None:
+    """Tell the events noted in this transaction (pre-commit hook)."""
+    for kind, key, dealer_ids, user_ids, params in session.info.pop(_NOTED, []):
+        await notify(session, kind, key, dealer_ids=dealer_ids, user_ids=user_ids, params=params)
+
+
+def discard_noted(session: AsyncSession) -> None:
+    session.info.pop(_NOTED, None)
+
+
+def install_notifications(database: Database) -> None:
+    """Tell noted events before every commit of ``database`` (idempotent; before the trail)."""
+    if notify_noted not in database.before_commit:
+        database.before_commit.append(notify_noted)
+        database.on_rollback.append(discard_noted)

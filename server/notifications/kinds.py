@@ -25,7 +25,7 @@ class EventKind(enum.StrEnum):
 _COMMON = ("at",)
 PARAMS: dict[EventKind, tuple[str, ...]] = {
     EventKind.ORDER_APPROVED: ("orderNo", "amount", "status", *_COMMON),
-    EventKind.ORDER_SHIPPED: ("orderNo", "amount", "status", "warehouse", *_COMMON),
+    EventKind.ORDER_SHIPPED: ("orderNo", "amount", "status", "shipment", *_COMMON),
     EventKind.ORDER_REJECTED: ("orderNo", "amount", "status", "reason", *_COMMON),
     EventKind.CLAIM_DECIDED: ("claimNo", "promotion", "amount", "status", "reason", *_COMMON),
     EventKind.RETURN_DECIDED: ("returnNo", "amount", "status", "reason", *_COMMON),
