@@ -147,7 +147,11 @@ class Claimed:
     body: dict[str, Any]
 
 
-async def _claim(session: AsyncSession, message_id: uuid.UUID, tz: ZoneInfo) -> Claimed | None:
+async def claim_message(
+    session: AsyncSession, message_id: uuid.UUID, tz: ZoneInfo
+) -> Claimed | None:
+    """Step 1: a pending message takes one authorization and becomes ``sending``; one found
+    ``sending`` (its worker died mid-send) becomes ``uncertain``; None: nothing to send."""
     query = select(SubscriptionMessage).where(SubscriptionMessage.id == message_id)
     if is_postgresql(session):
         query = query.with_for_update()
@@ -253,7 +257,7 @@ async def send_message(
 ) -> None:
     """Claim, send and record one message (see the module docstring); raises to back off."""
     async with transaction(database) as session:
-        claimed = await _claim(session, message_id, tz)
+        claimed = await claim_message(session, message_id, tz)
     if claimed is None:
         return
     answer: SendAnswer | None = None

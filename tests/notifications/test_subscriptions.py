@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -13,9 +14,11 @@ from server.db.engine import Database
 from server.db.session import transaction
 from server.identity.models import Role, User
 from server.notifications import EventKind, WechatMessaging, notify
+from server.notifications.delivery import claim_message, fan_out
 from server.notifications.models import (
     InboxItem,
     MessageStatus,
+    NotificationEvent,
     SubscriptionGrant,
     SubscriptionMessage,
 )
@@ -222,3 +225,56 @@ async def test_rate_limited_messages_back_off_and_go_out_once(
     assert (
         await _count(db, SubscriptionMessage, SubscriptionMessage.status == MessageStatus.SENT) == 5
     )
+
+
+async def test_a_message_whose_worker_died_mid_send_is_never_sent_again(
+    client: Client,
+    db: Database,
+    settings: Settings,
+    wechat: SubscribeState,
+    messaging: WechatMessaging,
+) -> None:
+    hq = bearer(settings, await make_user(db, Role.HQ_ADMIN))
+    await configure_template(client, hq, wechat)
+    dealer_id, user = await _dealer_user(db, "openid-n6")
+    await _subscribe(client, settings, wechat, user, times=2)
+    await _reject(db, dealer_id, "F1")
+    async with transaction(db) as session:  # the fan-out, alone
+        assert (
+            await fan_out(
+                session, (await session.execute(select(NotificationEvent.id))).scalar_one()
+            )
+            == 1
+        )
+    async with transaction(db) as session:  # a worker claims the message, then dies
+        message_id = (await session.execute(select(SubscriptionMessage.id))).scalar_one()
+        assert await claim_message(session, message_id, ZoneInfo("Asia/Shanghai")) is not None
+    await run_jobs(db, settings, messaging)  # its job runs again
+    assert wechat.sent == []
+    async with db.session() as session:
+        message = await session.get(SubscriptionMessage, message_id)
+        assert message is not None and message.status is MessageStatus.UNCERTAIN
+        grant = await session.get(SubscriptionGrant, (user.id, ORDER_TEMPLATE))
+        assert grant is not None and grant.remaining == 1  # the one taken stays taken
+    log = await client.get("/hq/notifications/messages", params={"status": "uncertain"}, headers=hq)
+    assert [m["id"] for m in log.json()] == [str(message_id)]
+
+
+async def test_a_refusal_for_content_is_recorded_as_failed_and_not_retried(
+    client: Client,
+    db: Database,
+    settings: Settings,
+    wechat: SubscribeState,
+    messaging: WechatMessaging,
+) -> None:
+    hq = bearer(settings, await make_user(db, Role.HQ_ADMIN))
+    await configure_template(client, hq, wechat)
+    wechat.templates[ORDER_TEMPLATE] = ("thing1",)  # the WeChat console's template differs
+    dealer_id, user = await _dealer_user(db, "openid-n7")
+    await _subscribe(client, settings, wechat, user)
+    await _reject(db, dealer_id, "G1")
+    await run_jobs(db, settings, messaging)
+    await run_jobs(db, settings, messaging)
+    assert wechat.refused == {47003: 1}
+    log = (await client.get("/hq/notifications/messages", headers=hq)).json()
+    assert [(m["status"], m["errcode"], m["attempts"]) for m in log] == [("failed", 47003, 1)]
