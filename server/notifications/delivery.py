@@ -36,9 +36,9 @@ from server.db.engine import Database
 from server.db.session import transaction
 from server.identity import wechat_recipients
 from server.jobs import JobRegistry, enqueue
-from server.notifications.events import FANOUT_JOB
+from server.notifications.events import FANOUT_JOB, INLINE_INBOX
 from server.notifications.fields import field_kind, field_value
-from server.notifications.inbox import display_params
+from server.notifications.inbox import add_inbox_items, display_params
 from server.notifications.models import (
     MessageStatus,
     NotificationEvent,
@@ -64,10 +64,13 @@ def _uuids(values: list[str]) -> list[uuid.UUID]:
 
 
 async def fan_out(session: AsyncSession, event_id: uuid.UUID) -> int:
-    """Write one message (and its send job) per recipient holding an authorization; the count."""
+    """Write one message (and its send job) per recipient holding an authorization, and the
+    inbox items of an audience too large for the request; the number of messages."""
     event = await session.get(NotificationEvent, event_id)
     if event is None:
         return 0
+    if len(event.dealer_ids) > INLINE_INBOX:  # too many for the request: their inbox here
+        await add_inbox_items(session, event, _uuids(event.dealer_ids))
     recipients = await wechat_recipients(session, _uuids(event.dealer_ids), _uuids(event.user_ids))
     templates = (
         (

@@ -2,9 +2,10 @@
 hear of happened.
 
 It runs in the caller's transaction: the event row (one per ``(kind, key)``, so telling twice
-is a no-op), one inbox item per dealer (published to ``dealer:{id}`` before the commit), and a
-``notifications.fanout`` job that, after the commit, picks the WeChat users who accepted a
-template for the kind and queues one message each.
+is a no-op), one inbox item per dealer (published to ``dealer:{id}`` before the commit; for
+more than ``INLINE_INBOX`` dealers the fan-out job writes them), and a ``notifications.fanout``
+job that, after the commit, picks the WeChat users who accepted a template for the kind and
+queues one message each.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from server.notifications.kinds import PARAMS, EventKind
 from server.notifications.models import NotificationEvent
 
 FANOUT_JOB = "notifications.fanout"
+INLINE_INBOX = 200
+"""Up to this many dealers get their inbox items in the caller's transaction; beyond, the
+fan-out job writes them (a notice to every dealer must not hold a request for seconds)."""
 _NOTED = "notifications.noted"
 ParamValue = str | int | datetime | None
 
@@ -62,7 +66,8 @@ async def notify(
                 await session.flush()
     except DuplicateKey:
         return None
-    await add_inbox_items(session, event, dealers)
+    if len(dealers) <= INLINE_INBOX:
+        await add_inbox_items(session, event, dealers)
     if dealers or users:
         await enqueue(
             session, FANOUT_JOB, {"eventId": str(event.id)}, dedupe_key=f"notify:{event.id}"

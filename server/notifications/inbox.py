@@ -65,9 +65,22 @@ def _texts(kind: str, params: Mapping[str, Any]) -> tuple[str, str, str, str]:
 async def add_inbox_items(
     session: AsyncSession, event: NotificationEvent, dealer_ids: Sequence[uuid.UUID]
 ) -> None:
-    """One inbox item per dealer for ``event``, published to each dealer's scope."""
+    """One inbox item per dealer for ``event`` (none twice), published to each dealer's scope."""
+    if not dealer_ids:
+        return
     title_zh, title_en, body_zh, body_en = _texts(event.kind, event.params)
+    have = set(
+        (
+            await session.execute(
+                select(InboxItem.dealer_id).where(
+                    InboxItem.event_id == event.id, InboxItem.dealer_id.in_(list(dealer_ids))
+                )
+            )
+        ).scalars()
+    )
     for dealer_id in dealer_ids:
+        if dealer_id in have:
+            continue
         item = InboxItem(
             id=uuid.uuid4(),
             dealer_id=dealer_id,

@@ -6,13 +6,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
+from sqlalchemy import select
+
 from server.db.engine import Database
 from server.db.session import transaction
 from server.identity.models import Role, User
-from server.notifications import EventKind, notify
+from server.notifications import EventKind, WechatMessaging, delivery, events, notify
+from server.notifications.models import InboxItem, NotificationEvent
 from server.settings import Settings
 from tests.factories import bearer, make_dealer, make_user
-from tests.notifications.conftest import Client
+from tests.notifications.conftest import Client, run_jobs
 
 
 async def _announce(db: Database, dealer_ids: list[uuid.UUID], key: str, title: str) -> None:
@@ -108,3 +112,27 @@ async def test_inbox_refuses_bad_input(client: Client, db: Database, settings: S
         await client.post("/mp/inbox/read", json={"ids": []}, headers=headers)
     ).status_code == 422
     assert (await client.get("/mp/inbox", headers=hq)).status_code == 403
+
+
+async def test_a_large_audience_gets_its_inbox_from_the_fan_out_job(
+    client: Client,
+    db: Database,
+    settings: Settings,
+    messaging: WechatMessaging,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(events, "INLINE_INBOX", 1)
+    monkeypatch.setattr(delivery, "INLINE_INBOX", 1)
+    dealers = [await make_dealer(db) for _ in range(3)]
+    headers = bearer(settings, await make_user(db, Role.DEALER_ADMIN, dealers[2]))
+    await _announce(db, [d.id for d in dealers], "big", "全员通知")
+    assert (await client.get("/mp/inbox", headers=headers)).json()["items"] == []
+    await run_jobs(db, settings, messaging)
+    for _ in range(2):  # a fan-out run again (its worker died after the commit) adds nothing
+        async with transaction(db) as session:
+            event_id = (await session.execute(select(NotificationEvent.id))).scalar_one()
+            await delivery.fan_out(session, event_id)
+    async with db.session() as session:
+        items = (await session.execute(select(InboxItem.dealer_id))).scalars().all()
+    assert sorted(items, key=str) == sorted((d.id for d in dealers), key=str)
+    assert (await client.get("/mp/inbox", headers=headers)).json()["unread"] == 1
