@@ -15,6 +15,7 @@ from mini_program_api.catalog import CartController, CatalogController, CpqContr
 from mini_program_api.claims import ClaimablePromotionController, ClaimController
 from mini_program_api.funds import FundsController
 from mini_program_api.invoices import InvoiceController, InvoiceTitleController
+from mini_program_api.notifications import InboxController, SubscriptionController
 from mini_program_api.orders import OrderController
 from mini_program_api.quotes import QuoteController
 from mini_program_api.stock import StockController
@@ -37,6 +38,8 @@ def mobile_handlers(*, dev_mode: bool) -> list[ControllerRouterHandler]:
         InvoiceTitleController,
         InvoiceController,
         ApprovalStatusController,
+        SubscriptionController,
+        InboxController,
     ]
     if dev_mode:
         handlers.append(DevAuthController)

@@ -2183,6 +2183,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/hq/notifications/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Subscription message log
+         * @description Messages newest first: sent, skipped (no authorization), failed or uncertain.
+         */
+        get: operations["HqNotificationsMessagesMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/notifications/templates/{template_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Configure a subscription message template
+         * @description Create or replace a template (id from the WeChat console); ``active: false`` retires it.
+         */
+        put: operations["HqNotificationsTemplatesTemplateIdPutTemplate"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/notifications/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Subscription message templates
+         * @description Every template HQ set up: the event it serves and which parameter fills each field.
+         */
+        get: operations["HqNotificationsTemplatesTemplates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/mp/auth/wechat/bind": {
         parameters: {
             query?: never;
@@ -3063,6 +3123,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mp/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My subscription message authorizations
+         * @description The templates to ask for (``wx.requestSubscribeMessage``) and my authorizations left.
+         */
+        get: operations["MpSubscriptionsMine"];
+        put?: never;
+        /**
+         * Record wx.requestSubscribeMessage results
+         * @description Each ``accept`` adds one one-time authorization of that template, for me only.
+         */
+        post: operations["MpSubscriptionsRecord"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/inbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My inbox
+         * @description My dealer's notifications newest first (``unread`` only those nobody read).
+         */
+        get: operations["MpInboxListItems"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/inbox/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark inbox items read
+         * @description Mark these items read (ids of other dealers are ignored); the first reader stays.
+         */
+        post: operations["MpInboxReadReadMany"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/inbox/{item_id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Mark one inbox item read
+         * @description Mark this item read.
+         */
+        put: operations["MpInboxItemIdReadReadOne"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3530,6 +3674,12 @@ export interface components {
             replayed: boolean;
             balances: components["schemas"]["BalancesOut"];
         };
+        /**
+         * EventKind
+         * @description What happened. ``return_decided`` is reserved for returns (not sent yet).
+         * @enum {string}
+         */
+        EventKind: "order_approved" | "order_shipped" | "order_rejected" | "claim_decided" | "return_decided" | "price_list_changed" | "credit_low" | "announcement";
         /** EventOut */
         EventOut: {
             fromStatus: string | null;
@@ -3594,6 +3744,14 @@ export interface components {
             steps: components["schemas"]["Step"][];
             updatedAt?: string | null;
         };
+        /** GrantOut */
+        GrantOut: {
+            templateId: string;
+            eventKind: string;
+            title: string;
+            remaining: number;
+            lastResult: string;
+        };
         /** GroupIn */
         GroupIn: {
             code: string;
@@ -3654,6 +3812,31 @@ export interface components {
             errorCount: number;
             errors: components["schemas"]["RowError"][];
             diff: components["schemas"]["ImportDiff"] | null;
+        };
+        /** InboxItemOut */
+        InboxItemOut: {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            title: components["schemas"]["LocalizedText"];
+            body: components["schemas"]["LocalizedText"];
+            params: {
+                [key: string]: string | number | null;
+            };
+            /** Format: date-time */
+            createdAt: string;
+            readAt: string | null;
+            readBy: string | null;
+        };
+        /** InboxPage */
+        InboxPage: {
+            items: components["schemas"]["InboxItemOut"][];
+            unread: number;
+            nextCursor?: string | null;
+        };
+        /** InboxReadIn */
+        InboxReadIn: {
+            ids: string[];
         };
         /** InvitationCreate */
         InvitationCreate: {
@@ -3771,6 +3954,11 @@ export interface components {
         ItemsReplace: {
             items: components["schemas"]["ItemIn"][];
         };
+        /** LocalizedText */
+        LocalizedText: {
+            zh: string;
+            en: string;
+        };
         /** LoginRequest */
         LoginRequest: {
             username: string;
@@ -3781,6 +3969,28 @@ export interface components {
             user: components["schemas"]["UserOut"];
             dealer?: components["schemas"]["DealerOut"] | null;
         };
+        /** MessageOut */
+        MessageOut: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            eventId: string;
+            /** Format: uuid */
+            userId: string;
+            templateId: string;
+            status: components["schemas"]["MessageStatus"];
+            attempts: number;
+            errcode: number | null;
+            detail: string;
+            /** Format: date-time */
+            createdAt: string;
+            sentAt: string | null;
+        };
+        /**
+         * MessageStatus
+         * @enum {string}
+         */
+        MessageStatus: "pending" | "sending" | "sent" | "skipped" | "failed" | "uncertain";
         /**
          * MovementKind
          * @enum {string}
@@ -4684,6 +4894,23 @@ export interface components {
             safetyStock: number;
             band: components["schemas"]["StockBand"];
         };
+        /**
+         * SubscribeResult
+         * @description One template's answer in ``wx.requestSubscribeMessage``'s result.
+         * @enum {string}
+         */
+        SubscribeResult: "accept" | "reject" | "ban" | "filter";
+        /** SubscriptionResultsIn */
+        SubscriptionResultsIn: {
+            results: {
+                [key: string]: components["schemas"]["SubscribeResult"];
+            };
+            openid?: string | null;
+        };
+        /** SubscriptionsOut */
+        SubscriptionsOut: {
+            grants: components["schemas"]["GrantOut"][];
+        };
         /** TaskOut */
         TaskOut: {
             /** Format: uuid */
@@ -4706,6 +4933,37 @@ export interface components {
          * @enum {string}
          */
         TaskStatus: "pending" | "approved" | "rejected" | "cancelled";
+        /** TemplateField */
+        TemplateField: {
+            key: string;
+            param: string;
+        };
+        /** TemplateFieldOut */
+        TemplateFieldOut: {
+            key: string;
+            param: string;
+        };
+        /** TemplateIn */
+        TemplateIn: {
+            eventKind: components["schemas"]["EventKind"];
+            title: string;
+            /** @default  */
+            page: string;
+            fields: components["schemas"]["TemplateField"][];
+            /** @default true */
+            active: boolean;
+        };
+        /** TemplateOut */
+        TemplateOut: {
+            templateId: string;
+            eventKind: string;
+            title: string;
+            page: string;
+            fields: components["schemas"]["TemplateFieldOut"][];
+            active: boolean;
+            /** Format: date-time */
+            updatedAt: string;
+        };
         /** Threshold */
         Threshold: {
             threshold: number;
@@ -10065,6 +10323,15 @@ export interface operations {
                         businessKey?: string | null;
                     } | {
                         /** @enum {unknown} */
+                        name: "inbox.read";
+                        mid: number;
+                        /** ReadArgs */
+                        args: {
+                            ids: string[];
+                        };
+                        businessKey?: string | null;
+                    } | {
+                        /** @enum {unknown} */
                         name: "invoice.cancel";
                         mid: number;
                         /** CancelArgs */
@@ -10188,6 +10455,15 @@ export interface operations {
                         args: {
                             /** Format: uuid */
                             claimId: string;
+                        };
+                        businessKey?: string | null;
+                    } | {
+                        /** @enum {unknown} */
+                        name: "inbox.read";
+                        mid: number;
+                        /** ReadArgs */
+                        args: {
+                            ids: string[];
                         };
                         businessKey?: string | null;
                     } | {
@@ -16492,6 +16768,229 @@ export interface operations {
             };
         };
     };
+    HqNotificationsMessagesMessages: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["MessageStatus"] | null;
+                userId?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageOut"][];
+                };
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    HqNotificationsTemplatesTemplateIdPutTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateOut"];
+                };
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found (problem+json; branch on `code`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict (problem+json; branch on `code`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request Entity Too Large (problem+json; branch on `code`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported Media Type (problem+json; branch on `code`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    HqNotificationsTemplatesTemplates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateOut"][];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
     MpAuthWechatBindWechatBind: {
         parameters: {
             query?: never;
@@ -20680,6 +21179,399 @@ export interface operations {
             };
             /** @description Not Found (problem+json; branch on `code`) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    MpSubscriptionsMine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionsOut"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    MpSubscriptionsRecord: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionResultsIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionsOut"];
+                };
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict (problem+json; branch on `code`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request Entity Too Large (problem+json; branch on `code`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported Media Type (problem+json; branch on `code`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    MpInboxListItems: {
+        parameters: {
+            query?: {
+                unread?: boolean;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxPage"];
+                };
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    MpInboxReadReadMany: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InboxReadIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxItemOut"][];
+                };
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict (problem+json; branch on `code`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request Entity Too Large (problem+json; branch on `code`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported Media Type (problem+json; branch on `code`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    MpInboxItemIdReadReadOne: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxItemOut"];
+                };
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found (problem+json; branch on `code`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict (problem+json; branch on `code`) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

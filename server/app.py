@@ -57,6 +57,12 @@ from server.invoices.mutations import register_invoice_mutations
 from server.invoices.routes import InvoiceDeskController
 from server.jobs.queue import JobRegistry, JobRunner
 from server.media import require_json_body
+from server.notifications import (
+    WechatMessaging,
+    register_inbox_mutations,
+    register_notification_jobs,
+)
+from server.notifications.routes import SubscriptionTemplateController
 from server.observability import RequestIdMiddleware, configure_logging, record_realtime
 from server.orders import mutations as order_mutations
 from server.orders.activity import dealer_order_activity
@@ -108,7 +114,8 @@ def create_app(settings: Settings) -> Litestar:
     configure_logging(settings)
     database = Database(settings.database)
     storage = create_storage(settings.storage, settings.public_base_url, settings.auth.jwt_secret)
-    jobs = job_registry(storage)
+    messaging = WechatMessaging(settings.wechat, database, settings.redis_url)
+    jobs = job_registry(storage, messaging=messaging, timezone=settings.timezone)
     sync_settings = SyncSettings(
         redis_url=settings.redis_url, heartbeat_interval=settings.sync_heartbeat_seconds
     )
@@ -141,7 +148,7 @@ def create_app(settings: Settings) -> Litestar:
             SyncError: handle_sync_error,
         },
         before_request=require_json_body,
-        lifespan=[_lifespan(settings, database, hub, jobs)],
+        lifespan=[_lifespan(settings, database, hub, jobs, messaging)],
         state=_initial_state(settings, database, storage, jobs, pricing_cache, hub),
         openapi_config=openapi_config(),
         template_config=console_templates(settings),
@@ -153,10 +160,14 @@ def create_app(settings: Settings) -> Litestar:
 
 
 def _lifespan(
-    settings: Settings, database: Database, hub: Hub, jobs: JobRegistry
+    settings: Settings,
+    database: Database,
+    hub: Hub,
+    jobs: JobRegistry,
+    messaging: WechatMessaging,
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     """Start-up and shutdown: Redis and the login throttle, the job runner and housekeeping,
-    the fan-out hub, the WeChat client; everything closed in reverse order."""
+    the fan-out hub, the WeChat clients; everything closed in reverse order."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -193,6 +204,7 @@ def _lifespan(
             finally:
                 await housekeeping.stop()
                 await runner.stop()
+                await messaging.aclose()
                 await hub.stop()
                 if redis is not None:
                     await redis.aclose()
@@ -245,6 +257,7 @@ def _route_handlers(
         InvoiceDeskController,
         ApprovalFlowController,
         ApprovalController,
+        SubscriptionTemplateController,
         *mobile_handlers(dev_mode=settings.dev_mode),
         console_router(settings),
     ]
@@ -267,13 +280,23 @@ def mutation_registry(
     )
     register_claim_mutations(registry, storage)
     register_invoice_mutations(registry)
+    register_inbox_mutations(registry)
     return registry
 
 
-def job_registry(storage: ObjectStorage, reader: ReceiptReader = read_receipt) -> JobRegistry:
-    """Every domain's background jobs (the API's in-process runner and `channelhub worker`)."""
+def job_registry(
+    storage: ObjectStorage,
+    reader: ReceiptReader = read_receipt,
+    *,
+    messaging: WechatMessaging | None = None,
+    timezone: str = "Asia/Shanghai",
+) -> JobRegistry:
+    """Every domain's background jobs (the API's in-process runner and `channelhub worker`);
+    without ``messaging`` the notification jobs are not registered (they wait in the queue)."""
     registry = JobRegistry()
     register_claim_jobs(registry, storage, reader)
+    if messaging is not None:
+        register_notification_jobs(registry, messaging.sender, timezone)
     return registry
 
 

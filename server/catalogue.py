@@ -29,6 +29,50 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "user_not_found": ("用户不存在", "User not found"),
     "warehouse_not_found": ("仓库不存在", "Warehouse not found"),
     "record_not_found": ("记录不存在", "Record not found"),
+    # What the inbox says of each event (server/notifications); {amount} etc. are pre-formatted
+    "notify.order_approved.title": ("订单已审核通过", "Order approved"),
+    "notify.order_approved.body": (
+        "订单 {orderNo}（{amount}）已审核通过，即将备货发货。",
+        "Order {orderNo} ({amount}) was approved and will be prepared for shipping.",
+    ),
+    "notify.order_shipped.title": ("订单已发货", "Order shipped"),
+    "notify.order_shipped.body": (
+        "订单 {orderNo}（{amount}）已发货，物流：{shipment}。",
+        "Order {orderNo} ({amount}) was shipped: {shipment}.",
+    ),
+    "notify.order_rejected.title": ("订单未通过审核", "Order rejected"),
+    "notify.order_rejected.body": (
+        "订单 {orderNo}（{amount}）未通过审核：{reason}",
+        "Order {orderNo} ({amount}) was rejected: {reason}",
+    ),
+    "notify.claim_decided.title": ("核销已有结果", "Claim decided"),
+    "notify.claim_decided.body": (
+        "核销单 {claimNo}{status}，金额 {amount}。{reason}",
+        "Claim {claimNo} {status}, amount {amount}. {reason}",
+    ),
+    "notify.return_decided.title": ("退货已有结果", "Return decided"),
+    "notify.return_decided.body": (
+        "退货单 {returnNo}（{amount}）{status}。{reason}",
+        "Return {returnNo} ({amount}) {status}. {reason}",
+    ),
+    "notify.price_list_changed.title": ("您的价目表已更新", "Your price list changed"),
+    "notify.price_list_changed.body": (
+        "{tier} 等级适用的价目表「{priceList}」已发布新版本，请刷新价格。",
+        'The price list "{priceList}" of tier {tier} has a new version; refresh your prices.',
+    ),
+    "notify.credit_low.title": ("信用额度即将用尽", "Credit running low"),
+    "notify.credit_low.body": (
+        "可用信用额度仅剩 {available}（额度 {limit}），请及时回款或预存。",
+        "Only {available} of your {limit} credit is left; pay or top up soon.",
+    ),
+    "notify.announcement.title": ("新公告：{title}", "New announcement: {title}"),
+    "notify.announcement.body": ("{summary}", "{summary}"),
+    "notify.status.approved": ("已通过", "approved"),
+    "notify.status.rejected": ("已驳回", "rejected"),
+    "notify.status.shipped": ("已发货", "shipped"),
+    "notify.status.published": ("已发布", "published"),
+    "notify.status.low": ("额度不足", "running low"),
+    "notify.status.new": ("新公告", "new"),
     # Why an order waits for HQ (Order.review_reasons)
     "order.watch_tier": (
         "观察级经销商的订单需预付款并经总部审核",

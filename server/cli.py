@@ -136,6 +136,7 @@ def worker(concurrency: int) -> None:
     from server.app import job_registry
     from server.db.engine import Database
     from server.jobs.queue import JobRunner
+    from server.notifications import WechatMessaging
     from server.replication.wiring import SyncHousekeeping, install_sync_hooks
     from server.storage.backends import create_storage
     from sync import Hub, SyncSettings
@@ -152,7 +153,9 @@ def worker(concurrency: int) -> None:
         hub = Hub.from_settings(SyncSettings(redis_url=settings.redis_url))
         install_sync_hooks(database, hub)
         await hub.start()
-        runner = JobRunner(database, job_registry(storage), concurrency=concurrency)
+        messaging = WechatMessaging(settings.wechat, database, settings.redis_url)
+        registry = job_registry(storage, messaging=messaging, timezone=settings.timezone)
+        runner = JobRunner(database, registry, concurrency=concurrency)
         housekeeping = SyncHousekeeping(database, timedelta(days=settings.sync_retention_days))
         runner.start()
         housekeeping.start()
@@ -161,6 +164,7 @@ def worker(concurrency: int) -> None:
         finally:
             await housekeeping.stop()
             await runner.stop()
+            await messaging.aclose()
             await hub.stop()
             await database.dispose()
 

@@ -29,6 +29,7 @@ from server.db.engine import Database
 from server.db.migrate import upgrade
 from server.db.models import target_metadata
 from server.db.session import transaction
+from server.notifications import install_notifications
 from server.settings import (
     AuthSettings,
     DatabaseSettings,
@@ -211,6 +212,7 @@ async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
 async def db(settings: Settings) -> AsyncIterator[Database]:
     """A second handle on the test database, for factories and for checking what was stored."""
     database = Database(settings.database)
+    install_notifications(database)  # events noted here are told at commit, as in the app
     install_trail(database)  # decisions the tests take here join the approval trail
     yield database
     await database.dispose()

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.ledger import Accounts, available_in, check_amount, lock_accounts, post_entry
 from server.accounts.models import FUND_SOURCES, AccountKind, EntryKind, FundsHold, HoldStatus
+from server.accounts.notices import note_credit_running_low
 from server.db.batch import add_new
 from server.db.errors import DuplicateKey, duplicate_keys_raised
 from server.dealers import DealerStatus, get_dealer, tier_requires_prepayment
@@ -193,6 +194,7 @@ async def hold_funds(
         return _view(existing)
     if dealer is not None:
         await _check_dealer(session, dealer.status, dealer.tier_code, kinds)
+    credit_before = available_in(accounts, AccountKind.CREDIT)
     parts, short = split_amount(accounts, amount, kinds, cap)
     if rebate_exact and parts.get(AccountKind.REBATE, 0) < cap:
         raise Conflict(
@@ -242,6 +244,14 @@ async def hold_funds(
         reference=reference,
         account_kind=AccountKind.HELD,
         amount=amount,
+    )
+    note_credit_running_low(
+        session,
+        dealer_id,
+        reference,
+        limit=accounts[AccountKind.CREDIT].credit_limit,
+        available_before=credit_before,
+        taken=hold.credit,
     )
     return _view(hold)
 

@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.claims.models import Claim, ClaimStatus
+from server.db.base import utcnow
+from server.notifications import EventKind, note_event
 from server.trail import Actor, note_decision
 
 
@@ -34,8 +36,30 @@ def note_claim_decision(
     """Note the claim's decision (approved and paid, or rejected); ``actor`` None: automatic.
     A claim sent to review is not decided yet: nothing is noted."""
     state = decision_state(claim)
+    note_claim_notice(session, claim, comment)
     if claim.status is ClaimStatus.APPROVED:
         note_decision(session, actor, "claim", claim.id, "approved", state, comment)
         note_decision(session, actor, "claim", claim.id, "paid", state)
     elif claim.status is ClaimStatus.REJECTED:
         note_decision(session, actor, "claim", claim.id, "rejected", state, comment)
+
+
+def note_claim_notice(session: AsyncSession, claim: Claim, comment: str = "") -> None:
+    """Tell the dealer and the rep (inbox, WeChat) that the claim was decided, once."""
+    if claim.status not in (ClaimStatus.APPROVED, ClaimStatus.REJECTED):
+        return
+    approved = claim.status is ClaimStatus.APPROVED
+    note_event(
+        session,
+        EventKind.CLAIM_DECIDED,
+        str(claim.id),
+        dealer_ids=[claim.dealer_id],
+        user_ids=[claim.rep_id] if claim.rep_id else [],
+        params={
+            "claimNo": claim.id.hex[:12].upper(),
+            "amount": (claim.approved_amount if approved else None) or claim.amount,
+            "status": str(claim.status),
+            "reason": comment,
+            "at": claim.decided_at or utcnow(),
+        },
+    )

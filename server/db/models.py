@@ -15,6 +15,7 @@ from server.identity import models as identity_models
 from server.inventory import models as inventory_models
 from server.invoices import models as invoice_models
 from server.jobs import models as job_models
+from server.notifications import models as notification_models
 from server.orders import models as order_models
 from server.pricelists import models as pricelist_models
 from server.promotions import models as promotion_models
@@ -37,6 +38,7 @@ __all__ = [
     "inventory_models",
     "invoice_models",
     "job_models",
+    "notification_models",
     "order_models",
     "pricelist_models",
     "promotion_models",

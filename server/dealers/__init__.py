@@ -5,6 +5,7 @@ Other domains use (never the models):
     dealer_standing(session, dealer_id) -> bool | None     may its users sign in
     get_dealer(session, dealer_id) -> Dealer               or 404
     open_dealer(session, dealer_id) -> Dealer | None       unless closed
+    open_dealer_ids(session, tier_code) -> [id]            the tier's dealers not closed
     get_tier(session, code) -> DealerTier                  or 404
     tier_codes(session) -> [code]                          by rank
     tier_requires_prepayment(session, code) -> bool
@@ -24,6 +25,7 @@ from server.dealers.read import (
     get_dealer,
     get_tier,
     open_dealer,
+    open_dealer_ids,
     rebate_terms,
     rebate_terms_of,
     standing_select,
@@ -47,6 +49,7 @@ __all__ = [
     "get_dealer",
     "get_tier",
     "open_dealer",
+    "open_dealer_ids",
     "rebate_terms",
     "rebate_terms_of",
     "standing_select",

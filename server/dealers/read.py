@@ -93,6 +93,16 @@ async def tier_requires_prepayment(session: AsyncSession, tier_code: str) -> boo
     return tier is not None and tier.requires_prepayment
 
 
+async def open_dealer_ids(session: AsyncSession, tier_code: str) -> list[uuid.UUID]:
+    """Every dealer of the tier that is not closed, by id."""
+    stmt = (
+        select(Dealer.id)
+        .where(Dealer.tier_code == tier_code, Dealer.status != DealerStatus.CLOSED)
+        .order_by(Dealer.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
 async def tier_codes(session: AsyncSession) -> list[str]:
     """Every tier's code, by rank."""
     stmt = select(DealerTier.code).order_by(DealerTier.rank)

@@ -22,7 +22,7 @@ from server.identity.guards import (
 )
 from server.identity.models import DEALER_ROLES, HQ_ROLES, Role
 from server.identity.principal import Principal
-from server.identity.service import DealerStanding, get_user, user_out
+from server.identity.service import DealerStanding, get_user, user_out, wechat_recipients
 
 __all__ = [
     "DEALER_ROLES",
@@ -40,4 +40,5 @@ __all__ = [
     "requires_login",
     "requires_rep",
     "user_out",
+    "wechat_recipients",
 ]

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit import record
@@ -334,6 +334,25 @@ async def _check_role_dealer(
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
     """The user, or ``user_not_found`` (404)."""
     return await get_or_404(session, User, user_id, "user")
+
+
+async def wechat_recipients(
+    session: AsyncSession, dealer_ids: Iterable[uuid.UUID], user_ids: Iterable[uuid.UUID]
+) -> list[tuple[uuid.UUID, str]]:
+    """(user id, openid) of active WeChat-bound users: those of ``dealer_ids``, and ``user_ids``."""
+    dealers, users = list(set(dealer_ids)), list(set(user_ids))
+    if not dealers and not users:
+        return []
+    query = (
+        select(User.id, User.wechat_openid)
+        .where(
+            User.active.is_(True),
+            User.wechat_openid.is_not(None),
+            or_(User.dealer_id.in_(dealers), User.id.in_(users)),
+        )
+        .order_by(User.id)
+    )
+    return [(user_id, str(openid)) for user_id, openid in await session.execute(query)]
 
 
 async def user_labels(

@@ -141,10 +141,15 @@ class JobRunner:
         ]
         for task in tasks:
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(self._slot_freed)
         if wait and tasks:
             await asyncio.gather(*tasks)
         return len(tasks)
+
+    def _slot_freed(self, task: asyncio.Task[None]) -> None:
+        """A job finished: its slot is free, so the loop claims again now, not at the next poll."""
+        self._tasks.discard(task)
+        self._wake.set()
 
     async def drain(self, max_rounds: int = 100) -> None:
         """Run until no job is due (tests and the CLI use this)."""

@@ -38,6 +38,7 @@ from server.identity.principal import Principal
 from server.inventory import StockLine, get_reservation, release_reservation, ship_reserved
 from server.orders.decisions import note_order_decision
 from server.orders.models import Order, OrderShipment, OrderStatus
+from server.orders.notices import note_order_notice
 from server.orders.publication import note_order_change
 from server.orders.schemas import ShipIn
 from server.orders.service import add_event, get_order, stock_reference
@@ -124,6 +125,7 @@ def move_to(
         {"from": str(before), "to": str(to), "comment": comment},
     )
     note_order_decision(session, actor, order, comment)
+    note_order_notice(session, order, now, comment)
     note_order_change(session, order)
 
 

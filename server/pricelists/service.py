@@ -26,6 +26,7 @@ from server.identity.principal import Principal
 from server.messages import texts
 from server.pricelists.decisions import note_price_list_decision
 from server.pricelists.models import PriceListEntry, PriceListStatus, PriceListVersion
+from server.pricelists.notices import notify_price_list_published
 from server.pricelists.publication import publish_price_list_change, sync_scopes
 from server.pricelists.schemas import (
     BreakOut,
@@ -479,6 +480,7 @@ async def publish(
         },
     )
     await note_price_list_decision(session, actor, draft, "published")
+    await notify_price_list_published(session, draft)
     return draft
 
 

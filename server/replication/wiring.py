@@ -18,6 +18,7 @@ from server.db.engine import Database
 from server.db.errors import is_transient
 from server.errors import ChannelhubError, Unauthorized, problem
 from server.identity.principal import Principal
+from server.notifications import install_notifications
 from server.orders import discard_order_changes
 from server.replication.publications import publish_pending
 from server.replication.scopes import scopes_for
@@ -137,4 +138,5 @@ def install_sync_hooks(database: Database, hub: Hub) -> None:
     database.after_commit.append(hub.flush_pokes)
     database.on_rollback.append(discard_pokes)
     database.on_rollback.append(discard_order_changes)
+    install_notifications(database)  # inbox items publish; the fan-out job is queued
     install_trail(database)  # the last pre-commit hook: the chain head is the last lock

@@ -3,6 +3,9 @@
 The ``js_code`` decides the answer: ``ok-<name>`` logs in as openid ``openid-<name>``;
 ``invalid`` 40029, ``used`` 40163, ``limited`` 45011, ``risky`` 40226, ``busy`` -1,
 ``http500`` an HTTP 500, ``garbage`` a non-JSON body. A wrong appid/secret answers 40125.
+
+The same server answers the access-token and subscription-message endpoints
+(``tests.fakes.wechat_subscribe``): ``FakeWechat.subscribe`` holds their state.
 """
 
 from __future__ import annotations
@@ -10,7 +13,10 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.fakes.wechat_subscribe import SubscribeState
 
 APPID = "wx-test-appid"
 SECRET = "wx-test-secret"
@@ -30,8 +36,35 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _state(self) -> SubscribeState:
+        state: SubscribeState = self.server.subscribe  # type: ignore[attr-defined]
+        return state
+
+    def _json(self, answer: dict[str, Any]) -> None:
+        self._send(200, json.dumps(answer, ensure_ascii=False).encode(), "application/json")
+
+    def do_POST(self) -> None:
+        url = urlparse(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            body = json.loads(self.rfile.read(length) or b"{}")
+        except ValueError:
+            self._json({"errcode": 47001, "errmsg": "data format error"})
+            return
+        if url.path == "/cgi-bin/stable_token":
+            self._json(self._state().issue_token(body, stable=True))
+        elif url.path == "/cgi-bin/message/subscribe/send":
+            self._json(self._state().send(query.get("access_token", ""), body))
+        else:
+            self._send(404, b"{}")
+
     def do_GET(self) -> None:
         url = urlparse(self.path)
+        if url.path == "/cgi-bin/token":
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            self._json(self._state().issue_token(query))
+            return
         if url.path != "/sns/jscode2session":
             self._send(404, b"{}")
             return
@@ -63,8 +96,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class FakeWechat:
-    def __init__(self) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    def __init__(self, port: int = 0) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        self.subscribe = SubscribeState(APPID, SECRET)
+        self.server.subscribe = self.subscribe  # type: ignore[attr-defined]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
