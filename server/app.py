@@ -72,6 +72,7 @@ from server.pricelists.loading import PricingCache
 from server.pricelists.routes import PriceListController
 from server.promotions.routes import PromotionController
 from server.quotes.routes import QuoteApprovalController, QuoteThresholdController
+from server.quotes.service import decide_quote_by_chain
 from server.regions.routes import RegionController
 from server.replication.routes import SyncAdminController
 from server.replication.wiring import (
@@ -330,6 +331,7 @@ def _initial_state(
                 "order": decide_by_chain,
                 "claim": decide_claim_by_chain,
                 "credit_limit": decide_credit_by_chain,
+                "quote_discount": decide_quote_by_chain,
             },
         }
     )

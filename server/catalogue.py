@@ -120,6 +120,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "quote.action.created": ("创建报价", "created"),
     "quote.action.submitted": ("提交审批", "submitted for approval"),
     "quote.action.approved": ("批准", "approved"),
+    "quote.action.step_approved": ("审批流一步通过", "one approval step passed"),
     "quote.action.rejected": ("驳回", "rejected"),
     "quote.action.accepted": ("确认下单", "accepted"),
     "quote.action.expired": ("过期", "expired"),

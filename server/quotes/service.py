@@ -25,12 +25,13 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.approvals import DecisionIn
 from server.audit import record
 from server.catalog import read_revision
 from server.db.dialect import upsert
 from server.db.repository import flush_or_conflict, get_or_404, keyset_page
 from server.dealers import get_tier, tier_codes
-from server.errors import Conflict, Invalid
+from server.errors import Conflict, Invalid, NotFound
 from server.identity.principal import Principal
 from server.messages import percent, render
 from server.pricelists import (
@@ -41,6 +42,7 @@ from server.pricelists import (
     priced_cart_out,
 )
 from server.pricing import CartLine, PricedCart
+from server.quotes.chains import start_discount_chain, vote_on_quote
 from server.quotes.decisions import note_quote_decision
 from server.quotes.models import Quote, QuoteDecision, QuoteLine, QuoteStatus, QuoteThreshold
 from server.quotes.schemas import (
@@ -323,6 +325,8 @@ async def request_approval(
     quote.status = QuoteStatus.PENDING_APPROVAL
     quote.decisions.append(_decision(actor, "submitted", comment, now))
     record(session, actor, "quote.submitted", "quote", quote.id, {"comment": comment})
+    await session.flush()
+    await start_discount_chain(session, quote, [code for code, _ in approval_reasons(quote)], now)
     return quote
 
 
@@ -334,10 +338,16 @@ async def decide(
     *,
     approve: bool,
     comment: str,
+    seen: DecisionIn | None = None,
 ) -> Quote:
-    """HQ approves or rejects a pending quote, with a comment; audited."""
+    """HQ approves or rejects a pending quote, with a comment; audited. With a pending
+    approval chain the decision is a vote on its current step; the last one decides."""
     quote = await _open_quote(session, quote_id, now)
     _require(quote, {QuoteStatus.PENDING_APPROVAL}, "approved" if approve else "rejected")
+    body = seen or DecisionIn(comment=comment)
+    if not await vote_on_quote(session, actor, quote, approve, body, now):
+        quote.decisions.append(_decision(actor, "step_approved", comment, now))
+        return quote  # the next step decides
     if not approve and not comment.strip():
         raise Invalid(
             "comment_required",
@@ -360,6 +370,22 @@ async def decide(
     )
     note_quote_decision(session, actor, quote, action, comment)
     return quote
+
+
+async def decide_quote_by_chain(
+    session: AsyncSession,
+    actor: Principal,
+    document_id: str,
+    approve: bool,
+    body: DecisionIn,
+    now: datetime,
+) -> None:
+    """A vote on a quote's discount chain from ``/hq/approvals`` (the last one decides it)."""
+    try:
+        quote_id = uuid.UUID(document_id)
+    except ValueError as exc:
+        raise NotFound("quote_not_found") from exc
+    await decide(session, actor, quote_id, now, approve=approve, comment=body.comment, seen=body)
 
 
 async def accept(
