@@ -21,6 +21,7 @@ from litestar.template.config import TemplateConfig
 from console.assets import CATALOG, static_asset
 from console.errors import handle_console_error
 from console.pages import (
+    approvals,
     audit,
     auth,
     claims,
@@ -92,6 +93,7 @@ def console_router(settings: Settings) -> Router:
         *overview.HANDLERS,
         *claims.HANDLERS,
         *orders.HANDLERS,
+        *approvals.HANDLERS,
         *invoices.HANDLERS,
         *pricelists.HANDLERS,
         *delivery.HANDLERS,

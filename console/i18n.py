@@ -506,6 +506,23 @@ WORDS: dict[str, tuple[str, str]] = {
     "webhook_resumed": ("已恢复该端点。", "The endpoint is resumed."),
     "webhook_deleted": ("已删除该端点。", "The endpoint is deleted."),
     "webhook_replayed": ("已重新排队投递。", "The delivery is queued again."),
+    # approvals
+    "approvals": ("审批", "Approvals"),
+    "approvals_mine": ("待我审批", "Waiting for me"),
+    "approvals_hint": (
+        "总部审批流中当前步骤由您审批的单据；同一人只能审批其中一步，驳回须填写意见。",
+        "Documents whose current approval step is yours; one person decides one step, and a rejection needs a comment.",
+    ),
+    "no_approvals": ("没有等待您审批的单据。", "Nothing waits for your approval."),
+    "approval_approved": ("已批准该步骤。", "The step is approved."),
+    "approval_rejected": ("已驳回。", "Rejected."),
+    "document": ("单据", "Document"),
+    "waiting_for": ("等待", "Waiting for"),
+    "doc_order": ("订单", "Order"),
+    "doc_claim": ("核销单", "Claim"),
+    "doc_credit_limit": ("授信调整", "Credit limit"),
+    "doc_quote_discount": ("报价折扣", "Quote discount"),
+    "doc_return": ("退货", "Return"),
     # invoices
     "invoices": ("发票", "Invoices"),
     "invoices_queue": ("开票申请", "Invoice requests"),

@@ -17,6 +17,7 @@ NAV = (
     ("overview", "/console/"),
     ("claims", "/console/claims"),
     ("orders", "/console/orders"),
+    ("approvals", "/console/approvals"),
     ("delivery", "/console/delivery"),
     ("price_lists", "/console/price-lists"),
     ("promotions", "/console/promotions"),

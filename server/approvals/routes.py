@@ -29,7 +29,7 @@ from server.identity.principal import Principal
 Decider = Callable[[AsyncSession, Principal, str, bool, DecisionIn, datetime], Awaitable[None]]
 
 
-async def _decide(
+async def decide_run(
     state: State,
     session: AsyncSession,
     actor: Principal,
@@ -37,6 +37,7 @@ async def _decide(
     approve: bool,
     body: DecisionIn,
 ) -> TaskOut:
+    """The actor's vote on a run, taken by the document's own domain (``approval_deciders``)."""
     task = await tasks.get_task(session, task_id)
     if task.status is not TaskStatus.PENDING:
         raise Conflict("approval_already_decided", "审批已结束", "The approval has been decided")
@@ -119,7 +120,7 @@ class ApprovalController(Controller):
         data: JSONBody[DecisionIn],
     ) -> TaskOut:
         """My approval of the step I am an approver of; the last one approves the document."""
-        return await _decide(state, db_session, principal, task_id, True, data)
+        return await decide_run(state, db_session, principal, task_id, True, data)
 
     @post(
         "/{task_id:uuid}/reject",
@@ -136,4 +137,4 @@ class ApprovalController(Controller):
         data: JSONBody[DecisionIn],
     ) -> TaskOut:
         """Reject (with a comment): the document is rejected."""
-        return await _decide(state, db_session, principal, task_id, False, data)
+        return await decide_run(state, db_session, principal, task_id, False, data)

@@ -35,8 +35,10 @@ from server.app import create_app, job_registry
 from server.db.engine import Database
 from server.demo import seed
 from server.jobs.queue import JobRunner
+from server.notifications import install_notifications
 from server.settings import Settings
 from server.storage.backends import create_storage
+from server.trail import install_trail
 from sync import WebhookPolicy, deliver_due_webhooks, webhook_deliveries
 
 PASSWORD = "channelhub-demo"
@@ -55,6 +57,7 @@ class World(msgspec.Struct, kw_only=True):
     webhook: str
     dead_delivery: str
     invoice_request: str
+    credit_run: str
 
 
 def today() -> date:
@@ -143,6 +146,8 @@ async def _json(response: Any, status: int | None = None) -> Any:
 async def run_jobs(settings: Settings, reader: DrawnReader) -> None:
     """Read the submitted receipts with the stand-in reader, as the worker would."""
     database = Database(settings.database)
+    install_notifications(database)  # as the worker does: events and decisions join at commit
+    install_trail(database)
     storage = create_storage(settings.storage, settings.public_base_url, settings.auth.jwt_secret)
     try:
         await JobRunner(database, job_registry(storage, reader)).drain()
@@ -193,6 +198,22 @@ async def request_an_invoice(
     made = await _json(await client.post("/mp/invoice-titles", json=title, headers=dealer), 201)
     request = {"id": str(uuid.uuid4()), "titleId": made["id"], "orderIds": [order_id]}
     return await _json(await client.post("/mp/invoices", json=request, headers=dealer), 201)
+
+
+async def request_a_credit_raise(client: AsyncTestClient[Litestar], hq: dict[str, str]) -> str:
+    """HQ's credit limit flow (operators approve raises), and a raise for dealer D002 waiting."""
+    flow = {"steps": [{"name": "风控", "approverRole": "hq_operator", "reasons": ["increase"]}]}
+    await _json(await client.put("/hq/approval-flows/credit_limit", json=flow, headers=hq))
+    dealers = await _json(await client.get("/hq/dealers", headers=hq))
+    dealer_id = next(d["id"] for d in dealers["items"] if d["code"] == "D002")
+    body = {"limit": 888_888_800, "reason": "旺季备货"}
+    asked = await _json(
+        await client.post(
+            f"/hq/dealers/{dealer_id}/accounts/credit-limit-requests", json=body, headers=hq
+        )
+    )
+    assert asked["applied"] is False, asked
+    return str(asked["approval"]["id"])
 
 
 async def build(settings: Settings) -> World:
@@ -275,6 +296,7 @@ async def build(settings: Settings) -> World:
             201,
         )
         invoice = await request_an_invoice(client, hq, dealer)
+        credit_run = await request_a_credit_raise(client, hq)
         await _json(
             await client.put(
                 "/hq/order-settings/approval-threshold", json={"approvalThreshold": 1}, headers=hq
@@ -300,4 +322,5 @@ async def build(settings: Settings) -> World:
         webhook=webhook["endpointId"],
         dead_delivery=dead_delivery,
         invoice_request=invoice["id"],
+        credit_run=credit_run,
     )

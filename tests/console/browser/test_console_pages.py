@@ -302,3 +302,24 @@ def test_issue_an_invoice_with_its_pdf_after_a_wrong_file(
     link = page.get_by_role("link", name="下载").get_attribute("href")
     assert link is not None
     assert httpx.get(link).content == PDF
+
+
+def test_an_operator_approves_a_credit_raise_waiting_for_them(
+    watched: Watched, console_app: Console
+) -> None:
+    page, world = watched.page, console_app.world
+    signed_in(watched, "ops")
+    page.get_by_role("link", name="审批").click()
+    row = page.locator(f'tr[data-run="{world.credit_run}"]')
+    assert "授信调整" in row.inner_text()
+    assert "风控" in row.inner_text() and "increase" in row.inner_text()
+    watched.shot("23-approvals")
+    assert watched.check_accessibility() == []
+    row.get_by_label("意见").fill("销量核实")
+    row.get_by_role("button", name=re.compile("^批准")).click()
+    page.wait_for_url(re.compile(r"done=approved"))
+    assert page.get_by_role("status").inner_text() == "已批准该步骤。"
+    assert page.locator(f'tr[data-run="{world.credit_run}"]').count() == 0
+    page.get_by_role("link", name="经销商").click()
+    page.get_by_role("link", name="D002").click()
+    assert "8,888,888.00" in page.locator("main").inner_text()
