@@ -18,6 +18,7 @@ from mini_program_api.invoices import InvoiceController, InvoiceTitleController
 from mini_program_api.notifications import InboxController, SubscriptionController
 from mini_program_api.orders import OrderController
 from mini_program_api.quotes import QuoteController
+from mini_program_api.returns import ReturnController
 from mini_program_api.stock import StockController
 
 
@@ -40,6 +41,7 @@ def mobile_handlers(*, dev_mode: bool) -> list[ControllerRouterHandler]:
         ApprovalStatusController,
         SubscriptionController,
         InboxController,
+        ReturnController,
     ]
     if dev_mode:
         handlers.append(DevAuthController)

@@ -83,6 +83,8 @@ from server.replication.wiring import (
     socket_principal,
     socket_refusal,
 )
+from server.returns import register_return_mutations
+from server.returns.routes import ReturnAdminController, ReturnSettingsController
 from server.settings import Settings
 from server.storage.backends import ObjectStorage, create_storage
 from server.storage.routes import LocalStorageController
@@ -254,6 +256,8 @@ def _route_handlers(
         ConfigurableController,
         PromotionController,
         ClaimReviewController,
+        ReturnAdminController,
+        ReturnSettingsController,
         DecisionController,
         InvoiceDeskController,
         ApprovalFlowController,
@@ -282,6 +286,7 @@ def mutation_registry(
     register_claim_mutations(registry, storage)
     register_invoice_mutations(registry)
     register_inbox_mutations(registry)
+    register_return_mutations(registry, storage)
     return registry
 
 

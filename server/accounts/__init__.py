@@ -9,6 +9,11 @@ The order state machine calls these (never commits):
 Balances: ``dealer_balances(session, dealer_id)``, shown by ``balances_out`` (``available`` is
 prepaid + credit; rebate is apart, ``rebateAvailable`` within each order's cap).
 
+Returns give captured funds back to their sources and claw back accrued rebate:
+
+    refund_capture(session, reference, amount, clawback=, key=) -> Refund
+    rebate_accrued(session, dealer_id, reference_prefix) -> fen
+
 Claims and rebate accruals credit the rebate account once per idempotency key:
 
     credit_rebate(session, dealer_id, amount, key=, reference=, reason=) -> (entry, replayed)
@@ -19,6 +24,7 @@ from server.accounts.holds import Hold, capture_hold, get_hold, hold_funds, rele
 from server.accounts.ledger import Balances, ledger_faults, rebuild_balances
 from server.accounts.models import AccountKind, HoldStatus
 from server.accounts.publication import note_rebate_terms
+from server.accounts.refunds import Refund, rebate_accrued, refund_capture
 from server.accounts.schemas import balances_out
 
 __all__ = [
@@ -26,6 +32,7 @@ __all__ = [
     "Balances",
     "Hold",
     "HoldStatus",
+    "Refund",
     "balances_out",
     "capture_hold",
     "credit_rebate",
@@ -34,6 +41,8 @@ __all__ = [
     "hold_funds",
     "ledger_faults",
     "note_rebate_terms",
+    "rebate_accrued",
     "rebuild_balances",
+    "refund_capture",
     "release_hold",
 ]

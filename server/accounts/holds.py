@@ -256,7 +256,8 @@ async def hold_funds(
     return _view(hold)
 
 
-async def _locked_hold(session: AsyncSession, reference: str) -> tuple[FundsHold, Accounts]:
+async def locked_hold(session: AsyncSession, reference: str) -> tuple[FundsHold, Accounts]:
+    """The hold and its dealer's accounts, locked accounts first (404 ``hold_not_found``)."""
     hold = await _find(session, reference)
     if hold is None:
         raise NotFound("hold_not_found", "冻结记录不存在", "No funds hold for this reference")
@@ -317,7 +318,7 @@ async def capture_hold(
     hold again without an amount answers it unchanged (idempotent); a released one is 409
     ``hold_released``.
     """
-    hold, accounts = await _locked_hold(session, reference)
+    hold, accounts = await locked_hold(session, reference)
     if hold.status is not HoldStatus.HELD:
         if hold.status is HoldStatus.CAPTURED and amount is None:
             return _view(hold)
@@ -358,7 +359,7 @@ async def release_hold(session: AsyncSession, reference: str) -> Hold:
 
     A hold closed by a capture is 409 ``hold_captured``.
     """
-    hold, accounts = await _locked_hold(session, reference)
+    hold, accounts = await locked_hold(session, reference)
     if hold.status is not HoldStatus.HELD:
         if hold.status is HoldStatus.RELEASED:
             return _view(hold)

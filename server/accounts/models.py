@@ -60,6 +60,8 @@ class EntryKind(enum.StrEnum):
     HOLD = "hold"
     CAPTURE = "capture"
     RELEASE = "release"
+    REFUND = "refund"
+    CLAWBACK = "clawback"
 
 
 class JournalEntry(IdMixin, DealerOwned, Base):
@@ -113,6 +115,12 @@ class FundsHold(IdMixin, TimestampMixin, DealerOwned, Base):
             "AND released >= 0 AND captured + released <= amount",
             name="settled_within_amount",
         ),
+        CheckConstraint(
+            "refunded_prepaid BETWEEN 0 AND captured_prepaid "
+            "AND refunded_credit BETWEEN 0 AND captured_credit "
+            "AND refunded_rebate BETWEEN 0 AND captured_rebate",
+            name="refunds_within_captured",
+        ),
     )
 
     reference: Mapped[str] = mapped_column(String(64), unique=True)
@@ -127,6 +135,10 @@ class FundsHold(IdMixin, TimestampMixin, DealerOwned, Base):
     captured_credit: Mapped[int] = mapped_column(BigInteger, default=0)
     captured_rebate: Mapped[int] = mapped_column(BigInteger, default=0)
     released: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_prepaid: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    refunded_credit: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    refunded_rebate: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """What returns gave back of each source's capture (never more than it captured)."""
     status: Mapped[HoldStatus] = mapped_column(
         Enum(HoldStatus, native_enum=False, length=16), default=HoldStatus.HELD
     )

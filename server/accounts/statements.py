@@ -42,6 +42,8 @@ _ENTRY_ZH = {
     "hold": "冻结",
     "capture": "扣款",
     "release": "释放",
+    "refund": "退款",
+    "clawback": "返利扣回",
 }
 
 # Invoices sit above accounts: the app hands their reader in (``state.statement_invoicing``).

@@ -21,6 +21,7 @@ from server.pricelists import models as pricelist_models
 from server.promotions import models as promotion_models
 from server.quotes import models as quote_models
 from server.regions import models as region_models
+from server.returns import models as return_models
 from server.trail import models as trail_models
 from server.warehouses import models as warehouse_models
 from sync import metadata as sync_metadata
@@ -44,6 +45,7 @@ __all__ = [
     "promotion_models",
     "quote_models",
     "region_models",
+    "return_models",
     "target_metadata",
     "trail_models",
     "warehouse_models",

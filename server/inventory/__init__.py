@@ -6,13 +6,14 @@ The order state machine calls these (never commits):
     reserve_stock(session, reference, lines) -> Reservation
     release_reservation(session, reference) -> Reservation
     ship_reserved(session, reference, lines=None) -> Reservation
-    return_stock(session, reference, lines, reason=) -> Reservation
+    return_stock(session, reference, lines, reason=, unsellable=) -> Reservation
 """
 
 from server.inventory.allocation import Allocation, allocate, dealer_warehouses, reserve_for_dealer
 from server.inventory.availability import StockBand, dealer_stock_bands
 from server.inventory.hq_stock import adjust_stock, receive_stock, set_stock
 from server.inventory.ledger_audit import level_drift, rebuild_levels
+from server.inventory.models import MovementKind
 from server.inventory.reservations import (
     OrderLine,
     Reservation,
@@ -27,6 +28,7 @@ from server.inventory.reservations import (
 
 __all__ = [
     "Allocation",
+    "MovementKind",
     "OrderLine",
     "Reservation",
     "ReservedLine",

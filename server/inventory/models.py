@@ -42,6 +42,8 @@ class MovementKind(enum.StrEnum):
     RELEASE = "release"
     SHIPMENT = "shipment"
     RETURN = "return"
+    QUARANTINE = "quarantine"
+    SCRAP = "scrap"
 
 
 class StockMovement(IdMixin, Base):

@@ -3,7 +3,7 @@
     reserve_stock(session, reference, lines) -> Reservation     at submit
     release_reservation(session, reference) -> Reservation      at cancel
     ship_reserved(session, reference, lines=None) -> Reservation at shipment
-    return_stock(session, reference, lines, reason) -> Reservation goods come back
+    return_stock(session, reference, lines, reason, unsellable=) -> Reservation goods come back
 
 Each is idempotent by ``reference`` where that makes sense and all-or-nothing: lines are
 applied inside a savepoint in a fixed (warehouse, SKU) order, so a refused line undoes the
@@ -371,9 +371,17 @@ async def ship_reserved(
 
 
 async def return_stock(
-    session: AsyncSession, reference: str, lines: Sequence[StockLine], *, reason: str = ""
+    session: AsyncSession,
+    reference: str,
+    lines: Sequence[StockLine],
+    *,
+    reason: str = "",
+    unsellable: MovementKind | None = None,
 ) -> Reservation:
-    """Shipped goods came back to the warehouse: on hand grows (at most what was shipped)."""
+    """Shipped goods came back to the warehouse: on hand grows (at most what was shipped).
+
+    ``unsellable`` (``quarantine`` or ``scrap``): the goods are received and then leave
+    sellable stock at once, a second movement of that kind, so the ledger shows both."""
     reservation = await _load(session, reference, lock=True)
     if reservation is None:
         raise NotFound(
@@ -405,6 +413,10 @@ async def return_stock(
         reason=reason,
     ):
         raise Conflict("stock_too_large", "库存数量超出上限", "On hand would exceed the maximum")
+    if unsellable is not None:
+        kept_out = [Delta(k[0], k[1], on_hand=-q) for k, q in wanted.items()]
+        short = await move_many(session, unsellable, kept_out, reference=reference, reason=reason)
+        assert not short, "goods just received are on hand"
     for key, quantity in wanted.items():
         by_key[key].returned += quantity
     await session.flush()
