@@ -19,6 +19,7 @@ prepaid and then credit parts; what even that cannot cover is forgiven and repor
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import msgspec
 from sqlalchemy import func, select
@@ -110,6 +111,30 @@ def _clawback_postings(
     return postings, rest
 
 
+def _post_refund(
+    session: AsyncSession,
+    hold: FundsHold,
+    accounts: Accounts,
+    amount: int,
+    entry: dict[str, Any],
+) -> tuple[dict[AccountKind, int], dict[AccountKind, int]]:
+    """Post the refund of ``amount``: what each source got back, and the postings."""
+    _check_refund(hold, amount)
+    parts = refund_split(hold, amount)
+    hold.refunded_prepaid += parts[K.PREPAID]
+    hold.refunded_credit += parts[K.CREDIT]
+    hold.refunded_rebate += parts[K.REBATE]
+    credit = _credit_postings(accounts, parts[K.CREDIT])
+    postings = {
+        K.SALES: -amount,
+        K.REBATE: parts[K.REBATE],
+        K.CREDIT: credit[K.CREDIT],
+        K.PREPAID: parts[K.PREPAID] + credit[K.PREPAID],
+    }
+    post_entry(session, accounts, EntryKind.REFUND, postings, account_kind=K.SALES, **entry)
+    return parts, postings
+
+
 async def refund_capture(
     session: AsyncSession,
     reference: str,
@@ -126,29 +151,13 @@ async def refund_capture(
     parts = {K.PREPAID: 0, K.CREDIT: 0, K.REBATE: 0}
     postings: dict[AccountKind, int] = {}
     if amount:
-        _check_refund(hold, amount)
-        parts = refund_split(hold, amount)
-        hold.refunded_prepaid += parts[K.PREPAID]
-        hold.refunded_credit += parts[K.CREDIT]
-        hold.refunded_rebate += parts[K.REBATE]
-        credit = _credit_postings(accounts, parts[K.CREDIT])
-        postings = {
-            K.SALES: -amount,
-            K.REBATE: parts[K.REBATE],
-            K.CREDIT: credit[K.CREDIT],
-            K.PREPAID: parts[K.PREPAID] + credit[K.PREPAID],
+        entry = {
+            "reference": reference,
+            "amount": -amount,
+            "idempotency_key": f"refund:{key}",
+            "actor_id": actor_id,
         }
-        post_entry(
-            session,
-            accounts,
-            EntryKind.REFUND,
-            postings,
-            reference=reference,
-            account_kind=K.SALES,
-            amount=-amount,
-            idempotency_key=f"refund:{key}",
-            actor_id=actor_id,
-        )
+        parts, postings = _post_refund(session, hold, accounts, amount, entry)
     short = 0
     if clawback > 0:
         landed = {K.PREPAID: postings.get(K.PREPAID, 0), K.CREDIT: postings.get(K.CREDIT, 0)}
