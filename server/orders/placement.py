@@ -4,8 +4,9 @@ A placement runs: replay check -> dealer status -> lines (cart priced now, or th
 pinned prices) -> ship-to check (窜货) -> claim the client's order id -> the rebate it may
 spend (``server.orders.rebate``) -> reserve stock -> hold funds -> consume promotion budgets
 -> review rules (and HQ's approval chain: when any of its steps applies, the order waits
-for them, reason ``approval_chain``). Always stock first, then funds,
-so two orders never take the two locks in opposite orders. The client's order id is the
+for them, reason ``approval_chain``); ``pinned`` lines, priced by the caller, replace the
+pricing (an exchange's replacement at the original order's prices). Always stock first,
+then funds, so two orders never take the two locks in opposite orders. The client's order id is the
 primary key: a retry with the same content answers the stored order; a concurrent twin
 waits on the key (at the gate, ``server.orders.gate``), then does the same.
 
@@ -132,8 +133,9 @@ async def place_order(
     currency: str,
     now: datetime,
     price_grace_bp: int = DEFAULT_PRICE_GRACE_BP,
+    pinned: Priced | None = None,
 ) -> Placement:
-    """Create the order (or answer the stored one for a retry); see the module docstring."""
+    """Create the order (or answer a retry); ``pinned``: lines priced by the caller."""
     dealer_id = actor.dealer_id
     if dealer_id is None:
         raise Forbidden("dealer_required", "仅经销商可以下单", "Only dealers place orders")
@@ -150,7 +152,9 @@ async def place_order(
             "Give either lines or a quote id, not both or neither",
         )
     check_dealer(gate)
-    if body.quote_id is not None:
+    if pinned is not None:
+        priced = pinned
+    elif body.quote_id is not None:
         priced = await price_quote(session, actor, body.quote_id, now)
     else:
         priced = await price_cart(

@@ -2,6 +2,12 @@
 
     returnable_order(session, order_id, dealer_id) -> ReturnableOrder   (row-locked)
     take_back_goods(session, order_id, by_sku, reason=, unsellable=)     (stock moves)
+    place_replacement(session, cache, actor, order_id, new_id, lines, ...) -> order id
+
+A replacement (an exchange's new order) is priced at what the dealer paid on the original
+order: each line's paid amount pro rata per unit (rounded down), no promotion taken again
+and no budget consumed; otherwise it is placed like any order (stock reserved, funds held,
+reviewed above HQ's threshold) under its own id, so a retry is a replay.
 
 ``returnable_order`` locks the order's row: every return request of one order queues there,
 so concurrent requests see each other's quantities and never return more than shipped.
@@ -17,10 +23,14 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.errors import Conflict, NotFound
+from server.identity.principal import Principal
 from server.inventory import MovementKind, StockLine, get_reservation, return_stock
-from server.orders.models import OrderStatus
-from server.orders.service import stock_reference
+from server.orders.models import OrderLine, OrderStatus
+from server.orders.pricing import Priced
+from server.orders.schemas import OrderCreate, OrderLineIn
+from server.orders.service import place_order, stock_reference
 from server.orders.transitions import locked_order
+from server.pricelists.loading import PricingCache
 
 
 class ReturnableLine(msgspec.Struct, frozen=True, kw_only=True):
@@ -113,3 +123,58 @@ async def take_back_goods(
         )
     if lines:
         await return_stock(session, reference, lines, reason=reason, unsellable=unsellable)
+
+
+def _replacement_prices(order: ReturnableOrder, lines: list[tuple[int, int]]) -> Priced:
+    """The replacement's lines at the original's paid prices (order line number, quantity)."""
+    by_line = {ln.line: ln for ln in order.lines}
+    out: list[OrderLine] = []
+    for i, (line, qty) in enumerate(lines):
+        ln = by_line[line]
+        amount = ln.amount * qty // ln.qty
+        out.append(
+            OrderLine(
+                line=i,
+                sku_id=ln.sku_id,
+                sku_code=ln.sku_code,
+                sku_name=ln.sku_name,
+                qty=qty,
+                gift=ln.gift,
+                unit_price=amount // qty,
+                amount=amount,
+            )
+        )
+    total = sum(ln.amount for ln in out)
+    return Priced(
+        lines=out,
+        list_amount=total,
+        discount=0,
+        amount=total,
+        fingerprint=f"replacement:{order.id}",
+        promoted=tuple(True for _ in out),  # priced by promotions once: rebate cap excludes
+    )
+
+
+async def place_replacement(
+    session: AsyncSession,
+    cache: PricingCache,
+    actor: Principal,
+    order: ReturnableOrder,
+    new_id: uuid.UUID,
+    lines: list[tuple[int, int]],
+    *,
+    note: str,
+    now: datetime,
+) -> uuid.UUID:
+    """Place the replacement order ``new_id`` for ``lines`` of ``order`` at its paid prices."""
+    by_line = {ln.line: ln for ln in order.lines}
+    body = OrderCreate(
+        id=new_id,
+        lines=[OrderLineIn(sku=by_line[n].sku_code, qty=q) for n, q in lines],
+        note=note,
+    )
+    priced = _replacement_prices(order, lines)
+    placement = await place_order(
+        session, cache, actor, body, currency=order.currency, now=now, pinned=priced
+    )
+    return placement.order.id

@@ -65,6 +65,8 @@ class ReturnRequest(TimestampMixin, DealerOwned, Base):
     clawback_short: Mapped[int] = mapped_column(BigInteger, default=0)
     returned_value: Mapped[int] = mapped_column(BigInteger, default=0)
     """The value paid for the returned units (the refund before the clawback's shortfall)."""
+    exchange: Mapped[bool] = mapped_column(default=False, server_default="0")
+    """An exchange (换货): at receipt a replacement order is placed at the original's prices."""
     exchange_order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("orders.id"))
     created_by: Mapped[uuid.UUID | None]
     version: Mapped[int] = mapped_column(Integer, default=0)

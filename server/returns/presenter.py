@@ -55,6 +55,9 @@ def explain(ret: ReturnRequest) -> MoneyText:
         f" rebate ¥{y(ret.refund_rebate)}; rebate accrued on them clawed back"
         f" ¥{y(ret.clawback)}."
     )
+    if ret.exchange_order_id is not None:
+        zh += f"换货：已按原订单实付价另开补发订单 {ret.exchange_order_id}。"
+        en += f" Exchange: replacement order {ret.exchange_order_id} at the original prices."
     if ret.clawback_short:
         zh += f"返利余额不足，¥{y(ret.clawback_short)} 未能扣回。"
         en += f" ¥{y(ret.clawback_short)} could not be clawed back (rebate spent)."
@@ -83,6 +86,7 @@ def return_out(ret: ReturnRequest) -> ReturnOut:
         refund_rebate=ret.refund_rebate,
         clawback=ret.clawback,
         clawback_short=ret.clawback_short,
+        exchange=ret.exchange,
         exchange_order_id=ret.exchange_order_id,
         explanation=explain(ret),
         lines=[

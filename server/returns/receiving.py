@@ -13,6 +13,14 @@ Money, fixed at receipt (see ``server.returns.presenter`` for the rules in words
 - the rebate accrued on the order's shipments is clawed back in the share the returned value
   bears to the value shipped (running total again: the returns of an order never claw back
   more than was accrued).
+
+An exchange is refunded the same way, then its replacement order (id derived from the
+return's, so a retried receipt cannot place two) is placed at the original's paid prices and
+holds its funds like any order: the money goes back to the sources and is held again.
+Its placement takes stock rows after the refund took the dealer's accounts (the reverse of
+placement's stock-then-funds), so on PostgreSQL an exchange receipt racing an order of the
+same dealer for the same SKUs can deadlock; the database then aborts one of them, which is
+answered 503 with Retry-After like every transient error, and nothing is half-done.
 """
 
 from __future__ import annotations
@@ -26,9 +34,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts import rebate_accrued, refund_capture
 from server.audit import record
 from server.errors import Conflict
+from server.identity import Role
 from server.identity.principal import Principal
 from server.inventory import MovementKind
-from server.orders.returnable import ReturnableOrder, returnable_order, take_back_goods
+from server.orders.returnable import (
+    ReturnableOrder,
+    place_replacement,
+    returnable_order,
+    take_back_goods,
+)
+from server.pricelists.loading import PricingCache
 from server.returns.models import Disposition, ReturnLine, ReturnRequest, ReturnStatus
 from server.returns.publication import publish_return
 from server.returns.queries import get_return
@@ -100,14 +115,43 @@ def _check_receivable(ret: ReturnRequest) -> None:
         )
 
 
+def replacement_id(return_id: uuid.UUID) -> uuid.UUID:
+    """The id of an exchange's replacement order (one per return)."""
+    return uuid.uuid5(return_id, "exchange")
+
+
+async def _replace(
+    session: AsyncSession,
+    cache: PricingCache,
+    ret: ReturnRequest,
+    order: ReturnableOrder,
+    now: datetime,
+) -> None:
+    """Place the exchange's replacement as its dealer (the return's requester)."""
+    requester = ret.created_by or ret.dealer_id
+    dealer = Principal(user_id=requester, role=Role.DEALER_STAFF, dealer_id=ret.dealer_id)
+    ret.exchange_order_id = await place_replacement(
+        session,
+        cache,
+        dealer,
+        order,
+        replacement_id(ret.id),
+        [(rl.order_line, rl.qty) for rl in ret.lines],
+        note=f"换货 exchange {ret.id}",
+        now=now,
+    )
+
+
 async def receive_return(
     session: AsyncSession,
     actor: Principal,
     return_id: uuid.UUID,
     disposition: Disposition,
     now: datetime,
+    cache: PricingCache | None = None,
 ) -> ReturnRequest:
-    """Receive the goods (sellable, quarantine or scrap), refund and claw back rebate."""
+    """Receive the goods (sellable, quarantine or scrap), refund and claw back rebate; for
+    an exchange, place the replacement (``cache``: the app's pricing cache)."""
     order_id = (await get_return(session, return_id)).order_id
     order = await returnable_order(session, order_id, None)
     ret = await get_return(session, return_id, lock=True)
@@ -130,6 +174,9 @@ async def receive_return(
         ret.refund_rebate = refund.rebate
         ret.clawback, ret.clawback_short = refund.clawback, refund.clawback_short
     ret.returned_value = value
+    if ret.exchange:
+        assert cache is not None, "an exchange places an order: pass the pricing cache"
+        await _replace(session, cache, ret, order, now)
     ret.disposition = disposition
     ret.status = ReturnStatus.REFUNDED
     ret.updated_at = now

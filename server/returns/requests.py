@@ -35,13 +35,15 @@ from server.storage import ObjectStorage
 
 def content_hash(body: ReturnCreate) -> str:
     """What makes a retry the same return: order, lines, reason, note, photos."""
-    canonical = {
+    canonical: dict[str, object] = {
         "order": str(body.order_id),
         "lines": sorted((x.line, x.qty) for x in body.lines),
         "reason": str(body.reason),
         "note": body.note,
         "photos": sorted(str(p) for p in body.photo_ids),
     }
+    if body.exchange:  # joins only when set, so a plain return hashes as before
+        canonical["exchange"] = True
     return hashlib.sha256(msgspec.json.encode(canonical)).hexdigest()
 
 
@@ -151,6 +153,7 @@ async def create_return(
         note=body.note,
         currency=order.currency,
         step=1,
+        exchange=body.exchange,
         created_by=actor.user_id,
         created_at=now,
         updated_at=now,

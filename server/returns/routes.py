@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, get, post, put
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -87,6 +88,7 @@ class ReturnAdminController(Controller):
     @post("/{return_id:uuid}/receive", summary="Receive a return", status_code=200)
     async def receive(
         self,
+        state: State,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         return_id: FromPath[uuid.UUID],
@@ -94,7 +96,7 @@ class ReturnAdminController(Controller):
     ) -> ReturnOut:
         """Receive the goods (sellable, quarantine, scrap): refund and rebate clawback follow."""
         ret = await returns.receive_return(
-            db_session, principal, return_id, data.disposition, utcnow()
+            db_session, principal, return_id, data.disposition, utcnow(), state.pricing_cache
         )
         return returns.return_out(ret)
 

@@ -54,6 +54,9 @@ class ReturnCreate(Request, kw_only=True):
     reason: ReturnReason
     note: Comment = ""
     photo_ids: Annotated[list[uuid.UUID], msgspec.Meta(max_length=MAX_PHOTOS)] = []
+    exchange: bool = False
+    """An exchange (换货): when the goods are received, a replacement order of the same
+    lines is placed at the prices paid on the original order."""
 
 
 class PhotoPresignIn(Request, kw_only=True):
@@ -135,6 +138,7 @@ class ReturnOut(Response, kw_only=True):
     refund_rebate: int
     clawback: int
     clawback_short: int
+    exchange: bool
     exchange_order_id: uuid.UUID | None
     explanation: MoneyText
     lines: list[ReturnLineOut]

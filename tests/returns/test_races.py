@@ -46,12 +46,12 @@ async def test_concurrent_requests_never_return_more_than_shipped(
 ) -> None:
     if backend == "sqlite":
         pytest.skip("SQLite serializes writers (BEGIN IMMEDIATE): no race to test")
-    # 10 W-550 and 2 TEA shipped; requests of 1 W-550, or 1 W-550 and 1 TEA, race.
-    shapes = [[(0, 1)], [(0, 1), (1, 1)]]
+    # 10 W-550 and 2 TEA shipped; requests of 1 W-550, 1 TEA, or one of each, race.
+    shapes = [[(0, 1)], [(1, 1)], [(0, 1), (1, 1)]]
     databases = [Database(settings.database) for _ in range(4)]
     try:
         outcomes = await asyncio.gather(
-            *(_request(databases[i % 4], settings, shipped, shapes[i % 2]) for i in range(REQUESTS))
+            *(_request(databases[i % 4], settings, shipped, shapes[i % 3]) for i in range(REQUESTS))
         )
     finally:
         for d in databases:

@@ -67,6 +67,7 @@ def upgrade() -> None:
         sa.Column("clawback", sa.BigInteger(), nullable=False),
         sa.Column("clawback_short", sa.BigInteger(), nullable=False),
         sa.Column("returned_value", sa.BigInteger(), nullable=False),
+        sa.Column("exchange", sa.Boolean(), server_default="0", nullable=False),
         sa.Column("exchange_order_id", sa.Uuid(), nullable=True),
         sa.Column("created_by", sa.Uuid(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
