@@ -174,6 +174,6 @@ async def create_return(
         decisions=[],
     )
     session.add(ret)
-    await flush_or_conflict(session, "return_photo_reused")  # a photo of another return
+    await flush_or_conflict(session, "return_conflict")  # its id or a photo is taken
     await publish_return(session, ret)
     return ret, True

@@ -161,12 +161,18 @@ async def test_bad_input_is_refused_in_both_languages_with_nothing_written(
         assert problem["code"] == code, problem
     problem = await _refused(client, other.headers, return_body(foreign, [(0, 1)]))
     assert (problem["status"], problem["code"]) == (404, "order_not_found")
+    mine = return_body(shipped.order_id, [(0, 1)])
+    assert (await client.post("/mp/returns/", json=mine, headers=shop.headers)).status_code == 201
+    peek = await client.get(f"/mp/returns/{mine['id']}", headers=other.headers)
+    assert peek.status_code == 404 and peek.json()["code"] == "return_not_found"
+    theirs = await client.get("/mp/returns/", headers=other.headers)
+    assert theirs.json()["items"] == []
     window = await client.put("/hq/return-settings/window", json={"windowDays": 0}, headers=shop.hq)
     assert window.json() == {"windowDays": 0}
     problem = await _refused(client, shop.headers, return_body(shipped.order_id, [(0, 1)]))
     assert problem["code"] == "return_window_passed"
-    async with db.session() as s:
-        assert await s.scalar(select(func.count()).select_from(ReturnRequest)) == 0
+    async with db.session() as s:  # only the one accepted above
+        assert await s.scalar(select(func.count()).select_from(ReturnRequest)) == 1
 
 
 async def test_same_id_other_content_is_a_conflict(client: Client, shipped: Shipped) -> None:
