@@ -14,6 +14,10 @@ Money, fixed at receipt (see ``server.returns.presenter`` for the rules in words
   bears to the value shipped (running total again: the returns of an order never claw back
   more than was accrued).
 
+Invoices follow too: the order's refunds so far (less their rebate part, as invoices are at
+the price paid less rebate) go to ``request_red_invoice``, which asks for red-letter invoices
+where the order's issued invoices now exceed the goods it kept.
+
 An exchange is refunded the same way, then its replacement order (id derived from the
 return's, so a retried receipt cannot place two) is placed at the original's paid prices and
 holds its funds like any order: the money goes back to the sources and is held again.
@@ -37,6 +41,7 @@ from server.errors import Conflict
 from server.identity import Role
 from server.identity.principal import Principal
 from server.inventory import MovementKind
+from server.invoices import request_red_invoice
 from server.orders.returnable import (
     ReturnableOrder,
     place_replacement,
@@ -115,6 +120,19 @@ def _check_receivable(ret: ReturnRequest) -> None:
         )
 
 
+async def _reverse_invoices(session: AsyncSession, ret: ReturnRequest, now: datetime) -> None:
+    """Ask for the red-letter invoices the order's refunds make due: invoices are at the price
+    paid less the rebate spent, so what counts is the refunds less their rebate part."""
+    await session.flush()
+    r = ReturnRequest
+    refunded = await session.scalar(
+        select(func.coalesce(func.sum(r.refund - r.refund_rebate), 0)).where(
+            r.order_id == ret.order_id, r.status == ReturnStatus.REFUNDED
+        )
+    )
+    await request_red_invoice(session, ret.order_id, int(refunded or 0), f"return:{ret.id}", now)
+
+
 def replacement_id(return_id: uuid.UUID) -> uuid.UUID:
     """The id of an exchange's replacement order (one per return)."""
     return uuid.uuid5(return_id, "exchange")
@@ -180,6 +198,7 @@ async def receive_return(
     ret.disposition = disposition
     ret.status = ReturnStatus.REFUNDED
     ret.updated_at = now
+    await _reverse_invoices(session, ret, now)
     record(
         session,
         actor,
