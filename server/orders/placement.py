@@ -152,20 +152,11 @@ async def place_order(
             "Give either lines or a quote id, not both or neither",
         )
     check_dealer(gate)
-    if pinned is not None:
-        priced = pinned
-    elif body.quote_id is not None:
-        priced = await price_quote(session, actor, body.quote_id, now)
-    else:
-        priced = await price_cart(
-            session,
-            cache,
-            dealer_id,
-            body.lines,
-            currency=currency,
-            now=now,
-            revision=gate.revision,
-        )
+    priced = (
+        pinned
+        if pinned is not None
+        else await _price(session, cache, actor, body, gate, currency, now)
+    )
     region_code, reasons = await _ship_to(session, body, dealer_id, gate)
     placing = _Placing(
         actor=actor,
@@ -186,6 +177,30 @@ async def place_order(
         if task is not None:
             await publish_task(session, task, [])
     return Placement(order=order, created=True)
+
+
+async def _price(
+    session: AsyncSession,
+    cache: PricingCache,
+    actor: Principal,
+    body: OrderCreate,
+    gate: Gate,
+    currency: str,
+    now: datetime,
+) -> Priced:
+    """The order's lines priced: the quote's pinned prices, or the cart priced now."""
+    if body.quote_id is not None:
+        return await price_quote(session, actor, body.quote_id, now)
+    assert actor.dealer_id is not None
+    return await price_cart(
+        session,
+        cache,
+        actor.dealer_id,
+        body.lines,
+        currency=currency,
+        now=now,
+        revision=gate.revision,
+    )
 
 
 async def _ship_to(
