@@ -84,6 +84,7 @@ from server.replication.wiring import (
     socket_refusal,
 )
 from server.returns import register_return_mutations
+from server.returns.decisions import decide_return_by_chain
 from server.returns.routes import ReturnAdminController, ReturnSettingsController
 from server.settings import Settings
 from server.storage.backends import ObjectStorage, create_storage
@@ -337,6 +338,7 @@ def _initial_state(
                 "claim": decide_claim_by_chain,
                 "credit_limit": decide_credit_by_chain,
                 "quote_discount": decide_quote_by_chain,
+                "return": decide_return_by_chain,
             },
         }
     )

@@ -25,6 +25,8 @@ from server.db.repository import flush_or_conflict
 from server.errors import Conflict, Forbidden, Invalid
 from server.identity.principal import Principal
 from server.orders.returnable import ReturnableLine, ReturnableOrder, returnable_order
+from server.returns.chains import start_return_chain
+from server.returns.decisions import decision_state
 from server.returns.models import ReturnLine, ReturnPhoto, ReturnRequest, ReturnStatus
 from server.returns.photos import checked_photos
 from server.returns.publication import publish_return
@@ -175,5 +177,7 @@ async def create_return(
     )
     session.add(ret)
     await flush_or_conflict(session, "return_conflict")  # its id or a photo is taken
+    value = sum(ln.amount * qty // ln.qty for ln, qty in lines if ln.qty)
+    await start_return_chain(session, ret, value, decision_state(ret), now)
     await publish_return(session, ret)
     return ret, True
