@@ -45,6 +45,7 @@ from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.identity.principal import Principal
 from server.inventory import OrderLine as StockOrderLine
 from server.inventory import Reservation, reserve_for_dealer
+from server.orders.decisions import note_order_decision
 from server.orders.events import add_event
 from server.orders.gate import Gate, check_dealer, is_diversion, read_gate
 from server.orders.models import Order, OrderStatus
@@ -181,6 +182,8 @@ async def place_order(
         task = await latest_task(session, ApprovalDocument.ORDER, order.id)
         if task is not None:
             await publish_task(session, task, [])
+    if order.status is OrderStatus.APPROVED:  # approved automatically: the system's decision
+        note_order_decision(session, None, order, "auto")
     return Placement(order=order, created=True)
 
 
