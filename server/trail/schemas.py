@@ -19,6 +19,7 @@ class DocumentType(enum.StrEnum):
     CLAIM = "claim"
     CREDIT_LIMIT = "credit_limit"
     INVOICE = "invoice"
+    ANNOUNCEMENT = "announcement"
 
 
 class DecisionOut(Response, kw_only=True):
