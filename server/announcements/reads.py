@@ -67,11 +67,12 @@ async def dealer_announcement(
     history: bool = False,
 ) -> Announcement:
     """One announcement for the caller's dealer: 404 unless published to it, 409 once expired
-    (with ``history``, for its trail: withdrawn and expired ones too)."""
+    (with ``history``, for its trail: once published to it, withdrawn and expired ones too)."""
     facts = await dealer_pricing_facts(session, _dealer(actor))
     a = await get_announcement(session, announcement_id)
-    shown = (AnnouncementStatus.PUBLISHED, AnnouncementStatus.WITHDRAWN) if history else ()
-    if a.status not in (AnnouncementStatus.PUBLISHED, *shown) or not reaches(a, facts):
+    live = a.status is AnnouncementStatus.PUBLISHED
+    was_sent = a.published_at is not None  # a draft withdrawn unsent never reached anyone
+    if not (live or (history and was_sent)) or not reaches(a, facts):
         raise NotFound("announcement_not_found")
     if is_expired(a, now) and not history:
         raise Conflict("announcement_expired", "公告已过期", "The announcement has expired")

@@ -10,8 +10,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from server.dealers.models import Dealer
 from server.db.engine import Database
+from server.dealers.models import Dealer
 from server.identity.models import Role
 from server.settings import Settings
 from tests.factories import bearer, make_dealer, make_regions, make_tiers, make_user

@@ -8,6 +8,8 @@ from sqlalchemy import func, select
 
 from server.announcements.models import AnnouncementRead
 from server.db.engine import Database
+from server.identity.models import Role
+from server.settings import Settings
 from tests.announcements.conftest import (
     SYNC,
     Channel,
@@ -18,7 +20,7 @@ from tests.announcements.conftest import (
     pull,
     pulled,
 )
-from tests.factories import trail_of
+from tests.factories import bearer, make_user, trail_of
 
 
 async def test_a_region_announcement_reaches_its_dealers_through_sync_until_withdrawn(
@@ -88,11 +90,8 @@ async def test_tiers_named_dealers_and_pinning(client: Client, channel: Channel)
 
 
 async def test_reads_over_http_and_sync_and_who_has_read(
-    client: Client, db: Database, channel: Channel, settings: object
+    client: Client, db: Database, channel: Channel, settings: Settings
 ) -> None:
-    from server.identity.models import Role
-    from tests.factories import bearer, make_user
-
     a = await publish(client, channel.hq, await create(client, channel.hq))
     west = channel.users[channel.west_lake.code]
     first = await client.post(f"/mp/announcements/{a['id']}/read", headers=west)
@@ -101,7 +100,7 @@ async def test_reads_over_http_and_sync_and_who_has_read(
     assert repeat.json()["readAt"] == first.json()["readAt"]
     [mine] = (await client.get("/mp/announcements", headers=west)).json()
     assert mine["readAt"] == first.json()["readAt"]
-    staff = bearer(settings, await make_user(db, Role.DEALER_STAFF, dealer=channel.west_lake))  # type: ignore[arg-type]
+    staff = bearer(settings, await make_user(db, Role.DEALER_STAFF, dealer=channel.west_lake))
     push = await client.post(
         "/sync/push",
         json={
