@@ -85,16 +85,12 @@ async def mark_read(
     """Record that the caller read it (a repeat answers the first read)."""
     a = await dealer_announcement(session, actor, announcement_id, now)
     dealer_id = _dealer(actor)
-    first = (await my_reads(session, actor.user_id)).get(a.id)
-    out = ReadOut(announcement_id=a.id, user_id=actor.user_id, read_at=first or now)
-    if first is None:  # the first read: the dealer's other devices learn of it
-        row = {
-            "announcement_id": a.id,
-            "dealer_id": dealer_id,
-            "user_id": actor.user_id,
-            "read_at": now,
-        }
-        await session.execute(insert_ignoring_duplicates(session, AnnouncementRead, [row]))
+    row = {"announcement_id": a.id, "dealer_id": dealer_id, "user_id": actor.user_id}
+    insert = insert_ignoring_duplicates(session, AnnouncementRead, [{**row, "read_at": now}])
+    inserted = (await session.execute(insert.returning(AnnouncementRead.user_id))).first()
+    read_at = now if inserted else (await my_reads(session, actor.user_id))[a.id]
+    out = ReadOut(announcement_id=a.id, user_id=actor.user_id, read_at=read_at)
+    if inserted:  # the first read (of concurrent ones, the one that inserted): publish it once
         key = f"{a.id}:{actor.user_id}"
         payload = msgspec.to_builtins(out)
         await publish(session, f"dealer:{dealer_id}", "announcement_read", key, "upsert", payload)
