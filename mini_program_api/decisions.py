@@ -1,5 +1,6 @@
-"""A dealer reads the approval-trail entries of its own documents (orders, quotes, claims, its
-credit limit, announcements for it): the proof behind each decision, chain links included."""
+"""A dealer reads the approval-trail entries of its own documents (orders, quotes, claims,
+invoices, its credit limit, announcements sent to it): the proof behind each decision, chain
+links included."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from server.db.base import utcnow
 from server.errors import NotFound
 from server.identity.guards import requires_dealer
 from server.identity.principal import Principal
+from server.invoices import service as invoices
 from server.orders import service as orders
 from server.quotes import get_quote
 from server.schemas import Page
@@ -34,6 +36,7 @@ class DealerDocument(enum.StrEnum):
     QUOTE = "quote"
     CLAIM = "claim"
     CREDIT_LIMIT = "credit_limit"
+    INVOICE = "invoice"
     ANNOUNCEMENT = "announcement"
 
 
@@ -48,6 +51,8 @@ async def _check_own(
             await get_quote(session, document_id)
         case DealerDocument.CLAIM:
             await claims.load_claim(session, principal, document_id)
+        case DealerDocument.INVOICE:
+            await invoices.get_invoice(session, document_id)
         case DealerDocument.CREDIT_LIMIT:
             if document_id != principal.dealer_id:
                 raise NotFound("record_not_found")

@@ -9,6 +9,7 @@ from litestar.testing import AsyncTestClient
 
 from server.db.engine import Database
 from server.settings import Settings
+from tests.invoices.conftest import add_title, shipped_order
 from tests.orders.conftest import fund, make_shop
 from tests.orders.test_orders_api import order_body
 
@@ -74,3 +75,22 @@ async def test_a_dealer_reads_the_entries_of_an_announcement_for_it_even_once_wi
     growth = await make_shop(db, settings, tier="growth", with_world=False)
     refused = await client.get(f"/mp/decisions/announcement/{a['id']}", headers=growth.headers)
     assert refused.status_code == 404
+
+
+async def test_a_dealer_reads_the_entries_of_its_invoices(
+    client: Client, db: Database, settings: Settings
+) -> None:
+    shop = await make_shop(db, settings)
+    other = await make_shop(db, settings, with_world=False)
+    order = await shipped_order(client, shop, [{"sku": "W-550", "qty": 10}], ship=None)
+    title = await add_title(client, shop)
+    body = {"id": str(uuid.uuid4()), "titleId": title["id"], "orderIds": [order["id"]]}
+    requested = await client.post("/mp/invoices", json=body, headers=shop.headers)
+    assert requested.status_code == 201, requested.text
+    rejected = await client.post(
+        f"/hq/invoices/{body['id']}/reject", json={"reason": "抬头有误"}, headers=shop.hq
+    )
+    assert rejected.status_code == 200, rejected.text
+    assert await entries(client, shop.headers, "invoice", body["id"]) == ["rejected/hq_admin"]
+    theirs = await client.get(f"/mp/decisions/invoice/{body['id']}", headers=other.headers)
+    assert theirs.status_code == 404
