@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.announcements.audience import reaches
@@ -50,12 +50,15 @@ async def dealer_announcements(
     facts = await dealer_pricing_facts(session, _dealer(actor))
     stmt = (
         select(Announcement)
-        .where(Announcement.status == AnnouncementStatus.PUBLISHED)
+        .where(
+            Announcement.status == AnnouncementStatus.PUBLISHED,
+            or_(Announcement.expires_at.is_(None), Announcement.expires_at > now),
+        )
         .order_by(Announcement.pinned.desc(), Announcement.published_at.desc())
     )
     rows = (await session.execute(stmt)).scalars().all()
     reads = await my_reads(session, actor.user_id)
-    return [(a, reads.get(a.id)) for a in rows if not is_expired(a, now) and reaches(a, facts)]
+    return [(a, reads.get(a.id)) for a in rows if reaches(a, facts)]
 
 
 async def dealer_announcement(
