@@ -9,6 +9,7 @@ dealers to its scopes). Other domains and the faces use:
     announcement_published(session, announcement)    the hook for notifications (one call)
     dealer_announcements / dealer_announcement / mark_read   what a dealer sees and reads
     read_report(session, id)                         who has read it
+    audience_of(session, announcement) -> {dealer id}   every active dealer it is for
     notice_scopes(tier, region_codes)                a dealer's announcement scopes
 """
 
@@ -16,6 +17,7 @@ from server.announcements.attachments import attachment_link, presign_attachment
 from server.announcements.audience import notice_scopes
 from server.announcements.models import AnnouncementStatus, Audience
 from server.announcements.reads import (
+    audience_of,
     dealer_announcement,
     dealer_announcements,
     mark_read,
@@ -38,6 +40,7 @@ __all__ = [
     "announcement_out",
     "announcement_published",
     "attachment_link",
+    "audience_of",
     "create_announcement",
     "dealer_announcement",
     "dealer_announcements",

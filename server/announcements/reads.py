@@ -114,12 +114,16 @@ async def _reads_by_dealer(
     return out
 
 
+async def audience_of(session: AsyncSession, a: Announcement) -> set[uuid.UUID]:
+    """Every active dealer the announcement is for (whom a notification would go to)."""
+    facts = await active_dealer_pricing_facts(session)
+    return {uuid.UUID(f.id) for f in facts if reaches(a, f)}
+
+
 async def read_report(session: AsyncSession, announcement_id: uuid.UUID) -> ReadReportOut:
     """Every active dealer the announcement is for (and any other that read it), read first."""
     a = await get_announcement(session, announcement_id)
-    audience = {
-        uuid.UUID(f.id) for f in await active_dealer_pricing_facts(session) if reaches(a, f)
-    }
+    audience = await audience_of(session, a)
     reads = await _reads_by_dealer(session, a.id)
     labels = await dealer_labels(session, audience | set(reads))
     dealers = [
