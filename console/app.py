@@ -21,6 +21,7 @@ from litestar.template.config import TemplateConfig
 from console.assets import CATALOG, static_asset
 from console.errors import handle_console_error
 from console.pages import (
+    announcements,
     approvals,
     audit,
     auth,
@@ -98,6 +99,7 @@ def console_router(settings: Settings) -> Router:
         *pricelists.HANDLERS,
         *delivery.HANDLERS,
         *promotions.HANDLERS,
+        *announcements.HANDLERS,
         *dealers.HANDLERS,
         *webhooks.HANDLERS,
         *audit.HANDLERS,

@@ -21,6 +21,7 @@ NAV = (
     ("delivery", "/console/delivery"),
     ("price_lists", "/console/price-lists"),
     ("promotions", "/console/promotions"),
+    ("announcements", "/console/announcements"),
     ("dealers", "/console/dealers"),
     ("invoices", "/console/invoices"),
     ("webhooks", "/console/webhooks"),

@@ -9,10 +9,12 @@ from __future__ import annotations
 from litestar.types import ControllerRouterHandler
 
 from mini_program_api.addresses import AddressController
+from mini_program_api.announcements import AnnouncementController
 from mini_program_api.approvals import ApprovalStatusController
 from mini_program_api.auth import DevAuthController, MeController, WechatAuthController
 from mini_program_api.catalog import CartController, CatalogController, CpqController
 from mini_program_api.claims import ClaimablePromotionController, ClaimController
+from mini_program_api.decisions import DealerDecisionController
 from mini_program_api.funds import FundsController
 from mini_program_api.invoices import InvoiceController, InvoiceTitleController
 from mini_program_api.notifications import InboxController, SubscriptionController
@@ -42,6 +44,8 @@ def mobile_handlers(*, dev_mode: bool) -> list[ControllerRouterHandler]:
         SubscriptionController,
         InboxController,
         ReturnController,
+        AnnouncementController,
+        DealerDecisionController,
     ]
     if dev_mode:
         handlers.append(DevAuthController)

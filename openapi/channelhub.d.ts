@@ -1822,6 +1822,130 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/hq/announcements/{announcement_id}/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Presign an attachment upload
+         * @description A presigned POST form for one file of a draft (10 MB at most; images or PDF).
+         */
+        post: operations["HqAnnouncementsAnnouncementIdAttachmentsAttach"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/announcements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List announcements
+         * @description Every announcement, pinned first then newest, optionally of one status.
+         */
+        get: operations["HqAnnouncementsList"];
+        put?: never;
+        /**
+         * Create an announcement (draft)
+         * @description A draft: title and body (zh-CN, English or both), audience, pinning, expiry.
+         */
+        post: operations["HqAnnouncementsCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/announcements/{announcement_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an announcement
+         * @description One announcement, its audience and attachments.
+         */
+        get: operations["HqAnnouncementsAnnouncementIdDetail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/announcements/{announcement_id}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish an announcement
+         * @description Send a draft to its dealers through sync (idempotent); attachments must be uploaded.
+         */
+        post: operations["HqAnnouncementsAnnouncementIdPublishPublish"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/announcements/{announcement_id}/reads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who has read an announcement
+         * @description Every active dealer it is for, with when one of its users first read it.
+         */
+        get: operations["HqAnnouncementsAnnouncementIdReadsReadReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hq/announcements/{announcement_id}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Withdraw an announcement
+         * @description Take it back: dealers' nodes receive a delete (idempotent).
+         */
+        post: operations["HqAnnouncementsAnnouncementIdWithdrawWithdraw"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/hq/claims/{claim_id}/approve": {
         parameters: {
             query?: never;
@@ -3395,6 +3519,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mp/announcements/{announcement_id}/attachments/{attachment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download link of an attachment
+         * @description A presigned link to one attachment of an announcement for my dealer.
+         */
+        get: operations["MpAnnouncementsAnnouncementIdAttachmentsAttachmentIdAttachment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/announcements/{announcement_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One announcement
+         * @description One announcement for my dealer (404 when not for it, 409 once expired).
+         */
+        get: operations["MpAnnouncementsAnnouncementIdDetail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/announcements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My announcements
+         * @description Announcements for my dealer, not expired, pinned first then newest, with my read time.
+         */
+        get: operations["MpAnnouncementsList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/announcements/{announcement_id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark an announcement read
+         * @description Record that I read it (a repeat answers my first read); offline: ``announcement.read``.
+         */
+        post: operations["MpAnnouncementsAnnouncementIdReadRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mp/decisions/{document_type}/{document_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Decisions on one of my documents
+         * @description The trail entries of one of my documents, newest first (404 for another's).
+         */
+        get: operations["MpDecisionsDocumentTypeDocumentIdOfDocument"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3451,11 +3675,96 @@ export interface components {
             /** @constant */
             kind: "amount_off";
         };
+        /** AnnouncementIn */
+        AnnouncementIn: {
+            /** @default  */
+            titleZh: string;
+            /** @default  */
+            titleEn: string;
+            /** @default  */
+            bodyZh: string;
+            /** @default  */
+            bodyEn: string;
+            audience?: components["schemas"]["Audience"];
+            targets?: string[];
+            /** @default false */
+            pinned: boolean;
+            expiresAt?: string | null;
+        };
+        /** AnnouncementOut */
+        AnnouncementOut: {
+            /** Format: uuid */
+            id: string;
+            status: string;
+            titleZh: string;
+            titleEn: string;
+            bodyZh: string;
+            bodyEn: string;
+            audience: string;
+            targets: string[];
+            pinned: boolean;
+            expiresAt: string | null;
+            publishedAt: string | null;
+            withdrawnAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            attachments: components["schemas"]["AttachmentOut"][];
+        };
+        /**
+         * AnnouncementStatus
+         * @enum {string}
+         */
+        AnnouncementStatus: "draft" | "published" | "withdrawn";
         /**
          * ApprovalDocument
          * @enum {string}
          */
         ApprovalDocument: "order" | "return" | "quote_discount" | "claim" | "credit_limit";
+        /** AttachmentFormOut */
+        AttachmentFormOut: {
+            /** Format: uuid */
+            attachmentId: string;
+            key: string;
+            url: string;
+            fields: {
+                [key: string]: string;
+            };
+            expiresAt: number;
+            maxBytes: number;
+        };
+        /** AttachmentIn */
+        AttachmentIn: {
+            /** Format: uuid */
+            attachmentId: string;
+            fileName: string;
+            contentType: components["schemas"]["AttachmentType"];
+            size: number;
+        };
+        /** AttachmentLinkOut */
+        AttachmentLinkOut: {
+            url: string;
+        };
+        /** AttachmentOut */
+        AttachmentOut: {
+            /** Format: uuid */
+            id: string;
+            fileName: string;
+            contentType: string;
+            size: number;
+        };
+        /**
+         * AttachmentType
+         * @description The file types an announcement may carry (checked against the uploaded bytes).
+         * @enum {string}
+         */
+        AttachmentType: "image/jpeg" | "image/png" | "image/webp" | "application/pdf";
+        /**
+         * Audience
+         * @description Who an announcement is for: every dealer, or the named tiers, regions or dealers.
+         * @default all
+         * @enum {string}
+         */
+        Audience: "all" | "tiers" | "regions" | "dealers";
         /** BackorderOut */
         BackorderOut: {
             /** Format: uuid */
@@ -3751,6 +4060,12 @@ export interface components {
             /** @default true */
             usesRebate: boolean;
         };
+        /**
+         * DealerDocument
+         * @description The kinds of document a dealer owns (or, for announcements, receives).
+         * @enum {string}
+         */
+        DealerDocument: "order" | "quote" | "claim" | "credit_limit" | "invoice" | "announcement";
         /** DealerOut */
         DealerOut: {
             /** Format: uuid */
@@ -3768,6 +4083,15 @@ export interface components {
             usesRebate: boolean;
             /** Format: date-time */
             createdAt: string;
+        };
+        /** DealerReadOut */
+        DealerReadOut: {
+            /** Format: uuid */
+            dealerId: string;
+            dealerCode: string;
+            dealerName: string;
+            firstReadAt: string | null;
+            readers: number;
         };
         /** DealerSkuOut */
         DealerSkuOut: {
@@ -3833,7 +4157,7 @@ export interface components {
          * @description The kinds of document decisions are taken on.
          * @enum {string}
          */
-        DocumentType: "price_list" | "promotion" | "quote" | "order" | "claim" | "credit_limit" | "invoice" | "return";
+        DocumentType: "price_list" | "promotion" | "quote" | "order" | "claim" | "credit_limit" | "invoice" | "return" | "announcement" | "order_settings" | "approval_flow";
         /** EligibilityIn */
         EligibilityIn: {
             tiers?: string[];
@@ -4234,6 +4558,20 @@ export interface components {
             lastSeenAt: string;
             /** Format: date-time */
             ackedAt: string;
+        };
+        /** NoticeOut */
+        NoticeOut: {
+            /** Format: uuid */
+            id: string;
+            titleZh: string;
+            titleEn: string;
+            bodyZh: string;
+            bodyEn: string;
+            pinned: boolean;
+            expiresAt: string | null;
+            publishedAt: string | null;
+            attachments: components["schemas"]["AttachmentOut"][];
+            readAt?: string | null;
         };
         /** OptionIn */
         OptionIn: {
@@ -4705,6 +5043,23 @@ export interface components {
          * @enum {string}
          */
         QuoteStatus: "draft" | "pending_approval" | "approved" | "rejected" | "expired" | "converted";
+        /** ReadOut */
+        ReadOut: {
+            /** Format: uuid */
+            announcementId: string;
+            /** Format: uuid */
+            userId: string;
+            /** Format: date-time */
+            readAt: string;
+        };
+        /** ReadReportOut */
+        ReadReportOut: {
+            /** Format: uuid */
+            announcementId: string;
+            audienceSize: number;
+            readCount: number;
+            dealers: components["schemas"]["DealerReadOut"][];
+        };
         /** Readiness */
         Readiness: {
             status: string;
@@ -10604,6 +10959,16 @@ export interface operations {
                     clientId: string;
                     mutations: ({
                         /** @enum {unknown} */
+                        name: "announcement.read";
+                        mid: number;
+                        /** ReadArgs */
+                        args: {
+                            /** Format: uuid */
+                            announcementId: string;
+                        };
+                        businessKey?: string | null;
+                    } | {
+                        /** @enum {unknown} */
                         name: "claim.attach_receipt";
                         mid: number;
                         /**
@@ -10771,6 +11136,16 @@ export interface operations {
                 "application/msgpack": {
                     clientId: string;
                     mutations: ({
+                        /** @enum {unknown} */
+                        name: "announcement.read";
+                        mid: number;
+                        /** ReadArgs */
+                        args: {
+                            /** Format: uuid */
+                            announcementId: string;
+                        };
+                        businessKey?: string | null;
+                    } | {
                         /** @enum {unknown} */
                         name: "claim.attach_receipt";
                         mid: number;
@@ -15583,6 +15958,598 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PromotionOut"];
+                };
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found (problem+json; branch on `code`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict (problem+json; branch on `code`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    HqAnnouncementsAnnouncementIdAttachmentsAttach: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                announcement_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AttachmentIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttachmentFormOut"];
+                };
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found (problem+json; branch on `code`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict (problem+json; branch on `code`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request Entity Too Large (problem+json; branch on `code`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported Media Type (problem+json; branch on `code`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    HqAnnouncementsList: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["AnnouncementStatus"] | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnouncementOut"][];
+                };
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    HqAnnouncementsCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnnouncementIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnouncementOut"];
+                };
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict (problem+json; branch on `code`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Request Entity Too Large (problem+json; branch on `code`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unsupported Media Type (problem+json; branch on `code`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    HqAnnouncementsAnnouncementIdDetail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                announcement_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnouncementOut"];
+                };
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found (problem+json; branch on `code`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    HqAnnouncementsAnnouncementIdPublishPublish: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                announcement_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnouncementOut"];
+                };
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found (problem+json; branch on `code`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict (problem+json; branch on `code`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    HqAnnouncementsAnnouncementIdReadsReadReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                announcement_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadReportOut"];
+                };
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found (problem+json; branch on `code`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    HqAnnouncementsAnnouncementIdWithdrawWithdraw: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                announcement_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnouncementOut"];
                 };
             };
             /** @description Bad Request (problem+json; branch on `code`) */
@@ -22926,6 +23893,390 @@ export interface operations {
             };
             /** @description Unprocessable Entity (problem+json; branch on `code`) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    MpAnnouncementsAnnouncementIdAttachmentsAttachmentIdAttachment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                announcement_id: string;
+                attachment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttachmentLinkOut"];
+                };
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found (problem+json; branch on `code`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict (problem+json; branch on `code`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    MpAnnouncementsAnnouncementIdDetail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                announcement_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoticeOut"];
+                };
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found (problem+json; branch on `code`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict (problem+json; branch on `code`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    MpAnnouncementsList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoticeOut"][];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    MpAnnouncementsAnnouncementIdReadRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                announcement_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadOut"];
+                };
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found (problem+json; branch on `code`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict (problem+json; branch on `code`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    MpDecisionsDocumentTypeDocumentIdOfDocument: {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The kinds of document a dealer owns (or, for announcements, receives). */
+                document_type: components["schemas"]["DealerDocument"];
+                document_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_server.trail.schemas.DecisionOut_"];
+                };
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found (problem+json; branch on `code`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

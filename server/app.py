@@ -24,6 +24,8 @@ from console import console_router, console_stores, console_templates
 from mini_program_api import mobile_handlers
 from server.accounts.credit import decide_credit_by_chain
 from server.accounts.routes import AccountController
+from server.announcements.mutations import register_announcement_mutations
+from server.announcements.routes import AnnouncementController
 from server.apidocs import ProblemResponses, docs_assets_router, swagger_page
 from server.approvals.routes import ApprovalController, ApprovalFlowController
 from server.catalog.routes import (
@@ -256,6 +258,7 @@ def _route_handlers(
         BundleController,
         ConfigurableController,
         PromotionController,
+        AnnouncementController,
         ClaimReviewController,
         ReturnAdminController,
         ReturnSettingsController,
@@ -288,6 +291,7 @@ def mutation_registry(
     register_invoice_mutations(registry)
     register_inbox_mutations(registry)
     register_return_mutations(registry, storage)
+    register_announcement_mutations(registry)
     return registry
 
 

@@ -12,6 +12,8 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "starting": ("服务正在启动，请稍后重试", "The server is starting, retry shortly"),
     # Records a lookup did not find (server/db/repository.get_or_404)
     "address_not_found": ("收货地址不存在", "Address not found"),
+    "announcement_not_found": ("公告不存在", "Announcement not found"),
+    "attachment_not_found": ("附件不存在", "Attachment not found"),
     "bundle_not_found": ("套装不存在", "Bundle not found"),
     "category_not_found": ("商品分类不存在", "Category not found"),
     "dealer_not_found": ("经销商不存在", "Dealer not found"),

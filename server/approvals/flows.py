@@ -15,6 +15,7 @@ from server.db.base import utcnow
 from server.errors import Invalid, NotFound
 from server.identity import HQ_ROLES, Principal, get_user
 from server.pricing.money import format_fen
+from server.trail import note_decision
 
 
 def steps_scalar(document_type: ApprovalDocument) -> Any:
@@ -89,6 +90,7 @@ async def replace_flow(
     record(
         session, actor, "approval_flow.replaced", "approval_flow", document_type, {"steps": steps}
     )
+    note_decision(session, actor, "approval_flow", document_type, "replaced", {"steps": steps})
     return await read_flow(session, document_type)
 
 

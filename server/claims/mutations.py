@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.claims import service
 from server.claims.schemas import ClaimCreate, Comment
 from server.errors import ChannelhubError
-from server.identity import DEALER_ROLES, Role
-from server.identity.principal import Principal
+from server.identity import Role
+from server.identity.principal import Principal, dealer_principal
 from server.storage import ObjectStorage
 from sync import Applied, MutationContext, MutationRegistry, Outcome, Rejected, SyncPrincipal
 
@@ -45,14 +45,8 @@ def principal_of(sync_principal: SyncPrincipal) -> Principal | None:
     user_id = uuid.UUID(sync_principal.subject_id)
     if f"rep:{user_id}" in sync_principal.scopes:
         return Principal(user_id=user_id, role=Role.REP)
-    if sync_principal.dealer_id:
-        role = sync_principal.role
-        return Principal(
-            user_id=user_id,
-            role=Role(role) if role in DEALER_ROLES else Role.DEALER_STAFF,
-            dealer_id=uuid.UUID(sync_principal.dealer_id),
-        )
-    return None
+    who = sync_principal
+    return dealer_principal(who.subject_id, who.dealer_id, who.role)
 
 
 def _rejected(exc: ChannelhubError) -> Rejected:

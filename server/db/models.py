@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from server.accounts import models as account_models
+from server.announcements import models as announcement_models
 from server.approvals import models as approval_models
 from server.audit import models as audit_models
 from server.catalog import models as catalog_models
@@ -30,6 +31,7 @@ target_metadata: list[MetaData] = [Base.metadata, sync_metadata]
 
 __all__ = [
     "account_models",
+    "announcement_models",
     "approval_models",
     "audit_models",
     "catalog_models",

@@ -8,6 +8,8 @@ Other domains use (never the models):
     open_dealer_ids(session, tier_code) -> [id]            the tier's dealers not closed
     get_tier(session, code) -> DealerTier                  or 404
     tier_codes(session) -> [code]                          by rank
+    known_dealer_ids(session, ids) -> {id}                 those naming a dealer not closed
+    dealer_labels(session, ids) -> {id: (code, name)}
     tier_requires_prepayment(session, code) -> bool
     dealer_pricing_facts(executor, dealer_id) -> DealerFacts
     active_dealer_pricing_facts(executor) -> [DealerFacts]   every active dealer's, by code
@@ -24,6 +26,7 @@ from server.dealers.read import (
     dealer_standing,
     get_dealer,
     get_tier,
+    known_dealer_ids,
     open_dealer,
     open_dealer_ids,
     rebate_terms,
@@ -34,6 +37,7 @@ from server.dealers.read import (
 )
 from server.dealers.service import (
     active_dealer_pricing_facts,
+    dealer_labels,
     dealer_out,
     dealer_pricing_facts,
 )
@@ -43,11 +47,13 @@ __all__ = [
     "RebateTerms",
     "active_dealer_pricing_facts",
     "address_region",
+    "dealer_labels",
     "dealer_out",
     "dealer_pricing_facts",
     "dealer_standing",
     "get_dealer",
     "get_tier",
+    "known_dealer_ids",
     "open_dealer",
     "open_dealer_ids",
     "rebate_terms",

@@ -82,6 +82,16 @@ async def open_dealer(session: AsyncSession, dealer_id: uuid.UUID) -> Dealer | N
     return dealer if dealer is not None and dealer.status is not DealerStatus.CLOSED else None
 
 
+async def known_dealer_ids(session: AsyncSession, dealer_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these ids name a dealer that is not closed."""
+    if not dealer_ids:
+        return set()
+    stmt = select(Dealer.id).where(
+        Dealer.id.in_(sorted(dealer_ids)), Dealer.status != DealerStatus.CLOSED
+    )
+    return set((await session.execute(stmt)).scalars())
+
+
 async def get_dealer(session: AsyncSession, dealer_id: uuid.UUID) -> Dealer:
     """The dealer, or ``dealer_not_found`` (404)."""
     return await get_or_404(session, Dealer, dealer_id, "dealer")

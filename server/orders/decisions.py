@@ -1,5 +1,9 @@
-"""Order decisions in the approval trail (``server.trail``): HQ's approval and rejection and a
-cancellation, each by a person (the automatic approval at placement is not a decision).
+"""Order decisions in the approval trail (``server.trail``): HQ's approval and rejection (and
+each vote of an approval chain) and a cancellation, each by a person. The automatic approval of
+an order no rule holds is not an entry of its own: the rule is (HQ's approval threshold, its
+approval chains), and each order's event history and audit row show it was applied. An entry
+per automatic approval would make every order of every dealer wait for the chain head's lock
+at commit and move the head that every connected device follows, on every order.
 
 The state a decision is about: the dealer, the order's ``content_hash`` (what the client
 sent: lines, address, quote, backorder choice), its currency and amount, and the status the

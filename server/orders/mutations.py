@@ -17,8 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
 from server.errors import ChannelhubError, camel_keys
-from server.identity import DEALER_ROLES, Role
-from server.identity.principal import Principal
+from server.identity.principal import Principal, dealer_principal
 from server.orders.models import OrderStatus
 from server.orders.schemas import Comment, OrderCreate, OrderLineIn, RebateAmount
 from server.orders.service import DEFAULT_PRICE_GRACE_BP, order_out, place_order
@@ -60,12 +59,10 @@ class OrderRef(Args, kw_only=True):
 
 def actor_of(principal: SyncPrincipal) -> Principal:
     """The dealer user behind a push, in the role their token carries."""
-    if principal.dealer_id is None:
+    actor = dealer_principal(principal.subject_id, principal.dealer_id, principal.role)
+    if actor is None:
         raise ChannelhubError("dealer_required")
-    role = Role(principal.role) if principal.role in DEALER_ROLES else Role.DEALER_STAFF
-    return Principal(
-        user_id=uuid.UUID(principal.subject_id), role=role, dealer_id=uuid.UUID(principal.dealer_id)
-    )
+    return actor
 
 
 def rejection(exc: ChannelhubError) -> Rejected:

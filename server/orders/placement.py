@@ -171,12 +171,18 @@ async def place_order(
         price_grace_bp=price_grace_bp,
     )
     order = await _place_until_budgets_hold(session, cache, placing, priced)
+    await _announce_placed(session, order)
+    return Placement(order=order, created=True)
+
+
+async def _announce_placed(session: AsyncSession, order: Order) -> None:
+    """Publish the new order, its approval task if a chain holds it, and the system's decision
+    if it was approved at once."""
     note_order_change(session, order)
     if "approval_chain" in order.review_reasons:
         task = await latest_task(session, ApprovalDocument.ORDER, order.id)
         if task is not None:
             await publish_task(session, task, [])
-    return Placement(order=order, created=True)
 
 
 async def _price(

@@ -9,6 +9,7 @@ from server.db.dialect import upsert
 from server.identity.principal import Principal
 from server.orders.models import OrderSettings
 from server.orders.schemas import ThresholdOut
+from server.trail import note_decision
 
 DEFAULT_APPROVAL_THRESHOLD = 50_000_000  # fen: 500,000 yuan
 
@@ -25,4 +26,7 @@ async def set_approval_threshold(
     """HQ sets the payable above which orders wait for review (audited)."""
     await session.execute(upsert(session, OrderSettings, {"id": 1, "approval_threshold": value}))
     record(session, actor, "order_threshold.set", "order_settings", 1, {"value": value})
+    # The rule every automatic approval applies: its changes are HQ's decisions.
+    state = {"approvalThreshold": value}
+    note_decision(session, actor, "order_settings", "approval_threshold", "set", state)
     return ThresholdOut(approval_threshold=value)

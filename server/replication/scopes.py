@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.announcements import notice_scopes
 from server.dealers import open_dealer
 from server.identity import Principal, Role
 from server.inventory.allocation import serving_warehouses
@@ -25,8 +26,8 @@ def stock_scope(warehouse_code: str) -> str:
 
 async def scopes_for(session: AsyncSession, principal: Principal) -> frozenset[str]:
     """A dealer's own scope, its price scopes (default, tier, regions with their ancestors),
-    its promotion segments, the stock of the warehouses that serve it, and (for everyone) the
-    approval trail's head."""
+    its promotion segments, its announcement scopes (all, tier, regions with their ancestors),
+    the stock of the warehouses that serve it, and (for everyone) the approval trail's head."""
     if principal.role is Role.REP:
         return frozenset({f"rep:{principal.user_id}", ALL_PROMOTIONS, DEFAULT_PRICES, TRAIL_SCOPE})
     if principal.dealer_id is None:
@@ -46,6 +47,7 @@ async def scopes_for(session: AsyncSession, principal: Principal) -> frozenset[s
     for code in dealer.region_codes:
         regions.update(await ancestry(session, code))
     scopes.update(f"price:region:{code}" for code in regions)
+    scopes.update(notice_scopes(dealer.tier_code, sorted(regions)))
     scopes.update(f"promo:{segment}" for segment in dealer.segments or [])
     for warehouse_id in await serving_warehouses(session, sorted(regions)):
         code = await warehouse_code(session, warehouse_id)

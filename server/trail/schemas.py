@@ -20,6 +20,9 @@ class DocumentType(enum.StrEnum):
     CREDIT_LIMIT = "credit_limit"
     INVOICE = "invoice"
     RETURN = "return"
+    ANNOUNCEMENT = "announcement"
+    ORDER_SETTINGS = "order_settings"
+    APPROVAL_FLOW = "approval_flow"
 
 
 class DecisionOut(Response, kw_only=True):

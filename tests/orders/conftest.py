@@ -16,6 +16,7 @@ from server.identity.models import Role, User
 from server.identity.principal import Principal
 from server.inventory import receive_stock
 from server.settings import Settings
+from server.trail import install_trail
 from tests.factories import (
     bearer,
     make_dealer,
@@ -46,6 +47,14 @@ class Shop:
     def actor(self) -> Principal:
         """The shop's user as the services see it."""
         return Principal(user_id=self.user.id, role=self.user.role, dealer_id=self.dealer.id)
+
+
+def placing_database(settings: Settings) -> Database:
+    """Another handle on the test database, with the approval trail's pre-commit hook the app
+    installs (a placed order that is approved at once is the system's decision)."""
+    database = Database(settings.database)
+    install_trail(database)
+    return database
 
 
 async def fund(db: Database, dealer_id: uuid.UUID, prepaid: int = 0, credit: int = 0) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from server.db.engine import Database
 from server.orders.models import Order
 from server.settings import Settings
+from tests.factories import trail_of
 from tests.orders.conftest import Shop, make_shop
 
 Client = AsyncTestClient[Litestar]
@@ -52,6 +53,8 @@ async def test_applied_then_replayed_and_published(
     [replay] = await push(client, shop, create(1, order_id, lines, basis=1000))
     assert replay["replayed"] is True and replay["detail"]["id"] == order_id
     assert await count_orders(db) == 1
+    # The automatic approval is the threshold rule applied, not an entry of its own.
+    assert await trail_of(client, shop.hq, "order", order_id) == []
     pulled = await client.post(
         "/sync/pull",
         json={"cursor": {}, "clientId": f"dev-{shop.dealer.code}"},
@@ -88,6 +91,9 @@ async def test_price_rise_beyond_grace_is_amended_until_confirmed(
         client, shop, {"mid": 3, "name": "order.confirm_amendment", "args": {"id": order_id}}
     )
     assert (confirmed["status"], confirmed["detail"]["status"]) == ("applied", "approved")
+    # Automatic approvals apply HQ's rule: no entries of their own.
+    assert await trail_of(client, shop.hq, "order", order_id) == []
+    assert await trail_of(client, shop.hq, "order", within) == []
 
 
 async def test_partial_stock_is_amended_with_backorder(

@@ -231,7 +231,7 @@ async def test_cancel_releases_stock_and_funds(client: Client, db: Database, sho
     assert await balances(db, shop) == (1_000_000, 0)
     again = await client.post(f"/mp/orders/{body['id']}/cancel", json={}, headers=shop.headers)
     assert again.status_code == 409
-    # The automatic approval at placement is not a person's decision; the cancellation is.
+    # The automatic approval at placement applies HQ's rule; the cancellation is a person's.
     assert await trail_of(client, shop.hq, "order", body["id"]) == [
         ("cancelled", "dealer_admin", "下错了")
     ]

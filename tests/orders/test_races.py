@@ -25,7 +25,7 @@ from server.orders.service import ORDER_ID_LOCKS, Placement, place_order, stock_
 from server.pricelists.loading import PricingCache
 from server.settings import Settings
 from tests.factories import make_warehouse
-from tests.orders.conftest import Shop, make_shop
+from tests.orders.conftest import Shop, make_shop, placing_database
 
 
 async def _place(
@@ -51,7 +51,7 @@ async def test_concurrent_duplicates_create_one_order(
         id=uuid.uuid4(),
         lines=[OrderLineIn(sku="W-550", qty=10), OrderLineIn(sku="TEA", qty=2)],
     )
-    databases = [Database(settings.database) for _ in range(8)]
+    databases = [placing_database(settings) for _ in range(8)]
     try:
         placed = await asyncio.gather(*(_place(d, shop, cache, body) for d in databases))
     finally:
@@ -96,7 +96,7 @@ async def test_a_twin_that_waited_sees_the_committed_order(
     shop = await make_shop(db, settings)
     cache = PricingCache()
     body = OrderCreate(id=uuid.uuid4(), lines=[OrderLineIn(sku="W-550", qty=10)])
-    other = Database(settings.database)
+    other = placing_database(settings)
 
     async def twin() -> bool:
         async with other.session() as s:
@@ -149,7 +149,7 @@ async def test_orders_that_lost_the_preferred_stock_take_the_next_warehouse(
         await receive_stock(s, preferred.id, sku, 5)
         s.add(WarehouseStockPolicy(warehouse_id=preferred.id, safety_stock=0, priority=10))
     cache = PricingCache()
-    databases = [Database(settings.database) for _ in range(6)]
+    databases = [placing_database(settings) for _ in range(6)]
     start = asyncio.Event()
 
     async def one(database: Database) -> str:

@@ -34,7 +34,7 @@ from server.promotions.schemas import EligibilityIn, Mechanic, PromotionIn
 from server.promotions.service import create_promotion, publish_promotion
 from server.settings import Settings
 from sync.tables import sync_change
-from tests.orders.conftest import HQ, Shop, make_shop
+from tests.orders.conftest import HQ, Shop, make_shop, placing_database
 from tests.orders.test_mutations import create, push
 
 Client = AsyncTestClient[Litestar]
@@ -423,7 +423,7 @@ async def test_concurrent_orders_never_overdraw_the_rebate_account(
     await set_terms(client, shop, rebateCapBp=1_000)
     cache = PricingCache()
     lines = [OrderLineIn(sku="W-550", qty=10), OrderLineIn(sku="W-1L", qty=4)]
-    databases = [Database(settings.database) for _ in range(20)]
+    databases = [placing_database(settings) for _ in range(20)]
     try:
         exact = await asyncio.gather(
             *(
