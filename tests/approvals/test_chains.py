@@ -250,3 +250,20 @@ async def test_racing_approvers_move_a_step_once(client: Client, desk: Desk) -> 
     assert (await client.get(f"/mp/orders/{order['id']}", headers=shop.headers)).json()[
         "status"
     ] == "submitted"
+
+
+async def test_the_rules_automatic_approvals_apply_are_in_the_trail(
+    client: Client, db: Database, desk: Desk
+) -> None:
+    await set_flow(client, desk, chain(desk))
+    threshold = await client.put(
+        "/hq/order-settings/approval-threshold",
+        json={"approvalThreshold": 123_400},
+        headers=desk.shop.hq,
+    )
+    assert threshold.status_code == 200, threshold.text
+    async with db.session() as s:
+        stmt = select(DecisionEntry.document_type, DecisionEntry.document_id, DecisionEntry.outcome)
+        rows = set((await s.execute(stmt)).all())
+    assert ("approval_flow", "order", "replaced") in rows
+    assert ("order_settings", "approval_threshold", "set") in rows
