@@ -68,7 +68,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "Only {available} of your {limit} credit is left; pay or top up soon.",
     ),
     "notify.announcement.title": ("新公告：{title}", "New announcement: {title}"),
-    "notify.announcement.body": ("{summary}", "{summary}"),
+    "notify.announcement.body": ("公告：{summary}", "Notice: {summary}"),
     "notify.status.approved": ("已通过", "approved"),
     "notify.status.rejected": ("已驳回", "rejected"),
     "notify.status.shipped": ("已发货", "shipped"),

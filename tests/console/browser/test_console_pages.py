@@ -35,6 +35,8 @@ def test_create_a_tiered_promotion_and_see_it_listed(
     watched.shot("14-promotions")
     assert watched.check_accessibility() == []
     page.get_by_role("link", name="新建促销").click()
+    page.wait_for_url(re.compile(r"/console/promotions/new$"))
+    page.wait_for_load_state("load")  # the form's script has hidden the other kinds' fields
     # Every field explains itself; only the chosen kind's fields show.
     assert page.get_by_label("总预算（元）").get_attribute("aria-describedby") == "budget-hint"
     assert page.locator("fieldset[data-kind=buy_get]").is_hidden()
