@@ -781,6 +781,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/hq/sync/webhooks/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The webhook delivery log
+         * @description The latest 100 deliveries, newest first: status, attempts, next retry, last error.
+         */
+        get: operations["HqSyncWebhooksDeliveriesDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/hq/sync/webhooks": {
         parameters: {
             query?: never;
@@ -4130,6 +4150,12 @@ export interface components {
             segments?: string[] | null;
             usesRebate?: boolean | null;
         };
+        /**
+         * DeliveryStatus
+         * @description A webhook delivery's state, as the delivery log filters it.
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "delivered" | "dead";
         /** DisplayFee */
         DisplayFee: {
             amount: number;
@@ -5852,6 +5878,24 @@ export interface components {
             url: string;
             scopes: string[];
             secret?: string | null;
+        };
+        /** WebhookDelivery */
+        WebhookDelivery: {
+            eventId: string;
+            endpointId: string;
+            scope: string;
+            seq: number;
+            fromCursor: number;
+            toCursor: number;
+            status: string;
+            attempts: number;
+            /** Format: date-time */
+            nextAttemptAt: string;
+            lastStatus: number | null;
+            lastError: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            deliveredAt: string | null;
         };
         /** WebhookEndpoint */
         WebhookEndpoint: {
@@ -10177,6 +10221,74 @@ export interface operations {
             };
             /** @description Unsupported Media Type (problem+json; branch on `code`) */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity (problem+json; branch on `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable (problem+json; branch on `code`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    HqSyncWebhooksDeliveriesDeliveries: {
+        parameters: {
+            query?: {
+                endpointId?: string | null;
+                status?: components["schemas"]["DeliveryStatus"] | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"][];
+                };
+            };
+            /** @description Bad Request (problem+json; branch on `code`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized (problem+json; branch on `code`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden (problem+json; branch on `code`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

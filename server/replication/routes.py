@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import enum
 import secrets
 from typing import Annotated
 
 import msgspec
 from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit import record
@@ -21,14 +22,24 @@ from server.text import LINE_RULE, one_line
 from sync import (
     NodeLag,
     PublicationStatus,
+    WebhookDelivery,
     WebhookEndpoint,
     node_lags,
     publication_status,
     register_webhook,
+    webhook_deliveries,
     webhook_endpoints,
 )
 
 EndpointId = Annotated[str, path_text(64)]
+
+
+class DeliveryStatus(enum.StrEnum):
+    """A webhook delivery's state, as the delivery log filters it."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"
 
 
 Scope = Annotated[str, one_line(128, pattern=r"^[a-z]+(:[A-Za-z0-9_.-]+)+$")]
@@ -115,6 +126,20 @@ class SyncAdminController(Controller):
     ) -> list[WebhookEndpoint]:
         """Every endpoint (without its secret), active or paused, with pending and dead counts."""
         return await webhook_endpoints(db_session)
+
+    @get("/webhooks/deliveries", summary="The webhook delivery log")
+    async def deliveries(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        endpoint_id: Annotated[
+            str | None, QueryParameter(name="endpointId", max_length=64, pattern=LINE_RULE)
+        ] = None,
+        status: FromQuery[DeliveryStatus | None] = None,
+    ) -> list[WebhookDelivery]:
+        """The latest 100 deliveries, newest first: status, attempts, next retry, last error."""
+        return await webhook_deliveries(
+            db_session, endpoint_id=endpoint_id, status=str(status) if status else None
+        )
 
     @post(
         "/webhooks/{endpoint_id:str}/pause",

@@ -49,6 +49,14 @@ async def test_admins_pause_resume_and_delete_operators_only_read(
     assert (
         await client.post(f"/hq/sync/webhooks/{endpoint}/resume", headers=admin)
     ).status_code == 204
+    log = await client.get(
+        "/hq/sync/webhooks/deliveries", params={"status": "dead"}, headers=operator
+    )
+    assert (log.status_code, log.json()) == (200, [])
+    bad = await client.get(
+        "/hq/sync/webhooks/deliveries", params={"status": "lost"}, headers=operator
+    )
+    assert bad.status_code == 422
     assert (await client.delete(f"/hq/sync/webhooks/{endpoint}", headers=admin)).status_code == 204
     gone = await client.post(f"/hq/sync/webhooks/{endpoint}/pause", headers=admin)
     assert (gone.status_code, gone.json()["code"]) == (404, "webhook_not_found")
