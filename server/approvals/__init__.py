@@ -18,9 +18,11 @@ from server.approvals.tasks import (
     new_task,
     open_task,
     publish_task,
+    start_if_applies,
     start_task,
     task_out,
     vote,
+    vote_if_pending,
     votes_of,
 )
 
@@ -38,9 +40,11 @@ __all__ = [
     "new_task",
     "open_task",
     "publish_task",
+    "start_if_applies",
     "start_task",
     "steps_scalar",
     "task_out",
     "vote",
+    "vote_if_pending",
     "votes_of",
 ]

@@ -24,7 +24,7 @@ import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.approvals.flows import decode_steps, why
+from server.approvals.flows import applicable, decode_steps, flow_steps, why
 from server.approvals.models import ApprovalDocument, ApprovalTask, ApprovalVote, TaskStatus
 from server.approvals.schemas import DecisionIn, Facts, Step, StepState, TaskOut, VoteOut
 from server.db.repository import get_or_404
@@ -89,6 +89,44 @@ async def start_task(
     await session.flush()
     await publish_task(session, task, [])
     return task
+
+
+async def start_if_applies(
+    session: AsyncSession,
+    document_type: ApprovalDocument,
+    document_id: object,
+    dealer_id: uuid.UUID | None,
+    facts: Facts,
+    content_hash: str,
+    now: datetime,
+) -> ApprovalTask | None:
+    """Start the document's run when a step of HQ's flow applies to ``facts`` (else None)."""
+    chosen = applicable(await flow_steps(session, document_type), facts)
+    if not chosen:
+        return None
+    return await start_task(
+        session, document_type, document_id, dealer_id, facts, content_hash, chosen, now
+    )
+
+
+async def vote_if_pending(
+    session: AsyncSession,
+    actor: Principal,
+    document_type: ApprovalDocument,
+    document_id: object,
+    approve: bool,
+    seen: DecisionIn,
+    content_hash: str,
+    now: datetime,
+) -> tuple[bool, int | None]:
+    """The actor's vote when the document has a pending run: (whether the run is done, or
+    there is none, and the decision goes ahead; the step voted on)."""
+    task = await open_task(session, document_type, document_id)
+    if task is None:
+        return True, None
+    step = task.current
+    decided = await vote(session, actor, task, approve, seen, content_hash, now)
+    return decided is not TaskStatus.PENDING, step
 
 
 async def open_task(

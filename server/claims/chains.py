@@ -10,17 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.approvals import (
-    ApprovalDocument,
-    DecisionIn,
-    Facts,
-    TaskStatus,
-    applicable,
-    flow_steps,
-    open_task,
-    start_task,
-    vote,
-)
+from server.approvals import ApprovalDocument, DecisionIn, Facts, start_if_applies, vote_if_pending
 from server.claims.decisions import decision_state
 from server.claims.models import Claim
 from server.db.base import utcnow
@@ -33,26 +23,14 @@ async def start_review_chain(
     session: AsyncSession, claim: Claim, reasons: list[dict[str, Any]]
 ) -> None:
     """Start the claim's run when a step of HQ's claim flow applies to it."""
-    steps = await flow_steps(session, ApprovalDocument.CLAIM)
-    if not steps:
-        return
     dealer = await dealer_pricing_facts(session, claim.dealer_id)
     codes = tuple(sorted({str(r.get("code")) for r in reasons}))
     regions = tuple(str(r) for r in dealer.regions)
     facts = Facts(amount=claim.amount, tier=dealer.tier, regions=regions, reasons=codes)
-    chosen = applicable(steps, facts)
-    if chosen:
-        state_hash = content_hash(decision_state(claim))
-        await start_task(
-            session,
-            ApprovalDocument.CLAIM,
-            claim.id,
-            claim.dealer_id,
-            facts,
-            state_hash,
-            chosen,
-            utcnow(),
-        )
+    state_hash = content_hash(decision_state(claim))
+    await start_if_applies(
+        session, ApprovalDocument.CLAIM, claim.id, claim.dealer_id, facts, state_hash, utcnow()
+    )
 
 
 async def vote_on_claim(
@@ -60,9 +38,8 @@ async def vote_on_claim(
 ) -> bool:
     """The actor's vote when the claim has a pending run; True: the run is done (or there is
     none) and the decision may go ahead."""
-    task = await open_task(session, ApprovalDocument.CLAIM, claim.id)
-    if task is None:
-        return True
     state_hash = content_hash(decision_state(claim))
-    decided = await vote(session, actor, task, approve, body, state_hash, utcnow())
-    return decided is not TaskStatus.PENDING
+    done, _ = await vote_if_pending(
+        session, actor, ApprovalDocument.CLAIM, claim.id, approve, body, state_hash, utcnow()
+    )
+    return done

@@ -10,17 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.approvals import (
-    ApprovalDocument,
-    DecisionIn,
-    Facts,
-    TaskStatus,
-    applicable,
-    flow_steps,
-    open_task,
-    start_task,
-    vote,
-)
+from server.approvals import ApprovalDocument, DecisionIn, Facts, start_if_applies, vote_if_pending
 from server.dealers import dealer_pricing_facts
 from server.identity.principal import Principal
 from server.quotes.models import Quote
@@ -37,9 +27,6 @@ async def start_discount_chain(
     session: AsyncSession, quote: Quote, reasons: list[str], now: datetime
 ) -> None:
     """Start the quote's run when a step of HQ's quote-discount flow applies to it."""
-    steps = await flow_steps(session, DOCUMENT)
-    if not steps:
-        return
     dealer = await dealer_pricing_facts(session, quote.dealer_id)
     facts = Facts(
         amount=quote.amount,
@@ -47,10 +34,8 @@ async def start_discount_chain(
         regions=tuple(str(r) for r in dealer.regions),
         reasons=tuple(sorted(set(reasons))),
     )
-    chosen = applicable(steps, facts)
-    if chosen:
-        state = content_hash(_state(quote))
-        await start_task(session, DOCUMENT, quote.id, quote.dealer_id, facts, state, chosen, now)
+    state = content_hash(_state(quote))
+    await start_if_applies(session, DOCUMENT, quote.id, quote.dealer_id, facts, state, now)
 
 
 async def vote_on_quote(
@@ -63,8 +48,6 @@ async def vote_on_quote(
 ) -> bool:
     """The actor's vote when the quote has a pending run; True: the run is done (or there is
     none) and the decision goes ahead."""
-    task = await open_task(session, DOCUMENT, quote.id)
-    if task is None:
-        return True
-    decided = await vote(session, actor, task, approve, seen, content_hash(_state(quote)), now)
-    return decided is not TaskStatus.PENDING
+    state = content_hash(_state(quote))
+    done, _ = await vote_if_pending(session, actor, DOCUMENT, quote.id, approve, seen, state, now)
+    return done

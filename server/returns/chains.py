@@ -10,17 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.approvals import (
-    ApprovalDocument,
-    DecisionIn,
-    Facts,
-    TaskStatus,
-    applicable,
-    flow_steps,
-    open_task,
-    start_task,
-    vote,
-)
+from server.approvals import ApprovalDocument, DecisionIn, Facts, start_if_applies, vote_if_pending
 from server.dealers import dealer_pricing_facts
 from server.identity.principal import Principal
 from server.returns.models import ReturnRequest
@@ -33,9 +23,6 @@ async def start_return_chain(
     session: AsyncSession, ret: ReturnRequest, value: int, state: dict[str, object], now: datetime
 ) -> None:
     """Start the return's run when a step of HQ's return flow applies to it."""
-    steps = await flow_steps(session, DOCUMENT)
-    if not steps:
-        return
     dealer = await dealer_pricing_facts(session, ret.dealer_id)
     facts = Facts(
         amount=value,
@@ -43,11 +30,8 @@ async def start_return_chain(
         regions=tuple(str(r) for r in dealer.regions),
         reasons=(ret.reason, "exchange" if ret.exchange else "refund"),
     )
-    chosen = applicable(steps, facts)
-    if chosen:
-        await start_task(
-            session, DOCUMENT, ret.id, ret.dealer_id, facts, content_hash(state), chosen, now
-        )
+    state_hash = content_hash(state)
+    await start_if_applies(session, DOCUMENT, ret.id, ret.dealer_id, facts, state_hash, now)
 
 
 async def vote_on_return(
@@ -61,9 +45,6 @@ async def vote_on_return(
 ) -> tuple[bool, int | None]:
     """The actor's vote when the return has a pending run: (whether the run is done or there
     is none, the step voted on)."""
-    task = await open_task(session, DOCUMENT, ret.id)
-    if task is None:
-        return True, None
-    step = task.current
-    decided = await vote(session, actor, task, approve, seen, content_hash(state), now)
-    return decided is not TaskStatus.PENDING, step
+    return await vote_if_pending(
+        session, actor, DOCUMENT, ret.id, approve, seen, content_hash(state), now
+    )
