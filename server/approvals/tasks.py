@@ -16,7 +16,7 @@ step by step.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -96,12 +96,17 @@ async def start_if_applies(
     document_type: ApprovalDocument,
     document_id: object,
     dealer_id: uuid.UUID | None,
-    facts: Facts,
+    read_facts: Callable[[], Awaitable[Facts]],
     content_hash: str,
     now: datetime,
 ) -> ApprovalTask | None:
-    """Start the document's run when a step of HQ's flow applies to ``facts`` (else None)."""
-    chosen = applicable(await flow_steps(session, document_type), facts)
+    """Start the document's run when a step of HQ's flow applies to its facts (else None);
+    the facts are read only when the document type has a flow."""
+    steps = await flow_steps(session, document_type)
+    if not steps:
+        return None
+    facts = await read_facts()
+    chosen = applicable(steps, facts)
     if not chosen:
         return None
     return await start_task(

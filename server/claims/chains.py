@@ -23,13 +23,17 @@ async def start_review_chain(
     session: AsyncSession, claim: Claim, reasons: list[dict[str, Any]]
 ) -> None:
     """Start the claim's run when a step of HQ's claim flow applies to it."""
-    dealer = await dealer_pricing_facts(session, claim.dealer_id)
-    codes = tuple(sorted({str(r.get("code")) for r in reasons}))
-    regions = tuple(str(r) for r in dealer.regions)
-    facts = Facts(amount=claim.amount, tier=dealer.tier, regions=regions, reasons=codes)
+
+    async def read_facts() -> Facts:
+        dealer = await dealer_pricing_facts(session, claim.dealer_id)
+        codes = tuple(sorted({str(r.get("code")) for r in reasons}))
+        regions = tuple(str(r) for r in dealer.regions)
+        facts = Facts(amount=claim.amount, tier=dealer.tier, regions=regions, reasons=codes)
+        return facts
+
     state_hash = content_hash(decision_state(claim))
     await start_if_applies(
-        session, ApprovalDocument.CLAIM, claim.id, claim.dealer_id, facts, state_hash, utcnow()
+        session, ApprovalDocument.CLAIM, claim.id, claim.dealer_id, read_facts, state_hash, utcnow()
     )
 
 

@@ -27,15 +27,19 @@ async def start_discount_chain(
     session: AsyncSession, quote: Quote, reasons: list[str], now: datetime
 ) -> None:
     """Start the quote's run when a step of HQ's quote-discount flow applies to it."""
-    dealer = await dealer_pricing_facts(session, quote.dealer_id)
-    facts = Facts(
-        amount=quote.amount,
-        tier=dealer.tier,
-        regions=tuple(str(r) for r in dealer.regions),
-        reasons=tuple(sorted(set(reasons))),
-    )
+
+    async def read_facts() -> Facts:
+        dealer = await dealer_pricing_facts(session, quote.dealer_id)
+        facts = Facts(
+            amount=quote.amount,
+            tier=dealer.tier,
+            regions=tuple(str(r) for r in dealer.regions),
+            reasons=tuple(sorted(set(reasons))),
+        )
+        return facts
+
     state = content_hash(_state(quote))
-    await start_if_applies(session, DOCUMENT, quote.id, quote.dealer_id, facts, state, now)
+    await start_if_applies(session, DOCUMENT, quote.id, quote.dealer_id, read_facts, state, now)
 
 
 async def vote_on_quote(

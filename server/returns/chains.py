@@ -23,15 +23,19 @@ async def start_return_chain(
     session: AsyncSession, ret: ReturnRequest, value: int, state: dict[str, object], now: datetime
 ) -> None:
     """Start the return's run when a step of HQ's return flow applies to it."""
-    dealer = await dealer_pricing_facts(session, ret.dealer_id)
-    facts = Facts(
-        amount=value,
-        tier=dealer.tier,
-        regions=tuple(str(r) for r in dealer.regions),
-        reasons=(ret.reason, "exchange" if ret.exchange else "refund"),
-    )
+
+    async def read_facts() -> Facts:
+        dealer = await dealer_pricing_facts(session, ret.dealer_id)
+        facts = Facts(
+            amount=value,
+            tier=dealer.tier,
+            regions=tuple(str(r) for r in dealer.regions),
+            reasons=(ret.reason, "exchange" if ret.exchange else "refund"),
+        )
+        return facts
+
     state_hash = content_hash(state)
-    await start_if_applies(session, DOCUMENT, ret.id, ret.dealer_id, facts, state_hash, now)
+    await start_if_applies(session, DOCUMENT, ret.id, ret.dealer_id, read_facts, state_hash, now)
 
 
 async def vote_on_return(
